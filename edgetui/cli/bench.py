@@ -1,0 +1,18 @@
+"""`edgetui bench ...`: benchmarks that print figures and ratios against a baseline
+measured in the same run. Each benchmark lives in edgetui/bench/<name>.py."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+BENCH_MODULES = [
+    "edgetui.bench.tui",
+]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure against a same-run baseline")
+    bsub = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
+    for name in BENCH_MODULES:
+        importlib.import_module(name).register(bsub)

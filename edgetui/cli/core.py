@@ -1,0 +1,110 @@
+"""Core headless commands: status, watch, version, daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+from edgetui import __version__
+from edgetui.api import Disconnected
+from edgetui.cli.context import EXIT_OK, CommandError, Context, print_json
+from edgetui.cli.render import render_status
+from edgetui.models import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="print one snapshot of the device")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--history", action="store_true", help="include sparkline history in JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("watch", help="stream snapshots (NDJSON with --json)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--interval", type=float, default=None, metavar="S",
+                   help="seconds between lines (default: the telemetry interval)")
+    p.add_argument("--count", type=int, default=0, metavar="N", help="stop after N lines")
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("version", help="print the software version")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_version)
+
+    p = sub.add_parser("daemon", help="run the runtime as a service with a control socket")
+    p.set_defaults(func=cmd_daemon)
+
+
+async def cmd_status(ctx: Context) -> int:
+    async with ctx.api() as api:
+        snap = await api.status()
+    if ctx.args.json:
+        print_json(snap.to_dict(with_history=ctx.args.history))
+    else:
+        print(render_status(snap))
+    return EXIT_OK
+
+
+async def cmd_watch(ctx: Context) -> int:
+    interval = ctx.args.interval
+    count = ctx.args.count
+    if interval is not None and interval <= 0:
+        raise CommandError("--interval must be above 0", code=2)
+    printed = 0
+    last_at = 0.0
+    loop = asyncio.get_running_loop()
+    async with ctx.api() as api:
+        try:
+            async for note in api.subscribe(["snapshot"]):
+                now = loop.time()
+                if interval is not None and printed and now - last_at < interval - 0.05:
+                    continue
+                last_at = now
+                snap = Snapshot.from_dict(note.data)
+                if ctx.args.json:
+                    print_json(snap.to_dict(with_history=False))
+                else:
+                    print(render_status(snap, brief=True), flush=True)
+                printed += 1
+                if count and printed >= count:
+                    break
+        except Disconnected:
+            raise CommandError("the daemon went away") from None
+    return EXIT_OK
+
+
+async def cmd_version(ctx: Context) -> int:
+    if ctx.args.json:
+        print_json({"version": __version__})
+    else:
+        print(f"edgetui {__version__}")
+    return EXIT_OK
+
+
+async def cmd_daemon(ctx: Context) -> int:
+    from edgetui.control import ControlServer, DaemonAlreadyRunning
+    from edgetui.runtime import Runtime
+
+    runtime = Runtime(ctx.config, ctx.state_dir, mode="attached")
+    server = ControlServer(runtime)
+    try:
+        await server.start()
+    except DaemonAlreadyRunning as exc:
+        raise CommandError(str(exc)) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    log.info("edgetui daemon %s serving %s", __version__, server.path)
+    try:
+        await stop.wait()
+    finally:
+        log.info("edgetui daemon stopping")
+        await server.stop()
+        with contextlib.suppress(Exception):
+            await runtime.stop()
+    return EXIT_OK

@@ -1,0 +1,59 @@
+"""The snapshot: everything the faces show, as one JSON-serialisable object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgetui.models.resources import ResourceHistory, ResourceSample
+from edgetui.models.serde import from_dict, to_dict
+
+
+@dataclass
+class Snapshot:
+    """State of the device at one instant, as `edgetui status --json` prints it.
+
+    `resources` is always present; the other sections appear once the part that fills
+    them is running (a missing part is absent, never faked). Parts publish their section
+    as a plain JSON-ready dict so that the control protocol stays version tolerant.
+    """
+
+    device_id: str
+    device_type: str
+    mode: str  # "standalone" | "attached"
+    version: str
+    time: str  # RFC 3339, UTC
+    resources: ResourceSample
+    history: ResourceHistory = field(default_factory=ResourceHistory)
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
+        """JSON form: sections are flattened beside `resources` (agents, inference, ota...)."""
+        out: dict[str, Any] = {
+            "device_id": self.device_id,
+            "device_type": self.device_type,
+            "mode": self.mode,
+            "version": self.version,
+            "time": self.time,
+            "resources": to_dict(self.resources),
+        }
+        for name, value in self.sections.items():
+            out[name] = to_dict(value)
+        if with_history:
+            out["history"] = to_dict(self.history)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        """Inverse of `to_dict`; unknown top-level keys become sections."""
+        fixed = {"device_id", "device_type", "mode", "version", "time", "resources", "history"}
+        return cls(
+            device_id=data["device_id"],
+            device_type=data.get("device_type", ""),
+            mode=data["mode"],
+            version=data["version"],
+            time=data["time"],
+            resources=from_dict(ResourceSample, data["resources"]),
+            history=from_dict(ResourceHistory, data.get("history") or {}),
+            sections={k: v for k, v in data.items() if k not in fixed},
+        )

@@ -1,0 +1,230 @@
+"""The runtime: composes the services, owns their asyncio tasks, answers RuntimeAPI.
+
+Services are plain objects with `name`, `start()`, `stop()` and optionally `section()`
+(their part of the snapshot) and `methods()` (named operations for `call`). The runtime
+hands each the context it needs; services never import each other's internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from edgetui import __version__
+from edgetui.api import APIError, Notification
+from edgetui.config import Config
+from edgetui.models import Snapshot
+from edgetui.telemetry import History, Sampler
+
+log = logging.getLogger(__name__)
+
+Method = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+class Service(Protocol):
+    """What the runtime expects of a part (structural: parts need not import this)."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def rfc3339(ts: float | None = None) -> str:
+    """UTC timestamp like 2026-05-06T14:30:00.123Z."""
+    dt = datetime.fromtimestamp(time.time() if ts is None else ts, UTC)
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Subscriber:
+    def __init__(self, kinds: Sequence[str], size: int = 256) -> None:
+        self.kinds = set(kinds)
+        self.queue: asyncio.Queue[Notification] = asyncio.Queue(maxsize=size)
+        self.dropped = 0
+
+    def offer(self, note: Notification) -> None:
+        if note.kind not in self.kinds and "*" not in self.kinds:
+            return
+        # A slow reader loses its oldest notifications; it never blocks the runtime.
+        while self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(note)
+
+
+class Runtime:
+    """The device runtime, run in-process (standalone) or inside `edgetui daemon`."""
+
+    def __init__(
+        self,
+        config: Config,
+        state_dir: Path,
+        *,
+        mode: str = "standalone",
+        sampler: Sampler | None = None,
+    ) -> None:
+        self.config = config
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._mode = mode
+        self.sampler = sampler or Sampler(self.state_dir)
+        self.history = History(config.telemetry.history_size)
+        self.services: list[Any] = []
+        self._methods: dict[str, Method] = {}
+        self._subscribers: list[_Subscriber] = []
+        self._latest: Snapshot | None = None
+        self._tick_task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+        self._started = False
+        self.restarts = 0
+        self._register_core_methods()
+
+    # -- RuntimeAPI -------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    async def status(self) -> Snapshot:
+        if self._latest is None:
+            await self._tick()
+        assert self._latest is not None
+        return self._latest
+
+    async def subscribe(self, kinds: Sequence[str] = ("snapshot",)) -> AsyncIterator[Notification]:
+        sub = _Subscriber(kinds)
+        self._subscribers.append(sub)
+        try:
+            if "snapshot" in sub.kinds and self._latest is not None:
+                yield Notification("snapshot", self._latest.to_dict())
+            while True:
+                yield await sub.queue.get()
+        finally:
+            self._subscribers.remove(sub)
+
+    async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        fn = self._methods.get(method)
+        if fn is None:
+            raise APIError(f"unknown method: {method}", code=-32601)
+        return await fn(params or {})
+
+    async def close(self) -> None:
+        await self.stop()
+
+    # -- composition ------------------------------------------------------------------
+    def register_method(self, name: str, fn: Method) -> None:
+        """Expose `fn(params) -> JSON` as RuntimeAPI.call(name)."""
+        self._methods[name] = fn
+
+    def method_names(self) -> list[str]:
+        return sorted(self._methods)
+
+    def notify(self, kind: str, data: dict[str, Any]) -> None:
+        """Push a notification to every subscriber that asked for `kind` (never blocks)."""
+        note = Notification(kind, data)
+        for sub in list(self._subscribers):
+            sub.offer(note)
+
+    def _register_core_methods(self) -> None:
+        async def status(_: dict[str, Any]) -> dict[str, Any]:
+            return (await self.status()).to_dict()
+
+        async def methods(_: dict[str, Any]) -> list[str]:
+            return self.method_names()
+
+        self.register_method("status", status)
+        self.register_method("methods", methods)
+
+    def _compose(self) -> list[Any]:
+        """Build the services for the active configuration and slot."""
+        return []
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start the services and the telemetry tick."""
+        if self._started:
+            return
+        self._started = True
+        self._stopped.clear()
+        self.services = self._compose()
+        for svc in self.services:
+            await svc.start()
+            methods = getattr(svc, "methods", None)
+            if methods is not None:
+                for name, fn in methods().items():
+                    self.register_method(name, fn)
+        await self._tick()
+        self._tick_task = asyncio.create_task(self._tick_loop(), name="telemetry-tick")
+
+    async def stop(self) -> None:
+        """Stop the tick and the services, newest first."""
+        if not self._started:
+            return
+        self._started = False
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick_task
+            self._tick_task = None
+        for svc in reversed(self.services):
+            try:
+                await svc.stop()
+            except Exception:
+                log.exception("service %s failed to stop cleanly", svc.name)
+        self._stopped.set()
+
+    async def restart(self, reason: str) -> None:
+        """Process-level "reboot": stop every service and start again from the active slot."""
+        log.warning("runtime restarting: %s", reason)
+        self.restarts += 1
+        await self.stop()
+        await self.start()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+    # -- telemetry tick ---------------------------------------------------------------
+    async def _tick(self) -> None:
+        sample = await asyncio.to_thread(self.sampler.sample)
+        self.history.add(sample)
+        sections: dict[str, Any] = {}
+        for svc in self.services:
+            section = getattr(svc, "section", None)
+            if section is None:
+                continue
+            try:
+                value = section()
+            except Exception:
+                log.exception("service %s failed to report its section", svc.name)
+                continue
+            if value is not None:
+                sections[svc.name] = value
+        self._latest = Snapshot(
+            device_id=self.config.device.id,
+            device_type=self.config.device.type,
+            mode=self._mode,
+            version=__version__,
+            time=rfc3339(),
+            resources=sample,
+            history=self.history.export(last=120),
+            sections=sections,
+        )
+        self.notify("snapshot", self._latest.to_dict())
+
+    async def _tick_loop(self) -> None:
+        interval = self.config.telemetry.interval_s
+        next_at = time.monotonic() + interval
+        while True:
+            # One timer; a slow tick delays the next instead of overlapping it.
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            next_at = max(next_at + interval, time.monotonic())
+            try:
+                await self._tick()
+            except Exception:
+                log.exception("telemetry tick failed")

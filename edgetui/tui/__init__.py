@@ -1,0 +1,1 @@
+"""The Textual dashboard. The only package in edgetui that imports Textual."""

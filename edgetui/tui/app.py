@@ -1,0 +1,257 @@
+"""EdgeApp: the dashboard. Speaks only to a RuntimeAPI handed to it by a connector."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from edgetui.api import APIError, Disconnected, Notification, RuntimeAPI
+from edgetui.models import Snapshot
+from edgetui.tui.header import Banner, StatusHeader
+from edgetui.tui.panels import PANELS, Panel, PanelAction
+from edgetui.tui.screens.confirm import ConfirmScreen
+from edgetui.tui.screens.help import HelpScreen
+from edgetui.tui.screens.pin import PinScreen
+
+Connector = Callable[[], Awaitable[RuntimeAPI]]
+UNLOCK_SECONDS = 120.0  # a kiosk PIN unlocks actions for this long
+WIDE = 140  # columns from which panels sit side by side
+
+
+def _panel_id(cls: type[Panel]) -> str:
+    return cls.__name__.removesuffix("Panel").lower()
+
+
+class EdgeApp(App[None]):
+    """The dashboard. `connect` gives the first API; `reconnect` (attach-only) is used after
+    the daemon goes away, retried every `retry_s` seconds."""
+
+    TITLE = "edgetui"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("p", "unlock", "PIN"),
+    ]
+
+    def __init__(
+        self,
+        connect: Connector,
+        reconnect: Connector | None = None,
+        *,
+        readonly: bool = False,
+        kiosk: bool = False,
+        kiosk_pin: str = "",
+        clock: Callable[[], str] | None = None,
+        retry_s: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self._connect = connect
+        self._reconnect = reconnect
+        self.readonly = readonly
+        self.kiosk = kiosk
+        self.kiosk_pin = kiosk_pin
+        self._clock = clock or (lambda: time.strftime("%H:%M:%S"))
+        self.retry_s = retry_s
+        self.api: RuntimeAPI | None = None
+        self.snapshot: Snapshot | None = None
+        self.connection = "connecting"
+        self._unlocked_until = 0.0
+        self._actions: dict[str, tuple[type[Panel], PanelAction]] = {}
+        if kiosk:
+            self.ENABLE_COMMAND_PALETTE = False  # the palette could reach quit
+        for cls in PANELS:
+            for act in cls.ACTIONS:
+                self._actions[f"{_panel_id(cls)}.{act.name}"] = (cls, act)
+                self.bind(act.key, f"panel('{_panel_id(cls)}', '{act.name}')",
+                          description=act.description)
+
+    # -- layout -----------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(kiosk=self.kiosk, readonly=self.readonly)
+        yield Banner(id="banner")
+        yield VerticalScroll(id="panels")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.kiosk:
+            self.screen.add_class("-kiosk")
+        self._tick_clock()
+        self.set_interval(1.0, self._tick_clock)
+        self._feed()
+
+    def on_resize(self) -> None:
+        with contextlib.suppress(Exception):
+            self.query_one("#panels").set_class(self.size.width >= WIDE, "-wide")
+
+    def _tick_clock(self) -> None:
+        self.query_one(StatusHeader).set_clock(self._clock())
+
+    # -- data feed --------------------------------------------------------------------
+    def _kinds(self) -> list[str]:
+        kinds = {"snapshot"}
+        for cls in PANELS:
+            kinds.update(cls.KINDS)
+        return sorted(kinds)
+
+    @work(exclusive=True, group="feed")
+    async def _feed(self) -> None:
+        connector = self._connect
+        while True:
+            try:
+                self.api = await connector()
+            except Exception as exc:
+                self._set_connection("disconnected", f"disconnected: {exc} — retrying")
+                await asyncio.sleep(self.retry_s)
+                continue
+            self._set_connection(self.api.mode, None)
+            try:
+                async for note in self.api.subscribe(self._kinds()):
+                    self._route(note)
+            except Disconnected:
+                pass
+            with contextlib.suppress(Exception):
+                await self.api.close()
+            self.api = None
+            if self._reconnect is None:
+                self._set_connection("disconnected", "disconnected from the runtime")
+                return
+            connector = self._reconnect
+            self._set_connection(
+                "disconnected", "disconnected from the daemon — reconnecting when it returns"
+            )
+            await asyncio.sleep(self.retry_s)
+
+    def _set_connection(self, state: str, banner: str | None) -> None:
+        self.connection = state
+        self.query_one(Banner).say(banner)
+        header = self.query_one(StatusHeader)
+        if state == "disconnected":
+            header.mode = "disconnected"
+            header.refresh_line()
+
+    def _route(self, note: Notification) -> None:
+        if note.kind == "snapshot":
+            self.apply_snapshot(Snapshot.from_dict(note.data))
+            return
+        for panel in self.query(Panel):
+            if note.kind in panel.KINDS:
+                panel.on_note(note)
+
+    def apply_snapshot(self, snap: Snapshot) -> None:
+        """Show a snapshot: mount panels whose section appeared, then update every panel."""
+        self.snapshot = snap
+        self.query_one(StatusHeader).set_snapshot(snap)
+        container = self.query_one("#panels")
+        mounted = {type(p): p for p in container.query(Panel)}
+        for cls in PANELS:
+            if cls in mounted:
+                continue
+            if cls.SECTION is None or cls.SECTION in snap.sections:
+                panel = cls(id=f"panel-{_panel_id(cls)}")
+                container.mount(panel)
+                mounted[cls] = panel
+        for panel in mounted.values():
+            panel.show(snap)
+
+    async def on_unmount(self) -> None:
+        if self.api is not None:
+            with contextlib.suppress(Exception):
+                await self.api.close()
+
+    # -- actions ----------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "quit" and self.kiosk:
+            return False
+        if action == "unlock" and not self.kiosk:
+            return False
+        if action == "panel" and len(parameters) == 2:
+            _, act = self._actions.get(f"{parameters[0]}.{parameters[1]}", (None, None))
+            if act is not None and act.mutating and self.readonly:
+                return False
+        return True
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_table(), self.mode_notes()))
+
+    def key_table(self) -> list[tuple[str, str]]:
+        """(key, description) for every binding active in this mode."""
+        rows: list[tuple[str, str]] = []
+        for key, bindings in self._bindings.key_to_bindings.items():
+            for b in bindings:
+                action, params = self._parse_binding_action(b.action)
+                if not b.description or self.check_action(action, params) is False:
+                    continue
+                rows.append((b.key_display or self.get_key_display(b), b.description))
+        if not self.kiosk:
+            rows.append(("ctrl+p", "Command palette"))
+        return rows
+
+    @staticmethod
+    def _parse_binding_action(action: str) -> tuple[str, tuple[Any, ...]]:
+        from textual.actions import parse
+
+        _, name, params = parse(action)
+        return name, params
+
+    def mode_notes(self) -> list[str]:
+        notes = [f"Connection: {self.connection}."]
+        if self.readonly:
+            notes.append("Read-only: actions are hidden.")
+        if self.kiosk:
+            notes.append("Kiosk: no quit key; actions ask for the PIN (p unlocks for 2 min).")
+        return notes
+
+    async def action_unlock(self) -> None:
+        self.push_screen(PinScreen(self.kiosk_pin, "unlock actions"), self._after_pin)
+
+    def _after_pin(self, ok: bool | None) -> None:
+        if ok:
+            self._unlocked_until = time.monotonic() + UNLOCK_SECONDS
+            self.notify("Actions unlocked for 2 minutes")
+
+    def _locked(self) -> bool:
+        return self.kiosk and time.monotonic() >= self._unlocked_until
+
+    @work(group="actions")
+    async def action_panel(self, panel_id: str, name: str) -> None:
+        cls, act = self._actions[f"{panel_id}.{name}"]
+        if act.mutating and self.readonly:
+            return
+        panels = list(self.query(cls))
+        if not panels:
+            self.notify(f"{act.description}: not available yet", severity="warning")
+            return
+        if act.mutating and self._locked():
+            ok = await self.push_screen_wait(PinScreen(self.kiosk_pin, act.description.lower()))
+            if not ok:
+                return
+            self._unlocked_until = time.monotonic() + UNLOCK_SECONDS
+        if act.confirm and not await self.push_screen_wait(ConfirmScreen(act.confirm)):
+            return
+        try:
+            await panels[0].perform(name)
+        except APIError as exc:
+            self.notify(f"{act.description} failed: {exc}", severity="error", timeout=8)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "List every key", self.action_help)
+        for key, (_cls, act) in self._actions.items():
+            panel_id, name = key.split(".", 1)
+            if act.mutating and self.readonly:
+                continue
+            yield SystemCommand(
+                act.description, f"key {act.key}",
+                lambda p=panel_id, n=name: self.action_panel(p, n),
+            )

@@ -1,0 +1,73 @@
+"""Text gauges and sparklines: one Rich Text per panel is far cheaper than many widgets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def level_style(percent: float | None, warn: float = 75.0, crit: float = 90.0) -> str:
+    if percent is None:
+        return "dim"
+    if percent >= crit:
+        return "bold red"
+    if percent >= warn:
+        return "yellow"
+    return "green"
+
+
+def bar(percent: float | None, width: int, *, warn: float = 75.0, crit: float = 90.0) -> Text:
+    """A horizontal gauge `width` cells wide, coloured by level."""
+    width = max(width, 1)
+    if percent is None:
+        return Text("·" * width, style="dim")
+    p = min(max(percent, 0.0), 100.0)
+    eighths = round(p / 100 * width * 8)
+    full, part = divmod(eighths, 8)
+    body = "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
+    text = Text(body, style=level_style(p, warn, crit))
+    text.append(" " * (width - len(body)), style="on grey23")
+    return text
+
+
+def sparkline(values: Sequence[float], width: int, *, lo: float | None = None,
+              hi: float | None = None, style: str = "cyan") -> Text:
+    """The last `width` values as block characters; scale is lo..hi or the data's range."""
+    vals = list(values)[-width:] if width > 0 else []
+    if not vals:
+        return Text(" " * max(width, 0))
+    lo = min(vals) if lo is None else lo
+    hi = max(vals) if hi is None else hi
+    span = hi - lo
+    chars = []
+    for v in vals:
+        idx = 0 if span <= 0 else int((min(max(v, lo), hi) - lo) / span * (len(SPARK) - 1))
+        chars.append(SPARK[idx])
+    return Text(" " * (width - len(chars)) + "".join(chars), style=style)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    s = int(seconds)
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {s}s"
+    return f"{s}s"

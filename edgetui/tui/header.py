@@ -1,0 +1,63 @@
+"""Top line: device, mode, version, clock; and the connection banner below it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from edgetui.models import Snapshot
+
+
+class StatusHeader(Static):
+    """One line that never changes size (so updates skip layout)."""
+
+    DEFAULT_CSS = """
+    StatusHeader { dock: top; height: 1; background: $primary; color: $text; padding: 0 1; }
+    """
+
+    def __init__(self, *, kiosk: bool, readonly: bool) -> None:
+        super().__init__(id="status-header")
+        self.kiosk = kiosk
+        self.readonly = readonly
+        self.device = "…"
+        self.mode = "connecting"
+        self.version = ""
+        self.clock = ""
+
+    def set_snapshot(self, snap: Snapshot) -> None:
+        self.device = f"{snap.device_id} ({snap.device_type})"
+        self.mode = snap.mode
+        self.version = snap.version
+        self.refresh_line()
+
+    def set_clock(self, clock: str) -> None:
+        self.clock = clock
+        self.refresh_line()
+
+    def refresh_line(self) -> None:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append("edgetui ", style="bold")
+        t.append(self.device)
+        t.append("  │  ")
+        t.append(self.mode, style="bold reverse" if self.mode != "standalone" else "bold")
+        if self.kiosk:
+            t.append("  kiosk", style="bold yellow")
+        if self.readonly:
+            t.append("  read-only", style="bold yellow")
+        t.append(f"  │  v{self.version}" if self.version else "")
+        t.append(f"  │  {self.clock}")
+        self.update(t, layout=False)
+
+
+class Banner(Static):
+    """Shown only while something is wrong with the connection to the runtime."""
+
+    DEFAULT_CSS = """
+    Banner { height: 1; background: $error; color: $text; text-style: bold; padding: 0 1;
+             display: none; }
+    Banner.-shown { display: block; }
+    """
+
+    def say(self, message: str | None) -> None:
+        self.set_class(bool(message), "-shown")
+        self.update(message or "")

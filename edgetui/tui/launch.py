@@ -1,0 +1,53 @@
+"""Run the dashboard from the CLI context: choose attach or standalone, route logs to a file."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from edgetui.api import RuntimeAPI
+from edgetui.cli.context import Context
+from edgetui.session import attach, open_api
+from edgetui.tui.app import EdgeApp
+
+
+def _log_to_file(state_dir: Path) -> Path:
+    # The terminal belongs to the dashboard; log lines would tear it.
+    path = state_dir / "edgetui.log"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    root.addHandler(handler)
+    return path
+
+
+def build_app(ctx: Context) -> EdgeApp:
+    """The dashboard wired to this device: attach to the daemon, else run standalone."""
+    state_dir = ctx.state_dir
+
+    async def connect() -> RuntimeAPI:
+        return await open_api(ctx.config, state_dir, standalone=ctx.args.standalone)
+
+    async def reconnect() -> RuntimeAPI:
+        client = await attach(state_dir)
+        if client is None:
+            raise ConnectionError("daemon not answering")
+        return client
+
+    return EdgeApp(
+        connect,
+        reconnect,
+        readonly=ctx.args.readonly,
+        kiosk=ctx.args.kiosk,
+        kiosk_pin=ctx.config.ui.kiosk_pin,
+    )
+
+
+def run_app(ctx: Context) -> int:
+    _log_to_file(ctx.state_dir)
+    app = build_app(ctx)
+    app.run()
+    return 0

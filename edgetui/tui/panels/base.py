@@ -1,0 +1,60 @@
+"""Panel: a dashboard box fed by snapshots (and optionally other notifications)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.widgets import Static
+
+from edgetui.api import Notification
+from edgetui.models import Snapshot
+
+if TYPE_CHECKING:
+    from edgetui.api import RuntimeAPI
+
+
+@dataclass(frozen=True)
+class PanelAction:
+    """A key the dashboard binds globally and routes to `Panel.do_<name>()`."""
+
+    key: str
+    name: str
+    description: str
+    mutating: bool = True  # hidden in --readonly, behind the PIN in --kiosk
+    confirm: str | None = None  # question asked before a destructive action
+
+
+class Panel(Static):
+    """Base for panels. Subclasses set SECTION (the snapshot section that makes the panel
+    appear; None = always shown), KINDS (extra notification kinds), ACTIONS, and implement
+    `show(snapshot)`."""
+
+    SECTION: ClassVar[str | None] = None
+    KINDS: ClassVar[tuple[str, ...]] = ()
+    ACTIONS: ClassVar[tuple[PanelAction, ...]] = ()
+    TITLE: ClassVar[str] = ""
+
+    DEFAULT_CSS = """
+    Panel { border: round $primary 60%; padding: 0 1; height: auto; }
+    """
+
+    def on_mount(self) -> None:
+        self.border_title = self.TITLE
+
+    @property
+    def api(self) -> RuntimeAPI | None:
+        return getattr(self.app, "api", None)
+
+    def section(self, snap: Snapshot) -> Any:
+        return snap.sections.get(self.SECTION) if self.SECTION else None
+
+    def show(self, snap: Snapshot) -> None:
+        """Render the snapshot; called once per snapshot while mounted."""
+        raise NotImplementedError
+
+    def on_note(self, note: Notification) -> None:
+        """Handle a non-snapshot notification of one of KINDS."""
+
+    async def perform(self, name: str) -> None:
+        await getattr(self, f"do_{name}")()

@@ -1,0 +1,1 @@
+"""Test support: real components started by the tests (brokers, servers, models)."""

@@ -1,0 +1,53 @@
+"""Run the real `edgetui` CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from edgetui.control import socket_answers, socket_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def env() -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("EDGETUI_")}
+    e["PYTHONPATH"] = str(ROOT)
+    return e
+
+
+def run_cli(*args: str, timeout: float = 60, input: str | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "edgetui", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env(), input=input, cwd=ROOT)
+
+
+def run_json(*args: str, timeout: float = 60) -> Any:
+    proc = run_cli(*args, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def start_daemon(state_dir: Path, *extra: str, config: Path | None = None,
+                 env_extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start `edgetui daemon` and wait until its socket answers."""
+    argv = [sys.executable, "-m", "edgetui"]
+    if config:
+        argv += ["--config", str(config)]
+    argv += ["--state-dir", str(state_dir), *extra, "daemon"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**env(), **(env_extra or {})}, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if socket_answers(socket_path(state_dir)):
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError(f"daemon exited early: {proc.stderr.read()}")
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("daemon socket did not answer")

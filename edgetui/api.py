@@ -44,7 +44,7 @@ class RuntimeAPI(Protocol):
 
     @property
     def mode(self) -> str:
-        """"standalone" (runtime in this process) or "attached" (via the daemon socket)."""
+        """ "standalone" (runtime in this process) or "attached" (via the daemon socket)."""
         ...
 
     async def status(self) -> Snapshot:

@@ -129,9 +129,11 @@ _FREEFORM_TABLES = {"agents": "settings"}
 def _describe(tp: Any) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
     if typing.get_origin(tp) is list:
-        return "a list of " + _describe(typing.get_args(tp)[0]).removeprefix("a ").removeprefix(
-            "an "
-        ) + "s"
+        return (
+            "a list of "
+            + _describe(typing.get_args(tp)[0]).removeprefix("a ").removeprefix("an ")
+            + "s"
+        )
     return names.get(tp, str(tp))
 
 
@@ -182,7 +184,7 @@ def _build_section(cls: type, name: str, table: Any, where: str) -> Any:
 def _validate_values(cfg: Config, where: str) -> None:
     if cfg.store.on_full not in ("drop_oldest", "reject_new"):
         raise ConfigError(
-            f"{where}: [store] on_full: expected \"drop_oldest\" or \"reject_new\", "
+            f'{where}: [store] on_full: expected "drop_oldest" or "reject_new", '
             f"got {cfg.store.on_full!r}"
         )
     if cfg.uplink.mqtt_version not in (3, 5):
@@ -243,8 +245,11 @@ def load_config(explicit: str | None = None) -> Config:
 def resolve_state_dir(explicit: str | None) -> Path:
     """State directory: `--state-dir`, `$EDGETUI_STATE_DIR`, systemd's `$STATE_DIRECTORY`,
     else the per-user state dir."""
-    for candidate in (explicit, os.environ.get("EDGETUI_STATE_DIR"),
-                      os.environ.get("STATE_DIRECTORY")):
+    for candidate in (
+        explicit,
+        os.environ.get("EDGETUI_STATE_DIR"),
+        os.environ.get("STATE_DIRECTORY"),
+    ):
         if candidate:
             return Path(candidate).expanduser().resolve()
     import platformdirs

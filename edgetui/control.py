@@ -27,7 +27,11 @@ log = logging.getLogger(__name__)
 SOCKET_NAME = "edgetui.sock"
 MAX_LINE = 4 * 1024 * 1024
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL = (
-    -32700, -32600, -32601, -32602, -32603,
+    -32700,
+    -32600,
+    -32601,
+    -32602,
+    -32603,
 )
 
 
@@ -64,8 +68,9 @@ def _error(id_: Any, code: int, message: str, data: Any = None) -> dict[str, Any
 class _Connection:
     """One client: requests are answered in order; subscriptions forward concurrently."""
 
-    def __init__(self, runtime: Runtime, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, runtime: Runtime, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.runtime = runtime
         self.reader = reader
         self.writer = writer
@@ -115,17 +120,23 @@ class _Connection:
         return await self.handle(msg)
 
     async def handle(self, msg: Any) -> dict[str, Any] | None:
-        if not isinstance(msg, dict) or msg.get("jsonrpc") != "2.0" or not isinstance(
-            msg.get("method"), str
+        if (
+            not isinstance(msg, dict)
+            or msg.get("jsonrpc") != "2.0"
+            or not isinstance(msg.get("method"), str)
         ):
-            return _error(msg.get("id") if isinstance(msg, dict) else None, INVALID_REQUEST,
-                          "invalid request: expected a JSON-RPC 2.0 object with a method")
+            return _error(
+                msg.get("id") if isinstance(msg, dict) else None,
+                INVALID_REQUEST,
+                "invalid request: expected a JSON-RPC 2.0 object with a method",
+            )
         id_ = msg.get("id")
         is_notification = "id" not in msg
         params = msg.get("params") or {}
         if not isinstance(params, dict):
-            return None if is_notification else _error(id_, INVALID_PARAMS,
-                                                       "params must be an object")
+            return (
+                None if is_notification else _error(id_, INVALID_PARAMS, "params must be an object")
+            )
         try:
             result = await self.dispatch(msg["method"], params)
         except APIError as exc:
@@ -153,8 +164,13 @@ class _Connection:
     async def forward(self, sub_id: int, kinds: list[str]) -> None:
         try:
             async for note in self.runtime.subscribe(kinds):
-                await self.send({"jsonrpc": "2.0", "method": "notify", "params": {
-                    "subscription": sub_id, "kind": note.kind, "data": note.data}})
+                await self.send(
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "notify",
+                        "params": {"subscription": sub_id, "kind": note.kind, "data": note.data},
+                    }
+                )
         except (ConnectionError, BrokenPipeError):
             self.writer.close()
 
@@ -174,8 +190,9 @@ class ControlServer:
                 raise DaemonAlreadyRunning(f"a daemon already answers on {self.path}")
             log.warning("removing stale control socket %s (left by a crashed daemon)", self.path)
             self.path.unlink()
-        self._server = await asyncio.start_unix_server(self._accept, path=str(self.path),
-                                                       limit=MAX_LINE)
+        self._server = await asyncio.start_unix_server(
+            self._accept, path=str(self.path), limit=MAX_LINE
+        )
         os.chmod(self.path, 0o660)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -77,6 +77,13 @@ class Runtime:
         self.sampler = sampler or Sampler(self.state_dir)
         self.history = History(config.telemetry.history_size)
         self.services: list[Any] = []
+        # The parts, set by their builders in start() (None while absent).
+        self.ota: Any = None
+        self.store: Any = None
+        self.uplink: Any = None
+        self.bus: Any = None
+        self.inference: Any = None
+        self.agents: Any = None
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -141,9 +148,35 @@ class Runtime:
         self.register_method("status", status)
         self.register_method("methods", methods)
 
-    def _compose(self) -> list[Any]:
-        """Build the services for the active configuration and slot."""
-        return []
+    # -- composition of the parts: each builder returns a started-later service or None.
+    # Order matters: OTA decides the booted slot before inference and agents load from it.
+    def _builders(self) -> list[Callable[[], Any]]:
+        return [
+            self._build_ota,
+            self._build_store,
+            self._build_uplink,
+            self._build_bus,
+            self._build_inference,
+            self._build_agents,
+        ]
+
+    def _build_ota(self) -> Any:
+        return None  # issue 5: slot manager / OTA service (self.ota)
+
+    def _build_store(self) -> Any:
+        return None  # issue 4: durable outbox (self.store)
+
+    def _build_uplink(self) -> Any:
+        return None  # issue 4: MQTT uplink draining the outbox (self.uplink)
+
+    def _build_bus(self) -> Any:
+        return None  # issue 3: local event bus (self.bus)
+
+    def _build_inference(self) -> Any:
+        return None  # issue 3: llama.cpp engine (self.inference)
+
+    def _build_agents(self) -> Any:
+        return None  # issue 3: supervised agents (self.agents)
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -152,13 +185,23 @@ class Runtime:
             return
         self._started = True
         self._stopped.clear()
-        self.services = self._compose()
-        for svc in self.services:
+        self.services = []
+        # Build and start one part at a time: a later part may depend on what an earlier
+        # one decided when it started (the booted slot, the open outbox).
+        for build in self._builders():
+            svc = build()
+            if svc is None:
+                continue
             await svc.start()
+            self.services.append(svc)
             methods = getattr(svc, "methods", None)
             if methods is not None:
                 for name, fn in methods().items():
                     self.register_method(name, fn)
+        for svc in self.services:
+            after = getattr(svc, "after_start", None)
+            if after is not None:
+                await after()
         await self._tick()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="telemetry-tick")
 

@@ -30,8 +30,10 @@ async def open_api(config: Config, state_dir: Path, *, standalone: bool = False)
         client = await attach(state_dir)
         if client is not None:
             return client
-        log.info("no daemon answers on %s: running the runtime in-process (standalone)",
-                 socket_path(state_dir))
+        log.info(
+            "no daemon answers on %s: running the runtime in-process (standalone)",
+            socket_path(state_dir),
+        )
     runtime = Runtime(config, state_dir, mode="standalone")
     await runtime.start()
     return runtime

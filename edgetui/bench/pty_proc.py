@@ -29,14 +29,27 @@ class ProcFigures:
 class PtyProcess:
     """A child on the slave side of a pty; a thread drains the master like a terminal would."""
 
-    def __init__(self, argv: list[str], cols: int = 160, rows: int = 48,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, argv: list[str], cols: int = 160, rows: int = 48, env: dict[str, str] | None = None
+    ) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        full_env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols),
-                    "LINES": str(rows), **(env or {})}
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
-                                     env=full_env, start_new_session=True, close_fds=True)
+        full_env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "COLUMNS": str(cols),
+            "LINES": str(rows),
+            **(env or {}),
+        }
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=full_env,
+            start_new_session=True,
+            close_fds=True,
+        )
         os.close(slave)
         self.master = master
         self.bytes_out = 0

@@ -47,8 +47,9 @@ def cmd_bench_tui(ctx: Context) -> int:
             idle = measure({"daemon (idle)": daemon.proc.pid}, min(args.seconds, 10.0), 1.0)
             dash = PtyProcess(base, args.cols, args.rows)
             try:
-                figures = measure({"dashboard": dash.proc.pid, "daemon": daemon.proc.pid},
-                                  args.seconds)
+                figures = measure(
+                    {"dashboard": dash.proc.pid, "daemon": daemon.proc.pid}, args.seconds
+                )
             finally:
                 dash.stop()
         finally:
@@ -65,11 +66,15 @@ def cmd_bench_tui(ctx: Context) -> int:
     dash_fig = next(f for f in figures if f.name == "dashboard")
     ratio = dash_fig.cpu_percent / glances.cpu_percent if glances and glances.cpu_percent else None
     if args.json:
-        print_json({
-            "terminal": f"{args.cols}x{args.rows}", "refresh_s": 1.0, "seconds": args.seconds,
-            "processes": [f.__dict__ for f in figures],
-            "dashboard_vs_glances_cpu": ratio,
-        })
+        print_json(
+            {
+                "terminal": f"{args.cols}x{args.rows}",
+                "refresh_s": 1.0,
+                "seconds": args.seconds,
+                "processes": [f.__dict__ for f in figures],
+                "dashboard_vs_glances_cpu": ratio,
+            }
+        )
         return EXIT_OK
     print(f"bench tui: {args.cols}x{args.rows} pty, 1 s refresh, {args.seconds:.0f} s window")
     print(f"{'process':<16} {'CPU % of a core':>16} {'peak RSS MB':>12}")

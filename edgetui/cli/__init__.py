@@ -39,11 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help="config file (TOML)")
     parser.add_argument("--state-dir", metavar="DIR", help="state directory")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    parser.add_argument("--kiosk", action="store_true",
-                        help="dashboard fullscreen, no quit key, actions behind the PIN")
+    parser.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="dashboard fullscreen, no quit key, actions behind the PIN",
+    )
     parser.add_argument("--readonly", action="store_true", help="dashboard without actions")
-    parser.add_argument("--standalone", action="store_true",
-                        help="run the runtime in-process even when a daemon answers")
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="run the runtime in-process even when a daemon answers",
+    )
     parser.add_argument("--version", action="version", version=f"edgetui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     p = sub.add_parser("dashboard", help="open the dashboard (the default)")
@@ -56,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(
-        level=level, stream=sys.stderr,
+        level=level,
+        stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 

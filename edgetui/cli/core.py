@@ -25,8 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("watch", help="stream snapshots (NDJSON with --json)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--interval", type=float, default=None, metavar="S",
-                   help="seconds between lines (default: the telemetry interval)")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds between lines (default: the telemetry interval)",
+    )
     p.add_argument("--count", type=int, default=0, metavar="N", help="stop after N lines")
     p.set_defaults(func=cmd_watch)
 

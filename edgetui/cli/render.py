@@ -13,12 +13,13 @@ def render_status(snap: Snapshot, *, brief: bool = False) -> str:
     """A few aligned lines (or one line with brief=True) describing the snapshot."""
     r = snap.resources
     if brief:
-        return (f"{snap.time} cpu {r.cpu_percent:5.1f}% mem free {r.memory_free_mb:.0f} MB "
-                f"disk free {r.disk_free_gb:.1f} GB temp {_fmt(r.temperature_c, '°C')}")
+        return (
+            f"{snap.time} cpu {r.cpu_percent:5.1f}% mem free {r.memory_free_mb:.0f} MB "
+            f"disk free {r.disk_free_gb:.1f} GB temp {_fmt(r.temperature_c, '°C')}"
+        )
     cores = " ".join(f"{c:.0f}" for c in r.cpu_per_core)
     lines = [
-        f"device     {snap.device_id} ({snap.device_type})  edgetui {snap.version}  "
-        f"[{snap.mode}]",
+        f"device     {snap.device_id} ({snap.device_type})  edgetui {snap.version}  [{snap.mode}]",
         f"time       {snap.time}",
         f"cpu        {r.cpu_percent:.1f}%  per core: {cores}  load {r.load_avg}",
         f"memory     {r.memory_free_mb:.0f} MB free of {r.memory_total_mb:.0f} MB",

@@ -27,6 +27,7 @@ class History:
 
     def export(self, last: int | None = None) -> ResourceHistory:
         """Copy of the rings (optionally only the `last` values of each)."""
+
         def take(name: str) -> list[float]:
             ring = self._rings[name]
             values = list(ring)

@@ -13,7 +13,6 @@ import psutil
 
 from edgetui.models import ResourceSample
 
-
 MIN_CPU_WINDOW_S = 0.25
 
 

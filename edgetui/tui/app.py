@@ -73,8 +73,9 @@ class EdgeApp(App[None]):
         for cls in PANELS:
             for act in cls.ACTIONS:
                 self._actions[f"{_panel_id(cls)}.{act.name}"] = (cls, act)
-                self.bind(act.key, f"panel('{_panel_id(cls)}', '{act.name}')",
-                          description=act.description)
+                self.bind(
+                    act.key, f"panel('{_panel_id(cls)}', '{act.name}')", description=act.description
+                )
 
     # -- layout -----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -187,7 +188,7 @@ class EdgeApp(App[None]):
     def key_table(self) -> list[tuple[str, str]]:
         """(key, description) for every binding active in this mode."""
         rows: list[tuple[str, str]] = []
-        for key, bindings in self._bindings.key_to_bindings.items():
+        for bindings in self._bindings.key_to_bindings.values():
             for b in bindings:
                 action, params = self._parse_binding_action(b.action)
                 if not b.description or self.check_action(action, params) is False:
@@ -252,6 +253,7 @@ class EdgeApp(App[None]):
             if act.mutating and self.readonly:
                 continue
             yield SystemCommand(
-                act.description, f"key {act.key}",
+                act.description,
+                f"key {act.key}",
                 lambda p=panel_id, n=name: self.action_panel(p, n),
             )

@@ -33,8 +33,14 @@ def bar(percent: float | None, width: int, *, warn: float = 75.0, crit: float = 
     return text
 
 
-def sparkline(values: Sequence[float], width: int, *, lo: float | None = None,
-              hi: float | None = None, style: str = "cyan") -> Text:
+def sparkline(
+    values: Sequence[float],
+    width: int,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    style: str = "cyan",
+) -> Text:
     """The last `width` values as block characters; scale is lo..hi or the data's range."""
     vals = list(values)[-width:] if width > 0 else []
     if not vals:

@@ -21,10 +21,18 @@ def env() -> dict[str, str]:
     return e
 
 
-def run_cli(*args: str, timeout: float = 60, input: str | None = None
-            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edgetui", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env(), input=input, cwd=ROOT)
+def run_cli(
+    *args: str, timeout: float = 60, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edgetui", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env(),
+        input=input,
+        cwd=ROOT,
+    )
 
 
 def run_json(*args: str, timeout: float = 60) -> Any:
@@ -33,15 +41,25 @@ def run_json(*args: str, timeout: float = 60) -> Any:
     return json.loads(proc.stdout)
 
 
-def start_daemon(state_dir: Path, *extra: str, config: Path | None = None,
-                 env_extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def start_daemon(
+    state_dir: Path,
+    *extra: str,
+    config: Path | None = None,
+    env_extra: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
     """Start `edgetui daemon` and wait until its socket answers."""
     argv = [sys.executable, "-m", "edgetui"]
     if config:
         argv += ["--config", str(config)]
     argv += ["--state-dir", str(state_dir), *extra, "daemon"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**env(), **(env_extra or {})}, cwd=ROOT)
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env(), **(env_extra or {})},
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if socket_answers(socket_path(state_dir)):

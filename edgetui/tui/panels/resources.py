@@ -33,20 +33,35 @@ class ResourcesPanel(Panel):
         r, h = snap.resources, snap.history
         gauge_w = max(10, min(30, (width - LABEL - FIGURE) // 2))
         spark_w = max(0, width - LABEL - FIGURE - gauge_w - 2)
-        mem_used = r.memory_total_mb - r.memory_free_mb
-        disk_used = r.disk_total_gb - r.disk_free_gb
+        mem_total = r.memory_total_mb
+        mem_used = mem_total - r.memory_free_mb
         temp_pct = None if r.temperature_c is None else r.temperature_c  # 100 °C is full scale
         rows: list[tuple[str, float | None, str, list[float], float | None, float | None]] = [
             ("CPU", r.cpu_percent, f"{r.cpu_percent:5.1f}%", h.cpu_percent, 0.0, 100.0),
-            ("Mem", r.memory_used_percent,
-             f"{r.memory_used_percent:5.1f}% {mem_used / 1024:.1f}/{r.memory_total_mb / 1024:.1f}G",
-             h.memory_used_percent, 0.0, 100.0),
-            ("Disk", r.disk_used_percent,
-             f"{r.disk_used_percent:5.1f}% {r.disk_free_gb:.1f}G free",
-             h.disk_used_percent, None, None),
-            ("Temp", temp_pct,
-             "  n/a" if r.temperature_c is None else f"{r.temperature_c:5.1f}°C",
-             h.temperature_c, None, None),
+            (
+                "Mem",
+                r.memory_used_percent,
+                f"{r.memory_used_percent:5.1f}% {mem_used / 1024:.1f}/{mem_total / 1024:.1f}G",
+                h.memory_used_percent,
+                0.0,
+                100.0,
+            ),
+            (
+                "Disk",
+                r.disk_used_percent,
+                f"{r.disk_used_percent:5.1f}% {r.disk_free_gb:.1f}G free",
+                h.disk_used_percent,
+                None,
+                None,
+            ),
+            (
+                "Temp",
+                temp_pct,
+                "  n/a" if r.temperature_c is None else f"{r.temperature_c:5.1f}°C",
+                h.temperature_c,
+                None,
+                None,
+            ),
         ]
         out = Text(no_wrap=True, overflow="ellipsis")
         for label, pct, figure, series, lo, hi in rows:

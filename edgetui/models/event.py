@@ -1,0 +1,27 @@
+"""CloudEvents 1.0 envelope used on the local agent bus."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+REQUIRED = ("specversion", "id", "source", "type")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Event:
+    """A CloudEvents 1.0 event: `type` is e.g. MOTION_DETECTED, SPEAK_WARNING, TEMPERATURE."""
+
+    type: str
+    source: str
+    data: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    time: str = field(default_factory=_now)
+    specversion: str = "1.0"
+    datacontenttype: str = "application/json"

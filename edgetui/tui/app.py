@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -26,6 +26,13 @@ from edgetui.tui.screens.pin import PinScreen
 Connector = Callable[[], Awaitable[RuntimeAPI]]
 UNLOCK_SECONDS = 120.0  # a kiosk PIN unlocks actions for this long
 WIDE = 140  # columns from which panels sit side by side
+
+
+class PanelGrid(VerticalScroll):
+    """Holds the panels; one column on a narrow terminal, two from WIDE columns."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width >= WIDE, "-wide")
 
 
 def _panel_id(cls: type[Panel]) -> str:
@@ -81,7 +88,7 @@ class EdgeApp(App[None]):
     def compose(self) -> ComposeResult:
         yield StatusHeader(kiosk=self.kiosk, readonly=self.readonly)
         yield Banner(id="banner")
-        yield VerticalScroll(id="panels")
+        yield PanelGrid(id="panels")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -90,10 +97,6 @@ class EdgeApp(App[None]):
         self._tick_clock()
         self.set_interval(1.0, self._tick_clock)
         self._feed()
-
-    def on_resize(self) -> None:
-        with contextlib.suppress(Exception):
-            self.query_one("#panels").set_class(self.size.width >= WIDE, "-wide")
 
     def _tick_clock(self) -> None:
         self.query_one(StatusHeader).set_clock(self._clock())
@@ -194,8 +197,6 @@ class EdgeApp(App[None]):
                 if not b.description or self.check_action(action, params) is False:
                     continue
                 rows.append((b.key_display or self.get_key_display(b), b.description))
-        if not self.kiosk:
-            rows.append(("ctrl+p", "Command palette"))
         return rows
 
     @staticmethod

@@ -16,7 +16,6 @@ class ResourcesPanel(Panel):
     """Gauges with sparklines; everything comes from the snapshot, nothing is sampled here."""
 
     TITLE = "Resources"
-    DEFAULT_CSS = "ResourcesPanel { min-height: 10; }"
 
     _last: Snapshot | None = None
 

@@ -1,0 +1,27 @@
+"""Build the dashboard on a fixed snapshot source, for Pilot and snapshot tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgetui.api import RuntimeAPI
+from edgetui.tui.app import EdgeApp
+from tests.support.fake_api import FakeAPI, fixed_snapshot
+
+
+def make_app(
+    sections: dict[str, Any] | None = None,
+    *,
+    mode: str = "standalone",
+    api: FakeAPI | None = None,
+    **kwargs: Any,
+) -> tuple[EdgeApp, FakeAPI]:
+    """An EdgeApp fed by a FakeAPI with a fixed snapshot (plus `sections`) and a fixed clock."""
+    api = api or FakeAPI(fixed_snapshot(mode, sections), mode=mode)
+
+    async def connect() -> RuntimeAPI:
+        return api
+
+    kwargs.setdefault("clock", lambda: "14:30:00")
+    kwargs.setdefault("kiosk_pin", "4321")
+    return EdgeApp(connect, **kwargs), api

@@ -12,6 +12,7 @@ import termios
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -120,4 +121,8 @@ def measure(procs: dict[str, int], seconds: float, warmup: float = 2.0) -> list[
 
 
 def which(name: str) -> str | None:
-    return shutil.which(name)
+    """Find a program on PATH or beside this Python (a venv's bin/)."""
+    import sys
+
+    beside = Path(sys.executable).parent / name
+    return shutil.which(name) or (str(beside) if beside.exists() else None)

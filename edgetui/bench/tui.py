@@ -56,8 +56,9 @@ def cmd_bench_tui(ctx: Context) -> int:
             daemon.stop()
     figures = idle + figures
     glances: ProcFigures | None = None
-    if which("glances"):
-        g = PtyProcess(["glances", "-t", "1"], args.cols, args.rows)
+    glances_bin = which("glances")
+    if glances_bin:
+        g = PtyProcess([glances_bin, "-t", "1"], args.cols, args.rows)
         try:
             glances = measure({"glances -t 1": g.proc.pid}, args.seconds)[0]
         finally:

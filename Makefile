@@ -40,7 +40,7 @@ format: setup
 	$(BIN)/ruff check --fix edgetui agents tests
 
 screenshots: setup
-	$(BIN)/python -m tests.make_screenshots
+	$(BIN)/python -m edgetui.tui.screenshots --out screenshots
 
 clean:
 	rm -rf $(VENV) $(STATE) .pytest_cache

@@ -62,6 +62,8 @@ class EdgeApp(App[None]):
         clock: Callable[[], str] | None = None,
         retry_s: float = 1.0,
     ) -> None:
+        if kiosk:
+            self.ENABLE_COMMAND_PALETTE = False  # the palette could reach quit
         super().__init__()
         self._connect = connect
         self._reconnect = reconnect
@@ -75,8 +77,6 @@ class EdgeApp(App[None]):
         self.connection = "connecting"
         self._unlocked_until = 0.0
         self._actions: dict[str, tuple[type[Panel], PanelAction]] = {}
-        if kiosk:
-            self.ENABLE_COMMAND_PALETTE = False  # the palette could reach quit
         for cls in PANELS:
             for act in cls.ACTIONS:
                 self._actions[f"{_panel_id(cls)}.{act.name}"] = (cls, act)
@@ -175,7 +175,7 @@ class EdgeApp(App[None]):
 
     # -- actions ----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "quit" and self.kiosk:
+        if action in ("quit", "command_palette") and self.kiosk:
             return False
         if action == "unlock" and not self.kiosk:
             return False

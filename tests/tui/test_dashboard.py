@@ -133,3 +133,28 @@ async def test_resize_reflows_to_two_columns() -> None:
         await pilot.resize_terminal(160, 48)
         await pilot.pause()
         assert panels.has_class("-wide")
+
+
+async def test_command_palette_opens_and_offers_help() -> None:
+    from textual.command import CommandPalette
+
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Help")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_kiosk_disables_command_palette() -> None:
+    from textual.command import CommandPalette
+
+    app, _ = make_app(kiosk=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandPalette)

@@ -76,11 +76,14 @@ class OtaConfig:
     max_boot_attempts: int = 3
     health_timeout_s: float = 30.0
     health_command: str = ""
+    health_window_s: float = 10.0  # agents must stay up this long after a trial boot
+    download_timeout_s: float = 30.0  # per network read (manifest and package)
 
 
 @dataclass
 class BusConfig:
     bridge_url: str = ""
+    bridge_max_bytes: int = 64 * 1024  # bigger inbound bridge messages are dropped, counted
     queue_size: int = 1000
     history_size: int = 500
     outbox_types: list[str] = field(
@@ -91,16 +94,21 @@ class BusConfig:
 @dataclass
 class InferenceConfig:
     model_path: str = ""
+    model_sha256: str = ""  # checked when set (a slot's model is always checked)
     n_threads: int = 2
-    n_ctx: int = 512
+    n_ctx: int = 1024  # the tiny model's character vocabulary makes prompts token-hungry
     max_tokens: int = 48
     timeout_s: float = 20.0
     queue_size: int = 8
+    temperature: float = 0.7
 
 
 @dataclass
 class AgentsConfig:
     enabled: list[str] = field(default_factory=lambda: ["sensor", "llm", "speaker"])
+    backoff_min_s: float = 0.5  # first restart delay after a crash; doubles each time
+    backoff_max_s: float = 30.0
+    stable_after_s: float = 60.0  # an agent that ran this long restarts at backoff_min_s again
     # One free-form table per agent ([agents.sensor], ...): each agent validates its own.
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 

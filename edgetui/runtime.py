@@ -24,6 +24,7 @@ from edgetui.telemetry import History, Sampler
 
 log = logging.getLogger(__name__)
 
+PARTS = ("ota", "store", "uplink", "bus", "inference", "agents")
 Method = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
@@ -77,7 +78,7 @@ class Runtime:
         self.sampler = sampler or Sampler(self.state_dir)
         self.history = History(config.telemetry.history_size)
         self.services: list[Any] = []
-        # The parts, set by their builders in start() (None while absent).
+        # The parts (PARTS), set by their builders in start() (None while absent).
         self.ota: Any = None
         self.store: Any = None
         self.uplink: Any = None
@@ -89,6 +90,7 @@ class Runtime:
         self._latest: Snapshot | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
+        self._restart_lock = asyncio.Lock()
         self._started = False
         self.restarts = 0
         self._register_core_methods()
@@ -158,25 +160,104 @@ class Runtime:
             self._build_bus,
             self._build_inference,
             self._build_agents,
+            self._build_telemetry_publisher,
         ]
 
     def _build_ota(self) -> Any:
-        return None  # issue 5: slot manager / OTA service (self.ota)
+        """The A/B slot manager: boots (or rolls back) the slot before anything loads it."""
+        from edgetui.ota.health import HealthHooks
+        from edgetui.ota.service import OtaService
+
+        hooks = HealthHooks(
+            agents=lambda: self.agents.section() if self.agents is not None else None,
+            enabled_agents=list(self.config.agents.enabled),
+            inference=lambda: self.inference,
+        )
+        self.ota = OtaService(
+            self.config,
+            self.state_dir,
+            notify=self.notify,
+            request_restart=self.restart,
+            hooks=hooks,
+        )
+        return self.ota
 
     def _build_store(self) -> Any:
-        return None  # issue 4: durable outbox (self.store)
+        """The durable outbox (one SQLite file per device, `[store] path`)."""
+        from edgetui.store import Outbox
+
+        path = Path(self.config.store.path or self.state_dir / "edgetui.db").expanduser()
+        self.store = Outbox(
+            self.config.store,
+            path,
+            rollup_after_s=60.0 * self.config.telemetry.rollup_after_min,
+        )
+        return self.store
 
     def _build_uplink(self) -> Any:
-        return None  # issue 4: MQTT uplink draining the outbox (self.uplink)
+        """The MQTT uplink draining the outbox; its section is "buffer" (also when no
+        broker is configured: then the outbox only fills, within its bounds)."""
+        from edgetui.uplink import Uplink
+
+        if self.store is None:
+            return None
+        self.uplink = Uplink(
+            self.config.uplink, self.store, device_id=self.config.device.id, notify=self.notify
+        )
+        return self.uplink
+
+    def _build_telemetry_publisher(self) -> Any:
+        """Telemetry messages (from the latest snapshot) and WARNING+ logs into the outbox."""
+        from edgetui.telemetry.publisher import TelemetryPublisher
+
+        if self.store is None:
+            return None
+        return TelemetryPublisher(
+            self.store.enqueue,
+            lambda: self._latest.to_dict(with_history=False) if self._latest else None,
+            device_id=self.config.device.id,
+            interval_s=self.config.telemetry.publish_interval_s,
+        )
 
     def _build_bus(self) -> Any:
-        return None  # issue 3: local event bus (self.bus)
+        """The local event bus; configured event types also feed the outbox when it exists."""
+        from edgetui.bus import EventBus
+        from edgetui.models import to_dict
+
+        bus = EventBus(self.config.bus, self.config.device.id, notify=self.notify)
+        if self.store is not None:
+            store = self.store
+            bus.add_sink(
+                self.config.bus.outbox_types,
+                lambda ev: store.enqueue("event", to_dict(ev)),
+                name="outbox",
+            )
+        self.bus = bus
+        return bus
 
     def _build_inference(self) -> Any:
-        return None  # issue 3: llama.cpp engine (self.inference)
+        """The llama.cpp engine: the active slot's model (checksum-checked) or model_path."""
+        from edgetui.inference import InferenceEngine
+
+        self.inference = InferenceEngine(self.config.inference, self.state_dir)
+        return self.inference
 
     def _build_agents(self) -> Any:
-        return None  # issue 3: supervised agents (self.agents)
+        """The enabled agents, supervised; the active slot's agents/ overrides built-ins."""
+        from edgetui.agents_supervisor import AgentSupervisor, slot_agents_dir
+
+        if not self.config.agents.enabled or self.bus is None:
+            return None
+        self.agents = AgentSupervisor(
+            self.config.agents,
+            bus=self.bus,
+            inference=self.inference,
+            device_id=self.config.device.id,
+            device_type=self.config.device.type,
+            state_dir=self.state_dir,
+            agents_dir=slot_agents_dir(self.state_dir),
+        )
+        return self.agents
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -189,10 +270,19 @@ class Runtime:
         # Build and start one part at a time: a later part may depend on what an earlier
         # one decided when it started (the booted slot, the open outbox).
         for build in self._builders():
-            svc = build()
-            if svc is None:
+            svc = None
+            try:
+                svc = build()
+                if svc is None:
+                    continue
+                await svc.start()
+            except Exception:
+                # The device keeps running on the parts that work; the log says which failed.
+                log.exception("part %s failed to start; running without it", build.__name__)
+                for part in PARTS:
+                    if svc is not None and getattr(self, part) is svc:
+                        setattr(self, part, None)
                 continue
-            await svc.start()
             self.services.append(svc)
             methods = getattr(svc, "methods", None)
             if methods is not None:
@@ -224,10 +314,11 @@ class Runtime:
 
     async def restart(self, reason: str) -> None:
         """Process-level "reboot": stop every service and start again from the active slot."""
-        log.warning("runtime restarting: %s", reason)
-        self.restarts += 1
-        await self.stop()
-        await self.start()
+        async with self._restart_lock:  # one reboot at a time, never a half-started one
+            log.warning("runtime restarting: %s", reason)
+            self.restarts += 1
+            await self.stop()
+            await self.start()
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()

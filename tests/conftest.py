@@ -9,7 +9,12 @@ import pytest
 
 from edgetui.config import Config
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.support.mosquitto",
+    "tests.support.http_server",
+    "tests.support.ota",
+    "tests.support.model",
+]
 
 
 @pytest.fixture

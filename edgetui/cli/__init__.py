@@ -22,6 +22,12 @@ COMMAND_MODULES = [
     "edgetui.cli.core",
     "edgetui.cli.bench",
     "edgetui.cli.demo",
+    "edgetui.cli.buffer",
+    "edgetui.cli.ota",
+    "edgetui.cli.release",
+    "edgetui.cli.bus",
+    "edgetui.cli.model",
+    "edgetui.cli.agents",
 ]
 
 

@@ -7,7 +7,11 @@ import argparse
 import importlib
 
 BENCH_MODULES = [
+    "edgetui.bench.buffer",
     "edgetui.bench.tui",
+    "edgetui.bench.ota",
+    "edgetui.bench.bus",
+    "edgetui.bench.inference",
 ]
 
 

@@ -90,20 +90,24 @@ async def cmd_version(ctx: Context) -> int:
 
 
 async def cmd_daemon(ctx: Context) -> int:
-    from edgetui.control import ControlServer, DaemonAlreadyRunning
+    from edgetui.control import ControlServer, DaemonAlreadyRunning, socket_answers
     from edgetui.runtime import Runtime
 
     runtime = Runtime(ctx.config, ctx.state_dir, mode="attached")
     server = ControlServer(runtime)
-    try:
-        await server.start()
-    except DaemonAlreadyRunning as exc:
-        raise CommandError(str(exc)) from None
+    if socket_answers(server.path):  # never two runtimes on one state directory
+        raise CommandError(f"a daemon already answers on {server.path}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Start the parts first: once the socket answers, every method is registered.
     await runtime.start()
+    try:
+        await server.start()
+    except DaemonAlreadyRunning as exc:
+        await runtime.stop()
+        raise CommandError(str(exc)) from None
     log.info("edgetui daemon %s serving %s", __version__, server.path)
     try:
         await stop.wait()

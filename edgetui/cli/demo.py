@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from edgetui.cli.context import EXIT_OK, Context, print_json
+from edgetui.cli.context import EXIT_OK, CommandError, Context, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,6 +13,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = dsub.add_parser("init", help="prepare the demo device in the state directory")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=cmd_init)
+    d = dsub.add_parser("publish", help="publish another signed release into the demo repository")
+    d.add_argument("--version", required=True, metavar="V", help="release version, e.g. 1.2.0")
+    d.add_argument(
+        "--broken", action="store_true", help="a release whose health check fails (rollback demo)"
+    )
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_publish)
 
 
 def cmd_init(ctx: Context) -> int:
@@ -23,4 +30,20 @@ def cmd_init(ctx: Context) -> int:
         print_json({"config": str(path), "state_dir": str(ctx.state_dir)})
     else:
         print(f"demo device ready: {path}")
+    return EXIT_OK
+
+
+def cmd_publish(ctx: Context) -> int:
+    from edgetui.demo.ota import publish
+
+    try:
+        manifest = publish(ctx.state_dir, ctx.args.version, broken=ctx.args.broken)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    if ctx.args.json:
+        print_json(manifest)
+    else:
+        what = "broken release" if ctx.args.broken else "release"
+        print(f"published {what} {manifest['version']} into {ctx.state_dir / 'repo'}")
+        print("check and apply it with `edgetui ota check` / `ota apply`, or keys u / i")
     return EXIT_OK

@@ -19,6 +19,24 @@ Step = Callable[[Path, dict[str, Any]], None]
 STEPS: list[Step] = []
 
 
+def _ota_step(state_dir: Path, config: dict[str, Any]) -> None:
+    from edgetui.demo.ota import ota_step  # imported late: it pulls in the OTA tooling
+
+    ota_step(state_dir, config)
+
+
+STEPS.append(_ota_step)
+
+
+def _agents_step(state_dir: Path, config: dict[str, Any]) -> None:
+    from edgetui.demo.agents import agents_step
+
+    agents_step(state_dir, config)
+
+
+STEPS.append(_agents_step)
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"

@@ -165,6 +165,8 @@ class EdgeApp(App[None]):
                 panel = cls(id=f"panel-{_panel_id(cls)}")
                 container.mount(panel)
                 mounted[cls] = panel
+                if cls.ACTIONS:
+                    self.call_after_refresh(self.refresh_bindings)
         for panel in mounted.values():
             panel.show(snap)
 
@@ -180,9 +182,11 @@ class EdgeApp(App[None]):
         if action == "unlock" and not self.kiosk:
             return False
         if action == "panel" and len(parameters) == 2:
-            _, act = self._actions.get(f"{parameters[0]}.{parameters[1]}", (None, None))
-            if act is not None and act.mutating and self.readonly:
+            cls, act = self._actions.get(f"{parameters[0]}.{parameters[1]}", (None, None))
+            if act is None or (act.mutating and self.readonly):
                 return False
+            if not self.query(cls):
+                return False  # the part is not running: its keys are not offered
         return True
 
     def action_help(self) -> None:

@@ -41,31 +41,54 @@ def run_json(*args: str, timeout: float = 60) -> Any:
     return json.loads(proc.stdout)
 
 
+def spawn_daemon(
+    state_dir: Path,
+    *extra: str,
+    config: Path | None = None,
+    env_extra: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
+    """Start `edgetui daemon` without waiting for it (crash tests kill it at any point).
+
+    Its output goes to `daemon.log` beside the state dir: an unread pipe would fill up and
+    block a chatty daemon."""
+    argv = [sys.executable, "-m", "edgetui"]
+    if config:
+        argv += ["--config", str(config)]
+    argv += ["--state-dir", str(state_dir), *extra, "daemon"]
+    log = open(Path(state_dir).parent / "daemon.log", "a")  # noqa: SIM115 - child owns it
+    try:
+        return subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**env(), **(env_extra or {})},
+            cwd=ROOT,
+        )
+    finally:
+        log.close()
+
+
+def daemon_log(state_dir: Path) -> str:
+    """What the daemons of this state dir printed."""
+    path = Path(state_dir).parent / "daemon.log"
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
 def start_daemon(
     state_dir: Path,
     *extra: str,
     config: Path | None = None,
     env_extra: dict[str, str] | None = None,
 ) -> subprocess.Popen[str]:
-    """Start `edgetui daemon` and wait until its socket answers."""
-    argv = [sys.executable, "-m", "edgetui"]
-    if config:
-        argv += ["--config", str(config)]
-    argv += ["--state-dir", str(state_dir), *extra, "daemon"]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**env(), **(env_extra or {})},
-        cwd=ROOT,
-    )
+    """Start `edgetui daemon` and wait until its socket answers (all its parts started)."""
+    proc = spawn_daemon(state_dir, *extra, config=config, env_extra=env_extra)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if socket_answers(socket_path(state_dir)):
             return proc
         if proc.poll() is not None:
-            raise RuntimeError(f"daemon exited early: {proc.stderr.read()}")
+            raise RuntimeError(f"daemon exited early: {daemon_log(state_dir)[-2000:]}")
         time.sleep(0.05)
     proc.kill()
-    raise RuntimeError("daemon socket did not answer")
+    raise RuntimeError(f"daemon socket did not answer: {daemon_log(state_dir)[-2000:]}")

@@ -1,10 +1,20 @@
 """The dashboard's panels, in display order. A part adds its panel class here."""
 
+from edgetui.tui.panels.agents import AgentsPanel
 from edgetui.tui.panels.base import Panel, PanelAction
+from edgetui.tui.panels.buffer import BufferPanel
+from edgetui.tui.panels.bus import BusPanel
+from edgetui.tui.panels.inference import InferencePanel
+from edgetui.tui.panels.ota import OtaPanel
 from edgetui.tui.panels.resources import ResourcesPanel
 
 PANELS: list[type[Panel]] = [
     ResourcesPanel,
+    BusPanel,
+    InferencePanel,
+    AgentsPanel,
+    OtaPanel,
+    BufferPanel,
 ]
 
 __all__ = ["PANELS", "Panel", "PanelAction"]

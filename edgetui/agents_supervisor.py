@@ -1,0 +1,206 @@
+"""Runs the enabled agents, each supervised: a crash is logged and the agent restarts with
+exponential backoff; status, restarts and the last error are in the `agents` section.
+
+Agent modules come from the active slot's `agents/` directory when it has `<name>.py`,
+else from the built-in top-level `agents` package. A module defines `async def run(ctx)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edgetui.agent_context import AgentContext
+from edgetui.config import AgentsConfig
+from edgetui.models.slot import SlotContent
+
+log = logging.getLogger(__name__)
+STATUSES = ("running", "idle", "error", "updating")
+AgentRun = Callable[[AgentContext], Awaitable[None]]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class AgentState:
+    """What the supervisor knows about one agent."""
+
+    name: str
+    status: str = "updating"
+    restarts: int = 0
+    last_error: str | None = None
+    started_at: str | None = None
+    origin: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "restarts": self.restarts,
+            "last_error": self.last_error,
+            "started_at": self.started_at,
+            "origin": self.origin,
+            "detail": self.detail,
+        }
+
+
+def slot_agents_dir(state_dir: Path) -> Path | None:
+    """The active slot's agents directory, when there is an active slot that has one."""
+    current = Path(state_dir) / "slots" / "current"
+    if not current.exists():
+        return None
+    try:
+        slot = SlotContent.load(current)
+    except ValueError as exc:
+        log.warning("agents: %s; using the built-in agents", exc)
+        return None
+    return slot.agents_dir if slot.agents_dir is not None and slot.agents_dir.is_dir() else None
+
+
+def load_agent(name: str, agents_dir: Path | None) -> tuple[AgentRun, str]:
+    """The agent's `run` and where it came from; raises ImportError/AttributeError."""
+    if agents_dir is not None and (agents_dir / f"{name}.py").is_file():
+        path = agents_dir / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"edgetui_slot_agents.{name}", path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        origin = str(path)
+    else:
+        module = importlib.import_module(f"agents.{name}")
+        origin = f"built-in agents.{name}"
+    run = getattr(module, "run", None)
+    if not callable(run):
+        raise AttributeError(f"agent module {origin} has no run(ctx)")
+    return run, origin
+
+
+class AgentSupervisor:
+    """Service "agents": one supervised task per enabled agent."""
+
+    name = "agents"
+
+    def __init__(
+        self,
+        config: AgentsConfig,
+        *,
+        bus: Any,
+        inference: Any | None,
+        device_id: str,
+        device_type: str,
+        state_dir: Path,
+        agents_dir: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.bus = bus
+        self.inference = inference
+        self.device_id = device_id
+        self.device_type = device_type
+        self.state_dir = Path(state_dir)
+        self.agents_dir = agents_dir
+        self.states: dict[str, AgentState] = {n: AgentState(n) for n in config.enabled}
+
+    async def start(self) -> None:
+        for state in self.states.values():
+            self._launch(state)
+
+    def _launch(self, state: AgentState) -> None:
+        state.task = asyncio.create_task(self._supervise(state), name=f"agent-{state.name}")
+
+    async def stop(self) -> None:
+        for state in self.states.values():
+            state.status = "updating"
+        await asyncio.gather(*(self._cancel(s) for s in self.states.values()))
+
+    async def _cancel(self, state: AgentState) -> None:
+        task, state.task = state.task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    def _context(self, state: AgentState) -> AgentContext:
+        def report(status: str, detail: dict[str, Any] | None) -> None:
+            if status in STATUSES:
+                state.status = status
+            if detail:
+                state.detail.update(detail)
+
+        return AgentContext(
+            name=state.name,
+            bus=self.bus,
+            inference=self.inference,
+            settings=dict(self.config.settings.get(state.name, {})),
+            device_id=self.device_id,
+            device_type=self.device_type,
+            state_dir=self.state_dir,
+            log=logging.getLogger(f"agents.{state.name}"),
+            report=report,
+        )
+
+    async def _supervise(self, state: AgentState) -> None:
+        delay = self.config.backoff_min_s
+        while True:
+            began = time.monotonic()
+            try:
+                run, state.origin = load_agent(state.name, self.agents_dir)
+                state.status = "running"
+                state.started_at = _now()
+                await run(self._context(state))
+                raise RuntimeError("run() returned; an agent runs until cancelled")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                state.status = "error"
+                state.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                log.error("agent %s crashed: %s", state.name, state.last_error, exc_info=exc)
+            if time.monotonic() - began >= self.config.stable_after_s:
+                delay = self.config.backoff_min_s  # it ran fine for a while: start over
+            log.warning("agent %s restarts in %.2fs", state.name, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2.0, self.config.backoff_max_s)
+            state.restarts += 1
+
+    async def restart(self, name: str) -> None:
+        """Restart one agent now (status "updating" meanwhile); the restart is counted."""
+        state = self.states.get(name)
+        if state is None:
+            raise KeyError(name)
+        state.status = "updating"
+        await self._cancel(state)
+        state.restarts += 1
+        self._launch(state)
+
+    def section(self) -> list[dict[str, Any]]:
+        """The `agents` section: one dict per enabled agent, in config order."""
+        return [s.as_dict() for s in self.states.values()]
+
+    def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+        async def status(_: dict[str, Any]) -> list[dict[str, Any]]:
+            return self.section()
+
+        async def restart(params: dict[str, Any]) -> list[dict[str, Any]]:
+            from edgetui.api import APIError
+
+            name = params.get("name")
+            if name not in self.states:
+                raise APIError(f"no enabled agent named {name!r}", code=-32602)
+            await self.restart(str(name))
+            return self.section()
+
+        return {"agents.status": status, "agents.restart": restart}

@@ -1,0 +1,198 @@
+"""`edgetui bench buffer`: durable enqueue rate (single, batched), drain rate to a local
+mosquitto at QoS 1, and, in the same run, a bare paho loop publishing the same payloads
+at QoS 1 with the same in-flight window to the same broker; prints the ratio and the
+bytes on disk per message."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edgetui.bench.broker import LocalBroker, find_mosquitto
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, print_json
+from edgetui.config import StoreConfig, UplinkConfig
+from edgetui.store import Outbox
+from edgetui.telemetry.publisher import build_telemetry
+from edgetui.uplink import Uplink
+
+GOAL = 0.8
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("buffer", help="outbox enqueue/drain rates vs a bare paho QoS 1 loop")
+    p.add_argument("--messages", type=int, default=20000, help="messages drained (default 20000)")
+    p.add_argument("--single", type=int, default=500, help="single durable enqueues timed")
+    p.add_argument("--batch", type=int, default=200, help="messages per batched enqueue")
+    p.add_argument("--window", type=int, default=20, help="QoS 1 in-flight window")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_buffer)
+
+
+def _sample_payload(i: int) -> dict[str, Any]:
+    snap = {
+        "time": "2026-05-06T14:30:00.000Z",
+        "device_id": "bench-device",
+        "resources": {
+            "cpu_percent": 15.2 + i % 7,
+            "memory_free_mb": 512.0,
+            "disk_free_gb": 10.0,
+            "process_uptime_seconds": 3600.0 + i,
+        },
+        "inference": {"p50_ms": 75.0, "version": "v1.0.2"},
+        "agents": [{"name": "llm", "status": "running"}],
+    }
+    return build_telemetry(snap, "bench-device", [])
+
+
+def _size_on_disk(db_path: Path) -> int:
+    """Bytes of the database after folding the WAL back in."""
+    db = sqlite3.connect(db_path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*"))
+
+
+async def _enqueue_rates(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    cfg = StoreConfig(max_messages=10**7, max_bytes=10**10)
+    store = Outbox(cfg, tmp / "enqueue.db")
+    await store.start()
+    try:
+        t0 = time.perf_counter()
+        for i in range(args.single):
+            await store.enqueue("telemetry", _sample_payload(i))
+        single = args.single / (time.perf_counter() - t0)
+        n = args.messages
+        t0 = time.perf_counter()
+        for k in range(0, n, args.batch):
+            m = min(args.batch, n - k)
+            await store.enqueue_many([("telemetry", _sample_payload(k + j)) for j in range(m)])
+        batched = n / (time.perf_counter() - t0)
+        queued = store.queued()
+        payload_bytes = store.stats.queued_bytes
+    finally:
+        await store.stop()
+    size = await asyncio.to_thread(_size_on_disk, tmp / "enqueue.db")
+    return {
+        "enqueue_single_per_s": round(single, 1),
+        "enqueue_batched_per_s": round(batched, 1),
+        "batch_size": args.batch,
+        "bytes_on_disk_per_message": round(size / queued, 1),
+        "payload_bytes_per_message": round(payload_bytes / queued, 1),
+    }
+
+
+async def _drain_rate(tmp: Path, url: str, args: argparse.Namespace) -> tuple[float, list[bytes]]:
+    cfg = StoreConfig(max_messages=10**7, max_bytes=10**10)
+    store = Outbox(cfg, tmp / "drain.db")
+    await store.start()
+    n = args.messages
+    for k in range(0, n, 1000):
+        await store.enqueue_many(
+            [("telemetry", _sample_payload(k + j)) for j in range(min(1000, n - k))]
+        )
+    wires = [r.wire for r in await store.fetch(n)]
+    up = Uplink(
+        UplinkConfig(url=url, inflight=args.window, client_id="bench-uplink"),
+        store,
+        device_id="bench-device",
+    )
+    try:
+        await up.start()
+        while up.state != "connected":
+            if up.state == "backoff":
+                raise RuntimeError(f"uplink cannot connect: {up.state_text()}")
+            await asyncio.sleep(0.01)
+        t0 = time.perf_counter()
+        result = await up.flush(timeout=600)
+        elapsed = time.perf_counter() - t0
+        if not result["ok"]:
+            raise RuntimeError(f"drain did not finish: {result}")
+    finally:
+        await up.stop()
+        await store.stop()
+    return n / elapsed, wires
+
+
+def _bare_paho_rate(port: int, wires: list[bytes], window: int) -> float:
+    done = threading.Event()
+    acked = [0]
+    total = len(wires)
+
+    def on_publish(c: Any, u: Any, mid: int, rc: Any, props: Any) -> None:
+        acked[0] += 1
+        if acked[0] >= total:
+            done.set()
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare", protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(window)
+    client.max_queued_messages_set(0)
+    client.on_publish = on_publish
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        t0 = time.perf_counter()
+        for w in wires:
+            client.publish("devices/bench-device/telemetry", w, qos=1)
+        if not done.wait(timeout=600):
+            raise RuntimeError("bare paho loop did not get every PUBACK")
+        return total / (time.perf_counter() - t0)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def cmd_bench_buffer(ctx: Context) -> int:
+    args = ctx.args
+    exe = find_mosquitto()
+    if exe is None:
+        print("edgetui: bench buffer needs mosquitto (/usr/sbin/mosquitto)")
+        return EXIT_ERROR
+    with tempfile.TemporaryDirectory(prefix="edgetui-bench-buffer-") as tmpname:
+        tmp = Path(tmpname)
+        out = asyncio.run(_enqueue_rates(tmp, args))
+        broker = LocalBroker(tmp, exe)
+        try:
+            drain, wires = asyncio.run(_drain_rate(tmp, broker.url, args))
+            bare = _bare_paho_rate(broker.port, wires, args.window)
+        finally:
+            broker.stop()
+    out.update(
+        {
+            "messages": args.messages,
+            "window": args.window,
+            "drain_per_s": round(drain, 1),
+            "bare_paho_per_s": round(bare, 1),
+            "ratio": round(drain / bare, 3),
+            "goal": GOAL,
+            "meets_goal": drain / bare >= GOAL,
+        }
+    )
+    if args.json:
+        print_json(out)
+        return EXIT_OK
+    print(f"durable enqueue, single   {out['enqueue_single_per_s']:>10.0f} msg/s (fsync each)")
+    print(
+        f"durable enqueue, batched  {out['enqueue_batched_per_s']:>10.0f} msg/s "
+        f"(batches of {args.batch})"
+    )
+    print(
+        f"bytes on disk per message {out['bytes_on_disk_per_message']:>10.0f} "
+        f"(payload {out['payload_bytes_per_message']:.0f})"
+    )
+    print(
+        f"drain to mosquitto, QoS 1 {out['drain_per_s']:>10.0f} msg/s "
+        f"({args.messages} messages, window {args.window})"
+    )
+    print(f"bare paho loop, QoS 1     {out['bare_paho_per_s']:>10.0f} msg/s (same payloads)")
+    verdict = "meets" if out["meets_goal"] else "below"
+    print(f"ratio drain / bare        {out['ratio']:>10.3f} ({verdict} the goal of {GOAL})")
+    return EXIT_OK

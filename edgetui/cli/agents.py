@@ -1,0 +1,60 @@
+"""`edgetui agents status|restart`: the supervised agents, through the RuntimeAPI."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from edgetui.api import APIError
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("agents", help="status of the supervised agents")
+    asub = p.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
+    q = asub.add_parser("status", help="status, restarts and last error per agent")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_status)
+    q = asub.add_parser("restart", help="restart one agent now")
+    q.add_argument("name")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_restart)
+
+
+def render(agents: list[dict[str, Any]]) -> str:
+    """A table: name, status, restarts, since, last error."""
+    lines = [f"{'AGENT':<10} {'STATUS':<9} {'RESTARTS':>8}  {'STARTED':<24} LAST ERROR"]
+    for a in agents:
+        lines.append(
+            f"{a['name']:<10} {a['status']:<9} {a['restarts']:>8}  "
+            f"{a.get('started_at') or '-':<24} {a.get('last_error') or '-'}"
+        )
+    return "\n".join(lines)
+
+
+async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:
+    async with ctx.api() as api:
+        try:
+            return await api.call(method, params)
+        except APIError as exc:
+            if exc.code == -32601:
+                raise CommandError("agents are not running (none enabled?)") from None
+            raise CommandError(str(exc)) from None
+
+
+async def cmd_status(ctx: Context) -> int:
+    agents = await _call(ctx, "agents.status")
+    if ctx.args.json:
+        print_json({"agents": agents})
+    else:
+        print(render(agents))
+    return EXIT_OK if all(a["status"] != "error" for a in agents) else EXIT_ERROR
+
+
+async def cmd_restart(ctx: Context) -> int:
+    agents = await _call(ctx, "agents.restart", {"name": ctx.args.name})
+    if ctx.args.json:
+        print_json({"agents": agents})
+    else:
+        print(render(agents))
+    return EXIT_OK

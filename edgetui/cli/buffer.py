@@ -1,0 +1,123 @@
+"""`edgetui buffer stats|flush|export`: the store-and-forward buffer from a shell."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from edgetui.api import APIError
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("buffer", help="store-and-forward buffer: stats, flush, export")
+    bsub = p.add_subparsers(dest="buffer_command", metavar="ACTION", required=True)
+
+    q = bsub.add_parser("stats", help="queued messages, connection, counters")
+    q.add_argument("--json", action="store_true", help="machine-readable JSON")
+    q.set_defaults(func=cmd_stats)
+
+    q = bsub.add_parser("flush", help="drain now and wait until empty (exit 1 if not)")
+    q.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds to wait")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_flush)
+
+    q = bsub.add_parser("export", help="write the backlog to a file (NDJSON)")
+    q.add_argument("--out", required=True, metavar="FILE", help="NDJSON file to write")
+    q.add_argument("--remove", action="store_true", help="remove exported messages from the queue")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_export)
+
+
+async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:
+    async with ctx.api() as api:
+        try:
+            return await api.call(method, params or {})
+        except APIError as exc:
+            if exc.code == -32601:
+                raise CommandError("the buffer is not running in this runtime") from None
+            raise CommandError(str(exc)) from None
+
+
+def _bytes(n: float | None) -> str:
+    if n is None:
+        return "n/a"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def render_stats(s: dict[str, Any]) -> str:
+    """Aligned lines for `buffer stats` (the JSON form is the stable contract)."""
+    age = s.get("oldest_age_s")
+    classes = " ".join(f"{k} {v}" for k, v in (s.get("by_class") or {}).items())
+    lines = [
+        f"uplink     {s.get('state_text')}",
+        f"broker     {s.get('broker') or 'none'}",
+        f"queued     {s.get('queued')} messages, {_bytes(s.get('queued_bytes'))} "
+        f"({s.get('fill_percent')}% full; bounds {s.get('max_messages')} messages / "
+        f"{_bytes(s.get('max_bytes'))}, on_full {s.get('on_full')})",
+        f"classes    {classes}",
+        f"oldest     {'n/a' if age is None else f'{age:.0f} s ago'}",
+        f"sending    {s.get('send_rate')} msg/s, {s.get('inflight')} in flight "
+        f"(window {s.get('window')}), {s.get('sent')} sent",
+        f"lost       dropped {s.get('dropped')}, rejected {s.get('rejected')}, "
+        f"expired {s.get('expired')}, rolled up {s.get('rolled_up')}",
+        f"seq        {s.get('seq')} (last assigned)",
+        f"database   {s.get('path')}",
+    ]
+    if s.get("last_error"):
+        lines.append(f"last error {s['last_error']} (at {s.get('last_error_at')})")
+    if s.get("last_store_error"):
+        lines.append(f"store      {s['last_store_error']}")
+    if s.get("moved_aside"):
+        lines.append(f"corrupt db moved aside to {s['moved_aside']}")
+    return "\n".join(lines)
+
+
+async def cmd_stats(ctx: Context) -> int:
+    stats = await _call(ctx, "buffer.stats")
+    if ctx.args.json:
+        print_json(stats)
+    else:
+        print(render_stats(stats))
+    return EXIT_OK
+
+
+async def cmd_flush(ctx: Context) -> int:
+    if ctx.args.timeout < 0:
+        raise CommandError("--timeout must be 0 or more", code=EXIT_USAGE)
+    result = await _call(ctx, "buffer.flush", {"timeout": ctx.args.timeout})
+    if ctx.args.json:
+        print_json(result)
+    elif result["ok"]:
+        print(f"flushed: {result['sent']} sent in {result['waited_s']} s; the buffer is empty")
+    else:
+        why = result.get("last_error") or result.get("state")
+        print(
+            f"not flushed: {result['remaining']} still queued after {result['waited_s']} s "
+            f"({result['sent']} sent); {why}"
+        )
+    return EXIT_OK if result["ok"] else EXIT_ERROR
+
+
+def _absolute(path: str) -> Path:
+    # The daemon writes the file: a relative path must mean the caller's directory.
+    return Path(path).expanduser().resolve()
+
+
+async def cmd_export(ctx: Context) -> int:
+    out = _absolute(ctx.args.out)
+    result = await _call(ctx, "buffer.export", {"out": str(out), "remove": ctx.args.remove})
+    if ctx.args.json:
+        print_json(result)
+    else:
+        kept = "removed from the queue" if ctx.args.remove else "still queued"
+        print(
+            f"exported {result['messages']} messages ({_bytes(result['bytes'])}) to "
+            f"{result['path']}; {kept}"
+        )
+    return EXIT_OK

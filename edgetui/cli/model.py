@@ -1,0 +1,76 @@
+"""`edgetui model make-tiny|info|verify`: the GGUF model file, without the runtime."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
+from edgetui.model_file import ModelFileError, check_model, gguf_metadata, sha256_file
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("model", help="make, inspect and verify GGUF model files")
+    msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+
+    q = msub.add_parser("make-tiny", help="write the tiny random-weight llama GGUF")
+    q.add_argument("--out", required=True, metavar="PATH")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_make_tiny)
+
+    q = msub.add_parser("info", help="print a GGUF file's metadata")
+    q.add_argument("path", metavar="PATH")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_info)
+
+    q = msub.add_parser("verify", help="check a model's sha256 and GGUF structure")
+    q.add_argument("path", metavar="PATH")
+    q.add_argument("--sha256", required=True, metavar="HEX")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_verify)
+
+
+def cmd_make_tiny(ctx: Context) -> int:
+    from edgetui.tinymodel import make_tiny_model
+
+    out = make_tiny_model(Path(ctx.args.out), seed=ctx.args.seed)
+    info = {"path": str(out), "size": out.stat().st_size, "sha256": sha256_file(out)}
+    if ctx.args.json:
+        print_json(info)
+    else:
+        print(f"wrote {out} ({info['size']} bytes, sha256 {info['sha256']})")
+        print("random weights: its decisions are arbitrary, the decision grammar keeps them valid")
+    return EXIT_OK
+
+
+def cmd_info(ctx: Context) -> int:
+    path = Path(ctx.args.path)
+    try:
+        meta = gguf_metadata(path)
+    except ModelFileError as exc:
+        raise CommandError(str(exc)) from None
+    meta = {"path": str(path), "size": path.stat().st_size, **meta}
+    if ctx.args.json:
+        print_json(meta)
+    else:
+        width = max(map(len, meta))
+        for key, value in meta.items():
+            print(f"{key:<{width}}  {value}")
+    return EXIT_OK
+
+
+def cmd_verify(ctx: Context) -> int:
+    path = Path(ctx.args.path)
+    try:
+        checked = check_model(path, ctx.args.sha256)
+    except ModelFileError as exc:
+        if ctx.args.json:
+            print_json({"path": str(path), "ok": False, "reason": str(exc)})
+            return EXIT_ERROR
+        raise CommandError(str(exc)) from None
+    if ctx.args.json:
+        print_json({"path": str(path), "ok": True, "sha256": checked.sha256, "name": checked.name})
+    else:
+        print(f"ok: {path} sha256 {checked.sha256} ({checked.name}, {checked.architecture})")
+    return EXIT_OK

@@ -1,0 +1,110 @@
+"""Demo OTA: a demo key pair, a factory slot "a" (1.0.0), and a local update repository
+(`<state>/repo/`) holding a signed 1.1.0, so Check then Apply in the dashboard shows an update
+commit. `publish()` adds further releases (`--broken` ones fail their health check).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import zlib
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FACTORY_VERSION = "1.0.0"
+FIRST_UPDATE = "1.1.0"
+GOLDEN = [
+    {
+        "event": {"type": "MOTION_DETECTED", "data": {"location": "front_door"}},
+        "allowed": ["SPEAK_WARNING", "NOTIFY", "IGNORE"],
+    },
+    {
+        "event": {"type": "MOTION_DETECTED", "data": {"location": "garden"}},
+        "context": {"time_of_day": "02:00 (night)", "hour": 2},
+        "allowed": ["SPEAK_WARNING", "NOTIFY", "IGNORE"],
+    },
+]
+BROKEN_SENSOR = '''"""Demo of a bad release (`edgetui demo publish --broken`): crashes on start."""
+
+
+async def run(ctx):
+    raise RuntimeError("demo: this release's sensor agent is broken on purpose")
+'''
+
+
+def paths(state_dir: Path) -> dict[str, Path]:
+    """Where the demo keeps its key, repository and factory bundle."""
+    return {
+        "key": state_dir / "keys" / "demo.key",
+        "pub": state_dir / "keys" / "demo.pub",
+        "repo": state_dir / "repo",
+        "factory": state_dir / "ota" / "factory",
+        "work": state_dir / "ota" / "demo-src",
+    }
+
+
+def _source(work: Path, version: str, *, broken: bool) -> Path:
+    """A slot's content: tiny model (weights seeded by the version), golden prompts, agents."""
+    from edgetui.tinymodel import make_tiny_model
+
+    src = work / version
+    if src.exists():
+        shutil.rmtree(src)
+    make_tiny_model(src / "model" / "tiny.gguf", seed=zlib.crc32(version.encode()) % 10_000)
+    (src / "golden.json").write_text(json.dumps(GOLDEN, indent=2) + "\n")
+    agents = src / "agents"
+    agents.mkdir(parents=True)
+    (agents / "README.txt").write_text(
+        "Agent modules here override the built-in ones (agents/<name>.py).\n"
+    )
+    if broken:
+        (agents / "sensor.py").write_text(BROKEN_SENSOR)
+    return src
+
+
+def publish(
+    state_dir: Path, version: str, *, broken: bool = False, out: Path | None = None
+) -> dict[str, Any]:
+    """Build and sign a demo release into the repository; returns its manifest as a dict."""
+    from edgetui.ota.bundle import build_bundle
+
+    p = paths(Path(state_dir))
+    if not p["key"].exists():
+        raise FileNotFoundError(f"{p['key']}: no demo key; run `edgetui demo init` first")
+    src = _source(p["work"], version, broken=broken)
+    changes = (
+        "demo: sensor agent crashes on start (fails its health check)"
+        if broken
+        else f"demo: model weights for {version}"
+    )
+    try:
+        m = build_bundle(src, version, p["key"], out or p["repo"], changes=changes)
+    finally:
+        shutil.rmtree(src, ignore_errors=True)
+    return m.to_dict()
+
+
+def ota_step(state_dir: Path, config: dict[str, Any]) -> None:
+    """Demo step: key pair, factory slot a, repository with the first update; config keys."""
+    from edgetui.ota.factory import install_factory
+    from edgetui.ota.keys import generate_keypair
+    from edgetui.ota.slots import SlotStore
+
+    p = paths(state_dir)
+    if not p["key"].exists():
+        generate_keypair(p["key"].with_suffix(""))
+    ota = config.setdefault("ota", {})
+    ota["manifest_url"] = str(p["repo"] / "manifest.json")
+    keys = [str(k) for k in ota.get("trusted_keys", []) if str(k) != str(p["pub"])]
+    ota["trusted_keys"] = [str(p["pub"]), *keys]
+    ota.setdefault("health_window_s", 5.0)
+    if SlotStore(state_dir).load().slots["a"].status == "empty":
+        publish(state_dir, FACTORY_VERSION, out=p["factory"])
+        install_factory(state_dir, p["factory"] / "manifest.json", [str(p["pub"])])
+        log.info("demo: factory slot a holds %s", FACTORY_VERSION)
+    if not (p["repo"] / "manifest.json").exists():
+        publish(state_dir, FIRST_UPDATE)
+        log.info("demo: repository %s offers %s", p["repo"], FIRST_UPDATE)

@@ -1,0 +1,266 @@
+"""The inference engine: one worker thread owns the llama.cpp model; the event loop never waits
+on it. Requests queue with a bound and a timeout, and every request is measured.
+
+The model comes from the active OTA slot (checked against the slot's recorded sha256), else
+from `[inference] model_path` (checked against `model_sha256` when set). A model that is
+missing, damaged or tampered with is refused: `available` is False, `unavailable_reason` says
+why, and `decide()` answers with the rule-based fallback policy instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edgetui.config import InferenceConfig
+from edgetui.decision_prompt import (
+    DECISION_GRAMMAR,
+    DECISION_TOKEN_BUDGET,
+    DecisionParseError,
+    build_prompt,
+    parse_decision,
+)
+from edgetui.inference_stats import LatencyStats
+from edgetui.inference_worker import ModelWorker, WorkerBusy, WorkerCancelled
+from edgetui.model_file import ModelFileError, check_model
+from edgetui.models.decision import Completion, Decision, fallback_decision
+from edgetui.models.event import Event
+from edgetui.models.serde import to_dict
+from edgetui.models.slot import SlotContent
+
+log = logging.getLogger(__name__)
+
+
+class InferenceError(Exception):
+    """A completion failed; str(e) is the one-line reason."""
+
+
+class InferenceUnavailable(InferenceError):
+    """No usable model is loaded."""
+
+
+class InferenceTimeout(InferenceError):
+    """The request took longer than `timeout_s` (queue wait included)."""
+
+
+class InferenceBusy(InferenceError):
+    """The request queue is full."""
+
+
+@dataclass
+class ModelChoice:
+    """Which model to load and what its checksum must be."""
+
+    path: Path | None
+    sha256: str | None
+    version: str | None
+    origin: str  # "slot" | "config" | "none"
+    problem: str | None = None
+
+
+def choose_model(config: InferenceConfig, state_dir: Path) -> ModelChoice:
+    """The active slot's model when it names one, else `[inference] model_path`."""
+    current = Path(state_dir) / "slots" / "current"
+    slot_problem = None
+    if current.exists():
+        try:
+            slot = SlotContent.load(current)
+        except ValueError as exc:
+            slot_problem = str(exc)
+        else:
+            if slot.model is not None:
+                if not slot.model_sha256:
+                    return ModelChoice(
+                        slot.model, None, slot.version, "slot", "slot record has no model_sha256"
+                    )
+                return ModelChoice(slot.model, slot.model_sha256, slot.version, "slot")
+    if config.model_path:
+        path = Path(config.model_path).expanduser()
+        return ModelChoice(path, config.model_sha256 or None, None, "config")
+    return ModelChoice(None, None, None, "none", slot_problem)
+
+
+class InferenceEngine:
+    """Service "inference": `complete()`, `decide()`, `section()`, method inference.status."""
+
+    name = "inference"
+
+    def __init__(self, config: InferenceConfig, state_dir: Path) -> None:
+        self.config = config
+        self.state_dir = Path(state_dir)
+        self.available = False
+        self.unavailable_reason: str | None = "not started"
+        self.model_name: str | None = None
+        self.model_path: Path | None = None
+        self.version: str | None = None
+        self.sha256: str | None = None
+        self.origin = "none"
+        self.load_ms: float | None = None
+        self.stats = LatencyStats()
+        self.last_decision: dict[str, Any] | None = None
+        self.last_prompt: str | None = None
+        self._worker: ModelWorker | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        choice = choose_model(self.config, self.state_dir)
+        self.version, self.origin, self.model_path = choice.version, choice.origin, choice.path
+        if choice.problem is not None and choice.path is None:
+            return self._refuse(choice.problem)
+        if choice.problem is not None:
+            return self._refuse(f"{choice.path}: {choice.problem}")
+        try:
+            checked = await asyncio.to_thread(check_model, choice.path, choice.sha256)
+        except ModelFileError as exc:
+            return self._refuse(str(exc))
+        self.sha256, self.model_name = checked.sha256, checked.name
+        worker = ModelWorker(n_threads=self.config.n_threads, n_ctx=self.config.n_ctx)
+        started = time.perf_counter()
+        try:
+            await worker.start(checked.path)
+        except Exception as exc:
+            await worker.stop()
+            return self._refuse(f"llama.cpp could not load {checked.path.name}: {exc}")
+        self.load_ms = (time.perf_counter() - started) * 1000.0
+        self._worker = worker
+        self.available, self.unavailable_reason = True, None
+        log.info(
+            "inference: loaded %s (%s, sha256 %s…) in %.0f ms",
+            checked.path,
+            self.origin,
+            checked.sha256[:12],
+            self.load_ms,
+        )
+
+    def _refuse(self, reason: str) -> None:
+        self.available = False
+        self.unavailable_reason = reason
+        log.error("inference: model refused: %s (rule-based fallback active)", reason)
+
+    async def stop(self) -> None:
+        worker, self._worker = self._worker, None
+        self.available = False
+        self.unavailable_reason = "stopped"
+        if worker is not None:
+            await worker.stop()
+
+    # -- requests ---------------------------------------------------------------------
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        grammar: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Completion:
+        """Run one completion on the worker; raises InferenceError (counted) on failure."""
+        worker = self._worker
+        if worker is None or not self.available:
+            raise InferenceUnavailable(self.unavailable_reason or "no model loaded")
+        self.stats.requests += 1
+        try:
+            job = worker.submit(
+                prompt,
+                grammar=grammar,
+                max_tokens=max_tokens or self.config.max_tokens,
+                temperature=self.config.temperature if temperature is None else temperature,
+                queue_size=self.config.queue_size,
+            )
+        except WorkerBusy:
+            self.stats.errors += 1
+            raise InferenceBusy(
+                f"inference queue full ({self.config.queue_size} waiting)"
+            ) from None
+        try:
+            result = await asyncio.wait_for(asyncio.shield(job.future), self.config.timeout_s)
+        except TimeoutError:
+            job.cancel()  # the worker stops at the next token (or skips it if not started)
+            job.future.cancel()  # nobody awaits it any more
+            self.stats.timeouts += 1
+            raise InferenceTimeout(
+                f"inference took longer than timeout_s={self.config.timeout_s:g}s"
+            ) from None
+        except WorkerCancelled as exc:
+            self.stats.errors += 1
+            raise InferenceError(str(exc)) from None
+        except Exception as exc:
+            self.stats.errors += 1
+            raise InferenceError(f"llama.cpp failed: {exc}") from exc
+        self.stats.add(result)
+        return result
+
+    async def decide(self, event: Event, context: dict[str, Any]) -> Decision:
+        """A grammar-constrained decision about `event`; the fallback policy when the model
+        is unavailable or the request fails (the decision's reason says which)."""
+        data = event.data if isinstance(event.data, dict) else {}
+        started = time.perf_counter()
+        if not self.available:
+            decision = fallback_decision(
+                event.type, data, context, f"model unavailable: {self.unavailable_reason}"
+            )
+        else:
+            prompt = build_prompt(event.type, data, context)
+            self.last_prompt = prompt
+            try:
+                done = await self.complete(
+                    prompt,
+                    grammar=DECISION_GRAMMAR,
+                    max_tokens=max(self.config.max_tokens, DECISION_TOKEN_BUDGET),
+                )
+                action, message = parse_decision(done.text)
+            except DecisionParseError as exc:
+                self.stats.errors += 1
+                decision = fallback_decision(event.type, data, context, f"bad model output: {exc}")
+            except InferenceError as exc:
+                decision = fallback_decision(event.type, data, context, f"inference failed: {exc}")
+            else:
+                decision = Decision(
+                    action=action,
+                    message=message,
+                    reason=f"{self.model_name} chose it under the decision grammar "
+                    f"({done.completion_tokens} tokens, {done.total_ms:.0f} ms)",
+                    source="model",
+                    raw=done.text,
+                )
+        decision.event_type = event.type
+        decision.event_id = event.id
+        location = data.get("location")
+        decision.location = location if isinstance(location, str) else None
+        decision.latency_ms = round((time.perf_counter() - started) * 1000.0, 2)
+        decision.at = _now()
+        self.last_decision = to_dict(decision)
+        return decision
+
+    # -- reporting --------------------------------------------------------------------
+    def section(self) -> dict[str, Any]:
+        """The `inference` section of the snapshot."""
+        out: dict[str, Any] = {
+            "available": self.available,
+            "reason": self.unavailable_reason,
+            "model": self.model_name,
+            "model_path": str(self.model_path) if self.model_path else None,
+            "origin": self.origin,
+            "version": self.version,
+            "sha256": self.sha256,
+            "load_ms": None if self.load_ms is None else round(self.load_ms, 1),
+            "queue_size": self.config.queue_size,
+            "queued": self._worker.pending if self._worker is not None else 0,
+            "last_decision": self.last_decision,
+        }
+        out.update(self.stats.summary())
+        return out
+
+    def methods(self) -> dict[str, Any]:
+        async def status(_: dict[str, Any]) -> dict[str, Any]:
+            return self.section()
+
+        return {"inference.status": status}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,252 @@
+"""The one thread that owns the llama.cpp model. Jobs arrive through a queue; results go back
+to the event loop with call_soon_threadsafe, so nothing on the loop ever blocks on llama.cpp.
+A job can be cancelled: before it starts it is skipped, while it runs it stops at the next
+token (that is why completions are streamed)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from edgetui.models.decision import Completion
+
+log = logging.getLogger(__name__)
+JOIN_TIMEOUT_S = 10.0
+
+
+class WorkerBusy(Exception):
+    """The job queue is full."""
+
+
+class WorkerCancelled(Exception):
+    """The job was cancelled (timed out or the engine stopped)."""
+
+
+class Job:
+    """One completion request travelling to the worker thread and back."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        prompt: str,
+        grammar: str | None,
+        max_tokens: int,
+        temperature: float,
+    ) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Completion] = loop.create_future()
+        self.prompt = prompt
+        self.grammar = grammar
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.enqueued = time.perf_counter()
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the worker to drop this job (skipped if queued, stopped at the next token)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def resolve(self, result: Completion | None, error: BaseException | None) -> None:
+        def settle() -> None:
+            if self.future.done():
+                return
+            if error is not None:
+                self.future.set_exception(error)
+            else:
+                self.future.set_result(result)  # type: ignore[arg-type]
+
+        with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
+            self.loop.call_soon_threadsafe(settle)
+
+
+class ModelWorker:
+    """Loads the model in its own thread and runs completions there, one at a time."""
+
+    def __init__(self, *, n_threads: int, n_ctx: int) -> None:
+        self.n_threads = n_threads
+        self.n_ctx = n_ctx
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._waiting = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._llm: Any = None
+        self._grammars: dict[str, Any] = {}
+        self._current: Job | None = None
+
+    @property
+    def pending(self) -> int:
+        """Jobs waiting for the worker (the running one not included)."""
+        return self._waiting
+
+    async def start(self, path: Path) -> None:
+        """Start the thread and load the model in it; raises what llama.cpp raised."""
+        loop = asyncio.get_running_loop()
+        loaded: asyncio.Future[None] = loop.create_future()
+        self._thread = threading.Thread(
+            target=self._run, args=(path, loop, loaded), name="inference-worker", daemon=True
+        )
+        self._thread.start()
+        await loaded
+
+    def submit(
+        self,
+        prompt: str,
+        *,
+        grammar: str | None,
+        max_tokens: int,
+        temperature: float,
+        queue_size: int,
+    ) -> Job:
+        """Queue a job; raises WorkerBusy when `queue_size` jobs are already waiting."""
+        with self._lock:
+            if self._waiting >= max(1, queue_size):
+                raise WorkerBusy()
+            self._waiting += 1
+        job = Job(asyncio.get_running_loop(), prompt, grammar, max_tokens, temperature)
+        self._jobs.put(job)
+        return job
+
+    async def stop(self) -> None:
+        """Cancel what is queued or running, end the thread, free the model."""
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job.resolve(None, WorkerCancelled("inference engine stopped"))
+        if self._current is not None:
+            self._current.cancel()  # stops at its next token
+        self._jobs.put(None)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            await asyncio.to_thread(thread.join, JOIN_TIMEOUT_S)
+            if thread.is_alive():
+                log.warning("inference worker did not stop within %ss", JOIN_TIMEOUT_S)
+
+    # -- worker thread ----------------------------------------------------------------
+    def _run(self, path: Path, loop: asyncio.AbstractEventLoop, loaded: asyncio.Future[None]):
+        try:
+            import llama_cpp
+
+            self._llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                verbose=False,  # llama.cpp's load chatter would pollute CLI output
+            )
+        except BaseException as exc:
+            with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
+                loop.call_soon_threadsafe(_settle, loaded, exc)
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, loaded, None)
+        try:
+            self._serve()
+        finally:
+            llm, self._llm = self._llm, None
+            if llm is not None:
+                with contextlib.suppress(Exception):
+                    llm.close()
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            with self._lock:
+                self._waiting -= 1
+            if job.cancelled:
+                job.resolve(None, WorkerCancelled("cancelled before it started"))
+                continue
+            self._current = job
+            try:
+                job.resolve(self._generate(job), None)
+            except (WorkerCancelled, ValueError) as exc:  # ValueError: prompt too long
+                job.resolve(None, exc)
+            except BaseException as exc:
+                log.exception("inference: completion failed")
+                job.resolve(None, exc)
+            finally:
+                self._current = None
+
+    def _grammar(self, text: str | None) -> Any:
+        if text is None:
+            return None
+        grammar = self._grammars.get(text)
+        if grammar is None:
+            import llama_cpp
+
+            grammar = llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+            self._grammars[text] = grammar
+        return grammar
+
+    def _generate(self, job: Job) -> Completion:
+        llm = self._llm
+        started = time.perf_counter()
+        prompt_tokens = len(llm.tokenize(job.prompt.encode("utf-8")))
+        if prompt_tokens + job.max_tokens > self.n_ctx:
+            raise ValueError(
+                f"prompt ({prompt_tokens} tokens) + max_tokens ({job.max_tokens}) exceed "
+                f"n_ctx={self.n_ctx}"
+            )
+        first: float | None = None
+        tokens = 0
+        parts: list[str] = []
+        finish = "length"
+        stream = llm.create_completion(
+            job.prompt,
+            grammar=self._grammar(job.grammar),
+            max_tokens=job.max_tokens,
+            temperature=job.temperature,
+            stream=True,
+        )
+        try:
+            for chunk in stream:
+                if job.cancelled:
+                    finish = "cancelled"
+                    break
+                choice = chunk["choices"][0]
+                if choice["text"]:
+                    if first is None:
+                        first = time.perf_counter()
+                    tokens += 1  # one streamed piece per sampled token
+                    parts.append(choice["text"])
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        finally:
+            stream.close()
+        end = time.perf_counter()
+        if finish == "cancelled":
+            raise WorkerCancelled("cancelled while running (timeout)")
+        rate = (tokens - 1) / (end - first) if first is not None and tokens > 1 else None
+        return Completion(
+            text="".join(parts),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=tokens,
+            queue_ms=(started - job.enqueued) * 1000.0,
+            ttft_ms=None if first is None else (first - job.enqueued) * 1000.0,
+            total_ms=(end - job.enqueued) * 1000.0,
+            tokens_per_s=rate,
+            finish_reason=finish,
+        )
+
+
+def _settle(fut: asyncio.Future[None], exc: BaseException | None) -> None:
+    if fut.done():
+        return
+    if exc is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(exc)

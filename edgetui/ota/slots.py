@@ -1,0 +1,181 @@
+"""A/B slots on the filesystem: `slots/a`, `slots/b`, the `slots/current` symlink, and the
+durable slot state (`ota/state.json`).
+
+Everything that must survive a power cut is written with write-temp, fsync, rename,
+fsync-dir; the symlink is swapped by renaming a fresh link over `current`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edgetui.models.ota import SLOT_NAMES, HistoryEntry, OtaState, SlotState
+from edgetui.models.serde import from_dict, to_dict
+
+HISTORY_LIMIT = 500
+# Written by Python when a slot's agent modules are imported; not part of the content.
+_IGNORED_DIRS = {"__pycache__"}
+
+
+def now_rfc3339() -> str:
+    """UTC timestamp like 2026-05-06T14:30:00Z."""
+    return (
+        datetime.fromtimestamp(time.time(), UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a power cut leaves either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def content_digest(root: Path) -> str:
+    """`sha256:<hex>` over every path, type, size, file hash and link target under `root`."""
+    h = hashlib.sha256()
+    root = Path(root)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in _IGNORED_DIRS)
+        base = Path(dirpath)
+        rel_dir = base.relative_to(root).as_posix()
+        h.update(f"d {rel_dir}\n".encode())
+        for name in sorted(filenames) + [d for d in dirnames if (base / d).is_symlink()]:
+            p = base / name
+            rel = p.relative_to(root).as_posix()
+            if p.is_symlink():
+                h.update(f"l {rel} {os.readlink(p)}\n".encode())
+            elif p.is_file():
+                h.update(f"f {rel} {p.stat().st_size} {_file_sha256(p)}\n".encode())
+            else:
+                h.update(f"o {rel}\n".encode())
+    return "sha256:" + h.hexdigest()
+
+
+class SlotStore:
+    """The slot directories, the `current` link and the durable state file."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+        self.root = self.state_dir / "slots"
+        self.current_link = self.root / "current"
+        self.state_path = self.state_dir / "ota" / "state.json"
+        self.downloads = self.state_dir / "ota" / "downloads"
+
+    # -- directories ------------------------------------------------------------------
+    def ensure(self) -> None:
+        """Create `slots/a`, `slots/b` and the OTA state directory if missing."""
+        for name in SLOT_NAMES:
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def slot_dir(self, name: str) -> Path:
+        if name not in SLOT_NAMES:
+            raise ValueError(f"unknown slot {name!r}")
+        return self.root / name
+
+    @staticmethod
+    def other(name: str | None) -> str:
+        """The slot that is not `name` (slot "a" when nothing is booted yet)."""
+        if name is None:
+            return "a"
+        return "b" if name == "a" else "a"
+
+    def current(self) -> str | None:
+        """The slot `current` points to, or None when there is no (valid) link."""
+        try:
+            target = os.readlink(self.current_link)
+        except OSError:
+            return None
+        name = Path(target).name
+        return name if name in SLOT_NAMES else None
+
+    def switch(self, name: str) -> None:
+        """Point `current` at slot `name` atomically (new link, rename over, fsync dir)."""
+        self.slot_dir(name)  # validates
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / ".current.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.symlink(name, tmp)  # relative: the state dir may move
+        fsync_dir(self.root)
+        os.replace(tmp, self.current_link)
+        fsync_dir(self.root)
+
+    def unlink_current(self) -> None:
+        """Remove `current` (no verified slot left to boot)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.current_link.unlink()
+            fsync_dir(self.root)
+
+    def clear_slot(self, name: str) -> None:
+        """Empty slot `name` (it must not be the booted one; the caller checks)."""
+        d = self.slot_dir(name)
+        if d.exists():
+            for child in d.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        d.mkdir(parents=True, exist_ok=True)
+        fsync_dir(d)
+
+    # -- durable state ----------------------------------------------------------------
+    def load(self) -> OtaState:
+        """Read the state file; a missing file is a device with two empty slots."""
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return OtaState()
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{self.state_path}: unreadable OTA state: {exc}") from None
+        state = from_dict(OtaState, data)
+        for name in SLOT_NAMES:  # a file from an older layout may lack a slot
+            if name not in state.slots:
+                state.slots[name] = SlotState(name)
+        return state
+
+    def save(self, state: OtaState) -> None:
+        """Write the state durably (write-temp, fsync, rename, fsync-dir)."""
+        if len(state.history) > HISTORY_LIMIT:
+            state.history = state.history[-HISTORY_LIMIT:]
+        data = json.dumps(to_dict(state), indent=1, sort_keys=True).encode()
+        atomic_write(self.state_path, data)
+
+    @staticmethod
+    def record(state: OtaState, action: str, result: str, reason: str, **kw: str | None) -> None:
+        """Append one history entry (the caller saves)."""
+        state.history.append(
+            HistoryEntry(time=now_rfc3339(), action=action, result=result, reason=reason, **kw)
+        )

@@ -1,0 +1,219 @@
+"""Check and install: fetch + verify a manifest, then download, extract and stage a bundle in
+the inactive slot, and point `current` at it as a trial. Blocking: run in a worker thread.
+
+Nothing touches a slot until the manifest is verified and the package downloaded and
+checked; only the inactive slot is ever written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edgetui.config import OtaConfig
+from edgetui.faults import fault_point
+from edgetui.models.ota import OtaState
+from edgetui.models.slot import SlotContent
+from edgetui.ota.errors import OtaError
+from edgetui.ota.slots import SlotStore, content_digest, now_rfc3339
+
+log = logging.getLogger(__name__)
+
+# phase, percent (None: indeterminate), message
+Progress = Callable[[str, float | None, str], None]
+MAX_FILES = 10_000
+# A slot may unpack to at most this many times the package (models barely compress).
+MAX_EXPANSION = 20
+MIN_EXTRACT_BUDGET = 64 * 1024 * 1024
+
+
+@dataclass
+class Offer:
+    """A verified manifest and what it means for this device."""
+
+    manifest: object  # edgetui.ota.manifest.Manifest
+    manifest_url: str
+    installed_version: str | None
+    available: bool
+    message: str
+
+    def summary(self) -> dict[str, object]:
+        m = self.manifest
+        return {
+            "version": m.version,  # type: ignore[attr-defined]
+            "release_date": m.release_date,  # type: ignore[attr-defined]
+            "changes": m.changes,  # type: ignore[attr-defined]
+            "size": m.size,  # type: ignore[attr-defined]
+            "rollback_version": m.rollback_version,  # type: ignore[attr-defined]
+            "installed_version": self.installed_version,
+            "available": self.available,
+            "message": self.message,
+        }
+
+
+class Updater:
+    """The update pipeline for one device (config, identity, slot store)."""
+
+    def __init__(
+        self, store: SlotStore, config: OtaConfig, device_id: str, device_type: str
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.device_id = device_id
+        self.device_type = device_type
+        # Replaces shutil.disk_usage(...).free in the download's space check (tests only).
+        self.free_space: Callable[[object], int] | None = None
+
+    def fetch_offer(
+        self, url: str, installed_version: str | None, *, allow_downgrade: bool = False
+    ) -> Offer:
+        """Fetch, parse and verify the manifest at `url`; raises OtaError with the reason.
+
+        A valid manifest that is not newer is an Offer with available=False, not an error.
+        """
+        from edgetui.ota.fetch import fetch_manifest
+        from edgetui.ota.manifest import check_applicable, parse_manifest, verify_manifest
+
+        m = parse_manifest(fetch_manifest(url, timeout=self.config.download_timeout_s))
+        verify_manifest(m, list(self.config.trusted_keys), list(self.config.revoked_keys))
+        try:
+            check_applicable(
+                m,
+                installed_version=installed_version,
+                device_id=self.device_id,
+                device_type=self.device_type,
+                allow_downgrade=allow_downgrade,
+            )
+        except OtaError as exc:
+            if exc.code != "downgrade":
+                raise
+            return Offer(m, url, installed_version, False, str(exc))
+        return Offer(
+            m,
+            url,
+            installed_version,
+            True,
+            f"{m.version} is available (installed: {installed_version or 'nothing'})",
+        )
+
+    def install(self, offer: Offer, slot: str, progress: Progress) -> OtaState:
+        """Download, verify and extract into `slot` (the inactive one), mark it trial and
+        switch `current` to it. Returns the saved state; raises OtaError, slot left empty."""
+        from edgetui.ota.extract import safe_extract
+        from edgetui.ota.fetch import download, resolve_package_url
+
+        m = offer.manifest
+        version: str = m.version  # type: ignore[attr-defined]
+        size: int = m.size  # type: ignore[attr-defined]
+        url = resolve_package_url(offer.manifest_url, m.update_package_url)  # type: ignore[attr-defined]
+        self.store.ensure()
+        self.store.downloads.mkdir(parents=True, exist_ok=True)
+        package = self.store.downloads / f"edgetui-{version}.tar.gz"
+        last = [-1]
+
+        def on_download(done: int, total: int) -> None:
+            pct = int(done * 100 / total) if total else 100
+            if pct != last[0]:
+                last[0] = pct
+                progress("download", pct, f"{done}/{total} bytes")
+
+        progress("download", 0, f"fetching {url}")
+        download(
+            url,
+            package,
+            size=size,
+            sha256=m.sha256,  # type: ignore[attr-defined]
+            timeout=self.config.download_timeout_s,
+            progress=on_download,
+            free_space=self.free_space,  # type: ignore[arg-type]
+        )
+        fault_point("ota.after_download")
+        progress("verify", None, f"package {version}: size and sha256 match the signed manifest")
+
+        state = self.store.load()
+        s = state.slots[slot]
+        s.status, s.installing, s.last_error = "empty", version, None
+        s.version = s.sha256 = s.content_sha256 = s.installed_at = s.activated_at = None
+        s.boot_attempts = 0
+        self.store.save(state)  # a kill from here on leaves a slot recorded as empty
+        try:
+            self.store.clear_slot(slot)
+            dest = self.store.slot_dir(slot)
+            budget = max(size * MAX_EXPANSION, MIN_EXTRACT_BUDGET)
+            free = shutil.disk_usage(dest).free
+            if free < size:  # the extract check proper is in safe_extract's budget
+                raise OtaError("no_space", f"not enough space to extract: {free} bytes free")
+            last[0] = -1
+
+            def on_extract(done: int, total: int) -> None:
+                pct = int(done * 100 / total) if total else 100
+                if pct != last[0]:
+                    last[0] = pct
+                    progress("extract", pct, f"{done}/{total}")
+
+            progress("extract", 0, f"unpacking into slot {slot}")
+            safe_extract(
+                package,
+                dest,
+                max_bytes=budget,
+                max_files=MAX_FILES,
+                progress=on_extract,
+            )
+            fault_point("ota.after_extract")
+            try:
+                content = SlotContent.load(dest)
+            except ValueError as exc:
+                raise OtaError(
+                    "malformed_manifest", f"bundle has no valid slot record: {exc}"
+                ) from None
+            if content.version != version:
+                raise OtaError(
+                    "malformed_manifest",
+                    f"bundle says version {content.version}, manifest says {version}",
+                )
+            digest = content_digest(dest)
+        except BaseException as exc:
+            self._abandon(slot, version, exc)
+            raise
+        state = self.store.load()
+        s = state.slots[slot]
+        s.status, s.installing, s.version = "trial", None, version
+        s.sha256, s.content_sha256 = m.checksum, digest  # type: ignore[attr-defined]
+        s.installed_at = s.activated_at = now_rfc3339()
+        s.boot_attempts, s.last_error = 0, None
+        booted = self.store.current()
+        from_version = state.slots[booted].version if booted else None
+        self.store.record(
+            state,
+            "update",
+            "ok",
+            f"installed {version} into slot {slot}; trial boot next",
+            slot=slot,
+            from_version=from_version,
+            to_version=version,
+        )
+        self.store.save(state)
+        fault_point("ota.before_switch")
+        progress("switch", None, f"switching current to slot {slot}")
+        self.store.switch(slot)
+        fault_point("ota.after_switch")
+        with contextlib.suppress(OSError):
+            package.unlink()
+        return state
+
+    def _abandon(self, slot: str, version: str, exc: BaseException) -> None:
+        """Leave a failed install's slot empty and say why (best effort on the way out)."""
+        if not isinstance(exc, Exception):
+            return  # cancelled/killed: the next boot settles the `installing` marker
+        reason = str(exc) if isinstance(exc, OtaError) else f"install failed: {exc}"
+        try:
+            self.store.clear_slot(slot)
+            state = self.store.load()
+            s = state.slots[slot]
+            s.status, s.installing, s.last_error = "empty", None, reason
+            self.store.save(state)
+        except OSError:
+            log.exception("could not clean up slot %s after a failed install", slot)

@@ -1,0 +1,394 @@
+"""The durable outbox: every message the device sends is first a committed SQLite row.
+
+Guarantees (each tested): `enqueue` returns only after COMMIT (synchronous=FULL, WAL);
+every message gets a unique `id` and a per-device `seq` that grows by one per message ever
+enqueued (AUTOINCREMENT, so it survives restarts and empty queues); the queue is bounded by
+`max_messages` and `max_bytes` with a stated policy (`drop_oldest` drops the oldest row of
+the lowest class first, `reject_new` refuses), both counted and logged; rows older than
+`ttl_s` expire (counted); a row leaves the queue only through `delete()` (after the broker
+acknowledged it), expiry, rollup, a drop, or `export(remove=True)`.
+
+Two connections: the writer (FULL, for enqueues) and the drain connection (NORMAL, for
+batched reads and deletes of acknowledged rows: losing a delete to a power cut only means
+one duplicate, never a lost message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from edgetui.config import StoreConfig
+from edgetui.models.buffer import OutboxStats, Receipt
+from edgetui.store_drain import OutboxDrainSide
+from edgetui.store_schema import (
+    COUNTERS,
+    KINDS,
+    PRIORITY,
+    CorruptDatabase,
+    StoreError,
+    bump,
+    connect,
+    delete_in,
+    move_aside,
+    open_checked,
+)
+from edgetui.store_upkeep import OutboxUpkeep
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 500  # rows per IN (...) list
+
+
+class OutboxFull(StoreError):
+    """The outbox is at its bounds and the policy refused or dropped this message."""
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
+
+
+class Outbox(OutboxDrainSide, OutboxUpkeep):
+    """The durable outbox service (name "store"); the uplink drains it."""
+
+    name = "store"
+
+    def __init__(
+        self,
+        config: StoreConfig,
+        path: Path,
+        *,
+        rollup_after_s: float = 0.0,
+        page_limit: int | None = None,
+        maintenance_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.path = Path(path)
+        self.rollup_after_s = rollup_after_s
+        self.page_limit = page_limit  # hard cap on the file, in SQLite pages (tests, tiny disks)
+        self.maintenance_s = maintenance_s
+        self.clock = clock
+        self._db: aiosqlite.Connection | None = None  # writer (FULL)
+        self._rdb: aiosqlite.Connection | None = None  # drain reads + acked deletes (NORMAL)
+        self._wlock = asyncio.Lock()  # one explicit transaction at a time on the writer
+        self._count = [0] * len(KINDS)
+        self._bytes = [0] * len(KINDS)
+        self._listeners: list[Callable[[int], None]] = []
+        self._maint: asyncio.Task[None] | None = None
+        self._warned: dict[str, tuple[float, int]] = {}
+        self._unsaved_sent = 0
+        self._ackdb: sqlite3.Connection | None = None  # network-thread deletes
+        self._ack_lock = threading.Lock()
+        self.stats = OutboxStats(
+            path=str(self.path),
+            max_messages=config.max_messages,
+            max_bytes=config.max_bytes,
+            on_full=config.on_full,
+            ttl_s=config.ttl_s,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open (or create) the database; a corrupt file is moved aside and replaced."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = await open_checked(self.path, page_limit=self.page_limit)
+        except CorruptDatabase as exc:
+            self.stats.moved_aside = str(move_aside(self.path, str(exc)))
+            self._db = await open_checked(self.path, page_limit=self.page_limit)
+        self._rdb = await connect(self.path, synchronous="NORMAL")
+        await self._load()
+        self._maint = asyncio.create_task(self._maintenance(), name="outbox-maintenance")
+
+    async def stop(self) -> None:
+        if self._maint is not None:
+            self._maint.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maint
+            self._maint = None
+        with contextlib.suppress(Exception):
+            await self.save_counters()
+        with self._ack_lock:
+            if self._ackdb is not None:
+                self._ackdb.close()
+                self._ackdb = None
+        for db in (self._rdb, self._db):
+            if db is not None:
+                with contextlib.suppress(Exception):
+                    await db.close()
+        self._db = self._rdb = None
+
+    async def _load(self) -> None:
+        assert self._db is not None
+        self._count = [0] * len(KINDS)
+        self._bytes = [0] * len(KINDS)
+        rows = await self._db.execute_fetchall(
+            "SELECT prio, COUNT(*), COALESCE(SUM(size), 0) FROM outbox GROUP BY prio"
+        )
+        for prio, n, b in rows:
+            self._count[prio], self._bytes[prio] = n, b
+        for key, value in await self._db.execute_fetchall("SELECT key, value FROM outbox_meta"):
+            if key in COUNTERS:
+                setattr(self.stats, key, value)
+        seq = await self._db.execute_fetchall(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
+        )
+        self.stats.last_seq = seq[0][0] if seq else 0
+        self._sync_stats()
+        await self.refresh_oldest()
+
+    def _sync_stats(self) -> None:
+        s = self.stats
+        s.queued, s.queued_bytes = sum(self._count), sum(self._bytes)
+        s.by_class = {k: self._count[i] for i, k in enumerate(KINDS)}
+
+    def _account(self, removed: Iterable[tuple[int, int]]) -> int:
+        n = 0
+        for prio, size in removed:
+            self._count[prio] -= 1
+            self._bytes[prio] -= size
+            n += 1
+        self._sync_stats()
+        return n
+
+    def add_listener(self, fn: Callable[[int], None]) -> None:
+        """Call `fn(prio)` after each committed insert (prio of the highest class added)."""
+        self._listeners.append(fn)
+
+    def _warn(self, key: str, message: str, *args: Any) -> None:
+        """Log a warning at most every 10 s per key, saying how many were folded."""
+        now = time.monotonic()
+        last, folded = self._warned.get(key, (-1e9, 0))
+        if now - last < 10.0:
+            self._warned[key] = (last, folded + 1)
+            return
+        self._warned[key] = (now, 0)
+        suffix = f" (and {folded} more like it in the last 10 s)" if folded else ""
+        log.warning(message + suffix, *args)
+
+    # -- enqueue ----------------------------------------------------------------------
+    @staticmethod
+    def _encode(kind: str, payload: dict[str, Any]) -> tuple[str, int, str, str, int]:
+        if kind not in PRIORITY:
+            raise StoreError(f"unknown message kind {kind!r} (expected one of {', '.join(KINDS)})")
+        if not isinstance(payload, dict):
+            raise StoreError(f"{kind} payload must be a JSON object, got {type(payload).__name__}")
+        body = dict(payload)
+        body.pop("seq", None)
+        oid = body.pop("id", None)
+        # A payload that brings its own id (a CloudEvent) keeps it: the receiver can match.
+        if not isinstance(oid, str) or not 0 < len(oid) <= 200:
+            oid = uuid.uuid4().hex
+        try:
+            text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"{kind} payload is not JSON-serialisable: {exc}") from None
+        return kind, PRIORITY[kind], oid, text, len(text.encode())
+
+    async def enqueue(self, kind: str, payload: dict[str, Any]) -> Receipt:
+        """Queue one message; returns once committed. Raises StoreError / OutboxFull."""
+        return (await self._insert([self._encode(kind, payload)]))[0]
+
+    async def enqueue_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Receipt]:
+        """Queue several messages in one transaction (one fsync); all or none."""
+        encoded = [self._encode(k, p) for k, p in items]
+        return await self._insert(encoded) if encoded else []
+
+    async def _insert(self, items: list[tuple[str, int, str, str, int]]) -> list[Receipt]:
+        db = self._require()
+        for kind, _, _, _, size in items:
+            if size > self.config.max_bytes:
+                self.stats.rejected += 1
+                raise OutboxFull(
+                    f"{kind} message of {size} bytes is larger than [store] max_bytes "
+                    f"({self.config.max_bytes})"
+                )
+        now = self.clock()
+        async with self._wlock:
+            over_n = sum(self._count) + len(items) - self.config.max_messages
+            over_b = sum(self._bytes) + sum(i[4] for i in items) - self.config.max_bytes
+            try:
+                if over_n <= 0 and over_b <= 0 and len(items) == 1:
+                    receipts = [await self._insert_one(db, items[0], now)]
+                else:
+                    receipts = await self._insert_txn(db, items, now, over_n, over_b)
+            except sqlite3.Error as exc:
+                raise self._store_error(exc, items) from None
+        for _, prio, _, _, size in items:
+            self._count[prio] += 1
+            self._bytes[prio] += size
+        self.stats.last_seq = receipts[-1].seq
+        if self.stats.oldest_created is None:
+            self.stats.oldest_created = now
+        self._sync_stats()
+        top = min(i[1] for i in items)
+        for fn in self._listeners:
+            fn(top)
+        return receipts
+
+    async def _insert_one(
+        self, db: aiosqlite.Connection, item: tuple[str, int, str, str, int], now: float
+    ) -> Receipt:
+        kind, prio, oid, text, size = item
+        sql = "INSERT INTO outbox (id, kind, prio, created, size, payload) VALUES (?,?,?,?,?,?)"
+        try:  # autocommit: one statement is one committed transaction
+            cur = await db.execute(sql, (oid, kind, prio, now, size, text))
+        except sqlite3.IntegrityError:  # the payload's own id is already queued
+            oid = uuid.uuid4().hex
+            cur = await db.execute(sql, (oid, kind, prio, now, size, text))
+        assert cur.lastrowid is not None
+        return Receipt(oid, cur.lastrowid)
+
+    async def _insert_txn(
+        self,
+        db: aiosqlite.Connection,
+        items: list[tuple[str, int, str, str, int]],
+        now: float,
+        over_n: int,
+        over_b: int,
+    ) -> list[Receipt]:
+        await db.execute("BEGIN IMMEDIATE")
+        removed: list[tuple[int, int]] = []
+        try:
+            if over_n > 0 or over_b > 0:
+                removed = await self._make_room(db, items, over_n, over_b)
+            ids = [i[2] for i in items]
+            taken: set[str] = set()
+            for k in range(0, len(ids), _CHUNK):
+                part = ids[k : k + _CHUNK]
+                marks = ",".join("?" * len(part))
+                rows = await db.execute_fetchall(
+                    f"SELECT id FROM outbox WHERE id IN ({marks})", part
+                )
+                taken.update(r[0] for r in rows)
+            seen: set[str] = set()
+            fixed = []
+            for kind, prio, oid, text, size in items:
+                if oid in taken or oid in seen:
+                    oid = uuid.uuid4().hex
+                seen.add(oid)
+                fixed.append((oid, kind, prio, now, size, text))
+            await db.executemany(
+                "INSERT INTO outbox (id, kind, prio, created, size, payload) VALUES (?,?,?,?,?,?)",
+                fixed,
+            )
+            rows = await db.execute_fetchall(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await db.execute("ROLLBACK")
+            raise
+        if removed:
+            self._account(removed)
+            self.stats.dropped += len(removed)
+            self._warn(
+                "dropped",
+                "outbox full: dropped %d oldest message(s) of the lowest class "
+                "(on_full=drop_oldest, bounds %d messages / %d bytes)",
+                len(removed),
+                self.config.max_messages,
+                self.config.max_bytes,
+            )
+        last = rows[0][0]
+        first = last - len(fixed) + 1
+        return [Receipt(f[0], first + i) for i, f in enumerate(fixed)]
+
+    async def _make_room(
+        self,
+        db: aiosqlite.Connection,
+        items: list[tuple[str, int, str, str, int]],
+        over_n: int,
+        over_b: int,
+    ) -> list[tuple[int, int]]:
+        """Apply the on_full policy inside the caller's transaction: returns the dropped
+        rows' (prio, size), accounted by the caller once committed; raises OutboxFull."""
+        what = f"{len(items)} {items[0][0]} message" + ("s" if len(items) > 1 else "")
+        bounds = (
+            f"{sum(self._count)} messages / {sum(self._bytes)} bytes queued, bounds "
+            f"{self.config.max_messages} / {self.config.max_bytes}"
+        )
+        if self.config.on_full == "reject_new":
+            await bump(db, "rejected", len(items))
+            await db.execute("COMMIT")
+            self.stats.rejected += len(items)
+            self._warn(
+                "rejected", "outbox full (%s): rejected %s (on_full=reject_new)", bounds, what
+            )
+            raise OutboxFull(f"outbox full ({bounds}): rejected {what} (on_full=reject_new)")
+        # drop_oldest: the oldest rows of the lowest class go first, but never a row of a
+        # higher class than the newest message: then the new message is the one dropped.
+        new_prio = min(i[1] for i in items)
+        victims: list[int] = []
+        freed_n = freed_b = 0
+        for prio in range(len(KINDS) - 1, new_prio - 1, -1):
+            last_seq = 0
+            while freed_n < over_n or freed_b < over_b:
+                rows = await db.execute_fetchall(
+                    "SELECT seq, size FROM outbox WHERE prio = ? AND seq > ? "
+                    "ORDER BY seq LIMIT 256",
+                    (prio, last_seq),
+                )
+                if not rows:
+                    break
+                for seq, size in rows:
+                    last_seq = seq
+                    if freed_n >= over_n and freed_b >= over_b:
+                        break
+                    victims.append(seq)
+                    freed_n += 1
+                    freed_b += size
+            if freed_n >= over_n and freed_b >= over_b:
+                break
+        if freed_n < over_n or freed_b < over_b:
+            await bump(db, "dropped", len(items))
+            await db.execute("COMMIT")
+            self.stats.dropped += len(items)
+            self._warn(
+                "dropped-new",
+                "outbox full of higher-priority messages (%s): dropped the new %s",
+                bounds,
+                what,
+            )
+            raise OutboxFull(
+                f"outbox full of higher-priority messages ({bounds}): dropped the new {what}"
+            )
+        removed = await delete_in(db, victims)
+        await bump(db, "dropped", len(removed))
+        return removed
+
+    def _store_error(
+        self, exc: sqlite3.Error, items: list[tuple[str, int, str, str, int]]
+    ) -> StoreError:
+        self.stats.store_errors += 1
+        what = f"{len(items)} {items[0][0]} message" + ("s" if len(items) > 1 else "")
+        kept = f"{sum(self._count)} queued messages kept"
+        if _is_full(exc):
+            msg = f"outbox storage full: cannot store {what} ({exc}); {kept}"
+        else:
+            msg = f"outbox write failed: cannot store {what} ({exc}); {kept}"
+        self.stats.last_store_error = msg
+        self._warn("store-error", "%s", msg)
+        return StoreError(msg)
+
+    def _require(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("outbox is not open")
+        return self._db
+
+    def queued(self) -> int:
+        return sum(self._count)

@@ -1,0 +1,144 @@
+"""The device database: opening it in WAL mode, the outbox schema, and moving a corrupt
+file aside so the device keeps running with a fresh one.
+
+One SQLite file per device holds the outbox and may hold other runtime state; each part
+keeps to its own tables (this module creates only `outbox` and `outbox_meta`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+# Priority classes, highest first: a lower number drains first and is dropped last.
+KINDS = ("alert", "event", "telemetry", "log")
+PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
+TOPIC_SUFFIX = {"alert": "alerts", "event": "events", "telemetry": "telemetry", "log": "logs"}
+
+SCHEMA_VERSION = 1
+# AUTOINCREMENT: a seq is never reused, even after every row was sent and deleted, and a
+# rolled-back insert does not leave a gap (sqlite_sequence rolls back with it).
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    id      TEXT    NOT NULL UNIQUE,
+    kind    TEXT    NOT NULL,
+    prio    INTEGER NOT NULL,
+    created REAL    NOT NULL,
+    size    INTEGER NOT NULL,
+    payload TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_prio_seq ON outbox (prio, seq);
+CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+CREATE TABLE IF NOT EXISTS outbox_meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+_CHUNK = 500  # rows per IN (...) list
+COUNTERS = ("dropped", "rejected", "expired", "rolled_up", "rollups", "sent")
+
+
+class StoreError(Exception):
+    """The outbox could not take a message (disk full, write failure, ...); the message
+    says why in one line. Callers log it and keep going."""
+
+
+class CorruptDatabase(Exception):
+    """The file exists but SQLite cannot use it."""
+
+
+async def connect(
+    path: Path, *, synchronous: str, page_limit: int | None = None
+) -> aiosqlite.Connection:
+    """An autocommit connection in WAL mode (transactions are explicit BEGIN IMMEDIATE)."""
+    db = await aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+    try:
+        mode = (await (await db.execute("PRAGMA journal_mode=WAL")).fetchone())[0]
+        if str(mode).lower() != "wal":
+            raise CorruptDatabase(f"cannot switch to WAL mode (journal_mode={mode})")
+        await db.execute(f"PRAGMA synchronous={synchronous}")
+        await db.execute("PRAGMA busy_timeout=30000")
+        if page_limit:
+            await db.execute(f"PRAGMA max_page_count={int(page_limit)}")
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def open_checked(path: Path, *, page_limit: int | None = None) -> aiosqlite.Connection:
+    """Open the writer connection, check the file and create the schema.
+
+    Raises CorruptDatabase when the file is not a usable SQLite database.
+    """
+    try:
+        db = await connect(path, synchronous="FULL", page_limit=page_limit)
+    except sqlite3.DatabaseError as exc:
+        raise CorruptDatabase(str(exc)) from None
+    try:
+        rows = await (await db.execute("PRAGMA quick_check")).fetchall()
+        problems = [r[0] for r in rows if r[0] != "ok"]
+        if problems:
+            raise CorruptDatabase("integrity check failed: " + "; ".join(problems[:3]))
+        await db.executescript(SCHEMA)
+        await db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        for name in COUNTERS:
+            await db.execute(
+                "INSERT OR IGNORE INTO outbox_meta (key, value) VALUES (?, 0)", (name,)
+            )
+    except sqlite3.DatabaseError as exc:
+        await db.close()
+        raise CorruptDatabase(str(exc)) from None
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+def move_aside(path: Path, reason: str) -> Path:
+    """Rename a corrupt database (and its -wal/-shm) to `<name>.corrupt-<UTC time>`; kept,
+    never deleted, so a technician can still look at it."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    log.error(
+        "outbox database %s is corrupt (%s): moved aside to %s; starting a fresh outbox",
+        path,
+        reason,
+        target,
+    )
+    return target
+
+
+async def delete_in(db: aiosqlite.Connection, seqs: list[int]) -> list[tuple[int, int]]:
+    """Delete rows by seq; returns (prio, size) of those that were still there."""
+    removed: list[tuple[int, int]] = []
+    for k in range(0, len(seqs), _CHUNK):
+        part = seqs[k : k + _CHUNK]
+        marks = ",".join("?" * len(part))
+        rows = await db.execute_fetchall(
+            f"DELETE FROM outbox WHERE seq IN ({marks}) RETURNING prio, size", part
+        )
+        removed.extend((r[0], r[1]) for r in rows)
+    return removed
+
+
+async def bump(db: aiosqlite.Connection, key: str, n: int) -> None:
+    """Add `n` to a persisted counter (inside the caller's transaction, if any)."""
+    if n:
+        await db.execute("UPDATE outbox_meta SET value = value + ? WHERE key = ?", (n, key))

@@ -1,0 +1,163 @@
+"""Outbox upkeep: TTL expiry, hourly rollup of old telemetry, NDJSON export and the
+periodic maintenance loop (a mixin of `edgetui.store.Outbox`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from edgetui.models.buffer import OutboxRow
+from edgetui.store_export import export_rows
+from edgetui.store_rollup import plan_rollups
+from edgetui.store_schema import PRIORITY, bump, delete_in
+
+log = logging.getLogger("edgetui.store")
+
+
+class OutboxUpkeep:
+    """Rows leaving the queue for reasons other than an acknowledgement."""
+
+    async def save_counters(self) -> None:
+        """Persist the acknowledged-message counter (kept off the per-ack path)."""
+        n, self._unsaved_sent = self._unsaved_sent, 0
+        if n and self._rdb is not None:
+            await bump(self._rdb, "sent", n)
+
+    async def refresh_oldest(self) -> None:
+        if self._rdb is None and self._db is None:
+            return
+        db = self._rdb or self._db
+        assert db is not None
+        rows = await db.execute_fetchall("SELECT MIN(created) FROM outbox")
+        self.stats.oldest_created = rows[0][0] if rows else None
+
+    async def expire(self, now: float | None = None) -> int:
+        """Delete rows older than ttl_s (counted as expired)."""
+        if self.config.ttl_s <= 0:
+            return 0
+        cutoff = (self.clock() if now is None else now) - self.config.ttl_s
+        db = self._require()
+        async with self._wlock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = await db.execute_fetchall(
+                    "DELETE FROM outbox WHERE created < ? RETURNING prio, size", (cutoff,)
+                )
+                await bump(db, "expired", len(rows))
+                await db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await db.execute("ROLLBACK")
+                raise
+        n = self._account((r[0], r[1]) for r in rows)
+        if n:
+            self.stats.expired += n
+            log.warning("outbox: %d message(s) expired (older than ttl_s=%g)", n, self.config.ttl_s)
+            await self.refresh_oldest()
+        return n
+
+    async def rollup(self, older_than_s: float, now: float | None = None) -> int:
+        """Fold telemetry older than `older_than_s` into one averaged message per hour;
+        returns how many messages were folded."""
+        cutoff = (self.clock() if now is None else now) - older_than_s
+        db = self._require()
+        prio = PRIORITY["telemetry"]
+        async with self._wlock:
+            rows = await db.execute_fetchall(
+                "SELECT seq, created, payload FROM outbox WHERE prio = ? AND created < ? "
+                "ORDER BY seq",
+                (prio, cutoff),
+            )
+            plans = plan_rollups(rows)
+            if not plans:
+                return 0
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                folded: list[tuple[int, int]] = []
+                added: list[int] = []
+                for plan in plans:
+                    folded += await delete_in(db, plan.seqs)
+                    text = json.dumps(plan.payload, separators=(",", ":"), default=str)
+                    size = len(text.encode())
+                    await db.execute(
+                        "INSERT INTO outbox (id, kind, prio, created, size, payload) "
+                        "VALUES (?,?,?,?,?,?)",
+                        (uuid.uuid4().hex, "telemetry", prio, plan.created, size, text),
+                    )
+                    added.append(size)
+                await bump(db, "rolled_up", len(folded))
+                await bump(db, "rollups", len(plans))
+                seq = await db.execute_fetchall(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
+                )
+                await db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await db.execute("ROLLBACK")
+                raise
+        self._account(folded)
+        for size in added:
+            self._count[prio] += 1
+            self._bytes[prio] += size
+        self._sync_stats()
+        self.stats.last_seq = seq[0][0]
+        self.stats.rolled_up += len(folded)
+        self.stats.rollups += len(plans)
+        log.info(
+            "outbox: rolled %d telemetry messages up into %d hourly averages",
+            len(folded),
+            len(plans),
+        )
+        return len(folded)
+
+    async def export(self, out: Path, *, remove: bool = False) -> dict[str, Any]:
+        """Write every queued message to `out` as NDJSON (fsynced); with `remove`, delete
+        exactly the exported rows afterwards."""
+        rows: list[OutboxRow] = []
+        after = (-1, 0)
+        while True:
+            batch = await self.fetch(1000, after)
+            if not batch:
+                break
+            rows += batch
+            after = (batch[-1].prio, batch[-1].seq)
+        size = await asyncio.to_thread(export_rows, rows, Path(out))
+        removed = 0
+        if remove and rows:
+            async with self._wlock:
+                db = self._require()
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    gone = await delete_in(db, [r.seq for r in rows])
+                    await db.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await db.execute("ROLLBACK")
+                    raise
+            removed = self._account(gone)
+            await self.refresh_oldest()
+        return {"path": str(out), "messages": len(rows), "bytes": size, "removed": removed}
+
+    async def _maintenance(self) -> None:
+        last_rollup = 0.0
+        while True:
+            await asyncio.sleep(self.maintenance_s)
+            try:
+                await self.save_counters()
+                await self.refresh_oldest()
+                oldest = self.stats.oldest_created
+                ttl = self.config.ttl_s
+                if ttl > 0 and oldest is not None and oldest < self.clock() - ttl:
+                    await self.expire()
+                if self.rollup_after_s > 0 and time.monotonic() - last_rollup > 30.0:
+                    last_rollup = time.monotonic()
+                    await self.rollup(self.rollup_after_s)
+            except sqlite3.Error as exc:
+                self._warn("maintenance", "outbox upkeep failed: %s", exc)

@@ -1,0 +1,372 @@
+"""The MQTT uplink (service "buffer"): drains the outbox to the broker and reports the
+buffer and the connection as the snapshot's `buffer` section.
+
+paho-mqtt's network loop runs in its own thread (`loop_start`); its callbacks hop onto the
+event loop with `call_soon_threadsafe`. Connecting (DNS, TCP, TLS, CONNACK) blocks, so it
+runs in a worker thread. Failures are classified into words (uplink_errors) and retried
+with exponential backoff and jitter; `buffer.retry` skips the wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from edgetui.api import APIError
+from edgetui.config import UplinkConfig
+from edgetui.store import Outbox, StoreError
+from edgetui.store_schema import TOPIC_SUFFIX
+from edgetui.uplink_client import BrokerAddress, ErrorLog, connect_blocking, make_client, parse_url
+from edgetui.uplink_drain import Drainer
+from edgetui.uplink_errors import ConnectFailed, LinkError, classify_lost
+
+log = logging.getLogger("edgetui.uplink")
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class Uplink:
+    """Connects, drains, reconnects; `section()` is the dashboard's "Buffer & uplink"."""
+
+    name = "buffer"
+
+    def __init__(
+        self,
+        config: UplinkConfig,
+        store: Outbox,
+        *,
+        device_id: str,
+        notify: Callable[[str, dict[str, Any]], None] | None = None,
+        connect_timeout: float = 10.0,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.device_id = device_id
+        self.notify = notify or (lambda kind, data: None)
+        self.connect_timeout = connect_timeout
+        self.rng = rng
+        self.client_id = config.client_id or f"edgetui-{device_id}"
+        self.status_topic = f"devices/{device_id}/status"
+        self.commands_topic = f"devices/{device_id}/commands"
+        self.address: BrokerAddress | None = None
+        self.state = "stopped"  # no_broker | connecting | connected | backoff | error | stopped
+        self.error: LinkError | None = None
+        self.error_at: float | None = None
+        self.connected_since: float | None = None
+        self.retry_at: float | None = None
+        self.attempts = 0
+        self.commands: deque[dict[str, Any]] = deque(maxlen=10)
+        self.drainer = Drainer(
+            store, config.inflight, self.topic_for, self._progress, self._broker_refused
+        )
+        self._client: mqtt.Client | None = None
+        self._gen = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._retry = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._lost_error: LinkError | None = None
+        self._changed = asyncio.Event()
+        self._errors = ErrorLog()
+
+    def topic_for(self, kind: str) -> str:
+        return f"devices/{self.device_id}/{TOPIC_SUFFIX[kind]}"
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if not self.config.url:
+            self.state = "no_broker"
+            log.info("uplink: no broker configured ([uplink] url is empty): buffering only")
+            return
+        try:
+            self.address = parse_url(self.config.url)
+        except ValueError as exc:
+            self.state = "error"
+            self._set_error(LinkError("config_error", str(exc)))
+            log.error("uplink: %s", exc)
+            return
+        self.state = "connecting"
+        self.drainer.start(self._loop)
+        self._task = asyncio.create_task(self._run(), name="uplink")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await asyncio.to_thread(self.drainer.stop)
+        client, self._client = self._client, None
+        self._gen += 1
+        if client is not None:
+            await asyncio.to_thread(self._goodbye, client)
+        self.state = "stopped" if self.state != "no_broker" else self.state
+
+    def _goodbye(self, client: mqtt.Client) -> None:
+        """Clean disconnect: say `offline` ourselves (a clean DISCONNECT skips the will)."""
+        with contextlib.suppress(Exception):
+            info = client.publish(self.status_topic, "offline", qos=1, retain=True)
+            info.wait_for_publish(timeout=1.0)
+        with contextlib.suppress(Exception):
+            client.disconnect()
+        with contextlib.suppress(Exception):
+            client.loop_stop()
+
+    # -- the connection loop ----------------------------------------------------------
+    async def _run(self) -> None:
+        assert self.address is not None
+        failures = 0
+        while True:
+            self.state = "connecting"
+            self.attempts += 1
+            self._changed.set()
+            try:
+                client = await asyncio.to_thread(self._connect)
+            except ConnectFailed as exc:
+                failures += 1
+                self._set_error(exc.error)
+                await self._backoff(failures)
+                continue
+            failures = 0
+            self._lost.clear()
+            self._client = client
+            self.state = "connected"
+            self.connected_since = time.time()
+            self._changed.set()
+            log.info("uplink: connected to %s as %s", self.address, self.client_id)
+            self.drainer.attach(client)
+            try:
+                await self._lost.wait()
+            finally:
+                self.drainer.detach()
+            self._gen += 1  # late callbacks of this client are ignored from now on
+            self._client = None
+            self.connected_since = None
+            await asyncio.to_thread(client.loop_stop)
+            failures = 1
+            self._set_error(self._lost_error or LinkError("connection_lost", "connection lost"))
+            await self._backoff(failures)
+
+    def _connect(self) -> mqtt.Client:
+        """Blocking: build a fresh client, connect, wire the callbacks, start its thread."""
+        assert self.address is not None and self._loop is not None
+        self._errors = ErrorLog()
+        client = make_client(self.config, self.client_id, self.address, self.status_topic)
+        connect_blocking(
+            client,
+            self.address,
+            self.connect_timeout,
+            self._errors,
+            has_cert=bool(self.config.cert_file),
+        )
+        gen = self._gen + 1
+        loop = self._loop
+
+        def on_disconnect(c: Any, u: Any, flags: Any, rc: Any, props: Any) -> None:
+            loop.call_soon_threadsafe(self._on_lost, gen, rc)
+
+        def on_message(c: Any, u: Any, msg: mqtt.MQTTMessage) -> None:
+            loop.call_soon_threadsafe(self._on_command, gen, msg.topic, bytes(msg.payload))
+
+        client.on_publish = self.drainer.on_publish_callback()
+        client.on_disconnect = on_disconnect
+        client.on_message = on_message
+        self._gen = gen
+        client.subscribe(self.commands_topic, qos=1)
+        client.publish(self.status_topic, "online", qos=1, retain=True)
+        client.loop_start()
+        return client
+
+    def backoff_delay(self, failures: int, jitter: float) -> float:
+        """Exponential backoff with jitter: min * 2^(n-1), capped at max, then 50-100 % of
+        it (`jitter` in [0, 1]), so a fleet that lost the broker does not come back in step."""
+        base = min(self.config.backoff_max_s, self.config.backoff_min_s * 2 ** (failures - 1))
+        return base * (0.5 + 0.5 * jitter)
+
+    async def _backoff(self, failures: int) -> None:
+        delay = self.backoff_delay(failures, self.rng())
+        self.state = "backoff"
+        self.retry_at = time.time() + delay
+        self._changed.set()
+        self._retry.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._retry.wait(), timeout=delay)
+        self.retry_at = None
+
+    def _set_error(self, err: LinkError) -> None:
+        if self.error is None or self.error.message != err.message:
+            log.warning("uplink: %s", err.message)
+        self.error, self.error_at = err, time.time()
+
+    # -- callbacks bridged from paho's thread -----------------------------------------
+    def _on_lost(self, gen: int, rc: Any) -> None:
+        if gen != self._gen:
+            return
+        assert self.address is not None
+        err = classify_lost(
+            self._errors.last, self.address.where, self.address.tls, before_connack=False
+        )
+        if rc is not None and getattr(rc, "is_failure", False) and getattr(rc, "value", 0) != 128:
+            err = LinkError("connection_lost", f"broker disconnected us: {rc}")
+        self._lost_error = err
+        self._lost.set()
+
+    def _on_command(self, gen: int, topic: str, payload: bytes) -> None:
+        text = payload.decode("utf-8", errors="replace")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = text.strip()
+        command = data.get("command") if isinstance(data, dict) else data
+        command = command if isinstance(command, str) else None
+        record = {"time": _iso(time.time()), "command": command, "payload": text[:200]}
+        self.commands.append(record)
+        self.notify("uplink.command", record)
+        if command == "flush":
+            log.info("uplink: command 'flush' received: draining now")
+            self.drainer.wake()
+        else:
+            log.warning("uplink: unknown command on %s: %s", topic, text[:200])
+
+    def _broker_refused(self, message: str) -> None:
+        self._set_error(LinkError("broker_error", message))
+
+    def _progress(self) -> None:
+        self._changed.set()
+
+    # -- operations -------------------------------------------------------------------
+    def retry_now(self) -> dict[str, Any]:
+        """Skip the backoff wait and connect now."""
+        self._retry.set()
+        self.drainer.wake()
+        return {"state": self.state, "broker": str(self.address) if self.address else None}
+
+    async def flush(self, timeout: float = 30.0) -> dict[str, Any]:
+        """Drain now and wait until the outbox is empty or `timeout` passed."""
+        started = time.monotonic()
+        sent0 = self.store.stats.sent
+        if self.state in ("backoff", "connecting"):
+            self.retry_now()
+        else:
+            self.drainer.wake()
+        while self.store.queued() and self.state not in ("no_broker", "error", "stopped"):
+            left = timeout - (time.monotonic() - started)
+            if left <= 0:
+                break
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=min(left, 0.5))
+        remaining = self.store.queued()
+        out = {
+            "ok": remaining == 0,
+            "sent": self.store.stats.sent - sent0,
+            "remaining": remaining,
+            "waited_s": round(time.monotonic() - started, 2),
+            "state": self.state,
+            "last_error": self.error.message if self.error and remaining else None,
+        }
+        if self.state == "no_broker":
+            out["last_error"] = "no broker configured"
+        return out
+
+    def section(self) -> dict[str, Any]:
+        """The `buffer` section: connection, queue figures, counters, last error."""
+        s = self.store.stats
+        now = time.time()
+        oldest = s.oldest_created
+        return {
+            "state": self.state,
+            "state_text": self.state_text(),
+            "broker": str(self.address) if self.address else None,
+            "client_id": self.client_id,
+            "mqtt_version": self.config.mqtt_version,
+            "connected_since": _iso(self.connected_since),
+            "retry_in_s": round(max(0.0, self.retry_at - now), 1) if self.retry_at else None,
+            "attempts": self.attempts,
+            "error_kind": self.error.kind if self.error else None,
+            "last_error": self.error.message if self.error else None,
+            "last_error_at": _iso(self.error_at),
+            "queued": s.queued,
+            "queued_bytes": s.queued_bytes,
+            "max_messages": s.max_messages,
+            "max_bytes": s.max_bytes,
+            "fill_percent": s.fill_percent,
+            "by_class": dict(s.by_class),
+            "oldest_age_s": round(max(0.0, now - oldest), 1) if oldest is not None else None,
+            "inflight": self.drainer.inflight,
+            "window": self.drainer.window,
+            "send_rate": self.drainer.send_rate(),
+            "sent": s.sent,
+            "dropped": s.dropped,
+            "rejected": s.rejected,
+            "expired": s.expired,
+            "rolled_up": s.rolled_up,
+            "store_errors": s.store_errors,
+            "last_store_error": s.last_store_error,
+            "seq": s.last_seq,
+            "on_full": s.on_full,
+            "ttl_s": s.ttl_s,
+            "path": s.path,
+            "moved_aside": s.moved_aside,
+            "commands": list(self.commands)[-3:],
+        }
+
+    def state_text(self) -> str:
+        if self.state == "no_broker":
+            return "no broker configured"
+        if self.state == "connected":
+            return f"connected to {self.address}"
+        if self.state == "connecting":
+            return f"connecting to {self.address}"
+        if self.state == "backoff":
+            why = f" ({self.error.kind.replace('_', ' ')})" if self.error else ""
+            return f"not connected{why}; retrying"
+        if self.state == "error":
+            return self.error.message if self.error else "error"
+        return self.state
+
+    def methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        async def stats(_: dict[str, Any]) -> dict[str, Any]:
+            await self.store.refresh_oldest()
+            return self.section()
+
+        async def flush(params: dict[str, Any]) -> dict[str, Any]:
+            timeout = params.get("timeout", 30.0)
+            if not isinstance(timeout, int | float) or timeout < 0:
+                raise APIError("buffer.flush: timeout must be a number >= 0", code=-32602)
+            return await self.flush(float(timeout))
+
+        async def retry(_: dict[str, Any]) -> dict[str, Any]:
+            return self.retry_now()
+
+        async def export(params: dict[str, Any]) -> dict[str, Any]:
+            out = params.get("out")
+            if not isinstance(out, str) or not out:
+                raise APIError("buffer.export needs params.out (a file path)", code=-32602)
+            try:
+                return await self.store.export(out, remove=bool(params.get("remove", False)))
+            except (OSError, StoreError) as exc:
+                raise APIError(f"export to {out} failed: {exc}") from None
+
+        return {
+            "buffer.stats": stats,
+            "buffer.flush": flush,
+            "buffer.retry": retry,
+            "buffer.export": export,
+        }

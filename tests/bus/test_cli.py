@@ -1,0 +1,93 @@
+"""`edgetui bus publish|tail` against a real daemon."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import ROOT, env, run_cli, start_daemon
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Path]:
+    state = tmp_path / "state"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[device]\nid = "cli-dev"\n[agents]\nenabled = []\n')
+    proc = start_daemon(state, config=cfg)
+    try:
+        yield state
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("--state-dir", str(state), "bus", *args)
+
+
+def test_publish_then_tail_history(daemon: Path) -> None:
+    ids = []
+    for loc in ("front_door", "yard", "garage"):
+        proc = cli(
+            daemon, "publish", "MOTION_DETECTED", "--data", json.dumps({"location": loc}), "--json"
+        )
+        assert proc.returncode == 0, proc.stderr
+        ev = json.loads(proc.stdout)
+        assert ev["source"] == "edgetui://cli-dev/cli" and ev["specversion"] == "1.0"
+        ids.append(ev["id"])
+    proc = cli(daemon, "publish", "TEMPERATURE", "--data", '{"value": 21.5}')
+    assert proc.returncode == 0 and "published TEMPERATURE" in proc.stdout
+    proc = cli(daemon, "tail", "--json", "--count", "3", "--type", "MOTION_*")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["id"] for e in lines] == ids
+    assert [e["data"]["location"] for e in lines] == ["front_door", "yard", "garage"]
+    proc = cli(daemon, "tail", "--count", "1", "-n", "1")
+    assert proc.returncode == 0 and "TEMPERATURE" in proc.stdout and '"value":21.5' in proc.stdout
+
+
+def test_tail_follows_live_events(daemon: Path) -> None:
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "edgetui", "--state-dir", str(daemon), "bus", "tail", "--json",
+         "--count", "2", "-n", "0", "--type", "SPEAK_WARNING"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        n = 0
+        # Keep publishing until tail has seen two (it may subscribe after the first ones).
+        while tail.poll() is None and time.monotonic() < deadline:
+            n += 1
+            cli(daemon, "publish", "NOTIFY")
+            cli(daemon, "publish", "SPEAK_WARNING", "--data", json.dumps({"message": f"m{n}"}))
+            time.sleep(0.2)
+        out, err = tail.communicate(timeout=20)
+    finally:
+        if tail.poll() is None:
+            tail.kill()
+    assert tail.returncode == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert len(events) == 2
+    assert all(e["type"] == "SPEAK_WARNING" for e in events)
+
+
+@pytest.mark.parametrize("data", ["{not json", "[1, 2]", '"text"'])
+def test_publish_bad_data_is_a_usage_error(daemon: Path, data: str) -> None:
+    proc = cli(daemon, "publish", "MOTION_DETECTED", "--data", data)
+    assert proc.returncode == 2
+    assert "--data" in proc.stderr and proc.stdout == ""
+
+
+def test_publish_bad_type_is_a_usage_error(daemon: Path) -> None:
+    proc = cli(daemon, "publish", "devices/x/+")
+    assert proc.returncode == 2
+    assert "not a plain name" in proc.stderr

@@ -1,0 +1,172 @@
+"""Inference and Agents panels: Pilot tests and SVG snapshots on fixed sections."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+from textual.pilot import Pilot
+
+from edgetui.tui.panels.agents import AgentsPanel
+from edgetui.tui.panels.inference import InferencePanel
+from tests.support.ui import make_app
+
+INFERENCE: dict[str, Any] = {
+    "available": True,
+    "reason": None,
+    "model": "edgetui-tiny",
+    "model_path": "/var/lib/edgetui/slots/current/model/tiny.gguf",
+    "origin": "slot",
+    "version": "1.0.2",
+    "sha256": "3efa9431eed22d69c69a82279029c766817660783da74b127e4a08bb1ccc933f",
+    "load_ms": 64.3,
+    "queue_size": 8,
+    "queued": 1,
+    "requests": 42,
+    "completed": 41,
+    "errors": 0,
+    "timeouts": 1,
+    "p50_ms": 19.7,
+    "p95_ms": 27.9,
+    "p99_ms": 61.2,
+    "ttft_ms": 0.9,
+    "queue_ms": 0.1,
+    "tokens_per_s": 3804.0,
+    "latency_history": [12.0 + (i * 7) % 30 for i in range(60)],
+    "last_decision": {
+        "action": "SPEAK_WARNING",
+        "message": "Motion at the garage",
+        "reason": "edgetui-tiny chose it under the decision grammar (45 tokens, 11 ms)",
+        "source": "model",
+        "event_type": "MOTION_DETECTED",
+        "location": "garage",
+    },
+}
+UNAVAILABLE: dict[str, Any] = {
+    "available": False,
+    "reason": "model checksum mismatch: tiny.gguf has sha256 3efa9431eed2…, the record says "
+    "000000000000… (tampered or truncated: refused)",
+    "model": None,
+    "origin": "slot",
+    "version": "1.0.3",
+    "sha256": None,
+    "load_ms": None,
+    "requests": 0,
+    "errors": 0,
+    "timeouts": 0,
+    "p50_ms": None,
+    "p95_ms": None,
+    "p99_ms": None,
+    "ttft_ms": None,
+    "tokens_per_s": None,
+    "latency_history": [],
+    "last_decision": {
+        "action": "NOTIFY",
+        "message": "Motion detected at front_door",
+        "reason": "model unavailable: model checksum mismatch; rule: motion by day",
+        "source": "fallback",
+        "event_type": "MOTION_DETECTED",
+        "location": "front_door",
+    },
+}
+AGENTS: list[dict[str, Any]] = [
+    {
+        "name": "sensor",
+        "status": "idle",
+        "restarts": 0,
+        "last_error": None,
+        "started_at": "2026-05-06T14:00:01.000Z",
+        "detail": {"published": 311, "bad_lines": 2},
+    },
+    {
+        "name": "llm",
+        "status": "running",
+        "restarts": 0,
+        "last_error": None,
+        "started_at": "2026-05-06T14:00:01.000Z",
+        "detail": {"decisions": 17, "last_decision": {"action": "NOTIFY", "source": "model"}},
+    },
+    {
+        "name": "speaker",
+        "status": "error",
+        "restarts": 3,
+        "last_error": "RuntimeError: audio device busy",
+        "started_at": "2026-05-06T14:29:58.000Z",
+        "detail": {},
+    },
+]
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    for _ in range(3):
+        await pilot.pause()
+
+
+def text_of(panel: Any) -> str:
+    """The panel's content as plain text, rendered at the panel's width."""
+    console = Console(width=panel.size.width - 2, record=True, file=io.StringIO())
+    console.print(panel.content)
+    return console.export_text()
+
+
+async def test_inference_panel_shows_the_measured_figures() -> None:
+    app, _ = make_app({"inference": INFERENCE})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = text_of(app.query_one(InferencePanel))
+        for part in (
+            "edgetui-tiny",
+            "v1.0.2",
+            "p50 19.7 ms",
+            "p95 27.9 ms",
+            "p99 61.2 ms",
+            "TTFT 0.9 ms",
+            "3804 tok/s",
+            "42 requests",
+            "1 timeouts",
+            'SPEAK_WARNING "Motion at the garage"',
+            "Why",
+            "decision grammar",
+        ):
+            assert part in text, part
+        assert "UNAVAILABLE" not in text
+
+
+async def test_inference_panel_says_plainly_why_the_model_is_unavailable() -> None:
+    app, _ = make_app({"inference": UNAVAILABLE})
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        text = text_of(app.query_one(InferencePanel))
+        assert "UNAVAILABLE model checksum mismatch" in text
+        assert "rule-based fallback active" in text
+        assert "[fallback]" in text and "no requests yet" in text
+
+
+async def test_agents_panel_lists_status_restarts_and_last_error() -> None:
+    app, _ = make_app({"agents": AGENTS})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        lines = text_of(app.query_one(AgentsPanel)).splitlines()
+        assert lines[0].startswith("AGENT")
+        assert lines[1].split()[:3] == ["sensor", "idle", "0"]
+        assert "17 decisions, last NOTIFY (model)" in lines[2]
+        assert lines[3].split()[:3] == ["speaker", "error", "3"]
+        assert "last error: RuntimeError: audio device busy" in lines[3]
+
+
+async def test_panels_are_absent_without_their_sections() -> None:
+    app, _ = make_app({})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert not app.query(InferencePanel) and not app.query(AgentsPanel)
+
+
+def test_inference_and_agents_snapshot_100x40(snap_compare: Any) -> None:
+    app, _ = make_app({"inference": INFERENCE, "agents": AGENTS})
+    assert snap_compare(app, terminal_size=(100, 40), run_before=settle)
+
+
+def test_unavailable_model_snapshot_80x24(snap_compare: Any) -> None:
+    app, _ = make_app({"inference": UNAVAILABLE, "agents": AGENTS})
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)

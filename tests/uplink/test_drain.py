@@ -1,0 +1,145 @@
+"""The uplink against a real mosquitto: order, ids/seqs, topics, status, outages."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from edgetui.config import StoreConfig
+from edgetui.store import Outbox
+from tests.support.mosquitto import free_port, start_mosquitto
+from tests.support.mqtt_sub import Collector
+from tests.uplink.helpers import close_pair, make_pair, wait_until
+
+KINDS = ("alert", "event", "telemetry", "log")
+TOPIC = {"alert": "alerts", "event": "events", "telemetry": "telemetry", "log": "logs"}
+
+
+async def test_drains_by_class_then_seq_with_id_seq_topics_and_status(
+    tmp_path: Path, mosquitto
+) -> None:
+    sub = Collector(mosquitto.host, mosquitto.port)
+    ob, up = await make_pair(tmp_path, mosquitto.url)
+    receipts = {}
+    for i, kind in enumerate(("log", "telemetry", "event", "alert") * 3):
+        r = await ob.enqueue(kind, {"i": i})
+        receipts[r.seq] = (kind, r.id)
+    await up.start()
+    await wait_until(lambda: len(sub.rows()) == 12, what="12 messages")
+    rows = sub.rows()
+    assert [receipts[r["seq"]][0] for r in rows] == [k for k in KINDS for _ in range(3)]
+    for r in rows:
+        kind, oid = receipts[r["seq"]]
+        assert r["id"] == oid
+        assert r["_topic"] == f"devices/dev-1/{TOPIC[kind]}"
+    await wait_until(lambda: ob.queued() == 0, what="rows deleted after PUBACK")
+    assert b"online" in sub.statuses()
+    section = up.section()
+    assert section["state"] == "connected" and section["broker"] == mosquitto.url
+    assert section["sent"] == 12 and section["queued"] == 0
+    await close_pair(ob, up)
+    await wait_until(lambda: sub.statuses()[-1:] == [b"offline"], what="offline on stop")
+    sub.close()
+
+
+async def test_no_broker_configured_buffers_within_bounds(tmp_path: Path) -> None:
+    ob, up = await make_pair(tmp_path, "", store={"max_messages": 5})
+    await up.start()
+    for i in range(8):
+        await ob.enqueue("telemetry", {"i": i})
+    s = up.section()
+    assert s["state"] == "no_broker" and s["state_text"] == "no broker configured"
+    assert s["queued"] == 5 and s["dropped"] == 3 and s["fill_percent"] == 100.0
+    result = await up.flush(0.2)
+    assert result["ok"] is False and result["last_error"] == "no broker configured"
+    await close_pair(ob, up)
+
+
+async def test_ten_thousand_through_an_outage_none_lost_order_kept(tmp_path: Path) -> None:
+    port = free_port()
+    # Long backoff: the test decides when the link comes back (after its subscriber).
+    ob, up = await make_pair(
+        tmp_path, f"mqtt://127.0.0.1:{port}", backoff_min_s=30, backoff_max_s=30, inflight=50
+    )
+    await up.start()
+    await wait_until(lambda: up.state == "backoff", what="backoff")
+    assert up.error is not None and up.error.kind == "connection_refused"
+    rng = random.Random(7)
+    expected: dict[str, list[int]] = {k: [] for k in KINDS}
+    for start in range(0, 10_000, 500):
+        items = [(rng.choice(KINDS), {"n": start + j}) for j in range(500)]
+        for (kind, _), r in zip(items, await ob.enqueue_many(items), strict=True):
+            expected[kind].append(r.seq)
+    assert ob.queued() == 10_000
+    broker = start_mosquitto(tmp_path, "max_queued_messages 0", port=port)
+    try:
+        sub = Collector(broker.host, broker.port)
+        up.retry_now()
+        await wait_until(lambda: len(sub.rows()) >= 10_000, timeout=90, what="10000 messages")
+        await wait_until(lambda: ob.queued() == 0, what="empty outbox")
+        got: dict[str, list[int]] = {k: [] for k in KINDS}
+        suffix = {"alerts": "alert", "events": "event", "telemetry": "telemetry", "logs": "log"}
+        for r in sub.rows():
+            got[suffix[r["_topic"].rsplit("/", 1)[1]]].append(r["seq"])
+        assert got == expected  # none lost, none duplicated, seq order within each class
+        sub.close()
+    finally:
+        await close_pair(ob, up)
+        broker.stop()
+
+
+async def test_broker_killed_mid_drain_and_restarted_loses_nothing(tmp_path: Path) -> None:
+    port = free_port()
+    persist = tmp_path / "persist"
+    persist.mkdir()
+    conf = f"persistence true\npersistence_location {persist}/\nmax_queued_messages 0"
+    broker = start_mosquitto(tmp_path, conf, port=port)
+    sub = Collector(broker.host, port, client_id="keeper", persistent=True)
+    ob, up = await make_pair(tmp_path, f"mqtt://127.0.0.1:{port}", inflight=20)
+    seqs = [r.seq for r in await ob.enqueue_many([("telemetry", {"n": i}) for i in range(3000)])]
+    try:
+        await up.start()
+        await wait_until(lambda: len(sub.rows()) >= 500, what="drain under way")
+        broker.stop()  # mid-drain (SIGTERM: the broker keeps its persistent sessions)
+        await wait_until(lambda: up.state == "backoff", what="backoff after the kill")
+        assert up.error is not None and up.error.kind in ("connection_lost", "connection_refused")
+        left = ob.queued()
+        assert 0 < left < 3000
+        broker = start_mosquitto(tmp_path, conf, port=port, name="mosquitto-2")
+        await wait_until(lambda: ob.queued() == 0, timeout=60, what="drained after restart")
+        await wait_until(lambda: set(sub.seqs()) >= set(seqs), timeout=30, what="every seq")
+        dups = len(sub.seqs()) - len(set(sub.seqs()))
+        assert dups <= 20  # at most the in-flight window was resent
+    finally:
+        sub.close()
+        await close_pair(ob, up)
+        broker.stop()
+
+
+async def test_flush_and_commands(tmp_path: Path, mosquitto) -> None:
+    sub = Collector(mosquitto.host, mosquitto.port)
+    ob, up = await make_pair(tmp_path, mosquitto.url)
+    await ob.enqueue_many([("event", {"n": i}) for i in range(50)])
+    await up.start()
+    result = await up.flush(30)
+    assert result["ok"] and result["remaining"] == 0 and result["sent"] == 50
+    sub.client.publish("devices/dev-1/commands", json.dumps({"command": "flush"}), qos=1)
+    await wait_until(lambda: len(up.commands) == 1, what="command recorded")
+    assert up.commands[0]["command"] == "flush"
+    assert up.section()["commands"][0]["command"] == "flush"
+    sub.close()
+    await close_pair(ob, up)
+
+
+async def test_store_from_a_previous_run_drains_after_restart(tmp_path: Path, mosquitto) -> None:
+    ob = Outbox(StoreConfig(), tmp_path / "outbox.db")
+    await ob.start()
+    await ob.enqueue_many([("alert", {"n": i}) for i in range(10)])
+    await ob.stop()
+    sub = Collector(mosquitto.host, mosquitto.port)
+    ob, up = await make_pair(tmp_path, mosquitto.url)
+    await up.start()
+    await wait_until(lambda: sub.seqs() == list(range(1, 11)), what="the old rows")
+    sub.close()
+    await close_pair(ob, up)

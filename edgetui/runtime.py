@@ -91,6 +91,7 @@ class Runtime:
         self._tick_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self._restart_lock = asyncio.Lock()
+        self._closing = False
         self._started = False
         self.restarts = 0
         self._register_core_methods()
@@ -261,7 +262,19 @@ class Runtime:
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
-        """Start the services and the telemetry tick."""
+        """Start the services and the telemetry tick (the owner's call)."""
+        self._closing = False
+        async with self._restart_lock:
+            await self._start()
+
+    async def stop(self) -> None:
+        """Stop everything; a restart still pending afterwards does nothing (the owner's call).
+        Waits for a restart in progress, so a half-started runtime is never left behind."""
+        self._closing = True
+        async with self._restart_lock:
+            await self._stop()
+
+    async def _start(self) -> None:
         if self._started:
             return
         self._started = True
@@ -295,8 +308,8 @@ class Runtime:
         await self._tick()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="telemetry-tick")
 
-    async def stop(self) -> None:
-        """Stop the tick and the services, newest first."""
+    async def _stop(self) -> None:
+        # The tick first, then the services, newest first.
         if not self._started:
             return
         self._started = False
@@ -315,10 +328,13 @@ class Runtime:
     async def restart(self, reason: str) -> None:
         """Process-level "reboot": stop every service and start again from the active slot."""
         async with self._restart_lock:  # one reboot at a time, never a half-started one
+            if self._closing:
+                log.info("restart (%s) skipped: the runtime is stopping", reason)
+                return
             log.warning("runtime restarting: %s", reason)
             self.restarts += 1
-            await self.stop()
-            await self.start()
+            await self._stop()
+            await self._start()
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()

@@ -30,3 +30,29 @@ def config() -> Config:
     cfg.device.id = "test-device"
     cfg.telemetry.interval_s = 0.2
     return cfg
+
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A leaked non-daemon thread (an unclosed SQLite connection, say) would keep the
+    interpreter alive after the summary and hang CI: name it, then exit with pytest's status."""
+    import os
+    import sys
+    import threading
+
+    leftovers = [
+        t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+    ]
+    if leftovers:
+        sys.stderr.write(f"\nleaked non-daemon threads at exit: {', '.join(leftovers)}\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(_exit_status)

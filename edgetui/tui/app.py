@@ -11,7 +11,7 @@ from typing import Any
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Container, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -28,7 +28,7 @@ UNLOCK_SECONDS = 120.0  # a kiosk PIN unlocks actions for this long
 WIDE = 140  # columns from which panels sit side by side
 
 
-class PanelGrid(VerticalScroll):
+class PanelGrid(Container):
     """Holds the panels; one column on a narrow terminal, two from WIDE columns."""
 
     def on_resize(self, event: events.Resize) -> None:
@@ -88,7 +88,9 @@ class EdgeApp(App[None]):
     def compose(self) -> ComposeResult:
         yield StatusHeader(kiosk=self.kiosk, readonly=self.readonly)
         yield Banner(id="banner")
-        yield PanelGrid(id="panels")
+        with VerticalScroll(id="main"):
+            yield Vertical(id="top")  # full-width panels, above the grid
+            yield PanelGrid(id="panels")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -156,14 +158,13 @@ class EdgeApp(App[None]):
         """Show a snapshot: mount panels whose section appeared, then update every panel."""
         self.snapshot = snap
         self.query_one(StatusHeader).set_snapshot(snap)
-        container = self.query_one("#panels")
-        mounted = {type(p): p for p in container.query(Panel)}
+        mounted = {type(p): p for p in self.query_one("#main").query(Panel)}
         for cls in PANELS:
             if cls in mounted:
                 continue
             if cls.SECTION is None or cls.SECTION in snap.sections:
                 panel = cls(id=f"panel-{_panel_id(cls)}")
-                container.mount(panel)
+                self.query_one("#top" if cls.FULL_WIDTH else "#panels").mount(panel)
                 mounted[cls] = panel
                 if cls.ACTIONS:
                     self.call_after_refresh(self.refresh_bindings)

@@ -21,10 +21,12 @@ from edgetui.tui.app import EdgeApp
 
 SHOTS = [
     # (file name, terminal size, keys pressed before the shot, kiosk)
-    ("dashboard.svg", (160, 48), [], False),
+    # "m" publishes a test MOTION_DETECTED, so the agent chain has run once.
+    ("dashboard.svg", (160, 48), ["m"], False),
     ("dashboard-80x24.svg", (80, 24), [], False),
-    ("help.svg", (100, 34), ["question_mark"], False),
-    ("kiosk-pin.svg", (100, 30), ["p"], True),
+    ("help.svg", (100, 40), ["question_mark"], False),
+    ("ota-apply-confirm.svg", (160, 48), ["i"], False),
+    ("kiosk-pin.svg", (100, 30), ["m"], True),
 ]
 
 
@@ -40,10 +42,10 @@ async def _shoot(state: Path, out: Path, seconds: float) -> None:
 
         app = EdgeApp(connect, kiosk=kiosk, kiosk_pin=config.ui.kiosk_pin)
         async with app.run_test(size=size) as pilot:
-            await pilot.pause(seconds)
+            await pilot.pause(1.0)
             for key in keys:
                 await pilot.press(key)
-            await pilot.pause(0.5)
+            await pilot.pause(seconds)
             app.save_screenshot(filename=name, path=str(out))
         await runtime.stop()
         print(out / name)

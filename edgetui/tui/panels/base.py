@@ -34,6 +34,7 @@ class Panel(Static):
     KINDS: ClassVar[tuple[str, ...]] = ()
     ACTIONS: ClassVar[tuple[PanelAction, ...]] = ()
     TITLE: ClassVar[str] = ""
+    FULL_WIDTH: ClassVar[bool] = False  # True: above the grid, across the whole width
 
     DEFAULT_CSS = """
     Panel { border: round $primary 60%; padding: 0 1; height: auto; }

@@ -16,6 +16,9 @@ class ResourcesPanel(Panel):
     """Gauges with sparklines; everything comes from the snapshot, nothing is sampled here."""
 
     TITLE = "Resources"
+    FULL_WIDTH = True
+    # Always six lines: a fixed height lets every update skip layout (layout=False).
+    DEFAULT_CSS = "ResourcesPanel { height: 8; }"
 
     _last: Snapshot | None = None
 

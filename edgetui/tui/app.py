@@ -169,6 +169,12 @@ class EdgeApp(App[None]):
                 if cls.ACTIONS:
                     self.call_after_refresh(self.refresh_bindings)
         for panel in mounted.values():
+            if panel.SECTION is not None:
+                # Most sections are unchanged from one second to the next: skip the repaint.
+                section = snap.sections.get(panel.SECTION)
+                if section == panel.last_section and panel.last_section is not None:
+                    continue
+                panel.last_section = section
             panel.show(snap)
 
     async def on_unmount(self) -> None:

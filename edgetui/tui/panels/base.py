@@ -35,6 +35,7 @@ class Panel(Static):
     ACTIONS: ClassVar[tuple[PanelAction, ...]] = ()
     TITLE: ClassVar[str] = ""
     FULL_WIDTH: ClassVar[bool] = False  # True: above the grid, across the whole width
+    last_section: Any = None  # the section last shown (the app skips unchanged ones)
 
     DEFAULT_CSS = """
     Panel { border: round $primary 60%; padding: 0 1; height: auto; }

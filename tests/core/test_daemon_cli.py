@@ -76,41 +76,36 @@ def test_version() -> None:
     assert run_cli("version").stdout.strip() == f"edgetui {__version__}"
 
 
-def test_headless_cli_does_not_import_textual() -> None:
-    code = (
-        "import sys, edgetui.cli, edgetui.runtime, edgetui.control, edgetui.session\n"
-        "edgetui.cli.build_parser()\n"
-        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-        "print(','.join(bad))\n"
-    )
-    proc = subprocess.run(
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         env=env(),
         cwd=ROOT,
         timeout=60,
+    )
+
+
+def test_headless_cli_does_not_import_textual() -> None:
+    proc = run_python(
+        "import sys, edgetui.cli, edgetui.runtime, edgetui.control, edgetui.session\n"
+        "edgetui.cli.build_parser()\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print(','.join(bad))\n"
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
 
 
 def test_status_json_run_does_not_import_textual(tmp_path: Path) -> None:
-    code = (
-        "import sys, runpy\n"
+    proc = run_python(
+        "import sys\n"
         f"sys.argv = ['edgetui', '--state-dir', {str(tmp_path)!r}, 'status', '--json']\n"
         "from edgetui.cli import main\n"
         "rc = main()\n"
         "assert 'textual' not in sys.modules, 'textual loaded'\n"
         "sys.exit(rc)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env(),
-        cwd=ROOT,
-        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     json.loads(proc.stdout)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from edgetui.models.slot import SLOT_RECORD
+from edgetui.ota.durable import atomic_write
 from edgetui.ota.errors import OtaError
 from edgetui.ota.keys import load_private_key
 from edgetui.ota.manifest import (
@@ -135,15 +136,6 @@ def write_package(source: Path, version: str, dest: Path) -> tuple[str, int]:
     return hw.sha.hexdigest(), hw.size
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def build_bundle(
     source: Path,
     version: str,
@@ -185,12 +177,7 @@ def build_bundle(
     m.sign(private)
     # Round-trip through the parser: a builder must never emit what devices would refuse.
     m = parse_manifest(m.to_json())
-    _atomic_write(out / MANIFEST_NAME, m.to_json())
-    fd = os.open(out, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(out / MANIFEST_NAME, m.to_json())
     return m
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from edgetui.faults import fault_point
+from edgetui.ota.durable import fsync_dir
 from edgetui.ota.errors import OtaError
 
 CHUNK = 1 << 20
@@ -188,16 +189,8 @@ class _Extractor:
             finally:
                 os.close(fd)
         for d in sorted(self.dirs, key=lambda s: -s.count("/")):
-            _fsync_dir(self.dest / d if d else self.dest)
-        _fsync_dir(self.dest.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+            fsync_dir(self.dest / d if d else self.dest)
+        fsync_dir(self.dest.parent)
 
 
 def _empty(dest: Path, created: bool) -> None:

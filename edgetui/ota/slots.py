@@ -18,6 +18,7 @@ from pathlib import Path
 
 from edgetui.models.ota import SLOT_NAMES, HistoryEntry, OtaState, SlotState
 from edgetui.models.serde import from_dict, to_dict
+from edgetui.ota.durable import atomic_write, fsync_dir
 
 HISTORY_LIMIT = 500
 # Written by Python when a slot's agent modules are imported; not part of the content.
@@ -31,27 +32,6 @@ def now_rfc3339() -> str:
         .isoformat(timespec="seconds")
         .replace("+00:00", "Z")
     )
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or a new entry in `path` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a power cut leaves either the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 def _file_sha256(path: Path) -> str:

@@ -112,14 +112,7 @@ class Updater:
         self.store.ensure()
         self.store.downloads.mkdir(parents=True, exist_ok=True)
         package = self.store.downloads / f"edgetui-{version}.tar.gz"
-        last = [-1]
-
-        def on_download(done: int, total: int) -> None:
-            pct = int(done * 100 / total) if total else 100
-            if pct != last[0]:
-                last[0] = pct
-                progress("download", pct, f"{done}/{total} bytes")
-
+        on_download = _percent_reporter(progress, "download", "bytes")
         progress("download", 0, f"fetching {url}")
         download(
             url,
@@ -146,14 +139,7 @@ class Updater:
             free = shutil.disk_usage(dest).free
             if free < size:  # the extract check proper is in safe_extract's budget
                 raise OtaError("no_space", f"not enough space to extract: {free} bytes free")
-            last[0] = -1
-
-            def on_extract(done: int, total: int) -> None:
-                pct = int(done * 100 / total) if total else 100
-                if pct != last[0]:
-                    last[0] = pct
-                    progress("extract", pct, f"{done}/{total}")
-
+            on_extract = _percent_reporter(progress, "extract", "")
             progress("extract", 0, f"unpacking into slot {slot}")
             safe_extract(
                 package,
@@ -217,3 +203,17 @@ class Updater:
             self.store.save(state)
         except OSError:
             log.exception("could not clean up slot %s after a failed install", slot)
+
+
+def _percent_reporter(progress: Progress, phase: str, unit: str) -> Callable[[int, int], None]:
+    """A (done, total) callback that reports `phase` once per whole percent."""
+    last = -1
+
+    def report(done: int, total: int) -> None:
+        nonlocal last
+        pct = int(done * 100 / total) if total else 100
+        if pct != last:
+            last = pct
+            progress(phase, pct, f"{done}/{total} {unit}".rstrip())
+
+    return report

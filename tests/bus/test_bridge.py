@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,13 @@ class Peer:
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="peer")
         self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload))
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_: subscribed.set()
         self.client.connect(broker.host, broker.port)
         self.client.subscribe(TOPIC + "#", qos=0)
         self.client.loop_start()
+        # Until the SUBACK, the broker would drop what the bus sends: wait for it.
+        assert subscribed.wait(10), "peer subscription not acknowledged"
 
     def publish(self, topic: str, payload: bytes | str) -> None:
         self.client.publish(topic, payload, qos=1).wait_for_publish(10)

@@ -5,12 +5,14 @@ every message gets a unique `id` and a per-device `seq` that grows by one per me
 enqueued (AUTOINCREMENT, so it survives restarts and empty queues); the queue is bounded by
 `max_messages` and `max_bytes` with a stated policy (`drop_oldest` drops the oldest row of
 the lowest class first, `reject_new` refuses), both counted and logged; rows older than
-`ttl_s` expire (counted); a row leaves the queue only through `delete()` (after the broker
-acknowledged it), expiry, rollup, a drop, or `export(remove=True)`.
+`ttl_s` expire (counted); a row leaves the queue only when the broker acknowledged it
+(`mark_acked_blocking`: marked in `outbox_acked`, deleted in bulk by the next compaction),
+or by expiry, rollup, a drop, or `export(remove=True)`.
 
-Two connections: the writer (FULL, for enqueues) and the drain connection (NORMAL, for
-batched reads and deletes of acknowledged rows: losing a delete to a power cut only means
-one duplicate, never a lost message).
+Connections: the writer (FULL, for enqueues and upkeep), a NORMAL one on the event loop
+(counters, the oldest row), and the drain's (NORMAL, blocking, from the uplink's thread:
+batched reads and acknowledgements; losing one to a power cut only means duplicates,
+never a lost message).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import logging
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,12 @@ import aiosqlite
 
 from edgetui.config import StoreConfig
 from edgetui.models.buffer import OutboxStats, Receipt
+from edgetui.models.ids import new_id
 from edgetui.store_drain import OutboxDrainSide
 from edgetui.store_schema import (
     COUNTERS,
     KINDS,
+    LIVE,
     PRIORITY,
     CorruptDatabase,
     StoreError,
@@ -110,6 +113,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
             self.stats.moved_aside = str(move_aside(self.path, str(exc)))
             self._db = await open_checked(self.path, page_limit=self.page_limit)
         self._rdb = await connect(self.path, synchronous="NORMAL")
+        await self._compact_leftovers()
         await self._load()
         self._maint = asyncio.create_task(self._maintenance(), name="outbox-maintenance")
 
@@ -136,7 +140,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
         self._count = [0] * len(KINDS)
         self._bytes = [0] * len(KINDS)
         rows = await self._db.execute_fetchall(
-            "SELECT prio, COUNT(*), COALESCE(SUM(size), 0) FROM outbox GROUP BY prio"
+            f"SELECT prio, COUNT(*), COALESCE(SUM(size), 0) FROM outbox WHERE {LIVE} GROUP BY prio"
         )
         for prio, n, b in rows:
             self._count[prio], self._bytes[prio] = n, b
@@ -191,7 +195,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
         oid = body.pop("id", None)
         # A payload that brings its own id (a CloudEvent) keeps it: the receiver can match.
         if not isinstance(oid, str) or not 0 < len(oid) <= 200:
-            oid = uuid.uuid4().hex
+            oid = new_id()
         try:
             text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
         except (TypeError, ValueError) as exc:
@@ -247,7 +251,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
         try:  # autocommit: one statement is one committed transaction
             cur = await db.execute(sql, (oid, kind, prio, now, size, text))
         except sqlite3.IntegrityError:  # the payload's own id is already queued
-            oid = uuid.uuid4().hex
+            oid = new_id()
             cur = await db.execute(sql, (oid, kind, prio, now, size, text))
         assert cur.lastrowid is not None
         return Receipt(oid, cur.lastrowid)
@@ -278,7 +282,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
             fixed = []
             for kind, prio, oid, text, size in items:
                 if oid in taken or oid in seen:
-                    oid = uuid.uuid4().hex
+                    oid = new_id()
                 seen.add(oid)
                 fixed.append((oid, kind, prio, now, size, text))
             await db.executemany(
@@ -339,7 +343,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
             last_seq = 0
             while freed_n < over_n or freed_b < over_b:
                 rows = await db.execute_fetchall(
-                    "SELECT seq, size FROM outbox WHERE prio = ? AND seq > ? "
+                    f"SELECT seq, size FROM outbox WHERE prio = ? AND seq > ? AND {LIVE} "
                     "ORDER BY seq LIMIT 256",
                     (prio, last_seq),
                 )

@@ -21,7 +21,7 @@ KINDS = ("alert", "event", "telemetry", "log")
 PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 TOPIC_SUFFIX = {"alert": "alerts", "event": "events", "telemetry": "telemetry", "log": "logs"}
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: outbox_acked
 # AUTOINCREMENT: a seq is never reused, even after every row was sent and deleted, and a
 # rolled-back insert does not leave a gap (sqlite_sequence rolls back with it).
 SCHEMA = """
@@ -36,12 +36,26 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_prio_seq ON outbox (prio, seq);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+-- Rows the broker acknowledged, still in `outbox` until the next compaction deletes both
+-- in bulk: marking a batch here writes one page, deleting it from `outbox` right away
+-- would rewrite a page of the table and of each index, per batch.
+CREATE TABLE IF NOT EXISTS outbox_acked (
+    seq INTEGER PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS outbox_meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
 """
 _CHUNK = 500  # rows per IN (...) list
+# Queued rows: those not yet acknowledged. Every query of the queue but the drain's own
+# bookkeeping adds this condition.
+LIVE = "seq NOT IN (SELECT seq FROM outbox_acked)"
+# One compaction: acknowledged rows leave `outbox`, then their marks.
+COMPACT = (
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox_acked)",
+    "DELETE FROM outbox_acked",
+)
 COUNTERS = ("dropped", "rejected", "expired", "rolled_up", "rollups", "sent")
 
 
@@ -126,13 +140,14 @@ def move_aside(path: Path, reason: str) -> Path:
 
 
 async def delete_in(db: aiosqlite.Connection, seqs: list[int]) -> list[tuple[int, int]]:
-    """Delete rows by seq; returns (prio, size) of those that were still there."""
+    """Delete queued rows by seq; returns (prio, size) of those that were still queued (an
+    acknowledged row is the drain's to book, whoever commits first)."""
     removed: list[tuple[int, int]] = []
     for k in range(0, len(seqs), _CHUNK):
         part = seqs[k : k + _CHUNK]
         marks = ",".join("?" * len(part))
         rows = await db.execute_fetchall(
-            f"DELETE FROM outbox WHERE seq IN ({marks}) RETURNING prio, size", part
+            f"DELETE FROM outbox WHERE seq IN ({marks}) AND {LIVE} RETURNING prio, size", part
         )
         removed.extend((r[0], r[1]) for r in rows)
     return removed

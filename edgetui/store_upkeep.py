@@ -9,14 +9,14 @@ import json
 import logging
 import sqlite3
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from edgetui.models.buffer import OutboxRow
+from edgetui.models.ids import new_id
 from edgetui.store_export import export_rows
 from edgetui.store_rollup import plan_rollups
-from edgetui.store_schema import PRIORITY, bump, delete_in
+from edgetui.store_schema import LIVE, PRIORITY, bump, delete_in
 
 log = logging.getLogger("edgetui.store")
 
@@ -35,7 +35,7 @@ class OutboxUpkeep:
             return
         db = self._rdb or self._db
         assert db is not None
-        rows = await db.execute_fetchall("SELECT MIN(created) FROM outbox")
+        rows = await db.execute_fetchall(f"SELECT MIN(created) FROM outbox WHERE {LIVE}")
         self.stats.oldest_created = rows[0][0] if rows else None
 
     async def expire(self, now: float | None = None) -> int:
@@ -48,7 +48,8 @@ class OutboxUpkeep:
             await db.execute("BEGIN IMMEDIATE")
             try:
                 rows = await db.execute_fetchall(
-                    "DELETE FROM outbox WHERE created < ? RETURNING prio, size", (cutoff,)
+                    f"DELETE FROM outbox WHERE created < ? AND {LIVE} RETURNING prio, size",
+                    (cutoff,),
                 )
                 await bump(db, "expired", len(rows))
                 await db.execute("COMMIT")
@@ -72,7 +73,7 @@ class OutboxUpkeep:
         async with self._wlock:
             rows = await db.execute_fetchall(
                 "SELECT seq, created, payload FROM outbox WHERE prio = ? AND created < ? "
-                "ORDER BY seq",
+                f"AND {LIVE} ORDER BY seq",
                 (prio, cutoff),
             )
             plans = plan_rollups(rows)
@@ -89,7 +90,7 @@ class OutboxUpkeep:
                     await db.execute(
                         "INSERT INTO outbox (id, kind, prio, created, size, payload) "
                         "VALUES (?,?,?,?,?,?)",
-                        (uuid.uuid4().hex, "telemetry", prio, plan.created, size, text),
+                        (new_id(), "telemetry", prio, plan.created, size, text),
                     )
                     added.append(size)
                 await bump(db, "rolled_up", len(folded))

@@ -1,8 +1,9 @@
 """The MQTT uplink (service "buffer"): drains the outbox to the broker and reports the
 buffer and the connection as the snapshot's `buffer` section.
 
-paho-mqtt's network loop runs in its own thread (`loop_start`); its callbacks hop onto the
-event loop with `call_soon_threadsafe`. Connecting (DNS, TCP, TLS, CONNACK) blocks, so it
+Once connected, the client belongs to the drain thread, which runs its network loop and
+the drain together (uplink_drain); its callbacks hop onto the event loop with
+`call_soon_threadsafe`. Connecting (DNS, TCP, TLS, CONNACK) blocks, so it
 runs in a worker thread. Failures are classified into words (uplink_errors) and retried
 with exponential backoff and jitter; `buffer.retry` skips the wait.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -21,22 +23,41 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
 
 from edgetui.api import APIError
 from edgetui.config import UplinkConfig
 from edgetui.store import Outbox, StoreError
 from edgetui.store_schema import TOPIC_SUFFIX
-from edgetui.uplink_client import BrokerAddress, ErrorLog, connect_blocking, make_client, parse_url
+from edgetui.uplink_client import (
+    BrokerAddress,
+    ErrorLog,
+    connect_blocking,
+    make_client,
+    parse_url,
+    pump,
+)
 from edgetui.uplink_drain import Drainer
 from edgetui.uplink_errors import ConnectFailed, LinkError, classify_lost
 
 log = logging.getLogger("edgetui.uplink")
+
+STOP_GRACE_S = 1.0  # on a stop, how long to wait for the PUBACKs of messages in flight
 
 
 def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _abandon(client: mqtt.Client) -> None:
+    """Close a lost client's socket if paho has not: no DISCONNECT, so the broker sends
+    the last will (`offline`) while the uplink backs off."""
+    sock = client.socket()
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.close()
 
 
 class Uplink:
@@ -52,6 +73,7 @@ class Uplink:
         device_id: str,
         notify: Callable[[str, dict[str, Any]], None] | None = None,
         connect_timeout: float = 10.0,
+        keepalive: int = 30,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.config = config
@@ -59,6 +81,7 @@ class Uplink:
         self.device_id = device_id
         self.notify = notify or (lambda kind, data: None)
         self.connect_timeout = connect_timeout
+        self.keepalive = keepalive  # s; the broker drops us after 1.5x this without a packet
         self.rng = rng
         self.client_id = config.client_id or f"edgetui-{device_id}"
         self.status_topic = f"devices/{device_id}/status"
@@ -72,7 +95,12 @@ class Uplink:
         self.attempts = 0
         self.commands: deque[dict[str, Any]] = deque(maxlen=10)
         self.drainer = Drainer(
-            store, config.inflight, self.topic_for, self._progress, self._broker_refused
+            store,
+            config.inflight,
+            self.topic_for,
+            self._progress,
+            self._broker_refused,
+            keepalive=keepalive,
         )
         self._client: mqtt.Client | None = None
         self._gen = 0
@@ -119,14 +147,17 @@ class Uplink:
         self.state = "stopped" if self.state != "no_broker" else self.state
 
     def _goodbye(self, client: mqtt.Client) -> None:
-        """Clean disconnect: say `offline` ourselves (a clean DISCONNECT skips the will)."""
+        """Clean disconnect: say `offline` ourselves (a clean DISCONNECT skips the will).
+        Blocking; the drain thread has let go of the client."""
+        client.on_socket_register_write = None  # write at once again, as paho does alone
         with contextlib.suppress(Exception):
             info = client.publish(self.status_topic, "offline", qos=1, retain=True)
-            info.wait_for_publish(timeout=1.0)
+            deadline = time.monotonic() + 1.0
+            while not info.is_published() and time.monotonic() < deadline:
+                if pump(client, 0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    break
         with contextlib.suppress(Exception):
-            client.disconnect()
-        with contextlib.suppress(Exception):
-            client.loop_stop()
+            client.disconnect()  # written at once; paho closes the socket after it
 
     # -- the connection loop ----------------------------------------------------------
     async def _run(self) -> None:
@@ -150,15 +181,17 @@ class Uplink:
             self.connected_since = time.time()
             self._changed.set()
             log.info("uplink: connected to %s as %s", self.address, self.client_id)
-            self.drainer.attach(client)
+            self.drainer.attach(client, functools.partial(self._on_lost, self._gen))
             try:
                 await self._lost.wait()
             finally:
-                self.drainer.detach()
+                # On a stop, the PUBACKs of what is in flight are awaited (up to a second)
+                # so the next start does not send it again; a lost link lets go at once.
+                await asyncio.to_thread(self.drainer.detach, STOP_GRACE_S)
             self._gen += 1  # late callbacks of this client are ignored from now on
             self._client = None
             self.connected_since = None
-            await asyncio.to_thread(client.loop_stop)
+            _abandon(client)
             failures = 1
             self._set_error(self._lost_error or LinkError("connection_lost", "connection lost"))
             await self._backoff(failures)
@@ -174,6 +207,7 @@ class Uplink:
             self.connect_timeout,
             self._errors,
             has_cert=bool(self.config.cert_file),
+            keepalive=self.keepalive,
         )
         gen = self._gen + 1
         loop = self._loop
@@ -184,13 +218,11 @@ class Uplink:
         def on_message(c: Any, u: Any, msg: mqtt.MQTTMessage) -> None:
             loop.call_soon_threadsafe(self._on_command, gen, msg.topic, bytes(msg.payload))
 
-        client.on_publish = self.drainer.on_publish_callback()
         client.on_disconnect = on_disconnect
         client.on_message = on_message
         self._gen = gen
         client.subscribe(self.commands_topic, qos=1)
         client.publish(self.status_topic, "online", qos=1, retain=True)
-        client.loop_start()
         return client
 
     def backoff_delay(self, failures: int, jitter: float) -> float:

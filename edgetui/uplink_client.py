@@ -4,6 +4,7 @@ worker thread): DNS, TCP, TLS handshake and CONNACK, each failure as a LinkError
 from __future__ import annotations
 
 import logging
+import select
 import ssl
 import time
 from dataclasses import dataclass
@@ -55,6 +56,15 @@ def parse_url(url: str) -> BrokerAddress:
     return BrokerAddress(parts.hostname, port or (8883 if tls else 1883), tls)
 
 
+class _WarningsOnly(logging.Logger):
+    """paho logs a debug line per packet sent and received: turn those away with one
+    comparison instead of the logging machinery (they are on the per-message path)."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if level >= logging.WARNING:
+            super().log(level, msg, *args, **kwargs)
+
+
 class ErrorLog(logging.Handler):
     """Keeps paho's last error/warning line (TLS alerts only show up there). paho gets a
     private WARNING-level logger with this handler: debug lines cost one level check,
@@ -63,7 +73,7 @@ class ErrorLog(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.last: str | None = None
-        self.logger = logging.Logger("edgetui.uplink.paho", logging.WARNING)
+        self.logger = _WarningsOnly("edgetui.uplink.paho", logging.WARNING)
         self.logger.addHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -121,6 +131,36 @@ def make_client(
     return client
 
 
+def pending_tls_bytes(sock: Any) -> int:
+    """Bytes TLS already decrypted but nobody read yet: select() cannot see them."""
+    pending = getattr(sock, "pending", None)
+    return pending() if pending is not None else 0
+
+
+def pump(client: mqtt.Client, timeout: float) -> MQTTErrorCode:
+    """One round of the client's network loop through paho's external-loop API (the
+    uplink never uses `loop()`/`loop_start()`: one thread of ours owns the socket)."""
+    sock = client.socket()
+    if sock is None:
+        return MQTTErrorCode.MQTT_ERR_NO_CONN
+    if pending_tls_bytes(sock):
+        timeout = 0.0
+    writable = [sock] if client.want_write() else []
+    try:
+        readable, _, _ = select.select([sock], writable, [], timeout)
+    except (OSError, ValueError):
+        return MQTTErrorCode.MQTT_ERR_CONN_LOST
+    if readable or pending_tls_bytes(sock):
+        rc = client.loop_read()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return rc
+    if client.want_write():
+        rc = client.loop_write()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return rc
+    return client.loop_misc()
+
+
 def connect_blocking(
     client: mqtt.Client,
     address: BrokerAddress,
@@ -128,6 +168,7 @@ def connect_blocking(
     errors: ErrorLog,
     *,
     has_cert: bool = False,
+    keepalive: int = 30,
 ) -> None:
     """Connect and wait for a successful CONNACK; raises ConnectFailed. Blocking."""
     connack: list[Any] = []
@@ -135,13 +176,13 @@ def connect_blocking(
     client.enable_logger(errors.logger)
     client.connect_timeout = timeout
     try:
-        client.connect(address.host, address.port, keepalive=30)
+        client.connect(address.host, address.port, keepalive=keepalive)
     except (OSError, ssl.SSLError) as exc:
         raise ConnectFailed(classify_exception(exc, address.where, timeout, address.tls)) from None
     deadline = time.monotonic() + timeout
     while not connack:
         try:
-            rc = client.loop(timeout=0.05)
+            rc = pump(client, 0.05)
         except (OSError, ssl.SSLError) as exc:
             client._sock_close()
             raise ConnectFailed(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from edgetui.models.ids import new_id
 
 REQUIRED = ("specversion", "id", "source", "type")
 
@@ -21,7 +22,7 @@ class Event:
     type: str
     source: str
     data: dict[str, Any] = field(default_factory=dict)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=new_id)
     time: str = field(default_factory=_now)
     specversion: str = "1.0"
     datacontenttype: str = "application/json"

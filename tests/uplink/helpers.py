@@ -21,7 +21,14 @@ async def make_pair(
     uplink.setdefault("backoff_min_s", 0.1)
     uplink.setdefault("backoff_max_s", 0.4)
     timeout = uplink.pop("connect_timeout", 3.0)
-    up = Uplink(UplinkConfig(url=url, **uplink), ob, device_id="dev-1", connect_timeout=timeout)
+    keepalive = uplink.pop("keepalive", 30)
+    up = Uplink(
+        UplinkConfig(url=url, **uplink),
+        ob,
+        device_id="dev-1",
+        connect_timeout=timeout,
+        keepalive=keepalive,
+    )
     return ob, up
 
 

@@ -7,9 +7,11 @@ import asyncio
 import random
 from pathlib import Path
 
+import pytest
+
 from edgetui.config import StoreConfig
 from edgetui.store import Outbox
-from tests.support.cli import spawn_daemon, start_daemon
+from tests.support.cli import daemon_log, spawn_daemon, start_daemon
 from tests.support.mqtt_sub import Collector
 
 TOTAL = 4000
@@ -78,5 +80,54 @@ async def test_sigkill_mid_drain_repeatedly_then_restart(tmp_path: Path, mosquit
         new = sub.seqs()[consumed:]
         assert len([s for s in new if s in seen]) <= WINDOW
         assert sub.statuses()[-1] == b"offline"  # said on a clean stop too
+    finally:
+        sub.close()
+
+
+# Mender-style: the daemon killed at each step of the drain (the N-th time it is reached),
+# then restarted: every seq arrives, and at most one window of them twice.
+STEPS = [
+    "uplink.after_publish@300",  # published, no PUBACK yet
+    "uplink.before_ack_commit@20",  # PUBACKs in hand, not recorded
+    "uplink.after_ack_commit@20",  # recorded, slots not yet refilled
+    "uplink.before_compact@1",  # 512 recorded rows about to be deleted in bulk
+]
+
+
+@pytest.mark.parametrize("step", STEPS)
+async def test_killed_in_each_drain_step_then_restarted(
+    tmp_path: Path, mosquitto, step: str
+) -> None:
+    total = 2000
+    state = tmp_path / "state"
+    state.mkdir()
+    ob = Outbox(StoreConfig(), state / "edgetui.db")
+    await ob.start()
+    for k in range(0, total, 500):
+        await ob.enqueue_many([("telemetry", {"n": k + j}) for j in range(500)])
+    await ob.stop()
+    cfg = write_config(tmp_path / "config.toml", mosquitto.port)
+    sub = Collector(mosquitto.host, mosquitto.port, "devices/crash-dev/#")
+    try:
+        daemon = spawn_daemon(state, config=cfg, env_extra={"EDGETUI_FAULT": step})
+        assert daemon.wait(timeout=60) == -9, f"not killed at {step}: {daemon_log(state)[-800:]}"
+        await asyncio.sleep(0.3)  # let in-transit deliveries land
+        before = set(sub.seqs())
+        assert before, "nothing was delivered before the kill"
+        assert len(before) < total, "the drain finished before the fault point"
+        daemon = start_daemon(state, config=cfg)
+        try:
+            await sub.wait_for(lambda: set(range(1, total + 1)) <= set(sub.seqs()), 60)
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=30)
+        seqs = sub.seqs()
+        assert len(seqs) - len(set(seqs)) <= WINDOW, f"{len(seqs) - len(set(seqs))} duplicates"
+        if step.startswith("uplink.before_compact"):
+            assert "acknowledged before the last stop" in daemon_log(state)
+        ob = Outbox(StoreConfig(), state / "edgetui.db")
+        await ob.start()
+        assert ob.queued() == 0 and ob.stats.last_seq == total
+        await ob.stop()
     finally:
         sub.close()

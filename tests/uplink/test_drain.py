@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from pathlib import Path
@@ -148,3 +149,39 @@ async def test_store_from_a_previous_run_drains_after_restart(tmp_path: Path, mo
     await wait_until(lambda: sub.seqs() == list(range(1, 11)), what="the old rows")
     sub.close()
     await close_pair(ob, up)
+
+
+async def test_an_idle_link_stays_up_on_keepalive_pings(tmp_path: Path, mosquitto) -> None:
+    # The drain thread runs the connection's loop itself: with nothing to send it must
+    # still ping, or the broker drops the client after 1.5 x keepalive.
+    ob, up = await make_pair(tmp_path, mosquitto.url, keepalive=1)
+    await up.start()
+    await wait_until(lambda: up.state == "connected", what="connected")
+    # Without pings, mosquitto 2.0 drops a keepalive=1 client after 5.5 s here.
+    await asyncio.sleep(7.5)
+    assert up.state == "connected" and up.attempts == 1
+    sub = Collector(mosquitto.host, mosquitto.port)
+    await ob.enqueue("event", {"after": "idle"})
+    await wait_until(lambda: sub.seqs() == [1], what="the message after the idle time")
+    await close_pair(ob, up)
+    sub.close()
+
+
+async def test_a_clean_stop_waits_for_the_pubacks_of_what_is_in_flight(
+    tmp_path: Path, mosquitto
+) -> None:
+    ob, up = await make_pair(tmp_path, mosquitto.url, inflight=50)
+    await ob.enqueue_many([("telemetry", {"i": i}) for i in range(5000)])
+    await up.start()
+    await wait_until(lambda: up.drainer.published >= 500, what="drain under way")
+    await up.stop()
+    published = up.drainer.published
+    await ob.stop()
+    # Reopened: exactly the rows never published are left; none of those in flight at the
+    # stop would be sent a second time.
+    ob2 = Outbox(StoreConfig(), tmp_path / "outbox.db")
+    await ob2.start()
+    try:
+        assert published < 5000 and ob2.queued() == 5000 - published
+    finally:
+        await ob2.stop()

@@ -37,14 +37,20 @@ enabled = []
     return path
 
 
-async def test_sigkill_mid_drain_repeatedly_then_restart(tmp_path: Path, mosquitto) -> None:
+async def queued_state(tmp_path: Path, total: int) -> Path:
+    """A state dir whose outbox holds `total` telemetry messages (seq 1..total)."""
     state = tmp_path / "state"
     state.mkdir()
     ob = Outbox(StoreConfig(), state / "edgetui.db")
     await ob.start()
-    for k in range(0, TOTAL, 500):
-        await ob.enqueue_many([("telemetry", {"n": k + j}) for j in range(500)])
+    for k in range(0, total, 500):
+        await ob.enqueue_many([("telemetry", {"n": k + j}) for j in range(min(500, total - k))])
     await ob.stop()
+    return state
+
+
+async def test_sigkill_mid_drain_repeatedly_then_restart(tmp_path: Path, mosquitto) -> None:
+    state = await queued_state(tmp_path, TOTAL)
     cfg = write_config(tmp_path / "config.toml", mosquitto.port)
     sub = Collector(mosquitto.host, mosquitto.port, "devices/crash-dev/#")
     rng = random.Random(11)
@@ -99,13 +105,7 @@ async def test_killed_in_each_drain_step_then_restarted(
     tmp_path: Path, mosquitto, step: str
 ) -> None:
     total = 2000
-    state = tmp_path / "state"
-    state.mkdir()
-    ob = Outbox(StoreConfig(), state / "edgetui.db")
-    await ob.start()
-    for k in range(0, total, 500):
-        await ob.enqueue_many([("telemetry", {"n": k + j}) for j in range(500)])
-    await ob.stop()
+    state = await queued_state(tmp_path, total)
     cfg = write_config(tmp_path / "config.toml", mosquitto.port)
     sub = Collector(mosquitto.host, mosquitto.port, "devices/crash-dev/#")
     try:

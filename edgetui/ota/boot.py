@@ -140,3 +140,28 @@ def commit(store: SlotStore, state: OtaState, name: str, reason: str) -> None:
     s.status, s.boot_attempts, s.last_error = "good", 0, None
     store.record(state, "commit", "ok", reason, slot=name, to_version=s.version)
     store.save(state)
+
+
+def roll_back_to(store: SlotStore, booted: str | None, target: str, reason: str) -> None:
+    """The operator's rollback from slot `booted` to the good slot `target` (caller checks).
+
+    A trial slot is marked bad on the way (as a failed trial would be); a committed slot stays
+    good, so the operator can return to it later.
+    """
+    state = store.load()
+    if booted and state.slots[booted].status == "trial":
+        roll_back(store, state, booted, reason)
+        return
+    t = state.slots[target]
+    state.last_rollback_reason = f"{reason}: back to {t.version} (slot {target})"
+    store.record(
+        state,
+        "rollback",
+        "ok",
+        reason,
+        slot=target,
+        from_version=state.slots[booted].version if booted else None,
+        to_version=t.version,
+    )
+    store.save(state)
+    store.switch(target)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+OTA_ERROR = -32010  # JSON-RPC error code of a refused/failed OTA method; data.code = the slug
+
 # Every code an OtaError may carry; callers switch on `e.code`, users read `str(e)`.
 CODES = frozenset(
     {

@@ -2,7 +2,8 @@
 health check, commits or rolls back, and reports all of it as the "ota" section.
 
 The runtime builds it first: `start()` is the bootloader (it may roll back and move
-`slots/current`) and runs before inference and agents load from the slot.
+`slots/current`) and runs before inference and agents load from the slot. The trial half
+(health check, commit, rollback) is in edgetui/ota/trial.py.
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from edgetui.config import Config
 from edgetui.faults import fault_point
 from edgetui.models.ota import OtaState
 from edgetui.models.serde import to_dict
-from edgetui.ota.boot import boot, commit, roll_back
-from edgetui.ota.errors import OtaError
-from edgetui.ota.health import HealthHooks, run_health
+from edgetui.ota.boot import boot
+from edgetui.ota.errors import OTA_ERROR, OtaError
+from edgetui.ota.health import HealthHooks
 from edgetui.ota.slots import SlotStore, now_rfc3339
+from edgetui.ota.trial import TrialMixin
 from edgetui.ota.updater import Offer, Updater
 
 log = logging.getLogger(__name__)
 
-OTA_ERROR = -32010  # JSON-RPC error code for a refused/failed update step; data.code = slug
 RETRY_MIN_S = 30.0  # first retry after a failed periodic check; doubles up to the interval
 HISTORY_IN_SECTION = 10
 FIRST_CHECK_DELAY_S = 3.0
@@ -43,8 +44,12 @@ def _api_error(exc: Exception) -> APIError:
     return APIError(str(exc), OTA_ERROR, {"code": "error"})
 
 
-class OtaService:
-    """A/B slot manager and update client for one device."""
+class OtaService(TrialMixin):
+    """A/B slot manager and update client for one device.
+
+    `first_check_delay_s` and `retry_min_s` time the periodic update check (tests shorten
+    them); the interval between checks is `[ota] check_interval_s`.
+    """
 
     name = "ota"
 
@@ -56,6 +61,8 @@ class OtaService:
         notify: Callable[[str, dict[str, Any]], None],
         request_restart: Callable[[str], Awaitable[None]],
         hooks: HealthHooks | None = None,
+        first_check_delay_s: float = FIRST_CHECK_DELAY_S,
+        retry_min_s: float = RETRY_MIN_S,
     ) -> None:
         self.config = config
         self.ota = config.ota
@@ -64,6 +71,8 @@ class OtaService:
         self._notify = notify
         self._request_restart = request_restart
         self.hooks = hooks or HealthHooks()
+        self.first_check_delay_s = first_check_delay_s
+        self.retry_min_s = retry_min_s
         self.booted: str | None = None
         self.trial = False
         self._state = OtaState()
@@ -205,76 +214,6 @@ class OtaService:
     async def m_apply(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.apply(params.get("manifest"), bool(params.get("allow_downgrade")))
 
-    async def m_rollback(self, _: dict[str, Any]) -> dict[str, Any]:
-        async with self._lock:
-            self._refuse_if_restarting()
-            await self._reload()
-            target = self.store.other(self.booted)
-            t = self._state.slots[target]
-            if t.status != "good":
-                raise APIError(
-                    f"cannot roll back: slot {target} is {t.status}"
-                    + (f" ({t.last_error})" if t.last_error else ""),
-                    OTA_ERROR,
-                    {"code": "no_good_slot"},
-                )
-            reason = "rollback requested by the operator"
-            if self.booted and self._state.slots[self.booted].status == "trial":
-                reason += " before commit"
-            await asyncio.to_thread(self._manual_rollback, target, reason)
-            await self._reload()
-            self._progress("rolled_back", None, f"rolled back to {t.version} (slot {target})")
-            self._schedule_restart(f"rollback to slot {target}")
-            return {"slot": target, "version": t.version, "restarting": True}
-
-    def _manual_rollback(self, target: str, reason: str) -> None:
-        state = self.store.load()
-        cur = self.booted
-        if cur and state.slots[cur].status == "trial":
-            roll_back(self.store, state, cur, reason)
-            return
-        t = state.slots[target]
-        state.last_rollback_reason = f"{reason}: back to {t.version} (slot {target})"
-        self.store.record(
-            state,
-            "rollback",
-            "ok",
-            reason,
-            slot=target,
-            from_version=state.slots[cur].version if cur else None,
-            to_version=t.version,
-        )
-        self.store.save(state)
-        self.store.switch(target)
-
-    async def m_commit(self, _: dict[str, Any]) -> dict[str, Any]:
-        async with self._lock:
-            await self._reload()
-            if self.booted is None:
-                raise APIError("nothing to commit: no slot booted", OTA_ERROR, {"code": "no_slot"})
-            s = self._state.slots[self.booted]
-            if s.status == "good":
-                return {
-                    "slot": self.booted,
-                    "version": s.version,
-                    "committed": False,
-                    "message": f"slot {self.booted} ({s.version}) is already good",
-                }
-            state = (self.health or {}).get("state")
-            if state in ("pending", "running"):
-                raise APIError(
-                    "health check still running; commit once it passes",
-                    OTA_ERROR,
-                    {"code": "health_running"},
-                )
-            await self._commit("committed by the operator")
-            return {
-                "slot": self.booted,
-                "version": s.version,
-                "committed": True,
-                "message": f"{s.version} committed: slot {self.booted} is good",
-            }
-
     def _refuse_if_restarting(self) -> None:
         if self._restarting:
             raise APIError(
@@ -379,7 +318,7 @@ class OtaService:
 
     async def _check_loop(self) -> None:
         # A moment after start: one-shot commands in standalone mode finish before it fires.
-        await asyncio.sleep(FIRST_CHECK_DELAY_S)
+        await asyncio.sleep(self.first_check_delay_s)
         failures = 0
         while True:
             try:
@@ -390,65 +329,9 @@ class OtaService:
                         await self.apply(None)
             except Exception as exc:
                 failures += 1
-                delay = min(self.ota.check_interval_s, RETRY_MIN_S * 2 ** (failures - 1))
+                delay = min(self.ota.check_interval_s, self.retry_min_s * 2 ** (failures - 1))
                 delay *= random.uniform(0.8, 1.2)  # devices of a fleet must not retry in step
                 log.warning(
-                    "OTA check failed (%d in a row, next in %.0f s): %s", failures, delay, exc
+                    "OTA check failed (%d in a row, next in %.1f s): %s", failures, delay, exc
                 )
             await asyncio.sleep(delay)
-
-    # -- trial health, commit, rollback ----------------------------------------------
-    async def _health_run(self) -> None:
-        assert self.booted is not None
-        s = self._state.slots[self.booted]
-        self.health = {
-            "state": "running",
-            "slot": self.booted,
-            "checks": [],
-            "started_at": now_rfc3339(),
-        }
-        self._progress("health", None, f"health check of {s.version} (slot {self.booted})")
-        fault_point("ota.health_check")
-        report = await run_health(self.store.slot_dir(self.booted), self.ota, self.hooks)
-        if self._stopped:  # the parts it measured were stopped under it: no verdict
-            return
-        checks = [to_dict(c) for c in report.checks]
-        self.health = {
-            "state": "passed" if report.ok else "failed",
-            "slot": self.booted,
-            "checks": checks,
-            "finished_at": now_rfc3339(),
-        }
-        async with self._lock:
-            if report.ok and self.ota.auto_commit:
-                await self._commit("health check passed")
-            elif report.ok:
-                self._progress(
-                    "awaiting_commit",
-                    100,
-                    f"health check passed; `edgetui ota commit` keeps {s.version}",
-                )
-            else:
-                await self._health_failed("health check failed: " + report.reason())
-
-    async def _commit(self, reason: str) -> None:
-        assert self.booted is not None
-        fault_point("ota.before_commit")
-        state = await asyncio.to_thread(self.store.load)
-        await asyncio.to_thread(commit, self.store, state, self.booted, reason)
-        fault_point("ota.after_commit")
-        self.trial = False
-        await self._reload()
-        s = self._state.slots[self.booted]
-        self._progress("done", 100, f"{s.version} committed: slot {self.booted} is good")
-
-    async def _health_failed(self, reason: str) -> None:
-        assert self.booted is not None
-        state = await asyncio.to_thread(self.store.load)
-        target = await asyncio.to_thread(roll_back, self.store, state, self.booted, reason)
-        await self._reload()
-        if target is None:
-            self._progress("failed", None, f"{reason}; no good slot to roll back to")
-            return
-        self._progress("rolled_back", None, self._state.last_rollback_reason or reason)
-        self._schedule_restart(f"rollback: {reason}")

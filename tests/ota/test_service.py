@@ -19,10 +19,10 @@ pytestmark = pytest.mark.timeout(90)
 
 @contextlib.asynccontextmanager
 async def running(
-    dev: OtaDevice, cfg: Config | None = None, **ota: object
+    dev: OtaDevice, cfg: Config | None = None, *, runtime: type[Runtime] = Runtime, **ota: object
 ) -> AsyncIterator[tuple[Runtime, list[dict]]]:
     """A started runtime plus the list its ota.progress notifications land in."""
-    rt = Runtime(cfg or dev.config(**ota), dev.state_dir)
+    rt = runtime(cfg or dev.config(**ota), dev.state_dir)
     notes: list[dict[str, Any]] = []
 
     async def collect() -> None:

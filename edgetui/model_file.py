@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from edgetui.file_digest import sha256_file
 
 CHUNK = 1 << 20
 
@@ -23,15 +24,6 @@ class ModelFile:
     size: int
     name: str
     architecture: str
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks (blocking: call off the event loop)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _value(field: Any) -> Any:

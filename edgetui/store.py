@@ -46,6 +46,7 @@ from edgetui.store_schema import (
     delete_in,
     move_aside,
     open_checked,
+    transaction,
 )
 from edgetui.store_upkeep import OutboxUpkeep
 
@@ -264,9 +265,8 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
         over_n: int,
         over_b: int,
     ) -> list[Receipt]:
-        await db.execute("BEGIN IMMEDIATE")
         removed: list[tuple[int, int]] = []
-        try:
+        async with transaction(db):
             if over_n > 0 or over_b > 0:
                 removed = await self._make_room(db, items, over_n, over_b)
             ids = [i[2] for i in items]
@@ -292,11 +292,6 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
             rows = await db.execute_fetchall(
                 "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
             )
-            await db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await db.execute("ROLLBACK")
-            raise
         if removed:
             self._account(removed)
             self.stats.dropped += len(removed)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from edgetui.models.buffer import OutboxRow
-from edgetui.store_schema import COMPACT, LIVE, delete_in
+from edgetui.store_schema import COMPACT, LIVE, delete_in, transaction
 
 log = logging.getLogger("edgetui.store")
 
@@ -54,16 +54,11 @@ class OutboxDrainSide:
 
     async def _compact_leftovers(self) -> None:  # at start, on the writer
         """Rows acknowledged before a stop or a crash, not yet compacted, leave now."""
-        db = self._require()
-        await db.execute("BEGIN IMMEDIATE")
         try:
-            cur = await db.execute(COMPACT[0])
-            n = cur.rowcount
-            await db.execute(COMPACT[1])
-            await db.execute("COMMIT")
+            async with transaction(self._require()) as db:
+                n = (await db.execute(COMPACT[0])).rowcount
+                await db.execute(COMPACT[1])
         except sqlite3.Error as exc:  # a full disk, say: they stay marked, and skipped
-            with contextlib.suppress(Exception):
-                await db.execute("ROLLBACK")
             log.warning("outbox: cannot remove acknowledged messages yet: %s", exc)
             return
         if n > 0:

@@ -7,9 +7,11 @@ keeps to its own tables (this module creates only `outbox` and `outbox_meta`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
@@ -151,6 +153,20 @@ async def delete_in(db: aiosqlite.Connection, seqs: list[int]) -> list[tuple[int
         )
         removed.extend((r[0], r[1]) for r in rows)
     return removed
+
+
+@contextlib.asynccontextmanager
+async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """BEGIN IMMEDIATE (the write lock up front) … COMMIT; ROLLBACK and re-raise on any
+    error. A body may COMMIT early itself (to keep a counter) and then raise."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        await db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await db.execute("ROLLBACK")
+        raise
 
 
 async def bump(db: aiosqlite.Connection, key: str, n: int) -> None:

@@ -4,7 +4,6 @@ periodic maintenance loop (a mixin of `edgetui.store.Outbox`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
@@ -16,7 +15,7 @@ from edgetui.models.buffer import OutboxRow
 from edgetui.models.ids import new_id
 from edgetui.store_export import export_rows
 from edgetui.store_rollup import plan_rollups
-from edgetui.store_schema import LIVE, PRIORITY, bump, delete_in
+from edgetui.store_schema import LIVE, PRIORITY, bump, delete_in, transaction
 
 log = logging.getLogger("edgetui.store")
 
@@ -44,19 +43,12 @@ class OutboxUpkeep:
             return 0
         cutoff = (self.clock() if now is None else now) - self.config.ttl_s
         db = self._require()
-        async with self._wlock:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                rows = await db.execute_fetchall(
-                    f"DELETE FROM outbox WHERE created < ? AND {LIVE} RETURNING prio, size",
-                    (cutoff,),
-                )
-                await bump(db, "expired", len(rows))
-                await db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await db.execute("ROLLBACK")
-                raise
+        async with self._wlock, transaction(db):
+            rows = await db.execute_fetchall(
+                f"DELETE FROM outbox WHERE created < ? AND {LIVE} RETURNING prio, size",
+                (cutoff,),
+            )
+            await bump(db, "expired", len(rows))
         n = self._account((r[0], r[1]) for r in rows)
         if n:
             self.stats.expired += n
@@ -79,10 +71,9 @@ class OutboxUpkeep:
             plans = plan_rollups(rows)
             if not plans:
                 return 0
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                folded: list[tuple[int, int]] = []
-                added: list[int] = []
+            folded: list[tuple[int, int]] = []
+            added: list[int] = []
+            async with transaction(db):
                 for plan in plans:
                     folded += await delete_in(db, plan.seqs)
                     text = json.dumps(plan.payload, separators=(",", ":"), default=str)
@@ -98,11 +89,6 @@ class OutboxUpkeep:
                 seq = await db.execute_fetchall(
                     "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
                 )
-                await db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await db.execute("ROLLBACK")
-                raise
         self._account(folded)
         for size in added:
             self._count[prio] += 1
@@ -132,16 +118,8 @@ class OutboxUpkeep:
         size = await asyncio.to_thread(export_rows, rows, Path(out))
         removed = 0
         if remove and rows:
-            async with self._wlock:
-                db = self._require()
-                await db.execute("BEGIN IMMEDIATE")
-                try:
-                    gone = await delete_in(db, [r.seq for r in rows])
-                    await db.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await db.execute("ROLLBACK")
-                    raise
+            async with self._wlock, transaction(self._require()) as db:
+                gone = await delete_in(db, [r.seq for r in rows])
             removed = self._account(gone)
             await self.refresh_oldest()
         return {"path": str(out), "messages": len(rows), "bytes": size, "removed": removed}

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from edgetui.file_digest import sha256_file
 from edgetui.models.slot import SLOT_RECORD
 from edgetui.ota.durable import atomic_write
 from edgetui.ota.errors import OtaError
@@ -49,15 +50,6 @@ class _HashingWriter(io.RawIOBase):
         self.sha.update(b)
         self.size += len(b)
         return self._f.write(b)
-
-
-def sha256_file(path: Path, *, chunk: int = CHUNK) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def package_name(version: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.config import OtaConfig
+from edgetui.file_digest import sha256_file
 from edgetui.models.slot import SlotContent
 
 UP = ("running", "idle")
@@ -55,14 +55,6 @@ class HealthHooks:
     inference: Callable[[], Any] = lambda: None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 async def check_model(slot: SlotContent) -> HealthCheck:
     """The model file named by slot.json matches its recorded sha256."""
     if slot.model is None:
@@ -70,7 +62,7 @@ async def check_model(slot: SlotContent) -> HealthCheck:
     if not slot.model_sha256:
         return HealthCheck("model", False, f"{slot.model.name} has no recorded checksum")
     try:
-        digest = await asyncio.to_thread(_sha256, slot.model)
+        digest = await asyncio.to_thread(sha256_file, slot.model)
     except OSError as exc:
         return HealthCheck("model", False, f"{slot.model.name} unreadable: {exc.strerror}")
     want = slot.model_sha256.removeprefix("sha256:")

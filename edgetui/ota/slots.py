@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edgetui.file_digest import sha256_file
 from edgetui.models.ota import SLOT_NAMES, HistoryEntry, OtaState, SlotState
 from edgetui.models.serde import from_dict, to_dict
 from edgetui.ota.durable import atomic_write, fsync_dir
@@ -34,14 +35,6 @@ def now_rfc3339() -> str:
     )
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def content_digest(root: Path) -> str:
     """`sha256:<hex>` over every path, type, size, file hash and link target under `root`."""
     h = hashlib.sha256()
@@ -57,7 +50,7 @@ def content_digest(root: Path) -> str:
             if p.is_symlink():
                 h.update(f"l {rel} {os.readlink(p)}\n".encode())
             elif p.is_file():
-                h.update(f"f {rel} {p.stat().st_size} {_file_sha256(p)}\n".encode())
+                h.update(f"f {rel} {p.stat().st_size} {sha256_file(p)}\n".encode())
             else:
                 h.update(f"o {rel}\n".encode())
     return "sha256:" + h.hexdigest()

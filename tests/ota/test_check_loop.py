@@ -61,6 +61,23 @@ async def until(cond: Callable[[], bool], what: str, timeout: float = 30) -> Non
         await asyncio.sleep(0.02)
 
 
+async def status_when(rt: Runtime, cond: Callable[[], bool], what: str) -> dict[str, Any]:
+    """`ota status` taken in the same event-loop step that first sees `cond` hold.
+
+    The periodic check runs on, and a later check may begin at any await: reading the
+    status with a separate call could catch that next check.
+    """
+    seen: dict[str, Any] = {}
+
+    def take() -> bool:
+        if not seen and cond():
+            seen.update(rt.ota.section())
+        return bool(seen)
+
+    await until(take, what)
+    return seen
+
+
 def check_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.getMessage().startswith("OTA check failed")]
 
@@ -128,8 +145,7 @@ async def test_failing_check_backs_off_and_the_device_keeps_running(
         url = closed_port_url()
     cfg = ota_device.config(manifest_url=url, auto_apply=True, check_interval_s=30.0)
     async with running(ota_device, cfg) as (rt, notes):
-        await until(lambda: len(check_failures(caplog)) >= 3, "three failed checks")
-        st = await rt.call("ota.status")
+        st = await status_when(rt, lambda: len(check_failures(caplog)) >= 3, "three failed checks")
         snapshot = await rt.status()
     records = check_failures(caplog)[:3]
     # Logged with the count and the next delay, which doubles from RETRY_MIN_S (+-jitter).
@@ -184,8 +200,13 @@ async def test_without_auto_apply_the_check_only_reports(
         return len([r for r in repo_server.requests if r.path == "/manifest.json"])
 
     async with running(ota_device, cfg) as (rt, notes):
-        await until(lambda: manifest_requests() >= 3, "three periodic checks")
-        st = await rt.call("ota.status")
+        # The server logs a request before the device has read the answer: the third check
+        # is over once the state has left "checking".
+        st = await status_when(
+            rt,
+            lambda: manifest_requests() >= 3 and rt.ota.update["state"] != "checking",
+            "three periodic checks",
+        )
     assert st["update"]["state"] == "available"
     assert st["update"]["available"]["version"] == "1.1.0"
     assert st["last_check"]["ok"] is True

@@ -52,7 +52,10 @@ class RuntimeAPI(Protocol):
         ...
 
     def subscribe(self, kinds: Sequence[str] = ("snapshot",)) -> AsyncIterator[Notification]:
-        """Stream notifications of the given kinds until the caller stops iterating."""
+        """Stream notifications of the given kinds until the caller stops iterating.
+
+        With the kind "subscribed", the first notification says the subscription is in
+        place: everything notified after it will be streamed (read history then, no gap)."""
         ...
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:

@@ -111,6 +111,8 @@ class Runtime:
         sub = _Subscriber(kinds)
         self._subscribers.append(sub)
         try:
+            if "subscribed" in sub.kinds:
+                yield Notification("subscribed", {})
             if "snapshot" in sub.kinds and self._latest is not None:
                 yield Notification("snapshot", self._latest.to_dict())
             while True:

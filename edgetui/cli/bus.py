@@ -69,15 +69,20 @@ async def cmd_tail(ctx: Context) -> int:
     seen: set[str] = set()
     async with ctx.api() as api:
         try:
-            if args.history:
-                recent = await api.call("bus.history", {"limit": args.history, "type": args.type})
-                for ev in recent:
-                    _emit(ev, args.json)
-                    seen.add(ev.get("id", ""))
-                    printed += 1
-                    if args.count and printed >= args.count:
-                        return EXIT_OK
-            async for note in api.subscribe(["event"]):
+            # Subscribe first, then read the history: an event published in between is
+            # in both (printed once), never in neither.
+            async for note in api.subscribe(["subscribed", "event"]):
+                if note.kind == "subscribed":
+                    if not args.history:
+                        continue
+                    params = {"limit": args.history, "type": args.type}
+                    for ev in await api.call("bus.history", params):
+                        _emit(ev, args.json)
+                        seen.add(ev.get("id", ""))
+                        printed += 1
+                        if args.count and printed >= args.count:
+                            return EXIT_OK
+                    continue
                 ev = note.data
                 if ev.get("id") in seen or not fnmatchcase(str(ev.get("type", "")), args.type):
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -91,3 +92,39 @@ def test_publish_bad_type_is_a_usage_error(daemon: Path) -> None:
     proc = cli(daemon, "publish", "devices/x/+")
     assert proc.returncode == 2
     assert "not a plain name" in proc.stderr
+
+
+async def test_tail_history_runs_into_live_events_without_a_gap(daemon: Path) -> None:
+    """Events published while `tail` switches from history to live ones are all printed:
+    tail subscribes first and reads the history once the subscription is in place."""
+    from edgetui.control import RuntimeClient, socket_path
+
+    client = await RuntimeClient.connect(socket_path(daemon))
+    published = 0
+    stop = asyncio.Event()
+
+    async def pump() -> None:
+        nonlocal published
+        while not stop.is_set():
+            await client.call("bus.publish", {"type": "TICK", "data": {"n": published + 1}})
+            published += 1
+            await asyncio.sleep(0.001)  # a lively bus, not a flood the 256-deep queue drops
+
+    task = asyncio.create_task(pump())
+    try:
+        while published < 20:
+            await asyncio.sleep(0.01)
+        tail = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "edgetui", "--state-dir", str(daemon), "bus", "tail",
+            "--json", "-n", "10", "--count", "80", "--type", "TICK",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env(), cwd=ROOT,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(tail.communicate(), 60)
+    finally:
+        stop.set()
+        await task
+        await client.close()
+    assert tail.returncode == 0, err
+    ns = [json.loads(line)["data"]["n"] for line in out.decode().splitlines()]
+    assert len(ns) == 80
+    assert ns == list(range(ns[0], ns[0] + 80)), "tail skipped or repeated events"

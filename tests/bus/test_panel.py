@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from edgetui.api import Notification
+from edgetui.api import Notification, RuntimeAPI
+from edgetui.tui.app import EdgeApp
 from edgetui.tui.panels.bus import MAX_LINES, BusPanel
 from tests.support.fake_api import FakeAPI, fixed_snapshot
 from tests.support.ui import make_app
@@ -182,6 +185,51 @@ async def test_log_is_bounded() -> None:
         assert len(panel.events) == MAX_LINES and len(panel._ids) == MAX_LINES
         assert len(panel.log_widget.lines) <= MAX_LINES
         assert panel.events[-1]["data"]["value"] == MAX_LINES + 149
+
+
+@pytest.mark.parametrize("daemon_restarted", [False, True])
+async def test_reconnect_fills_in_the_events_missed_while_away(daemon_restarted: bool) -> None:
+    """Back from a daemon outage, the panel reads the history again: the events published
+    meanwhile appear in order, and the ones it already showed stay (once)."""
+    away = [ev(6, "SPEAK_WARNING", message="back soon"), ev(7)]
+    _, first = bus_app()
+    second = FakeAPI(fixed_snapshot(sections={"bus": SECTION}))
+    # A restarted daemon's history starts empty; a daemon that only lost us keeps its ring.
+    second.results["bus.history"] = away if daemon_restarted else HISTORY + LIVE + away
+    back = asyncio.Event()
+
+    async def connect() -> RuntimeAPI:
+        return first
+
+    async def reconnect() -> RuntimeAPI:
+        if not back.is_set():
+            raise ConnectionError("daemon not answering")
+        return second
+
+    app = EdgeApp(connect, reconnect, clock=lambda: "14:30:00", retry_s=0.05)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        for e in LIVE:
+            first.push(Notification("event", e))
+        await settle(pilot)
+        panel = app.query_one(BusPanel)
+        assert len(logged(panel)) == 5
+        first.drop()
+        await until(pilot, lambda: app.connection == "disconnected")
+        back.set()
+        await until(pilot, lambda: ("bus.history", {"limit": MAX_LINES}) in second.calls)
+        await settle(pilot)
+        assert [e["id"] for e in panel.events] == [f"id-{n:04d}" for n in range(1, 8)]
+        lines = logged(panel)
+        assert len(lines) == 7 and "back soon" in lines[5]
+
+
+async def until(pilot: Pilot[Any], cond: Any) -> None:
+    for _ in range(200):
+        if cond():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not reached")
 
 
 async def test_no_bus_section_means_no_panel() -> None:

@@ -67,6 +67,8 @@ class FakeAPI:
         return self.snapshot
 
     async def subscribe(self, kinds: Sequence[str] = ("snapshot",)) -> AsyncIterator[Notification]:
+        if "subscribed" in kinds:  # as the runtime does: "in place" comes first
+            yield Notification("subscribed", {})
         yield Notification("snapshot", self.snapshot.to_dict())
         while True:
             note = await self.notes.get()

@@ -50,7 +50,9 @@ class BusPanel(Panel):
     """Recent bus events as they happen; everything shown came from the runtime."""
 
     SECTION = "bus"
-    KINDS = ("event",)
+    # "subscribed": the feed is (again) in place, e.g. after the daemon came back; the
+    # history then holds what happened while it was away.
+    KINDS = ("subscribed", "event")
     TITLE = "Bus"
     ACTIONS = (
         PanelAction("slash", "filter", "Bus filter", mutating=False),
@@ -104,8 +106,13 @@ class BusPanel(Panel):
             recent = await api.call("bus.history", {"limit": MAX_LINES})
         except APIError:
             return
-        older = [ev for ev in recent if isinstance(ev, dict) and ev.get("id") not in self._ids]
-        merged = older + list(self.events)
+        # History first, then what only this panel holds (live ones that arrived meanwhile,
+        # or old ones a restarted daemon no longer has); a stable sort by time keeps the
+        # history's order for events of the same millisecond.
+        recent = [ev for ev in recent if isinstance(ev, dict)]
+        known = {ev.get("id") for ev in recent}
+        merged = recent + [ev for ev in self.events if ev.get("id") not in known]
+        merged.sort(key=lambda ev: str(ev.get("time", "")))
         self.events.clear()
         self._ids.clear()
         for ev in merged:
@@ -122,6 +129,10 @@ class BusPanel(Panel):
         return fnmatchcase(str(ev.get("type", "")), self.type_filter)
 
     def on_note(self, note: Notification) -> None:
+        if note.kind == "subscribed":
+            if self._ready:
+                self._load_history()
+            return
         ev = note.data
         if not isinstance(ev, dict) or ev.get("id") in self._ids:
             return

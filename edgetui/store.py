@@ -6,13 +6,13 @@ enqueued (AUTOINCREMENT, so it survives restarts and empty queues); the queue is
 `max_messages` and `max_bytes` with a stated policy (`drop_oldest` drops the oldest row of
 the lowest class first, `reject_new` refuses), both counted and logged; rows older than
 `ttl_s` expire (counted); a row leaves the queue only when the broker acknowledged it
-(`mark_acked_blocking`: marked in `outbox_acked`, deleted in bulk by the next compaction),
+(`record_acked_blocking`: journaled at once, deleted in bulk by `apply_acked_blocking`),
 or by expiry, rollup, a drop, or `export(remove=True)`.
 
 Connections: the writer (FULL, for enqueues and upkeep), a NORMAL one on the event loop
 (counters, the oldest row), and the drain's (NORMAL, blocking, from the uplink's thread:
-batched reads and acknowledgements; losing one to a power cut only means duplicates,
-never a lost message).
+batched reads and the bulk deletes of acknowledged rows; losing one to a power cut only
+means duplicates, never a lost message).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 
 import aiosqlite
 
+from edgetui.ack_journal import AckJournal
 from edgetui.config import StoreConfig
 from edgetui.models.buffer import OutboxStats, Receipt
 from edgetui.models.ids import new_id
@@ -37,7 +38,6 @@ from edgetui.store_drain import OutboxDrainSide
 from edgetui.store_schema import (
     COUNTERS,
     KINDS,
-    LIVE,
     PRIORITY,
     CorruptDatabase,
     StoreError,
@@ -94,8 +94,10 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
         self._maint: asyncio.Task[None] | None = None
         self._warned: dict[str, tuple[float, int]] = {}
         self._unsaved_sent = 0
-        self._ackdb: sqlite3.Connection | None = None  # network-thread deletes
-        self._ack_lock = threading.Lock()
+        self._ackdb: sqlite3.Connection | None = None  # the drain thread's connection
+        self._ack_lock = threading.Lock()  # the drain connection, journal and set below
+        self._journal: AckJournal | None = None
+        self._unapplied: set[int] = set()  # journaled as acknowledged, not yet deleted
         self.stats = OutboxStats(
             path=str(self.path),
             max_messages=config.max_messages,
@@ -114,7 +116,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
             self.stats.moved_aside = str(move_aside(self.path, str(exc)))
             self._db = await open_checked(self.path, page_limit=self.page_limit)
         self._rdb = await connect(self.path, synchronous="NORMAL")
-        await self._compact_leftovers()
+        await self._open_journal()
         await self._load()
         self._maint = asyncio.create_task(self._maintenance(), name="outbox-maintenance")
 
@@ -125,11 +127,16 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
                 await self._maint
             self._maint = None
         with contextlib.suppress(Exception):
+            await self.settle_acked()  # a clean stop leaves an empty journal
+        with contextlib.suppress(Exception):
             await self.save_counters()
         with self._ack_lock:
             if self._ackdb is not None:
                 self._ackdb.close()
                 self._ackdb = None
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
         for db in (self._rdb, self._db):
             if db is not None:
                 with contextlib.suppress(Exception):
@@ -141,7 +148,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
         self._count = [0] * len(KINDS)
         self._bytes = [0] * len(KINDS)
         rows = await self._db.execute_fetchall(
-            f"SELECT prio, COUNT(*), COALESCE(SUM(size), 0) FROM outbox WHERE {LIVE} GROUP BY prio"
+            "SELECT prio, COUNT(*), COALESCE(SUM(size), 0) FROM outbox GROUP BY prio"
         )
         for prio, n, b in rows:
             self._count[prio], self._bytes[prio] = n, b
@@ -221,6 +228,8 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
                     f"{kind} message of {size} bytes is larger than [store] max_bytes "
                     f"({self.config.max_bytes})"
                 )
+        if self._unapplied and self._over(items):
+            await self.settle_acked()  # acknowledged rows make room before a policy applies
         now = self.clock()
         async with self._wlock:
             over_n = sum(self._count) + len(items) - self.config.max_messages
@@ -243,6 +252,12 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
         for fn in self._listeners:
             fn(top)
         return receipts
+
+    def _over(self, items: list[tuple[str, int, str, str, int]]) -> bool:
+        return (
+            sum(self._count) + len(items) > self.config.max_messages
+            or sum(self._bytes) + sum(i[4] for i in items) > self.config.max_bytes
+        )
 
     async def _insert_one(
         self, db: aiosqlite.Connection, item: tuple[str, int, str, str, int], now: float
@@ -338,7 +353,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep):
             last_seq = 0
             while freed_n < over_n or freed_b < over_b:
                 rows = await db.execute_fetchall(
-                    f"SELECT seq, size FROM outbox WHERE prio = ? AND seq > ? AND {LIVE} "
+                    "SELECT seq, size FROM outbox WHERE prio = ? AND seq > ? "
                     "ORDER BY seq LIMIT 256",
                     (prio, last_seq),
                 )

@@ -1,6 +1,6 @@
 """The outbox's drain side (a mixin of `edgetui.store.Outbox`): batched reads in drain
-order, acknowledged rows recorded in `outbox_acked` and later deleted in bulk; used from
-the uplink's drain thread (blocking) and the event loop."""
+order, and acknowledged rows journaled at once (`ack_journal.py`) and deleted in bulk later;
+used from the uplink's drain thread (blocking) and the event loop."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from edgetui.ack_journal import AckJournal, journal_path, read_journal
+from edgetui.faults import fault_point
 from edgetui.models.buffer import OutboxRow
-from edgetui.store_schema import COMPACT, LIVE, delete_in, transaction
+from edgetui.store_schema import delete_in, instance_of, transaction
 
 log = logging.getLogger("edgetui.store")
 
@@ -26,10 +28,9 @@ _COLUMNS = f"seq, id, kind, prio, created, size, {_WIRE} AS wire"
 # Drain order after a cursor (prio, seq): the rest of that class, then the classes below,
 # each an index seek (a row-value `(prio, seq) > (?, ?)` seeks on prio alone and steps
 # over the class's earlier rows on every batch).
-_FETCH_CLASS = (
-    f"SELECT {_COLUMNS} FROM outbox WHERE prio = ? AND seq > ? AND {LIVE} ORDER BY seq LIMIT ?"
-)
-_FETCH_BELOW = f"SELECT {_COLUMNS} FROM outbox WHERE prio > ? AND {LIVE} ORDER BY prio, seq LIMIT ?"
+_FETCH_CLASS = f"SELECT {_COLUMNS} FROM outbox WHERE prio = ? AND seq > ? ORDER BY seq LIMIT ?"
+_FETCH_BELOW = f"SELECT {_COLUMNS} FROM outbox WHERE prio > ? ORDER BY prio, seq LIMIT ?"
+_CHUNK = 500
 
 
 def _row(r: Iterable[Any]) -> OutboxRow:
@@ -37,7 +38,11 @@ def _row(r: Iterable[Any]) -> OutboxRow:
 
 
 class OutboxDrainSide:
-    """Reads and acknowledged deletes; the figures live in the Outbox."""
+    """Reads and acknowledged deletes; the figures live in the Outbox.
+
+    Between its journal write and the bulk delete an acknowledged row is still in the table
+    (for a few milliseconds while a backlog drains): the drain skips it, and expiry, drops,
+    rollups and exports apply the journal first (`settle_acked`)."""
 
     # -- drain side -------------------------------------------------------------------
     async def fetch(self, limit: int, after: tuple[int, int] = (-1, 0)) -> list[OutboxRow]:
@@ -52,19 +57,30 @@ class OutboxDrainSide:
             return 0
         return self.account_sent(await delete_in(self._rdb, seqs))
 
-    async def _compact_leftovers(self) -> None:  # at start, on the writer
-        """Rows acknowledged before a stop or a crash, not yet compacted, leave now."""
-        try:
-            async with transaction(self._require()) as db:
-                n = (await db.execute(COMPACT[0])).rowcount
-                await db.execute(COMPACT[1])
-        except sqlite3.Error as exc:  # a full disk, say: they stay marked, and skipped
-            log.warning("outbox: cannot remove acknowledged messages yet: %s", exc)
-            return
-        if n > 0:
-            log.warning(  # only after an unclean stop: a clean one compacts
-                "outbox: removed %d message(s) acknowledged before the last stop", n
-            )
+    async def _open_journal(self) -> None:  # at start, on the writer, before the drain
+        """Delete the rows an earlier run journaled as acknowledged, then start an empty
+        journal. Rows that cannot be deleted yet (a full disk) stay journaled and skipped."""
+        db = self._require()
+        path = journal_path(self.path)
+        left = await asyncio.to_thread(read_journal, path, await instance_of(db))
+        if left:
+            try:
+                async with transaction(db):
+                    n = len(await delete_in(db, left))
+            except sqlite3.Error as exc:
+                log.warning("outbox: cannot remove acknowledged messages yet: %s", exc)
+            else:
+                left = []
+                if n:  # only after an unclean stop: a clean one applies the journal
+                    log.warning(
+                        "outbox: removed %d message(s) acknowledged before the last stop", n
+                    )
+        journal = AckJournal(path, await instance_of(db))
+        await asyncio.to_thread(journal.open)
+        if left:
+            await asyncio.to_thread(journal.append, left)
+        self._journal = journal
+        self._unapplied = set(left)
 
     def _ack_conn(self) -> sqlite3.Connection:
         if self._ackdb is None:
@@ -82,7 +98,8 @@ class OutboxDrainSide:
         return self._ackdb
 
     def fetch_blocking(self, limit: int, after: tuple[int, int] = (-1, 0)) -> list[OutboxRow]:
-        """`fetch` for the uplink's drain thread (its own connection; blocking)."""
+        """`fetch` for the uplink's drain thread (its own connection; blocking). Rows
+        journaled as acknowledged but not yet deleted are included: see `is_acked`."""
         prio, seq = after
         with self._ack_lock:
             db = self._ack_conn()
@@ -91,42 +108,62 @@ class OutboxDrainSide:
                 rows += db.execute(_FETCH_BELOW, (prio, limit - len(rows))).fetchall()
         return [_row(r) for r in rows]
 
-    def mark_acked_blocking(self, seqs: list[int]) -> list[int]:
-        """Record acknowledged rows from the drain thread, in one transaction (NORMAL sync:
-        losing it to a power cut means duplicates, never a loss). Returns the seqs that
-        were still queued; the caller books them with `account_sent` on the event loop.
-        The rows leave the queue at once (every query skips them) and the table at the
-        next `compact_acked_blocking`."""
-        out: list[int] = []
-        with self._ack_lock:
-            db = self._ack_conn()
-            for k in range(0, len(seqs), 500):
-                part = seqs[k : k + 500]
-                marks = ",".join("?" * len(part))
-                out += [
-                    r[0]
-                    for r in db.execute(
-                        f"INSERT OR IGNORE INTO outbox_acked (seq) SELECT seq FROM outbox "
-                        f"WHERE seq IN ({marks}) RETURNING seq",
-                        part,
-                    ).fetchall()  # fetchall: the statement completes, so it commits
-                ]
-        return out
+    def is_acked(self, seq: int) -> bool:
+        """Journaled as acknowledged, not yet deleted (never to be sent again)."""
+        return seq in self._unapplied
 
-    def compact_acked_blocking(self) -> int:
-        """Delete acknowledged rows from the table, in bulk (drain thread); returns how many."""
+    def record_acked_blocking(self, seqs: list[int]) -> list[tuple[int, int]]:
+        """Journal acknowledged rows (drain thread; one write). If the journal cannot be
+        written, they are deleted at once instead; returns (prio, size) of rows deleted
+        now, for the caller to book (normally none: `apply_acked_blocking` deletes)."""
         with self._ack_lock:
+            self._unapplied.update(seqs)
+            try:
+                if self._journal is None:
+                    raise OSError("the outbox is not open")
+                self._journal.append(seqs)
+                return []
+            except OSError as exc:
+                self._warn("journal", "outbox: cannot journal acknowledgements (%s)", exc)
+        return self.apply_acked_blocking()
+
+    def apply_acked_blocking(self) -> list[tuple[int, int]]:
+        """Delete the journaled rows in one transaction (blocking); returns (prio, size) of
+        those still queued (an expiry or a drop may have taken one first), to book with
+        `account_sent` on the event loop."""
+        removed: list[tuple[int, int]] = []
+        with self._ack_lock:
+            if not self._unapplied:
+                return removed
+            seqs = sorted(self._unapplied)
             db = self._ack_conn()
             db.execute("BEGIN IMMEDIATE")
             try:
-                n = db.execute(COMPACT[0]).rowcount
-                db.execute(COMPACT[1])
+                for k in range(0, len(seqs), _CHUNK):
+                    part = seqs[k : k + _CHUNK]
+                    marks = ",".join("?" * len(part))
+                    removed += db.execute(
+                        f"DELETE FROM outbox WHERE seq IN ({marks}) RETURNING prio, size", part
+                    ).fetchall()  # fetchall: each statement runs to its end
                 db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
                 raise
-        return n
+            fault_point("store.after_ack_delete")  # journal still full: replayed, no harm
+            self._unapplied.clear()
+            if self._journal is not None:
+                try:
+                    self._journal.reset()
+                except OSError as exc:  # the seqs name deleted rows: harmless at a restart
+                    self._warn("journal", "outbox: cannot reset the journal (%s)", exc)
+        return removed
+
+    async def settle_acked(self) -> None:
+        """Apply the journal now and book its rows (on the event loop, before anything
+        else takes rows out of the queue)."""
+        if self._unapplied:
+            self.account_sent(await asyncio.to_thread(self.apply_acked_blocking))
 
     def account_sent(self, removed: list[tuple[int, int]]) -> int:
         """Book rows deleted after their acknowledgement (on the event loop)."""

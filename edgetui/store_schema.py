@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
+
+from edgetui.ack_journal import SUFFIX as JOURNAL_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,7 @@ KINDS = ("alert", "event", "telemetry", "log")
 PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 TOPIC_SUFFIX = {"alert": "alerts", "event": "events", "telemetry": "telemetry", "log": "logs"}
 
-SCHEMA_VERSION = 2  # 2: outbox_acked
+SCHEMA_VERSION = 3  # 2: outbox_acked; 3: acknowledgements journaled (ack_journal.py)
 # AUTOINCREMENT: a seq is never reused, even after every row was sent and deleted, and a
 # rolled-back insert does not leave a gap (sqlite_sequence rolls back with it).
 SCHEMA = """
@@ -38,26 +41,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_prio_seq ON outbox (prio, seq);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
--- Rows the broker acknowledged, still in `outbox` until the next compaction deletes both
--- in bulk: marking a batch here writes one page, deleting it from `outbox` right away
--- would rewrite a page of the table and of each index, per batch.
-CREATE TABLE IF NOT EXISTS outbox_acked (
-    seq INTEGER PRIMARY KEY
-);
 CREATE TABLE IF NOT EXISTS outbox_meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
 """
 _CHUNK = 500  # rows per IN (...) list
-# Queued rows: those not yet acknowledged. Every query of the queue but the drain's own
-# bookkeeping adds this condition.
-LIVE = "seq NOT IN (SELECT seq FROM outbox_acked)"
-# One compaction: acknowledged rows leave `outbox`, then their marks.
-COMPACT = (
-    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox_acked)",
-    "DELETE FROM outbox_acked",
-)
 COUNTERS = ("dropped", "rejected", "expired", "rolled_up", "rollups", "sent")
 
 
@@ -104,11 +93,21 @@ async def open_checked(path: Path, *, page_limit: int | None = None) -> aiosqlit
         if problems:
             raise CorruptDatabase("integrity check failed: " + "; ".join(problems[:3]))
         await db.executescript(SCHEMA)
-        await db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        await _retire_acked_table(db)
+        # Written only when it changes: opening a database on a full disk must not fail.
+        version = (await db.execute_fetchall("PRAGMA user_version"))[0][0]
+        if version != SCHEMA_VERSION:
+            await db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         for name in COUNTERS:
             await db.execute(
                 "INSERT OR IGNORE INTO outbox_meta (key, value) VALUES (?, 0)", (name,)
             )
+        # Names this database for its acknowledgement journal (a replaced database must
+        # not take the old one's seqs).
+        await db.execute(
+            "INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('instance', ?)",
+            (secrets.randbits(62) + 1,),
+        )
     except sqlite3.DatabaseError as exc:
         await db.close()
         raise CorruptDatabase(str(exc)) from None
@@ -118,8 +117,28 @@ async def open_checked(path: Path, *, page_limit: int | None = None) -> aiosqlit
     return db
 
 
+async def _retire_acked_table(db: aiosqlite.Connection) -> None:
+    """Schema 2 marked acknowledged rows in a table `outbox_acked`; they leave now, and the
+    table goes (schema 3 journals acknowledgements in a file instead)."""
+    found = await db.execute_fetchall(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_acked'"
+    )
+    if not found:
+        return
+    async with transaction(db):
+        cur = await db.execute("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox_acked)")
+        await db.execute("DROP TABLE outbox_acked")
+    if cur.rowcount > 0:
+        log.warning("outbox: removed %d message(s) acknowledged before the last stop", cur.rowcount)
+
+
+async def instance_of(db: aiosqlite.Connection) -> int:
+    rows = await db.execute_fetchall("SELECT value FROM outbox_meta WHERE key = 'instance'")
+    return int(rows[0][0]) if rows else 0
+
+
 def move_aside(path: Path, reason: str) -> Path:
-    """Rename a corrupt database (and its -wal/-shm) to `<name>.corrupt-<UTC time>`; kept,
+    """Rename a corrupt database (and its -wal/-shm/-acks) to `<name>.corrupt-<UTC time>`; kept,
     never deleted, so a technician can still look at it."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
@@ -128,7 +147,7 @@ def move_aside(path: Path, reason: str) -> Path:
         n += 1
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
     path.rename(target)
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("-wal", "-shm", JOURNAL_SUFFIX):
         side = path.with_name(path.name + suffix)
         if side.exists():
             side.rename(target.with_name(target.name + suffix))
@@ -142,14 +161,13 @@ def move_aside(path: Path, reason: str) -> Path:
 
 
 async def delete_in(db: aiosqlite.Connection, seqs: list[int]) -> list[tuple[int, int]]:
-    """Delete queued rows by seq; returns (prio, size) of those that were still queued (an
-    acknowledged row is the drain's to book, whoever commits first)."""
+    """Delete queued rows by seq; returns (prio, size) of those that were still queued."""
     removed: list[tuple[int, int]] = []
     for k in range(0, len(seqs), _CHUNK):
         part = seqs[k : k + _CHUNK]
         marks = ",".join("?" * len(part))
         rows = await db.execute_fetchall(
-            f"DELETE FROM outbox WHERE seq IN ({marks}) AND {LIVE} RETURNING prio, size", part
+            f"DELETE FROM outbox WHERE seq IN ({marks}) RETURNING prio, size", part
         )
         removed.extend((r[0], r[1]) for r in rows)
     return removed

@@ -15,7 +15,7 @@ from edgetui.models.buffer import OutboxRow
 from edgetui.models.ids import new_id
 from edgetui.store_export import export_rows
 from edgetui.store_rollup import plan_rollups
-from edgetui.store_schema import LIVE, PRIORITY, bump, delete_in, transaction
+from edgetui.store_schema import PRIORITY, bump, delete_in, transaction
 
 log = logging.getLogger("edgetui.store")
 
@@ -34,7 +34,7 @@ class OutboxUpkeep:
             return
         db = self._rdb or self._db
         assert db is not None
-        rows = await db.execute_fetchall(f"SELECT MIN(created) FROM outbox WHERE {LIVE}")
+        rows = await db.execute_fetchall("SELECT MIN(created) FROM outbox")
         self.stats.oldest_created = rows[0][0] if rows else None
 
     async def expire(self, now: float | None = None) -> int:
@@ -43,9 +43,10 @@ class OutboxUpkeep:
             return 0
         cutoff = (self.clock() if now is None else now) - self.config.ttl_s
         db = self._require()
+        await self.settle_acked()  # a delivered row is sent, not expired
         async with self._wlock, transaction(db):
             rows = await db.execute_fetchall(
-                f"DELETE FROM outbox WHERE created < ? AND {LIVE} RETURNING prio, size",
+                "DELETE FROM outbox WHERE created < ? RETURNING prio, size",
                 (cutoff,),
             )
             await bump(db, "expired", len(rows))
@@ -62,10 +63,11 @@ class OutboxUpkeep:
         cutoff = (self.clock() if now is None else now) - older_than_s
         db = self._require()
         prio = PRIORITY["telemetry"]
+        await self.settle_acked()  # delivered samples are not folded into an average
         async with self._wlock:
             rows = await db.execute_fetchall(
                 "SELECT seq, created, payload FROM outbox WHERE prio = ? AND created < ? "
-                f"AND {LIVE} ORDER BY seq",
+                "ORDER BY seq",
                 (prio, cutoff),
             )
             plans = plan_rollups(rows)
@@ -109,6 +111,7 @@ class OutboxUpkeep:
         exactly the exported rows afterwards."""
         rows: list[OutboxRow] = []
         after = (-1, 0)
+        await self.settle_acked()  # what the broker already has is not exported
         while True:
             batch = await self.fetch(1000, after)
             if not batch:

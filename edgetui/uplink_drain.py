@@ -9,10 +9,11 @@ threads twice, and the drain ran at a third of a bare paho loop's rate). SQLite 
 calls block; none of it touches the event loop.
 
 A window slot is taken when a row is published and freed only once its PUBACK arrived AND
-its acknowledgement committed (`Outbox.mark_acked_blocking`), so at any instant at most
-`window` rows are sent-but-not-recorded: that is the most a crash can duplicate. A row is
-never marked before its PUBACK; marked rows are deleted in bulk (`compact_acked_blocking`)
-every COMPACT_AT rows and whenever nothing is in flight.
+its acknowledgement is journaled (`Outbox.record_acked_blocking`, one write), so at any
+instant at most `window` rows are sent-but-not-recorded: that is the most a crash can
+duplicate. A row is never journaled before its PUBACK; journaled rows are deleted in bulk
+(`apply_acked_blocking`, one transaction) every COMPACT_AT rows and whenever nothing is in
+flight, and skipped by every refill until then.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ log = logging.getLogger("edgetui.uplink")
 RATE_WINDOW_S = 10.0
 MISC_EVERY_S = 1.0  # keepalive bookkeeping (loop_misc), at least this often
 IDLE_WAIT_S = 1.0  # look again now and then when idle (TTL, refused rows, keepalive)
-COMPACT_AT = 512  # acknowledged rows deleted from the table in one go
+COMPACT_AT = 512  # journaled rows deleted from the table in one go
 BOOK_EVERY_S = 0.02  # how often deleted rows are booked into the figures, at most
 _NO_PRIO = 1 << 30
 _OK = MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -87,8 +88,8 @@ class Drainer:
         # drain-thread state:
         self._mids: dict[int, int] = {}  # paho mid -> seq of rows on the wire
         self._acked: list[tuple[int, Any]] = []  # (seq, failure reason or None)
-        self._sent: dict[int, tuple[int, int]] = {}  # published, not yet marked: (prio, size)
-        self._marked = 0  # acknowledged rows not yet compacted
+        self._sent: set[int] = set()  # seqs published, not yet journaled
+        self._journaled = 0  # acknowledged rows journaled since the last bulk delete
         self._pending: deque[OutboxRow] = deque()
         self._cursor: tuple[int, int] = (-1, 0)
         self._more = False
@@ -257,7 +258,7 @@ class Drainer:
                 and len(self._sent) < self.window
                 and (self._pending or self._more)
             )
-            if not busy and not self._sent and self._marked:
+            if not busy and not self._sent and self._journaled:
                 self._compact()  # nothing in flight: a good moment
             now = time.monotonic()
             timeout = 0.0 if busy else min(IDLE_WAIT_S, max(0.0, next_misc - now))
@@ -306,7 +307,7 @@ class Drainer:
         return self._pending[0].prio if self._pending else self._cursor[0]
 
     def _settle(self) -> None:
-        """Record the acknowledged rows (one transaction) and free their window slots."""
+        """Journal the acknowledged rows (one write) and free their window slots."""
         if not self._acked:
             return
         acked, self._acked = self._acked, []
@@ -314,26 +315,26 @@ class Drainer:
         refused = [(seq, failure) for seq, failure in acked if failure is not None]
         for seq, failure in refused:
             self._post(self.on_refused, f"broker refused message seq {seq}: {failure}")
-        fault_point("uplink.before_ack_commit")
-        marked = self.store.mark_acked_blocking(ok) if ok else []
-        fault_point("uplink.after_ack_commit")
-        removed = [self._sent[seq] for seq in marked if seq in self._sent]
-        for seq, _ in acked:
-            self._sent.pop(seq, None)
-        self._marked += len(marked)
-        if self._marked >= COMPACT_AT:
+        fault_point("uplink.before_ack_write")
+        removed = self.store.record_acked_blocking(ok) if ok else []
+        fault_point("uplink.after_ack_write")
+        self._sent.difference_update(seq for seq, _ in acked)
+        self._journaled += len(ok)
+        if removed:  # the journal could not be written: deleted at once instead
+            self._book(removed)
+        if self._journaled >= COMPACT_AT:
             self._compact()
         if refused:
             self._pending.clear()
             self._cursor = (-1, 0)  # refused rows are still queued: pick them up again
             self._more = True
-        self._book(removed)
 
     def _compact(self) -> None:
-        if self._marked:
+        """Delete the journaled rows in bulk and book them."""
+        if self._journaled:
             fault_point("uplink.before_compact")
-            self.store.compact_acked_blocking()
-            self._marked = 0
+            self._journaled = 0
+            self._book(self.store.apply_acked_blocking())
 
     def _publish(self, client: Any, look: bool) -> Any:
         """Fill the window; returns paho's error code if the connection is gone."""
@@ -346,7 +347,10 @@ class Drainer:
                 if not rows:
                     return _OK
                 self._cursor = (rows[-1].prio, rows[-1].seq)
-                self._pending.extend(r for r in rows if r.seq not in self._sent)
+                acked = self.store.is_acked
+                self._pending.extend(
+                    r for r in rows if r.seq not in self._sent and not acked(r.seq)
+                )
                 continue
             row = self._pending.popleft()
             info = client.publish(self.topic_for(row.kind), row.wire, qos=1)
@@ -354,7 +358,7 @@ class Drainer:
                 # Not connected any more: the row stays queued.
                 self._pending.appendleft(row)
                 return info.rc
-            self._sent[row.seq] = (row.prio, row.size)
+            self._sent.add(row.seq)
             self._mids[info.mid] = row.seq
             self.published += 1
             fault_point("uplink.after_publish")

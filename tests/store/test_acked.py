@@ -1,5 +1,6 @@
-"""Acknowledged rows: marked in one commit, gone from the queue at once, deleted from the
-table in bulk later; every other way out of the queue leaves them alone."""
+"""Acknowledged rows: journaled with one write, skipped by the drain at once, deleted from
+the table in bulk later; a crash in between leaves the journal for the next start, and
+every other way out of the queue applies the journal first."""
 
 from __future__ import annotations
 
@@ -10,98 +11,202 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+from edgetui.ack_journal import journal_path, read_journal
 from edgetui.models.ids import new_id
+from edgetui.store_schema import instance_of
 from tests.store.test_outbox import all_rows, open_outbox
 
 
-def table_seqs(path: Path, table: str = "outbox") -> list[int]:
+def table_seqs(path: Path) -> list[int]:
     con = sqlite3.connect(path)
     try:
-        return [r[0] for r in con.execute(f"SELECT seq FROM {table} ORDER BY seq")]
+        return [r[0] for r in con.execute("SELECT seq FROM outbox ORDER BY seq")]
     finally:
         con.close()
 
 
-async def mark(ob, seqs: list[int]) -> list[int]:
-    """What the uplink's drain does on PUBACKs (it books the marked rows itself)."""
-    return await asyncio.to_thread(ob.mark_acked_blocking, seqs)
+def remove_database(db: Path) -> None:
+    for side in ("", "-wal", "-shm"):
+        Path(f"{db}{side}").unlink(missing_ok=True)
 
 
-async def test_marked_rows_leave_the_queue_and_the_table_at_compaction(tmp_path: Path) -> None:
+def tear_journal(db: Path, seq: int) -> None:
+    with open(journal_path(db), "ab") as fh:
+        fh.write(seq.to_bytes(8, "little")[:5])  # a write cut short by the kill
+
+
+async def record(ob, seqs: list[int]) -> None:
+    """What the uplink's drain does on PUBACKs."""
+    assert await asyncio.to_thread(ob.record_acked_blocking, seqs) == []
+
+
+async def apply(ob) -> list[tuple[int, int]]:
+    return await asyncio.to_thread(ob.apply_acked_blocking)
+
+
+async def journaled(ob, db: Path) -> list[int]:
+    return read_journal(journal_path(db), await instance_of(ob._db))
+
+
+async def test_journaled_rows_are_skipped_then_deleted_in_bulk(tmp_path: Path) -> None:
     db = tmp_path / "o.db"
     ob = await open_outbox(db)
     await ob.enqueue_many([("telemetry", {"i": i}) for i in range(6)])
-    assert await mark(ob, [1, 2, 3]) == [1, 2, 3]
-    assert [r.seq for r in await all_rows(ob)] == [4, 5, 6]  # skipped at once
-    assert table_seqs(db) == [1, 2, 3, 4, 5, 6]  # still in the table
-    assert await mark(ob, [3, 99]) == []  # already marked / never queued: not booked twice
-    assert await asyncio.to_thread(ob.compact_acked_blocking) == 3
-    assert table_seqs(db) == [4, 5, 6] and table_seqs(db, "outbox_acked") == []
+    await record(ob, [1, 2])
+    await record(ob, [3])
+    assert await journaled(ob, db) == [1, 2, 3]
+    assert table_seqs(db) == [1, 2, 3, 4, 5, 6]  # still in the table...
+    assert [ob.is_acked(s) for s in (1, 3, 4)] == [True, True, False]  # ...not to be resent
+    removed = await apply(ob)
+    assert len(removed) == 3 and all(prio == 2 for prio, _ in removed)
+    assert table_seqs(db) == [4, 5, 6] and await journaled(ob, db) == []
+    assert not ob.is_acked(1) and await apply(ob) == []  # nothing left: nothing booked twice
+    assert ob.account_sent(removed) == 3 and ob.stats.queued == 3 and ob.stats.sent == 3
     await ob.stop()
 
 
-async def test_marks_left_by_a_crash_are_compacted_at_start(tmp_path: Path, caplog) -> None:
+async def test_a_journal_left_by_a_crash_is_applied_at_start(tmp_path: Path, caplog) -> None:
     db = tmp_path / "o.db"
     ob = await open_outbox(db)
     await ob.enqueue_many([("event", {"i": i}) for i in range(4)])
-    await mark(ob, [1, 2])
-    await ob.stop()  # as after a SIGKILL: marked, never compacted
-    assert table_seqs(db, "outbox_acked") == [1, 2]
+    await record(ob, [1, 2])
+    ob._unapplied.clear()  # as after a SIGKILL: journaled, never applied (stop() applies)
+    await ob.stop()
+    assert table_seqs(db) == [1, 2, 3, 4]
     with caplog.at_level(logging.INFO, logger="edgetui.store"):
         ob = await open_outbox(db)
     assert "removed 2 message(s) acknowledged before the last stop" in caplog.text
     assert ob.stats.queued == 2 and [r.seq for r in await all_rows(ob)] == [3, 4]
-    assert table_seqs(db) == [3, 4]
+    assert table_seqs(db) == [3, 4] and await journaled(ob, db) == []
     await ob.stop()
 
 
-async def test_counts_at_start_skip_marks_that_could_not_be_compacted(tmp_path: Path) -> None:
+async def test_a_clean_stop_applies_the_journal(tmp_path: Path, caplog) -> None:
     db = tmp_path / "o.db"
     ob = await open_outbox(db)
-    await ob.enqueue_many([("log", {"i": i}) for i in range(5)])
-    await mark(ob, [1, 2, 3])
+    await ob.enqueue_many([("log", {"i": i}) for i in range(3)])
+    await record(ob, [1])
     await ob.stop()
+    assert table_seqs(db) == [2, 3]
+    with caplog.at_level(logging.INFO, logger="edgetui.store"):
+        ob = await open_outbox(db)
+    assert "acknowledged before the last stop" not in caplog.text
+    assert ob.stats.sent == 1 and ob.stats.queued == 2
+    await ob.stop()
+
+
+async def test_a_journal_of_another_database_is_ignored(tmp_path: Path, caplog) -> None:
+    """A technician deleted the database but not its journal: the new database's seqs
+    start at 1 again, and the old journal must not delete them."""
+    db = tmp_path / "o.db"
     ob = await open_outbox(db)
-    await ob._compact_leftovers()  # nothing left to do: idempotent
-    assert ob.stats.queued == 2 and ob.stats.by_class["log"] == 2
+    await ob.enqueue_many([("alert", {"i": i}) for i in range(3)])
+    await record(ob, [1, 2])
+    ob._unapplied.clear()
+    await ob.stop()
+    remove_database(db)
+    assert journal_path(db).exists()
+    with caplog.at_level(logging.WARNING, logger="edgetui.store"):
+        ob = await open_outbox(db)
+        await ob.enqueue_many([("alert", {"i": i}) for i in range(3)])
+        await ob.stop()
+        ob = await open_outbox(db)
+    assert "belongs to another database" in caplog.text
+    assert ob.stats.queued == 3 and table_seqs(db) == [1, 2, 3]
     await ob.stop()
 
 
-async def test_expiry_drops_and_export_leave_acknowledged_rows_alone(tmp_path: Path) -> None:
+async def test_a_torn_journal_record_is_skipped(tmp_path: Path) -> None:
+    db = tmp_path / "o.db"
+    ob = await open_outbox(db)
+    await ob.enqueue_many([("log", {"i": i}) for i in range(3)])
+    await record(ob, [1])
+    ob._unapplied.clear()
+    await ob.stop()
+    tear_journal(db, 2)
+    ob = await open_outbox(db)
+    assert table_seqs(db) == [2, 3] and ob.stats.queued == 2
+    await ob.stop()
+
+
+async def test_without_a_journal_acknowledgements_are_deleted_at_once(
+    tmp_path: Path, caplog
+) -> None:
+    db = tmp_path / "o.db"
+    ob = await open_outbox(db)
+    await ob.enqueue_many([("log", {"i": i}) for i in range(3)])
+    ob._journal.close()  # writes now fail (EBADF), as on a broken disk
+    ob._journal._fd = 10**6
+    with caplog.at_level(logging.WARNING, logger="edgetui.store"):
+        removed = await asyncio.to_thread(ob.record_acked_blocking, [1, 2])
+    assert len(removed) == 2 and table_seqs(db) == [3]
+    assert "cannot journal acknowledgements" in caplog.text
+    ob._journal._fd = None
+    await ob.stop()
+
+
+async def test_expiry_drops_and_export_apply_the_journal_first(tmp_path: Path) -> None:
     now = [1000.0]
     db = tmp_path / "o.db"
     ob = await open_outbox(
         db, ttl_s=60, max_messages=4, on_full="drop_oldest", clock=lambda: now[0]
     )
     await ob.enqueue_many([("log", {"i": i}) for i in range(4)])
-    first_two = (await all_rows(ob))[:2]
-    assert await mark(ob, [1, 2]) == [1, 2]  # acknowledged, not yet compacted
-    ob.account_sent([(r.prio, r.size) for r in first_two])  # as the drain books them
-    assert ob.stats.queued == 2 and ob.stats.sent == 2
-    # drop_oldest picks its victims among queued rows only
-    await ob.enqueue_many([("log", {"i": 10 + i}) for i in range(3)])
-    assert ob.stats.dropped == 1  # 2 queued + 3 new over a bound of 4: one queued row goes
-    assert [r.seq for r in await all_rows(ob)] == [4, 5, 6, 7]
-    # expiry counts only queued rows
+    await record(ob, [1, 2])  # acknowledged, not yet deleted
+    # the full outbox makes room with the acknowledged rows before dropping any
+    await ob.enqueue_many([("log", {"i": 10 + i}) for i in range(2)])
+    assert ob.stats.dropped == 0 and ob.stats.sent == 2
+    assert [r.seq for r in await all_rows(ob)] == [3, 4, 5, 6]
+    await record(ob, [3])
+    await ob.enqueue_many([("log", {"i": 20 + i}) for i in range(2)])
+    assert ob.stats.sent == 3 and ob.stats.dropped == 1  # 3 left + 2 new over 4: one goes
+    assert [r.seq for r in await all_rows(ob)] == [5, 6, 7, 8]
+    # expiry: an acknowledged row is sent, not expired
+    await record(ob, [5])
     now[0] += 120
-    assert await ob.expire() == 4
-    assert ob.stats.expired == 4 and ob.stats.queued == 0
+    assert await ob.expire() == 3
+    assert ob.stats.expired == 3 and ob.stats.sent == 4 and ob.stats.queued == 0
     # export never writes an acknowledged row
-    await ob.enqueue("alert", {"x": 1})
+    await ob.enqueue_many([("alert", {"x": 1}), ("alert", {"x": 2})])
+    await record(ob, [9])
     out = tmp_path / "backlog.ndjson"
     result = await ob.export(str(out), remove=True)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [m["seq"] for m in lines] == [8] and result["removed"] == 1
+    assert [m["seq"] for m in lines] == [10] and result["removed"] == 1
+    assert ob.stats.sent == 5 and ob.stats.queued == 0
     await ob.stop()
 
 
-async def test_a_row_gone_before_its_acknowledgement_is_not_marked(tmp_path: Path) -> None:
+async def test_a_row_gone_before_its_acknowledgement_is_not_booked(tmp_path: Path) -> None:
     now = [1000.0]
     ob = await open_outbox(tmp_path / "o.db", ttl_s=60, clock=lambda: now[0])
     await ob.enqueue_many([("telemetry", {"i": i}) for i in range(3)])
     now[0] += 120
     assert await ob.expire() == 3  # expired while "in flight"
-    assert await mark(ob, [1, 2, 3]) == []  # the late PUBACKs book nothing
+    await record(ob, [1, 2, 3])  # the late PUBACKs...
+    assert await apply(ob) == []  # ...book nothing
+    await ob.stop()
+
+
+async def test_marks_of_schema_2_leave_at_start(tmp_path: Path, caplog) -> None:
+    """A database from before the journal: rows marked in `outbox_acked` are deleted and
+    the table dropped."""
+    db = tmp_path / "o.db"
+    ob = await open_outbox(db)
+    await ob.enqueue_many([("event", {"i": i}) for i in range(3)])
+    await ob.stop()
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE outbox_acked (seq INTEGER PRIMARY KEY)")
+    con.execute("INSERT INTO outbox_acked VALUES (1), (2)")
+    con.commit()
+    con.close()
+    with caplog.at_level(logging.WARNING, logger="edgetui.store"):
+        ob = await open_outbox(db)
+    assert "removed 2 message(s) acknowledged before the last stop" in caplog.text
+    assert table_seqs(db) == [3] and ob.stats.queued == 1
+    con = sqlite3.connect(db)
+    assert not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox_acked'").fetchall()
+    con.close()
     await ob.stop()
 
 
@@ -109,14 +214,12 @@ async def test_batches_continue_after_a_cursor_across_classes(tmp_path: Path) ->
     ob = await open_outbox(tmp_path / "o.db")
     kinds = ["log", "alert", "telemetry", "event"] * 5
     await ob.enqueue_many([(k, {"i": i}) for i, k in enumerate(kinds)])
-    await mark(ob, [2, 6])  # two alerts acknowledged
     seen = []
     after = (-1, 0)
     while batch := await ob.fetch(3, after):
         seen += [(r.prio, r.seq) for r in batch]
         after = (batch[-1].prio, batch[-1].seq)
-    assert seen == sorted(seen) and len(seen) == 18
-    assert (0, 2) not in seen and (0, 6) not in seen
+    assert seen == sorted(seen) and len(seen) == 20
     await ob.stop()
 
 

@@ -94,9 +94,10 @@ async def test_sigkill_mid_drain_repeatedly_then_restart(tmp_path: Path, mosquit
 # then restarted: every seq arrives, and at most one window of them twice.
 STEPS = [
     "uplink.after_publish@300",  # published, no PUBACK yet
-    "uplink.before_ack_commit@20",  # PUBACKs in hand, not recorded
-    "uplink.after_ack_commit@20",  # recorded, slots not yet refilled
-    "uplink.before_compact@1",  # 512 recorded rows about to be deleted in bulk
+    "uplink.before_ack_write@20",  # PUBACKs in hand, not journaled
+    "uplink.after_ack_write@20",  # journaled, slots not yet refilled
+    "uplink.before_compact@1",  # 512 journaled rows about to be deleted in bulk
+    "store.after_ack_delete@1",  # deleted in bulk, the journal not yet emptied
 ]
 
 

@@ -13,83 +13,26 @@ import collections
 import contextlib
 import itertools
 import logging
-import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
 from edgetui.api import APIError
+from edgetui.bus_envelope import EnvelopeError, event_dict, validate_event
 from edgetui.config import BusConfig
-from edgetui.models.event import REQUIRED, Event
+from edgetui.models.event import Event
 
 log = logging.getLogger(__name__)
 
 INVALID_PARAMS = -32602
-# Types become MQTT topic levels: no '/', '+', '#', wildcards or spaces.
-TYPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 _MATCH_CACHE_MAX = 1024
 
 Sink = Callable[[Event], Awaitable[None]]
 
 
-class EnvelopeError(ValueError):
-    """An event is not a valid CloudEvents 1.0 envelope; `reason` is a short slug."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
 class SubscriptionClosed(Exception):
     """get() on a closed subscription with nothing left queued."""
-
-
-def validate_event(event: Event) -> None:
-    """Raise EnvelopeError unless `event` carries the required CloudEvents attributes."""
-    for attr in REQUIRED:
-        value = getattr(event, attr, None)
-        if not isinstance(value, str) or not value:
-            raise EnvelopeError("missing_attribute", f"event lacks required attribute {attr!r}")
-    if event.specversion != "1.0":
-        raise EnvelopeError(
-            "bad_specversion", f"specversion must be '1.0', not {event.specversion!r}"
-        )
-    if not TYPE_RE.match(event.type):
-        raise EnvelopeError("bad_type", f"event type {event.type!r} is not a plain name")
-    if not isinstance(event.data, dict):
-        raise EnvelopeError("bad_data", "event data must be a JSON object")
-    if not isinstance(event.time, str):
-        raise EnvelopeError("bad_time", "event time must be an RFC 3339 string")
-
-
-def event_dict(event: Event) -> dict[str, Any]:
-    """The JSON-ready form of an event (what to_dict gives, built directly: it runs on every
-    publish). `data` is copied one level deep; its values are shared."""
-    return {
-        "type": event.type,
-        "source": event.source,
-        "data": dict(event.data),
-        "id": event.id,
-        "time": event.time,
-        "specversion": event.specversion,
-        "datacontenttype": event.datacontenttype,
-    }
-
-
-def event_from_dict(obj: Any) -> Event:
-    """Build and validate an Event from a decoded JSON value (raises EnvelopeError)."""
-    if not isinstance(obj, dict):
-        raise EnvelopeError("not_object", "event must be a JSON object")
-    for attr in REQUIRED:
-        if attr not in obj:
-            raise EnvelopeError("missing_attribute", f"event lacks required attribute {attr!r}")
-    data = obj.get("data")
-    kwargs: dict[str, Any] = {k: obj[k] for k in (*REQUIRED, "time", "datacontenttype") if k in obj}
-    kwargs["data"] = {} if data is None else data
-    event = Event(**kwargs)
-    validate_event(event)
-    return event
 
 
 def _patterns(types: str | Sequence[str]) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edgetui.bus import EnvelopeError, event_dict, event_from_dict
+from edgetui.bus_envelope import EnvelopeError, event_dict, event_from_dict
 from edgetui.models.event import Event
 
 if TYPE_CHECKING:

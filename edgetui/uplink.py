@@ -32,6 +32,7 @@ from edgetui.store_schema import TOPIC_SUFFIX
 from edgetui.uplink_client import (
     BrokerAddress,
     ErrorLog,
+    abandon,
     connect_blocking,
     make_client,
     parse_url,
@@ -49,15 +50,6 @@ def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _abandon(client: mqtt.Client) -> None:
-    """Close a lost client's socket if paho has not: no DISCONNECT, so the broker sends
-    the last will (`offline`) while the uplink backs off."""
-    sock = client.socket()
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.close()
 
 
 class Uplink:
@@ -191,7 +183,7 @@ class Uplink:
             self._gen += 1  # late callbacks of this client are ignored from now on
             self._client = None
             self.connected_since = None
-            _abandon(client)
+            abandon(client)
             failures = 1
             self._set_error(self._lost_error or LinkError("connection_lost", "connection lost"))
             await self._backoff(failures)

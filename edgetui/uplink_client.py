@@ -3,6 +3,7 @@ worker thread): DNS, TCP, TLS handshake and CONNACK, each failure as a LinkError
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import ssl
@@ -211,3 +212,12 @@ def connect_blocking(
     if connack[0].is_failure:
         client._sock_close()
         raise ConnectFailed(classify_connack(connack[0]))
+
+
+def abandon(client: mqtt.Client) -> None:
+    """Close a lost client's socket if paho has not: no DISCONNECT, so the broker sends
+    the last will (`offline`) while the uplink backs off."""
+    sock = client.socket()
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.close()

@@ -78,6 +78,10 @@ class OtaConfig:
     health_command: str = ""
     health_window_s: float = 10.0  # agents must stay up this long after a trial boot
     download_timeout_s: float = 30.0  # per network read (manifest and package)
+    # A package download slower than this on average over download_slow_s fails (and is
+    # resumed, up to three times); 0 turns the check off.
+    download_min_bytes_per_s: float = 1024.0
+    download_slow_s: float = 60.0
 
 
 @dataclass
@@ -202,6 +206,9 @@ def _validate_values(cfg: Config, where: str) -> None:
     for section, key in (("telemetry", "interval_s"), ("telemetry", "publish_interval_s")):
         if getattr(getattr(cfg, section), key) <= 0:
             raise ConfigError(f"{where}: [{section}] {key}: expected a number above 0")
+    for key in ("download_min_bytes_per_s", "download_slow_s"):
+        if getattr(cfg.ota, key) < 0:
+            raise ConfigError(f"{where}: [ota] {key}: expected 0 (off) or more")
 
 
 def parse_config(data: dict[str, Any], where: str = "<defaults>") -> Config:

@@ -16,7 +16,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 from edgetui import __version__
@@ -141,6 +143,38 @@ def check_free_space(
         )
 
 
+@dataclass(frozen=True)
+class SlowLimit:
+    """curl's --speed-limit/--speed-time: fail a transfer that moves fewer than
+    `min_bytes_per_s` on average over `over_s` seconds (a per-read timeout alone lets a
+    server that drips a byte now and then hold an update forever)."""
+
+    min_bytes_per_s: float
+    over_s: float
+
+    def check(self, window: tuple[float, int], have: int) -> tuple[float, int]:
+        """The measuring window to carry on with; raises OtaError("timeout") if too slow."""
+        start, at = window
+        elapsed = time.monotonic() - start
+        if elapsed < self.over_s:
+            return window
+        got = have - at
+        if got < self.min_bytes_per_s * elapsed:
+            raise OtaError(
+                "timeout",
+                f"transfer too slow: {_human(got)} in {elapsed:.0f} s, below the minimum of "
+                f"{_human(self.min_bytes_per_s)}/s over {self.over_s:g} s "
+                "([ota] download_min_bytes_per_s, download_slow_s)",
+            )
+        return (time.monotonic(), have)
+
+
+def slow_limit(config: Any) -> SlowLimit | None:
+    """The [ota] download_min_bytes_per_s / download_slow_s pair (None when turned off)."""
+    rate, over = config.download_min_bytes_per_s, config.download_slow_s
+    return SlowLimit(rate, over) if rate > 0 and over > 0 else None
+
+
 class _Partial:
     """The .part file, its running sha256 and length; survives between attempts."""
 
@@ -160,12 +194,22 @@ class _Partial:
         self.sha = hashlib.sha256()
         self.have = 0
 
-    def stream(self, read: Callable[[int], bytes], size: int, progress: Progress | None) -> None:
-        """Append from read() until `size` bytes; too_large if the source has more."""
+    def stream(
+        self,
+        read: Callable[[int], bytes],
+        size: int,
+        progress: Progress | None,
+        slow: SlowLimit | None = None,
+    ) -> None:
+        """Append from read() until `size` bytes; too_large if the source has more, and
+        `timeout` if it sends slower than `slow` allows."""
         first = True
+        window = (time.monotonic(), self.have)
         with open(self.path, "ab") as f:
             try:
                 while self.have < size:
+                    if slow is not None:
+                        window = slow.check(window, self.have)
                     block = read(min(CHUNK, size - self.have + 1))
                     if not block:
                         break
@@ -187,7 +231,9 @@ class _Partial:
                 os.fsync(f.fileno())
 
 
-def _download_http(state: _Partial, url: str, size: int, timeout: float, progress) -> None:
+def _download_http(
+    state: _Partial, url: str, size: int, timeout: float, progress, slow: SlowLimit | None
+) -> None:
     headers = {"Range": f"bytes={state.have}-"} if state.have else {}
     resp = _open(url, timeout, headers, pass_416=bool(state.have))
     if resp is None:
@@ -214,7 +260,7 @@ def _download_http(state: _Partial, url: str, size: int, timeout: float, progres
                 f"{url}: server announces {int(length) + state.have} bytes, manifest says {size}",
             )
         # read1: return what has arrived, so a stall loses nothing already received.
-        state.stream(resp.read1, size, progress)
+        state.stream(resp.read1, size, progress, slow)
         if length is None and state.have == size:
             try:  # no length announced: make sure the server has no more to send
                 if resp.read(1):
@@ -247,12 +293,14 @@ def download(
     free_space: FreeSpace | None = None,
     retries: int = 3,
     retry_delay: float = 0.5,
+    slow: SlowLimit | None = None,
 ) -> None:
     """Download `url` to `dest`, resuming, hashing as it streams; raises OtaError.
 
     `extract_estimate` (default: size) is the room extraction will need on the same disk;
     `free_space` replaces shutil.disk_usage (tests). An interrupted transfer that made
     progress is retried up to `retries` times, each resuming where the last stopped.
+    `slow` fails a remote transfer that stays too slow (see SlowLimit).
     """
     dest = Path(dest)
     want = sha256.removeprefix("sha256:").lower()
@@ -281,7 +329,7 @@ def download(
         before = state.have
         try:
             if is_remote(url):
-                _download_http(state, url, size, timeout, progress)
+                _download_http(state, url, size, timeout, progress, slow)
             else:
                 _download_local(state, local_path(url), size, progress)
             if state.have < size:

@@ -103,7 +103,7 @@ class Updater:
         """Download, verify and extract into `slot` (the inactive one), mark it trial and
         switch `current` to it. Returns the saved state; raises OtaError, slot left empty."""
         from edgetui.ota.extract import safe_extract
-        from edgetui.ota.fetch import download, resolve_package_url
+        from edgetui.ota.fetch import download, resolve_package_url, slow_limit
 
         m = offer.manifest
         version: str = m.version  # type: ignore[attr-defined]
@@ -120,6 +120,7 @@ class Updater:
             size=size,
             sha256=m.sha256,  # type: ignore[attr-defined]
             timeout=self.config.download_timeout_s,
+            slow=slow_limit(self.config),
             progress=on_download,
             free_space=self.free_space,  # type: ignore[arg-type]
         )

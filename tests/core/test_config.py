@@ -68,6 +68,7 @@ def test_example_config_documents_every_key() -> None:
         ('[ota]\ntrusted_keys = "k.pub"\n', "[ota] trusted_keys: expected a list of strings"),
         ('[store]\non_full = "explode"\n', '[store] on_full: expected "drop_oldest" or'),
         ("[telemetry]\ninterval_s = 0\n", "[telemetry] interval_s: expected a number above 0"),
+        ("[ota]\ndownload_slow_s = -1\n", "[ota] download_slow_s: expected 0 (off) or more"),
         ("[device\n", "not valid TOML"),
     ],
 )

@@ -10,6 +10,7 @@ import pytest
 
 from edgetui.ota.errors import OtaError
 from edgetui.ota.fetch import (
+    SlowLimit,
     download,
     fetch_manifest,
     part_path,
@@ -253,6 +254,26 @@ def test_download_stalls_mid_body(http_server: FileServer, payload: bytes, tmp_p
         _get(http_server, dest, payload, timeout=0.5, retries=0)
     assert ei.value.code == "timeout"
     assert part_path(dest).stat().st_size == 200_000  # kept for resuming
+
+
+def test_download_that_drips_fails_as_too_slow(
+    http_server: FileServer, payload: bytes, tmp_path: Path
+) -> None:
+    """A byte every 50 ms never trips the per-read timeout; the minimum speed does."""
+    http_server.set_faults(drip_after=200_000)
+    dest = tmp_path / "pkg"
+    with pytest.raises(OtaError) as ei:
+        _get(http_server, dest, payload, timeout=5, retries=0, slow=SlowLimit(10_000, 0.5))
+    assert ei.value.code == "timeout"
+    assert "too slow" in str(ei.value) and "download_min_bytes_per_s" in str(ei.value)
+    assert part_path(dest).stat().st_size >= 200_000  # kept for resuming
+
+
+def test_a_slow_limit_lets_a_healthy_download_through(
+    http_server: FileServer, payload: bytes, tmp_path: Path
+) -> None:
+    _get(http_server, tmp_path / "pkg", payload, slow=SlowLimit(10_000, 0.01))
+    assert (tmp_path / "pkg").read_bytes() == payload
 
 
 def test_not_enough_space_fake_free_space(

@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -30,6 +32,7 @@ class Faults:
     hang: bool = False  # accept, then send nothing until the server stops
     cut_after: int | None = None  # send this many body bytes, then close the connection
     hang_after: int | None = None  # send this many body bytes, then stall
+    drip_after: int | None = None  # send this many body bytes, then one byte per 50 ms
     ignore_range: bool = False  # always 200 with the whole file
     extra_bytes: int = 0  # append this many bytes after the file (-1: endless)
     no_content_length: bool = False  # omit Content-Length (body ends when the socket closes)
@@ -139,6 +142,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self._body(target, start, f)
 
+    def _drip(self, src: Any, rest: bytes) -> None:
+        """One byte every 50 ms: never idle long enough for a per-read timeout."""
+        while (rest or (rest := src.read(CHUNK))) and not owner_stopped(self.owner):
+            self.wfile.write(rest[:1])
+            self.wfile.flush()
+            rest = rest[1:]
+            time.sleep(0.05)
+
     def _body(self, target: Path, start: int, f: Faults | None) -> None:
         sent = 0
         stop_at = None
@@ -146,6 +157,8 @@ class _Handler(BaseHTTPRequestHandler):
             stop_at = f.cut_after
         elif f and f.hang_after is not None:
             stop_at = f.hang_after
+        elif f and f.drip_after is not None:
+            stop_at = f.drip_after
         try:
             with open(target, "rb") as src:
                 src.seek(start)
@@ -157,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
                             self.close_connection = True
                             with contextlib.suppress(OSError):
                                 self.connection.shutdown(socket.SHUT_RDWR)
+                        elif f and f.drip_after is not None:
+                            self._drip(src, block[stop_at - sent :])
                         else:
                             self._stall()
                         return

@@ -6,13 +6,14 @@ of PUBACKs cost ten times that and was most of what the drain did besides paho's
 A write that returned is in the page cache and survives a SIGKILL, like a commit with
 `synchronous=NORMAL`; a power cut may lose the tail of either, which only means duplicates.
 
-Layout: an 16-byte header (magic, the database's instance number) and then one signed 64-bit
+Layout: a 16-byte header (magic, the database's instance number) and then one signed 64-bit
 little-endian seq per acknowledged row. A journal whose instance is not the database's (the
 database was replaced) is ignored: its seqs would name other rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -26,6 +27,10 @@ _SEQ = struct.Struct("<q")
 SUFFIX = "-acks"  # beside the database file, like SQLite's -wal and -shm
 
 
+def _pack(seqs: list[int]) -> bytes:
+    return struct.pack(f"<{len(seqs)}q", *seqs)
+
+
 def journal_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + SUFFIX)
 
@@ -36,6 +41,9 @@ def read_journal(path: Path, instance: int) -> list[int]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
+        return []
+    except OSError as exc:  # unreadable: those rows are sent again, never lost
+        log.warning("outbox: cannot read the acknowledgement journal %s: %s", path, exc)
         return []
     if len(data) < _HEAD.size:
         return []
@@ -56,34 +64,48 @@ class AckJournal:
         self.path = path
         self.instance = instance
         self._fd: int | None = None
+        self._end = 0  # bytes written and kept
         self.pending = 0  # seqs appended since the last reset
 
-    def open(self) -> None:
-        """Start an empty journal (the caller applied what an earlier run left)."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    def open(self, carry: list[int] | None = None) -> None:
+        """Start a fresh journal holding `carry` (seqs an earlier run left that could not be
+        applied yet). Written beside and renamed over the old one, so a kill in between
+        leaves one or the other whole."""
+        tmp = self.path.with_name(self.path.name + ".new")
+        head = _HEAD.pack(MAGIC, self.instance) + _pack(carry or [])
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            os.ftruncate(fd, 0)
-            os.write(fd, _HEAD.pack(MAGIC, self.instance))
-        except BaseException:
+            if os.write(fd, head) != len(head):
+                raise OSError(f"short write to {tmp}")
+            os.fsync(fd)
+        finally:
             os.close(fd)
-            raise
-        self._fd = fd
-        self.pending = 0
+        os.replace(tmp, self.path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self._end = len(head)
+        self.pending = len(carry or [])
 
     def append(self, seqs: list[int]) -> None:
-        """Record `seqs` with one write; raises OSError (a full disk, say)."""
+        """Record `seqs` with one write; raises OSError (a full disk, say), leaving the
+        journal as it was: a torn record would shift every record after it."""
         if self._fd is None:
             raise OSError("acknowledgement journal is not open")
-        data = _SEQ.size * len(seqs)
-        buf = struct.pack(f"<{len(seqs)}q", *seqs)
-        if os.write(self._fd, buf) != data:
-            raise OSError(f"short write to {self.path}")
+        buf = _pack(seqs)
+        try:
+            if os.write(self._fd, buf) != len(buf):
+                raise OSError(f"short write to {self.path}")
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._end)
+            raise
+        self._end += len(buf)
         self.pending += len(seqs)
 
     def reset(self) -> None:
         """Everything recorded was applied to the database: start over."""
         if self._fd is not None:
             os.ftruncate(self._fd, _HEAD.size)
+            self._end = _HEAD.size
         self.pending = 0
 
     def close(self) -> None:

@@ -88,6 +88,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
         self._ack_lock = threading.Lock()  # the drain connection, journal and set below
         self._journal: AckJournal | None = None
         self._unapplied: set[int] = set()  # journaled as acknowledged, not yet deleted
+        self._closing = False
         self.stats = OutboxStats(
             path=str(self.path),
             max_messages=config.max_messages,
@@ -100,6 +101,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
     async def start(self) -> None:
         """Open (or create) the database; a corrupt file is moved aside and replaced."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._closing = False
         try:
             self._db = await open_checked(self.path, page_limit=self.page_limit)
         except CorruptDatabase as exc:
@@ -120,18 +122,23 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
             await self.settle_acked()  # a clean stop leaves an empty journal
         with contextlib.suppress(Exception):
             await self.save_counters()
+        await asyncio.to_thread(self._close_drain_side)
+        for db in (self._rdb, self._db):
+            if db is not None:
+                with contextlib.suppress(Exception):
+                    await db.close()
+        self._db = self._rdb = None
+
+    def _close_drain_side(self) -> None:
+        """Blocking: waits for a drain-thread call in progress."""
         with self._ack_lock:
+            self._closing = True
             if self._ackdb is not None:
                 self._ackdb.close()
                 self._ackdb = None
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
-        for db in (self._rdb, self._db):
-            if db is not None:
-                with contextlib.suppress(Exception):
-                    await db.close()
-        self._db = self._rdb = None
 
     async def _load(self) -> None:
         assert self._db is not None
@@ -219,7 +226,10 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
                     f"({self.config.max_bytes})"
                 )
         if self._unapplied and self._over(items):
-            await self.settle_acked()  # acknowledged rows make room before a policy applies
+            try:  # acknowledged rows make room before a policy applies
+                await self.settle_acked()
+            except sqlite3.Error as exc:
+                self._warn("settle", "outbox: cannot remove acknowledged messages yet: %s", exc)
         now = self.clock()
         async with self._wlock:
             over_n = sum(self._count) + len(items) - self.config.max_messages

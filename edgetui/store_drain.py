@@ -14,7 +14,7 @@ from typing import Any
 from edgetui.ack_journal import AckJournal, journal_path, read_journal
 from edgetui.faults import fault_point
 from edgetui.models.buffer import OutboxRow
-from edgetui.store_schema import delete_in, instance_of, transaction
+from edgetui.store_schema import bump, delete_in, instance_of, transaction
 
 log = logging.getLogger("edgetui.store")
 
@@ -58,15 +58,19 @@ class OutboxDrainSide:
         return self.account_sent(await delete_in(self._rdb, seqs))
 
     async def _open_journal(self) -> None:  # at start, on the writer, before the drain
-        """Delete the rows an earlier run journaled as acknowledged, then start an empty
-        journal. Rows that cannot be deleted yet (a full disk) stay journaled and skipped."""
+        """Delete the rows an earlier run journaled as acknowledged (booked as sent), then
+        start a fresh journal. Rows that cannot be deleted yet (a full disk) stay journaled
+        and skipped; without a journal at all, acknowledged rows are deleted one batch at a
+        time (slower, just as safe)."""
         db = self._require()
         path = journal_path(self.path)
-        left = await asyncio.to_thread(read_journal, path, await instance_of(db))
+        instance = await instance_of(db)
+        left = await asyncio.to_thread(read_journal, path, instance)
         if left:
             try:
                 async with transaction(db):
                     n = len(await delete_in(db, left))
+                    await bump(db, "sent", n)
             except sqlite3.Error as exc:
                 log.warning("outbox: cannot remove acknowledged messages yet: %s", exc)
             else:
@@ -75,14 +79,24 @@ class OutboxDrainSide:
                     log.warning(
                         "outbox: removed %d message(s) acknowledged before the last stop", n
                     )
-        journal = AckJournal(path, await instance_of(db))
-        await asyncio.to_thread(journal.open)
-        if left:
-            await asyncio.to_thread(journal.append, left)
-        self._journal = journal
+        journal = AckJournal(path, instance)
+        try:
+            await asyncio.to_thread(journal.open, left)
+        except OSError as exc:
+            log.warning(
+                "outbox: no acknowledgement journal (%s): acknowledged messages are deleted "
+                "batch by batch",
+                exc,
+            )
+            journal.close()
+            self._journal = None
+        else:
+            self._journal = journal
         self._unapplied = set(left)
 
     def _ack_conn(self) -> sqlite3.Connection:
+        if self._closing:  # a drain thread that outlived the stop must not reopen it
+            raise sqlite3.OperationalError("the outbox is closed")
         if self._ackdb is None:
             self._ackdb = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30.0
@@ -98,15 +112,29 @@ class OutboxDrainSide:
         return self._ackdb
 
     def fetch_blocking(self, limit: int, after: tuple[int, int] = (-1, 0)) -> list[OutboxRow]:
-        """`fetch` for the uplink's drain thread (its own connection; blocking). Rows
-        journaled as acknowledged but not yet deleted are included: see `is_acked`."""
-        prio, seq = after
+        """`fetch`, blocking, on the drain thread's connection."""
         with self._ack_lock:
-            db = self._ack_conn()
-            rows = db.execute(_FETCH_CLASS, (prio, seq, limit)).fetchall() if prio >= 0 else []
-            if len(rows) < limit:
-                rows += db.execute(_FETCH_BELOW, (prio, limit - len(rows))).fetchall()
+            return self._fetch_locked(limit, after)
+
+    def _fetch_locked(self, limit: int, after: tuple[int, int]) -> list[OutboxRow]:
+        prio, seq = after
+        db = self._ack_conn()
+        rows = db.execute(_FETCH_CLASS, (prio, seq, limit)).fetchall() if prio >= 0 else []
+        if len(rows) < limit:
+            rows += db.execute(_FETCH_BELOW, (prio, limit - len(rows))).fetchall()
         return [_row(r) for r in rows]
+
+    def fetch_unsent_blocking(
+        self, limit: int, after: tuple[int, int]
+    ) -> tuple[list[OutboxRow], tuple[int, int] | None, bool]:
+        """For the drain thread: the rows after `after` not journaled as acknowledged (in
+        one step with the read, so a bulk delete in between cannot bring one back), the
+        cursor past the rows read (None: nothing left), and whether the batch was full."""
+        with self._ack_lock:
+            rows = self._fetch_locked(limit, after)
+            unsent = [r for r in rows if r.seq not in self._unapplied]
+        last = (rows[-1].prio, rows[-1].seq) if rows else None
+        return unsent, last, len(rows) == limit
 
     def is_acked(self, seq: int) -> bool:
         """Journaled as acknowledged, not yet deleted (never to be sent again)."""
@@ -115,17 +143,26 @@ class OutboxDrainSide:
     def record_acked_blocking(self, seqs: list[int]) -> list[tuple[int, int]]:
         """Journal acknowledged rows (drain thread; one write). If the journal cannot be
         written, they are deleted at once instead; returns (prio, size) of rows deleted
-        now, for the caller to book (normally none: `apply_acked_blocking` deletes)."""
+        now, for the caller to book (normally none: `apply_acked_blocking` deletes). Raises
+        if neither works: the rows then count as unacknowledged (sent again later)."""
         with self._ack_lock:
-            self._unapplied.update(seqs)
             try:
                 if self._journal is None:
-                    raise OSError("the outbox is not open")
+                    raise OSError("no acknowledgement journal")
                 self._journal.append(seqs)
-                return []
             except OSError as exc:
-                self._warn("journal", "outbox: cannot journal acknowledgements (%s)", exc)
-        return self.apply_acked_blocking()
+                if self._journal is not None:
+                    self._warn("journal", "outbox: cannot journal acknowledgements (%s)", exc)
+                self._unapplied.update(seqs)
+            else:
+                self._unapplied.update(seqs)
+                return []
+        try:
+            return self.apply_acked_blocking()
+        except BaseException:
+            with self._ack_lock:
+                self._unapplied.difference_update(seqs)
+            raise
 
     def apply_acked_blocking(self) -> list[tuple[int, int]]:
         """Delete the journaled rows in one transaction (blocking); returns (prio, size) of
@@ -161,9 +198,17 @@ class OutboxDrainSide:
 
     async def settle_acked(self) -> None:
         """Apply the journal now and book its rows (on the event loop, before anything
-        else takes rows out of the queue)."""
-        if self._unapplied:
-            self.account_sent(await asyncio.to_thread(self.apply_acked_blocking))
+        else takes rows out of the queue). Booked even if the caller is cancelled: the
+        thread deletes the rows regardless."""
+        if not self._unapplied:
+            return
+        work = asyncio.ensure_future(asyncio.to_thread(self.apply_acked_blocking))
+        work.add_done_callback(self._book_applied)
+        await asyncio.shield(work)
+
+    def _book_applied(self, work: asyncio.Future[list[tuple[int, int]]]) -> None:
+        if not work.cancelled() and work.exception() is None:
+            self.account_sent(work.result())
 
     def account_sent(self, removed: list[tuple[int, int]]) -> int:
         """Book rows deleted after their acknowledgement (on the event loop)."""

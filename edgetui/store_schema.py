@@ -81,7 +81,8 @@ async def connect(
 async def open_checked(path: Path, *, page_limit: int | None = None) -> aiosqlite.Connection:
     """Open the writer connection, check the file and create the schema.
 
-    Raises CorruptDatabase when the file is not a usable SQLite database.
+    Raises CorruptDatabase when the file is not a usable SQLite database, StoreError when
+    it cannot be written to just now (a full disk).
     """
     try:
         db = await connect(path, synchronous="FULL", page_limit=page_limit)
@@ -108,6 +109,10 @@ async def open_checked(path: Path, *, page_limit: int | None = None) -> aiosqlit
             "INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('instance', ?)",
             (secrets.randbits(62) + 1,),
         )
+    except sqlite3.OperationalError as exc:
+        # A full disk, a lock, an I/O error: the file is not to blame, keep it in place.
+        await db.close()
+        raise StoreError(f"cannot prepare the outbox database {path}: {exc}") from None
     except sqlite3.DatabaseError as exc:
         await db.close()
         raise CorruptDatabase(str(exc)) from None

@@ -70,7 +70,8 @@ class OutboxUpkeep:
                 "ORDER BY seq",
                 (prio, cutoff),
             )
-            plans = plan_rollups(rows)
+            # Samples the broker acknowledged since settle_acked are not folded in again.
+            plans = plan_rollups([r for r in rows if r[0] not in self._unapplied])
             if not plans:
                 return 0
             folded: list[tuple[int, int]] = []
@@ -118,6 +119,7 @@ class OutboxUpkeep:
                 break
             rows += batch
             after = (batch[-1].prio, batch[-1].seq)
+        rows = [r for r in rows if r.seq not in self._unapplied]  # acknowledged meanwhile
         size = await asyncio.to_thread(export_rows, rows, Path(out))
         removed = 0
         if remove and rows:

@@ -333,8 +333,8 @@ class Drainer:
         """Delete the journaled rows in bulk and book them."""
         if self._journaled:
             fault_point("uplink.before_compact")
-            self._journaled = 0
             self._book(self.store.apply_acked_blocking())
+            self._journaled = 0  # after: a failed delete is tried again
 
     def _publish(self, client: Any, look: bool) -> Any:
         """Fill the window; returns paho's error code if the connection is gone."""
@@ -342,15 +342,13 @@ class Drainer:
             if not self._pending:
                 if not look:
                     return _OK
-                rows = self.store.fetch_blocking(self.batch, self._cursor)
-                self._more = len(rows) == self.batch  # a full batch: more may follow
-                if not rows:
+                rows, last, self._more = self.store.fetch_unsent_blocking(
+                    self.batch, self._cursor
+                )  # _more: a full batch, more may follow
+                if last is None:
                     return _OK
-                self._cursor = (rows[-1].prio, rows[-1].seq)
-                acked = self.store.is_acked
-                self._pending.extend(
-                    r for r in rows if r.seq not in self._sent and not acked(r.seq)
-                )
+                self._cursor = last
+                self._pending.extend(r for r in rows if r.seq not in self._sent)
                 continue
             row = self._pending.popleft()
             info = client.publish(self.topic_for(row.kind), row.wire, qos=1)

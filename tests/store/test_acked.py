@@ -11,6 +11,8 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import pytest
+
 from edgetui.ack_journal import journal_path, read_journal
 from edgetui.models.ids import new_id
 from edgetui.store_schema import instance_of
@@ -25,9 +27,12 @@ def table_seqs(path: Path) -> list[int]:
         con.close()
 
 
-def remove_database(db: Path) -> None:
+def replace_database(new: Path, db: Path) -> None:
+    """`new` takes the place of `db`; the journal beside `db` stays."""
     for side in ("", "-wal", "-shm"):
         Path(f"{db}{side}").unlink(missing_ok=True)
+        if Path(f"{new}{side}").exists():
+            Path(f"{new}{side}").rename(f"{db}{side}")
 
 
 def tear_journal(db: Path, seq: int) -> None:
@@ -77,6 +82,7 @@ async def test_a_journal_left_by_a_crash_is_applied_at_start(tmp_path: Path, cap
         ob = await open_outbox(db)
     assert "removed 2 message(s) acknowledged before the last stop" in caplog.text
     assert ob.stats.queued == 2 and [r.seq for r in await all_rows(ob)] == [3, 4]
+    assert ob.stats.sent == 2  # counted once, as sent
     assert table_seqs(db) == [3, 4] and await journaled(ob, db) == []
     await ob.stop()
 
@@ -96,20 +102,20 @@ async def test_a_clean_stop_applies_the_journal(tmp_path: Path, caplog) -> None:
 
 
 async def test_a_journal_of_another_database_is_ignored(tmp_path: Path, caplog) -> None:
-    """A technician deleted the database but not its journal: the new database's seqs
-    start at 1 again, and the old journal must not delete them."""
+    """The database was replaced (restored, or deleted by hand) but its journal stayed: the
+    new database's seqs start at 1 again, and the old journal must not delete them."""
     db = tmp_path / "o.db"
     ob = await open_outbox(db)
     await ob.enqueue_many([("alert", {"i": i}) for i in range(3)])
     await record(ob, [1, 2])
-    ob._unapplied.clear()
+    ob._unapplied.clear()  # killed: the journal holds seqs 1 and 2
     await ob.stop()
-    remove_database(db)
-    assert journal_path(db).exists()
+    other = tmp_path / "other" / "o.db"
+    ob = await open_outbox(other)
+    await ob.enqueue_many([("alert", {"i": i}) for i in range(3)])  # seqs 1..3 again
+    await ob.stop()
+    replace_database(other, db)
     with caplog.at_level(logging.WARNING, logger="edgetui.store"):
-        ob = await open_outbox(db)
-        await ob.enqueue_many([("alert", {"i": i}) for i in range(3)])
-        await ob.stop()
         ob = await open_outbox(db)
     assert "belongs to another database" in caplog.text
     assert ob.stats.queued == 3 and table_seqs(db) == [1, 2, 3]
@@ -207,6 +213,55 @@ async def test_marks_of_schema_2_leave_at_start(tmp_path: Path, caplog) -> None:
     con = sqlite3.connect(db)
     assert not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox_acked'").fetchall()
     con.close()
+    await ob.stop()
+
+
+async def test_rows_are_booked_even_if_the_settling_task_is_cancelled(tmp_path: Path) -> None:
+    ob = await open_outbox(tmp_path / "o.db")
+    await ob.enqueue_many([("event", {"i": i}) for i in range(4)])
+    await record(ob, [1, 2])
+    task = asyncio.create_task(ob.settle_acked())
+    await asyncio.sleep(0)  # the delete is under way in its thread
+    task.cancel()
+    for _ in range(200):
+        if ob.stats.sent == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert ob.stats.sent == 2 and ob.stats.queued == 2 and ob.queued() == 2
+    await ob.stop()
+
+
+def test_a_failed_append_leaves_the_journal_whole(tmp_path: Path, monkeypatch) -> None:
+    """A short write (a full disk) is cut back off: a torn record would shift every
+    record after it and name other rows."""
+    import edgetui.ack_journal as aj
+
+    journal = aj.AckJournal(tmp_path / "j", instance=7)
+    journal.open()
+    journal.append([1])
+    real_write = aj.os.write
+
+    def short_write(fd: int, data: bytes) -> int:
+        return real_write(fd, data[:5])
+
+    monkeypatch.setattr(aj.os, "write", short_write)
+    with pytest.raises(OSError, match="short write"):
+        journal.append([2, 3])
+    monkeypatch.setattr(aj.os, "write", real_write)
+    journal.append([4])
+    journal.close()
+    assert read_journal(tmp_path / "j", 7) == [1, 4]
+
+
+async def test_without_a_journal_file_the_outbox_still_runs(tmp_path: Path, caplog) -> None:
+    db = tmp_path / "o.db"
+    journal_path(db).mkdir()  # cannot be opened as a file
+    with caplog.at_level(logging.WARNING, logger="edgetui.store"):
+        ob = await open_outbox(db)
+    assert "no acknowledgement journal" in caplog.text
+    await ob.enqueue_many([("log", {"i": i}) for i in range(3)])
+    removed = await asyncio.to_thread(ob.record_acked_blocking, [1, 2])
+    assert len(removed) == 2 and table_seqs(db) == [3]  # deleted at once instead
     await ob.stop()
 
 

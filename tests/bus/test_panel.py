@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from edgetui.api import Notification, RuntimeAPI
+from edgetui.api import Notification
 from edgetui.tui.app import EdgeApp
 from edgetui.tui.panels.bus import MAX_LINES, BusPanel
 from tests.support.fake_api import FakeAPI, fixed_snapshot
-from tests.support.ui import make_app
+from tests.support.ui import daemon_that_returns, make_app
 
 SECTION: dict[str, Any] = {
     "published": 1234,
@@ -196,16 +195,7 @@ async def test_reconnect_fills_in_the_events_missed_while_away(daemon_restarted:
     second = FakeAPI(fixed_snapshot(sections={"bus": SECTION}))
     # A restarted daemon's history starts empty; a daemon that only lost us keeps its ring.
     second.results["bus.history"] = away if daemon_restarted else HISTORY + LIVE + away
-    back = asyncio.Event()
-
-    async def connect() -> RuntimeAPI:
-        return first
-
-    async def reconnect() -> RuntimeAPI:
-        if not back.is_set():
-            raise ConnectionError("daemon not answering")
-        return second
-
+    connect, reconnect, back = daemon_that_returns(first, second)
     app = EdgeApp(connect, reconnect, clock=lambda: "14:30:00", retry_s=0.05)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from edgetui.api import RuntimeAPI
@@ -25,3 +27,21 @@ def make_app(
     kwargs.setdefault("clock", lambda: "14:30:00")
     kwargs.setdefault("kiosk_pin", "4321")
     return EdgeApp(connect, **kwargs), api
+
+
+def daemon_that_returns(
+    first: FakeAPI, second: FakeAPI
+) -> tuple[Callable[[], Awaitable[RuntimeAPI]], Callable[[], Awaitable[RuntimeAPI]], asyncio.Event]:
+    """connect/reconnect for an EdgeApp whose daemon goes away (`first.drop()`) and answers
+    again, as `second`, once the returned event is set."""
+    back = asyncio.Event()
+
+    async def connect() -> RuntimeAPI:
+        return first
+
+    async def reconnect() -> RuntimeAPI:
+        if not back.is_set():
+            raise ConnectionError("daemon not answering")
+        return second
+
+    return connect, reconnect, back

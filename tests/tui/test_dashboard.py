@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from edgetui.api import RuntimeAPI
 from edgetui.tui.app import EdgeApp
 from edgetui.tui.header import Banner, StatusHeader
 from edgetui.tui.panels.resources import ResourcesPanel
 from edgetui.tui.screens.help import HelpScreen
 from edgetui.tui.screens.pin import PinScreen
 from tests.support.fake_api import FakeAPI, fixed_snapshot
-from tests.support.ui import make_app
+from tests.support.ui import daemon_that_returns, make_app
 
 
 async def test_resources_panel_shows_snapshot_figures() -> None:
@@ -91,16 +88,7 @@ async def test_readonly_is_shown_in_header() -> None:
 async def test_disconnect_banner_and_reconnect() -> None:
     first = FakeAPI(fixed_snapshot("attached"), mode="attached")
     second = FakeAPI(fixed_snapshot("attached"), mode="attached")
-    daemon_back = asyncio.Event()
-
-    async def connect() -> RuntimeAPI:
-        return first
-
-    async def reconnect() -> RuntimeAPI:
-        if not daemon_back.is_set():
-            raise ConnectionError("daemon not answering")
-        return second
-
+    connect, reconnect, daemon_back = daemon_that_returns(first, second)
     app = EdgeApp(connect, reconnect, clock=lambda: "14:30:00", retry_s=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

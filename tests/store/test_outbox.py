@@ -255,3 +255,30 @@ async def test_export_writes_ndjson_and_keeps_or_removes(tmp_path: Path) -> None
     assert res["removed"] == 2 and ob.queued() == 0
     assert len(out.read_text().splitlines()) == 2
     await ob.stop()
+
+
+async def test_a_write_failure_at_open_is_not_taken_for_corruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the schema is prepared: the start fails with a StoreError and the
+    database stays where it is, with its rows (a corrupt file would be moved aside)."""
+    import edgetui.store_schema as schema
+
+    db = tmp_path / "o.db"
+    ob = await open_outbox(db)
+    await ob.enqueue_many([("alert", {"i": i}) for i in range(3)])
+    await ob.stop()
+
+    async def full(_db: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(schema, "_retire_acked_table", full)
+    ob = Outbox(StoreConfig(), db, maintenance_s=3600)
+    with pytest.raises(StoreError, match="disk is full"):
+        await ob.start()
+    await ob.stop()
+    assert not list(tmp_path.glob("o.db.corrupt-*"))  # noqa: ASYNC240
+    monkeypatch.undo()
+    ob = await open_outbox(db)
+    assert ob.queued() == 3
+    await ob.stop()

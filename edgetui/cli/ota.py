@@ -254,14 +254,14 @@ async def cmd_apply(ctx: Context) -> int:
     return TERMINAL[phase]
 
 
-async def _wait_booted(api: RuntimeAPI, slot: str, timeout: float = 120) -> None:
-    # The restart is complete when a fresh snapshot shows the new booted slot.
+async def _wait_booted(api: RuntimeAPI, slot: str, timeout: float = 120) -> bool:
+    """True once a fresh snapshot shows `slot` booted (the restart is complete)."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(timeout):
             async for note in api.subscribe(["snapshot"]):
-                ota = note.data.get("ota") or note.data.get("sections", {}).get("ota") or {}
-                if ota.get("booted") == slot:
-                    return
+                if (note.data.get("ota") or {}).get("booted") == slot:
+                    return True
+    return False
 
 
 async def cmd_rollback(ctx: Context) -> int:
@@ -275,11 +275,12 @@ async def cmd_rollback(ctx: Context) -> int:
             f"{target.get('status')}) and restart?",
         )
         out = await _call(api, "ota.rollback")
-        await _wait_booted(api, out["slot"])
+        restarted = await _wait_booted(api, out["slot"])
     if ctx.args.json:
         print_json(out)
     else:
-        print(f"rolled back to {out['version']} (slot {out['slot']}); runtime restarted")
+        done = "runtime restarted" if restarted else "restart not confirmed yet"
+        print(f"rolled back to {out['version']} (slot {out['slot']}); {done}")
     return EXIT_OK
 
 

@@ -92,7 +92,7 @@ def cmd_keys_generate(ctx: Context) -> int:
 
 
 def cmd_bundle_build(ctx: Context) -> int:
-    from edgetui.ota.bundle import build_bundle
+    from edgetui.ota.bundle import MANIFEST_NAME, build_bundle, package_name
     from edgetui.ota.manifest import compare_versions
 
     a = ctx.args
@@ -118,13 +118,10 @@ def cmd_bundle_build(ctx: Context) -> int:
         return _fail(ctx, exc, "bundle build")
     out = Path(a.out)
     if a.json:
-        print_json(
-            {"ok": True, "manifest_path": str(out / "manifest.json"), "manifest": m.to_dict()}
-        )
+        print_json({"ok": True, "manifest_path": str(out / MANIFEST_NAME), "manifest": m.to_dict()})
     else:
-        package = out / m.update_package_url.rsplit("/", 1)[-1]
-        print(f"built {package} ({m.size} bytes, {m.checksum})")
-        print(f"wrote {out / 'manifest.json'}: version {m.version}, key {m.key_id}")
+        print(f"built {out / package_name(m.version)} ({m.size} bytes, {m.checksum})")
+        print(f"wrote {out / MANIFEST_NAME}: version {m.version}, key {m.key_id}")
         print(f"targets {', '.join(m.target_devices)}; expires {m.expires}")
     return EXIT_OK
 

@@ -30,7 +30,6 @@ from edgetui.ota.manifest import (
 )
 
 MANIFEST_NAME = "manifest.json"
-CHUNK = 1 << 20
 # Fixed metadata keeps the same source producing the same bytes (reproducible bundles).
 FIXED_MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
 
@@ -177,9 +176,9 @@ def local_package_path(manifest_path: Path, m: Manifest) -> Path:
     """Where a manifest's package lies on disk when the URL is relative or file://."""
     url = m.update_package_url
     if url.startswith("file://"):
-        from urllib.parse import unquote, urlparse
+        from edgetui.ota.fetch import local_path
 
-        return Path(unquote(urlparse(url).path))
+        return local_path(url)
     if "://" in url:
         # Published under a URL: look for the same file name next to the manifest.
         return Path(manifest_path).parent / url.rstrip("/").rsplit("/", 1)[-1]

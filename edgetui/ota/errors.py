@@ -35,8 +35,3 @@ class OtaError(Exception):
             raise ValueError(f"unknown OtaError code {code!r}")
         super().__init__(message)
         self.code = code
-        self.message = message
-
-    def to_dict(self) -> dict[str, str]:
-        """JSON-ready form for CLI output and history records."""
-        return {"code": self.code, "message": self.message}

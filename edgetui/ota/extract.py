@@ -247,9 +247,6 @@ def safe_extract(
         ex.finish()
         if progress:
             progress(total, total)
-    except OtaError:
-        _empty(dest, created)
-        raise
     except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile) as exc:
         _empty(dest, created)
         raise _unsafe(f"corrupt or truncated archive ({exc})") from None

@@ -23,6 +23,8 @@ from urllib.parse import unquote, urljoin, urlparse
 
 from edgetui import __version__
 from edgetui.faults import fault_point
+from edgetui.file_digest import sha256_file
+from edgetui.ota.durable import fsync_dir
 from edgetui.ota.errors import OtaError
 from edgetui.ota.manifest import MAX_MANIFEST_BYTES
 
@@ -281,6 +283,40 @@ def _download_local(state: _Partial, path: Path, size: int, progress) -> None:
         state.stream(f.read, size, progress)
 
 
+def _fetch_once(
+    state: _Partial,
+    url: str,
+    size: int,
+    timeout: float,
+    progress: Progress | None,
+    slow: SlowLimit | None,
+) -> None:
+    """One transfer, resuming at `state.have`; every failure comes out as an OtaError."""
+    try:
+        if is_remote(url):
+            _download_http(state, url, size, timeout, progress, slow)
+        else:
+            _download_local(state, local_path(url), size, progress)
+    except TimeoutError:
+        raise OtaError(
+            "timeout",
+            f"{url}: no data for {timeout:g} s at {state.have} of {size} bytes "
+            "(.part kept; run again to resume)",
+        ) from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise OtaError(
+            "http_error",
+            f"{url}: interrupted at {state.have} of {size} bytes ({exc.__class__.__name__}); "
+            ".part kept; run again to resume",
+        ) from None
+    if state.have < size:
+        raise OtaError(
+            "http_error",
+            f"{url}: connection closed at {state.have} of {size} bytes "
+            "(.part kept; run again to resume)",
+        )
+
+
 def download(
     url: str,
     dest: Path,
@@ -306,8 +342,6 @@ def download(
     want = sha256.removeprefix("sha256:").lower()
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
-        from edgetui.ota.bundle import sha256_file
-
         if dest.stat().st_size == size and sha256_file(dest) == want:
             if progress:
                 progress(size, size)
@@ -328,16 +362,7 @@ def download(
     while state.have < size:
         before = state.have
         try:
-            if is_remote(url):
-                _download_http(state, url, size, timeout, progress, slow)
-            else:
-                _download_local(state, local_path(url), size, progress)
-            if state.have < size:
-                raise OtaError(
-                    "http_error",
-                    f"{url}: connection closed at {state.have} of {size} bytes "
-                    "(.part kept; run again to resume)",
-                )
+            _fetch_once(state, url, size, timeout, progress, slow)
         except OtaError as exc:
             if exc.code == "too_large":
                 state.reset()
@@ -347,27 +372,6 @@ def download(
             attempt += 1
             log.info("download interrupted (%s); resuming in %.1f s", exc, retry_delay)
             time.sleep(retry_delay)
-            continue
-        except TimeoutError:
-            if state.have > before and attempt < retries:
-                attempt += 1
-                time.sleep(retry_delay)
-                continue
-            raise OtaError(
-                "timeout",
-                f"{url}: no data for {timeout:g} s at {state.have} of {size} bytes "
-                "(.part kept; run again to resume)",
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            if state.have > before and attempt < retries:
-                attempt += 1
-                time.sleep(retry_delay)
-                continue
-            raise OtaError(
-                "http_error",
-                f"{url}: interrupted at {state.have} of {size} bytes ({exc.__class__.__name__}); "
-                ".part kept; run again to resume",
-            ) from None
     digest = state.sha.hexdigest()
     if digest != want:
         state.reset()
@@ -376,8 +380,4 @@ def download(
             f"package sha256 {digest[:16]}… does not match manifest {want[:16]}… (tampered?)",
         )
     os.replace(state.path, dest)
-    fd = os.open(dest.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(dest.parent)

@@ -114,10 +114,8 @@ async def check_golden(slot: SlotContent, hooks: HealthHooks, timeout: float) ->
     if not getattr(engine, "available", True):
         why = getattr(engine, "unavailable_reason", None) or "model not loaded"
         return HealthCheck("golden", False, f"inference unavailable: {why}")
-    try:
-        from edgetui.golden import run_golden
-    except ImportError:
-        return HealthCheck("golden", None, "golden runner not in this build (skipped)")
+    from edgetui.golden import run_golden
+
     try:
         result = await asyncio.wait_for(run_golden(engine, slot.golden), timeout)
     except TimeoutError:

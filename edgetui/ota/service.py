@@ -282,11 +282,11 @@ class OtaService(TrialMixin):
                     "state": "applying",
                     "available": offer.summary(),
                     "message": f"installing {offer.manifest.version}",
-                }  # type: ignore[attr-defined]
+                }
                 await asyncio.to_thread(self.updater.install, offer, target, progress)
             except Exception as exc:
                 await asyncio.sleep(0)  # let queued progress notes go out first
-                version = offer.manifest.version if offer else None  # type: ignore[attr-defined]
+                version = offer.manifest.version if offer else None
                 await asyncio.to_thread(self._record_failure, target, version, str(exc))
                 await self._reload()
                 self.update = {"state": "error", "available": None, "message": str(exc)}
@@ -294,7 +294,7 @@ class OtaService(TrialMixin):
                 raise _api_error(exc) from None
             await asyncio.sleep(0)
             await self._reload()
-            version = offer.manifest.version  # type: ignore[attr-defined]
+            version = offer.manifest.version
             self.update = {
                 "state": "restarting",
                 "available": None,

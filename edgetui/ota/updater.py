@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgetui.config import OtaConfig
 from edgetui.faults import fault_point
@@ -19,6 +20,9 @@ from edgetui.models.ota import OtaState
 from edgetui.models.slot import SlotContent
 from edgetui.ota.errors import OtaError
 from edgetui.ota.slots import SlotStore, content_digest, now_rfc3339
+
+if TYPE_CHECKING:  # imported lazily at run time: a check need not load the bundle code
+    from edgetui.ota.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ MIN_EXTRACT_BUDGET = 64 * 1024 * 1024
 class Offer:
     """A verified manifest and what it means for this device."""
 
-    manifest: object  # edgetui.ota.manifest.Manifest
+    manifest: Manifest
     manifest_url: str
     installed_version: str | None
     available: bool
@@ -43,11 +47,11 @@ class Offer:
     def summary(self) -> dict[str, object]:
         m = self.manifest
         return {
-            "version": m.version,  # type: ignore[attr-defined]
-            "release_date": m.release_date,  # type: ignore[attr-defined]
-            "changes": m.changes,  # type: ignore[attr-defined]
-            "size": m.size,  # type: ignore[attr-defined]
-            "rollback_version": m.rollback_version,  # type: ignore[attr-defined]
+            "version": m.version,
+            "release_date": m.release_date,
+            "changes": m.changes,
+            "size": m.size,
+            "rollback_version": m.rollback_version,
             "installed_version": self.installed_version,
             "available": self.available,
             "message": self.message,
@@ -65,7 +69,7 @@ class Updater:
         self.device_id = device_id
         self.device_type = device_type
         # Replaces shutil.disk_usage(...).free in the download's space check (tests only).
-        self.free_space: Callable[[object], int] | None = None
+        self.free_space: Callable[[Path], int] | None = None
 
     def fetch_offer(
         self, url: str, installed_version: str | None, *, allow_downgrade: bool = False
@@ -102,27 +106,28 @@ class Updater:
     def install(self, offer: Offer, slot: str, progress: Progress) -> OtaState:
         """Download, verify and extract into `slot` (the inactive one), mark it trial and
         switch `current` to it. Returns the saved state; raises OtaError, slot left empty."""
+        from edgetui.ota.bundle import package_name
         from edgetui.ota.extract import safe_extract
-        from edgetui.ota.fetch import download, resolve_package_url, slow_limit
+        from edgetui.ota.fetch import check_free_space, download, resolve_package_url, slow_limit
 
         m = offer.manifest
-        version: str = m.version  # type: ignore[attr-defined]
-        size: int = m.size  # type: ignore[attr-defined]
-        url = resolve_package_url(offer.manifest_url, m.update_package_url)  # type: ignore[attr-defined]
+        version: str = m.version
+        size: int = m.size
+        url = resolve_package_url(offer.manifest_url, m.update_package_url)
         self.store.ensure()
         self.store.downloads.mkdir(parents=True, exist_ok=True)
-        package = self.store.downloads / f"edgetui-{version}.tar.gz"
+        package = self.store.downloads / package_name(version)
         on_download = _percent_reporter(progress, "download", "bytes")
         progress("download", 0, f"fetching {url}")
         download(
             url,
             package,
             size=size,
-            sha256=m.sha256,  # type: ignore[attr-defined]
+            sha256=m.sha256,
             timeout=self.config.download_timeout_s,
             slow=slow_limit(self.config),
             progress=on_download,
-            free_space=self.free_space,  # type: ignore[arg-type]
+            free_space=self.free_space,
         )
         fault_point("ota.after_download")
         progress("verify", None, f"package {version}: size and sha256 match the signed manifest")
@@ -137,9 +142,8 @@ class Updater:
             self.store.clear_slot(slot)
             dest = self.store.slot_dir(slot)
             budget = max(size * MAX_EXPANSION, MIN_EXTRACT_BUDGET)
-            free = shutil.disk_usage(dest).free
-            if free < size:  # the extract check proper is in safe_extract's budget
-                raise OtaError("no_space", f"not enough space to extract: {free} bytes free")
+            # Space may have gone since the download's check; the budget bounds the rest.
+            check_free_space(dest, download=0, extract=size, free_space=self.free_space)
             on_extract = _percent_reporter(progress, "extract", "")
             progress("extract", 0, f"unpacking into slot {slot}")
             safe_extract(
@@ -168,7 +172,7 @@ class Updater:
         state = self.store.load()
         s = state.slots[slot]
         s.status, s.installing, s.version = "trial", None, version
-        s.sha256, s.content_sha256 = m.checksum, digest  # type: ignore[attr-defined]
+        s.sha256, s.content_sha256 = m.checksum, digest
         s.installed_at = s.activated_at = now_rfc3339()
         s.boot_attempts, s.last_error = 0, None
         booted = self.store.current()

@@ -162,7 +162,7 @@ class EventBus:
         self._history: collections.deque[Event] = collections.deque(
             maxlen=max(0, config.history_size)
         )
-        self._sinks: list[tuple[Sequence[str], Sink, Subscription]] = []
+        self._sinks: list[tuple[Sink, Subscription]] = []
         self._sink_tasks: list[asyncio.Task[None]] = []
         self._names = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -180,7 +180,7 @@ class EventBus:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._started = True
-        for _types, sink, sub in self._sinks:
+        for sink, sub in self._sinks:
             self._sink_tasks.append(asyncio.create_task(self._run_sink(sink, sub)))
         if self.config.bridge_url:
             from edgetui.bus_bridge import MqttBridge  # paho only when a bridge is configured
@@ -269,9 +269,12 @@ class EventBus:
         return events
 
     def add_sink(self, types: Sequence[str], sink: Sink, *, name: str | None = None) -> None:
-        """Feed matching events to `sink` (e.g. the outbox) from a bounded queue of its own."""
-        sub = self.subscribe(list(types) or ["*"], name=name or f"sink-{next(self._names)}")
-        self._sinks.append((types, sink, sub))
+        """Feed matching events to `sink` (e.g. the outbox) from a bounded queue of its own;
+        no types, no events (`[bus] outbox_types = []` sends none uplink)."""
+        if not types:
+            return
+        sub = self.subscribe(list(types), name=name or f"sink-{next(self._names)}")
+        self._sinks.append((sink, sub))
         if self._started:
             self._sink_tasks.append(asyncio.create_task(self._run_sink(sink, sub)))
 

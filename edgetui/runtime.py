@@ -225,14 +225,14 @@ class Runtime:
     def _build_bus(self) -> Any:
         """The local event bus; configured event types also feed the outbox when it exists."""
         from edgetui.bus import EventBus
-        from edgetui.models import to_dict
+        from edgetui.bus_envelope import event_dict
 
         bus = EventBus(self.config.bus, self.config.device.id, notify=self.notify)
         if self.store is not None:
             store = self.store
             bus.add_sink(
                 self.config.bus.outbox_types,
-                lambda ev: store.enqueue("event", to_dict(ev)),
+                lambda ev: store.enqueue("event", event_dict(ev)),
                 name="outbox",
             )
         self.bus = bus

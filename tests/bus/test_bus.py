@@ -224,6 +224,23 @@ async def test_sink_gets_only_outbox_types() -> None:
     await bus.stop()
 
 
+async def test_a_sink_for_no_types_gets_nothing() -> None:
+    """`[bus] outbox_types = []` means no bus event goes uplink, not every one."""
+    bus, _ = make_bus()
+    got: list[str] = []
+
+    async def sink(ev: Event) -> None:
+        got.append(ev.type)
+
+    bus.add_sink([], sink, name="outbox")
+    await bus.start()
+    bus.publish("MOTION_DETECTED", source=SRC)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert got == [] and "outbox" not in [s["name"] for s in bus.section()["subscribers"]]
+    await bus.stop()
+
+
 async def test_failing_sink_is_counted_and_bus_keeps_flowing() -> None:
     bus, _ = make_bus()
 

@@ -15,21 +15,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from edgetui.agent_context import AgentContext
 from edgetui.config import AgentsConfig
+from edgetui.models.clock import rfc3339
 from edgetui.models.slot import SlotContent
 
 log = logging.getLogger(__name__)
 STATUSES = ("running", "idle", "error", "updating")
 AgentRun = Callable[[AgentContext], Awaitable[None]]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -160,7 +156,7 @@ class AgentSupervisor:
             try:
                 run, state.origin = load_agent(state.name, self.agents_dir)
                 state.status = "running"
-                state.started_at = _now()
+                state.started_at = rfc3339()
                 await run(self._context(state))
                 raise RuntimeError("run() returned; an agent runs until cancelled")
             except asyncio.CancelledError:

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from edgetui.decision_prompt import (
 from edgetui.inference_stats import LatencyStats
 from edgetui.inference_worker import ModelWorker, WorkerBusy, WorkerCancelled
 from edgetui.model_file import ModelFileError, check_model
+from edgetui.models.clock import rfc3339
 from edgetui.models.decision import Completion, Decision, fallback_decision
 from edgetui.models.event import Event
 from edgetui.models.serde import to_dict
@@ -119,7 +119,11 @@ class InferenceEngine:
         except ModelFileError as exc:
             return self._refuse(str(exc))
         self.sha256, self.model_name = checked.sha256, checked.name
-        worker = ModelWorker(n_threads=self.config.n_threads, n_ctx=self.config.n_ctx)
+        worker = ModelWorker(
+            n_threads=self.config.n_threads,
+            n_ctx=self.config.n_ctx,
+            queue_size=self.config.queue_size,
+        )
         started = time.perf_counter()
         try:
             await worker.start(checked.path)
@@ -169,7 +173,6 @@ class InferenceEngine:
                 grammar=grammar,
                 max_tokens=max_tokens or self.config.max_tokens,
                 temperature=self.config.temperature if temperature is None else temperature,
-                queue_size=self.config.queue_size,
             )
         except WorkerBusy:
             self.stats.errors += 1
@@ -232,7 +235,7 @@ class InferenceEngine:
         location = data.get("location")
         decision.location = location if isinstance(location, str) else None
         decision.latency_ms = round((time.perf_counter() - started) * 1000.0, 2)
-        decision.at = _now()
+        decision.at = rfc3339()
         self.last_decision = to_dict(decision)
         return decision
 
@@ -260,7 +263,3 @@ class InferenceEngine:
             return self.section()
 
         return {"inference.status": status}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

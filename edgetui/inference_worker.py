@@ -72,12 +72,12 @@ class Job:
 class ModelWorker:
     """Loads the model in its own thread and runs completions there, one at a time."""
 
-    def __init__(self, *, n_threads: int, n_ctx: int) -> None:
+    def __init__(self, *, n_threads: int, n_ctx: int, queue_size: int) -> None:
         self.n_threads = n_threads
         self.n_ctx = n_ctx
-        self._jobs: queue.Queue[Job | None] = queue.Queue()
-        self._waiting = 0
-        self._lock = threading.Lock()
+        # Waiting jobs only: the running one has been taken off. The stop sentinel goes in
+        # after the queue was emptied, so the bound never blocks it.
+        self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max(1, queue_size))
         self._thread: threading.Thread | None = None
         self._llm: Any = None
         self._grammars: dict[str, Any] = {}
@@ -86,7 +86,7 @@ class ModelWorker:
     @property
     def pending(self) -> int:
         """Jobs waiting for the worker (the running one not included)."""
-        return self._waiting
+        return self._jobs.qsize()
 
     async def start(self, path: Path) -> None:
         """Start the thread and load the model in it; raises what llama.cpp raised."""
@@ -105,15 +105,13 @@ class ModelWorker:
         grammar: str | None,
         max_tokens: int,
         temperature: float,
-        queue_size: int,
     ) -> Job:
         """Queue a job; raises WorkerBusy when `queue_size` jobs are already waiting."""
-        with self._lock:
-            if self._waiting >= max(1, queue_size):
-                raise WorkerBusy()
-            self._waiting += 1
         job = Job(asyncio.get_running_loop(), prompt, grammar, max_tokens, temperature)
-        self._jobs.put(job)
+        try:
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            raise WorkerBusy() from None
         return job
 
     async def stop(self) -> None:
@@ -165,8 +163,6 @@ class ModelWorker:
             job = self._jobs.get()
             if job is None:
                 return
-            with self._lock:
-                self._waiting -= 1
             if job.cancelled:
                 job.resolve(None, WorkerCancelled("cancelled before it started"))
                 continue

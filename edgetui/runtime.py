@@ -12,7 +12,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +19,7 @@ from edgetui import __version__
 from edgetui.api import APIError, Notification
 from edgetui.config import Config
 from edgetui.models import Snapshot
+from edgetui.models.clock import rfc3339
 from edgetui.telemetry import History, Sampler
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,6 @@ class Service(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
-
-
-def rfc3339(ts: float | None = None) -> str:
-    """UTC timestamp like 2026-05-06T14:30:00.123Z."""
-    dt = datetime.fromtimestamp(time.time() if ts is None else ts, UTC)
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Subscriber:

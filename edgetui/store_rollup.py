@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from edgetui.models.clock import rfc3339
 
 AVERAGED = ("cpu_utilization", "memory_free_mb", "disk_free_gb", "inference_latency_ms")
 LATEST = ("agent_status", "model_version")
@@ -21,10 +22,6 @@ class RollupPlan:
     seqs: list[int]
     created: float
     payload: dict[str, Any]
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def average_telemetry(samples: list[dict[str, Any]], hour_start: float) -> dict[str, Any]:
@@ -63,7 +60,7 @@ def average_telemetry(samples: list[dict[str, Any]], hour_start: float) -> dict[
     logs = [entry for s in samples for entry in (s.get("logs") or [])][-MAX_LOGS:]
     device = next((s.get("device_id") for s in samples if s.get("device_id")), None)
     return {
-        "timestamp": _iso(hour_start),
+        "timestamp": rfc3339(hour_start, timespec="seconds"),
         "device_id": device,
         "metrics": metrics,
         "logs": logs,

@@ -19,7 +19,6 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -27,6 +26,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from edgetui.api import APIError
 from edgetui.config import UplinkConfig
+from edgetui.models.clock import rfc3339
 from edgetui.store import Outbox, StoreError
 from edgetui.store_schema import TOPIC_SUFFIX
 from edgetui.uplink_client import (
@@ -47,9 +47,7 @@ STOP_GRACE_S = 1.0  # on a stop, how long to wait for the PUBACKs of messages in
 
 
 def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if ts is None else rfc3339(ts, timespec="seconds")
 
 
 class Uplink:

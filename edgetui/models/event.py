@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from edgetui.models.clock import rfc3339
 from edgetui.models.ids import new_id
 
 REQUIRED = ("specversion", "id", "source", "type")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -23,6 +19,6 @@ class Event:
     source: str
     data: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=new_id)
-    time: str = field(default_factory=_now)
+    time: str = field(default_factory=rfc3339)
     specversion: str = "1.0"
     datacontenttype: str = "application/json"

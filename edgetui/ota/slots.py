@@ -12,11 +12,10 @@ import hashlib
 import json
 import os
 import shutil
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from edgetui.file_digest import sha256_file
+from edgetui.models.clock import rfc3339
 from edgetui.models.ota import SLOT_NAMES, HistoryEntry, OtaState, SlotState
 from edgetui.models.serde import from_dict, to_dict
 from edgetui.ota.durable import atomic_write, fsync_dir
@@ -28,11 +27,7 @@ _IGNORED_DIRS = {"__pycache__"}
 
 def now_rfc3339() -> str:
     """UTC timestamp like 2026-05-06T14:30:00Z."""
-    return (
-        datetime.fromtimestamp(time.time(), UTC)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z")
-    )
+    return rfc3339(timespec="seconds")
 
 
 def content_digest(root: Path) -> str:

@@ -16,8 +16,9 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
+
+from edgetui.models.clock import rfc3339
 
 _feeding: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "edgetui_log_feeding", default=False
@@ -83,9 +84,7 @@ class OutboxLogHandler(logging.Handler):
             if record.exc_info and record.exc_info[1] is not None:
                 msg += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
             entry = {
-                "timestamp": datetime.fromtimestamp(record.created, UTC)
-                .isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z"),
+                "timestamp": rfc3339(record.created),
                 "device_id": self.device_id,
                 "level": record.levelname,
                 "logger": record.name,

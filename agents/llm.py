@@ -20,7 +20,7 @@ from collections import deque
 from typing import Any
 
 from edgetui.agent_context import AgentContext
-from edgetui.models.decision import Decision, fallback_decision, is_night
+from edgetui.models.decision import Decision, fallback_decision, is_night, over_threshold
 from edgetui.models.event import Event
 from edgetui.models.serde import to_dict
 
@@ -47,15 +47,10 @@ def _summary(event: Event) -> str:
 
 
 def _notable(event: Event, sound_db: float, temp_c: float) -> bool:
-    """Readings below threshold are context, not something to decide about."""
-    data = event.data or {}
-    if event.type == "SOUND_LEVEL":
-        value = data.get("db", data.get("value"))
-        return isinstance(value, int | float) and value >= sound_db
-    if event.type == "TEMPERATURE":
-        value = data.get("celsius", data.get("value"))
-        return isinstance(value, int | float) and value >= temp_c
-    return True
+    """Readings below threshold are context, not something to decide about (the same rule
+    the fallback policy applies, so the model is never asked what the rules would ignore)."""
+    limits = {"sound_alert_db": sound_db, "temperature_alert_c": temp_c}
+    return over_threshold(event.type, event.data or {}, limits)
 
 
 async def run(ctx: AgentContext) -> None:
@@ -134,6 +129,4 @@ def _publish(ctx: AgentContext, cause: Event, decision: Decision) -> None:
     }
     if decision.action in ACTION_EVENTS:
         ctx.publish(decision.action, data)
-    record = to_dict(decision)
-    record.pop("extra", None)
-    ctx.publish("DECISION", record)
+    ctx.publish("DECISION", to_dict(decision))

@@ -34,7 +34,7 @@ class AgentContext:
     @property
     def source(self) -> str:
         """CloudEvents source of this agent: edgetui://<device>/<agent>."""
-        return f"edgetui://{self.device_id}/{self.name}"
+        return self.bus.source_for(self.name)
 
     def publish(self, type: str, data: dict[str, Any] | None = None) -> Event:
         """Publish an event from this agent (never blocks)."""

@@ -8,8 +8,6 @@ from typing import Any
 
 from edgetui.file_digest import sha256_file
 
-CHUNK = 1 << 20
-
 
 class ModelFileError(Exception):
     """The model file cannot be used; str(e) is the one-line reason."""

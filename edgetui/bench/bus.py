@@ -14,6 +14,7 @@ from typing import Any
 from edgetui.bus import EventBus
 from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
 from edgetui.config import BusConfig
+from edgetui.inference_stats import percentile
 from edgetui.models.event import Event
 
 SOURCE = "edgetui://bench/sensor"
@@ -42,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_bench_bus)
 
 
-def _pct(values: list[int], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+def _ms(values: list[int], pct: float) -> float:
+    """A percentile of latencies in ns, in ms."""
+    return (percentile(values, pct) or 0) / 1e6
 
 
 async def _measure(
@@ -93,7 +94,8 @@ async def _measure(
 
 
 async def run_bus(n: int, batch: int, slow_s: float, queue_size: int) -> Run:
-    """The real EventBus, as the runtime uses it (history ring, notify with to_dict)."""
+    """The real EventBus, as the runtime uses it (history ring, the event's dict built for
+    notify)."""
     bus = EventBus(BusConfig(queue_size=queue_size), "bench", notify=lambda kind, data: None)
     await bus.start()
     fast = [bus.subscribe("*", name="fast-1"), bus.subscribe("MOTION_*", name="fast-2")]
@@ -102,7 +104,7 @@ async def run_bus(n: int, batch: int, slow_s: float, queue_size: int) -> Run:
         elapsed, lat, longest, slow_got = await _measure(
             bus.publish_event, [s.get for s in fast], slow.get, n, batch, slow_s
         )
-        return Run(n / elapsed, _pct(lat, 0.5), _pct(lat, 0.99), longest, slow_got, slow.dropped)
+        return Run(n / elapsed, _ms(lat, 50), _ms(lat, 99), longest, slow_got, slow.dropped)
     finally:
         await bus.stop()
 
@@ -125,7 +127,7 @@ async def run_baseline(n: int, batch: int, slow_s: float, queue_size: int) -> Ru
     elapsed, lat, longest, slow_got = await _measure(
         publish, [q.get for q in fast], slow.get, n, batch, slow_s
     )
-    return Run(n / elapsed, _pct(lat, 0.5), _pct(lat, 0.99), longest, slow_got, dropped)
+    return Run(n / elapsed, _ms(lat, 50), _ms(lat, 99), longest, slow_got, dropped)
 
 
 def _median(runs: list[Run]) -> Run:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from edgetui.api import APIError
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, call_part, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,12 +33,7 @@ def render(agents: list[dict[str, Any]]) -> str:
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:
     async with ctx.api() as api:
-        try:
-            return await api.call(method, params)
-        except APIError as exc:
-            if exc.code == -32601:
-                raise CommandError("agents are not running (none enabled?)") from None
-            raise CommandError(str(exc)) from None
+        return await call_part(api, method, params, "agents are not running (none enabled?)")
 
 
 async def cmd_status(ctx: Context) -> int:

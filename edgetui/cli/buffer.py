@@ -6,8 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from edgetui.api import APIError
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.context import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    Context,
+    call_part,
+    print_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,12 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:
     async with ctx.api() as api:
-        try:
-            return await api.call(method, params or {})
-        except APIError as exc:
-            if exc.code == -32601:
-                raise CommandError("the buffer is not running in this runtime") from None
-            raise CommandError(str(exc)) from None
+        return await call_part(api, method, params, "the buffer is not running in this runtime")
 
 
 def _bytes(n: float | None) -> str:

@@ -8,9 +8,16 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from edgetui.api import APIError, Disconnected
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.context import (
+    EXIT_OK,
+    EXIT_USAGE,
+    METHOD_NOT_FOUND,
+    CommandError,
+    Context,
+    print_json,
+)
 
-INVALID_PARAMS, METHOD_NOT_FOUND = -32602, -32601
+INVALID_PARAMS = -32602
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgetui.api import RuntimeAPI
+from edgetui.api import APIError, RuntimeAPI
 from edgetui.config import Config
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+METHOD_NOT_FOUND = -32601  # JSON-RPC: the part is not running in this runtime
 
 
 class CommandError(Exception):
@@ -23,6 +24,19 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
         super().__init__(message)
         self.code = code
+
+
+async def call_part(
+    api: RuntimeAPI, method: str, params: dict[str, Any] | None, missing: str
+) -> Any:
+    """`api.call`, its errors as CommandError; `missing` is the message when the part that
+    owns `method` is not running in this runtime."""
+    try:
+        return await api.call(method, params or {})
+    except APIError as exc:
+        if exc.code == METHOD_NOT_FOUND:
+            raise CommandError(missing) from None
+        raise CommandError(str(exc)) from None
 
 
 @dataclass

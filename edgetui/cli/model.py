@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
-from edgetui.model_file import ModelFileError, check_model, gguf_metadata, sha256_file
+from edgetui.file_digest import sha256_file
+from edgetui.model_file import ModelFileError, check_model, gguf_metadata
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from edgetui.api import APIError, RuntimeAPI
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
+from edgetui.api import RuntimeAPI
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, call_part, print_json
 
 TERMINAL = {
     "done": EXIT_OK,
@@ -72,12 +72,7 @@ def _manifest(arg: str | None) -> str | None:
 
 
 async def _call(api: RuntimeAPI, method: str, params: dict[str, Any] | None = None) -> Any:
-    try:
-        return await api.call(method, params or {})
-    except APIError as exc:
-        if exc.code == -32601:
-            raise CommandError("this runtime has no OTA service", EXIT_ERROR) from None
-        raise CommandError(str(exc), EXIT_ERROR) from None
+    return await call_part(api, method, params, "this runtime has no OTA service")
 
 
 async def _confirm(ctx: Context, question: str) -> None:

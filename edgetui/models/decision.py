@@ -6,7 +6,7 @@ engine and agents, which may import only models, can apply the same documented r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ACTIONS = ("SPEAK_WARNING", "NOTIFY", "IGNORE")
@@ -41,7 +41,6 @@ class Decision:
     latency_ms: float | None = None
     at: str = ""
     raw: str | None = None  # the model's text when source == "model"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def is_night(hour: int) -> bool:
@@ -84,18 +83,42 @@ def fallback_decision(
             return out("SPEAK_WARNING", f"Motion detected{where}", "motion at night")
         return out("NOTIFY", f"Motion detected{where}", "motion by day")
     if event_type == "SOUND_LEVEL":
-        level = _number(data.get("db", data.get("value")))
-        if level is not None and level >= float(context.get("sound_alert_db", 80.0)):
+        if over_threshold(event_type, data, context):
+            level = reading(event_type, data) or 0.0
             if night:
                 return out("SPEAK_WARNING", f"Loud noise{where}", "loud sound at night")
             return out("NOTIFY", f"Loud noise{where} ({level:.0f} dB)", "loud sound by day")
         return out("IGNORE", "", "sound below threshold")
     if event_type == "TEMPERATURE":
-        temp = _number(data.get("celsius", data.get("value")))
-        if temp is not None and temp >= float(context.get("temperature_alert_c", 70.0)):
+        if over_threshold(event_type, data, context):
+            temp = reading(event_type, data) or 0.0
             return out("NOTIFY", f"High temperature{where}: {temp:.1f} C", "temperature high")
         return out("IGNORE", "", "temperature normal")
     return out("IGNORE", "", "no rule for this event type")
+
+
+# Event type -> (its reading's key, the context key of its alert threshold, the default).
+_THRESHOLDS = {
+    "SOUND_LEVEL": ("db", "sound_alert_db", 80.0),
+    "TEMPERATURE": ("celsius", "temperature_alert_c", 70.0),
+}
+
+
+def reading(event_type: str, data: dict[str, Any]) -> float | None:
+    """The number a threshold rule looks at: a SOUND_LEVEL's dB, a TEMPERATURE's Celsius
+    (either may come as `value`); None for other types or a missing number."""
+    spec = _THRESHOLDS.get(event_type)
+    return _number(data.get(spec[0], data.get("value"))) if spec else None
+
+
+def over_threshold(event_type: str, data: dict[str, Any], context: dict[str, Any]) -> bool:
+    """Whether a reading reaches its alert threshold (`sound_alert_db`,
+    `temperature_alert_c` in context); event types without a threshold always do."""
+    spec = _THRESHOLDS.get(event_type)
+    if spec is None:
+        return True
+    value = reading(event_type, data)
+    return value is not None and value >= float(context.get(spec[1], spec[2]))
 
 
 def _number(value: Any) -> float | None:

@@ -15,11 +15,27 @@ from edgetui.telemetry.log_outbox import OutboxLogHandler
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[str, dict[str, Any]], Awaitable[Any]]
-UPDATING_STATES = ("downloading", "installing", "applying", "updating", "trial")
+
+
+def _booted_slot(ota: dict[str, Any]) -> dict[str, Any]:
+    slot = (ota.get("slots") or {}).get(ota.get("booted"))
+    return slot if isinstance(slot, dict) else {}
+
+
+def _updating(ota: Any) -> bool:
+    """An update is under way: installing, restarting into it, or on its trial boot (read
+    from the `ota` section: `progress`, `update.state`, the booted slot's status)."""
+    if not isinstance(ota, dict):
+        return False
+    if (ota.get("progress") or {}).get("active"):
+        return True
+    if (ota.get("update") or {}).get("state") in ("applying", "restarting"):
+        return True
+    return _booted_slot(ota).get("status") == "trial"
 
 
 def _agent_status(agents: Any, ota: Any) -> str | None:
-    if isinstance(ota, dict) and ota.get("state") in UPDATING_STATES:
+    if _updating(ota):
         return "updating"
     if not isinstance(agents, list) or not agents:
         return None
@@ -33,10 +49,8 @@ def _agent_status(agents: Any, ota: Any) -> str | None:
 def _model_version(inference: Any, ota: Any) -> str | None:
     if isinstance(inference, dict) and isinstance(inference.get("version"), str):
         return inference["version"]
-    if isinstance(ota, dict):
-        for key in ("booted_version", "version", "current_version"):
-            if isinstance(ota.get(key), str):
-                return ota[key]
+    if isinstance(ota, dict) and isinstance(_booted_slot(ota).get("version"), str):
+        return _booted_slot(ota)["version"]  # the release the device runs
     return None
 
 

@@ -58,6 +58,21 @@ def test_telemetry_takes_inference_agents_and_ota_when_present() -> None:
     assert build_telemetry(snap, "dev-1")["metrics"]["agent_status"] == "error"
 
 
+def test_telemetry_reads_the_ota_section_as_the_ota_service_shapes_it() -> None:
+    good = {"status": "good", "version": "1.0.0"}
+    ota = {"booted": "a", "slots": {"a": good}, "update": {"state": "idle"}, "progress": None}
+    snap = dict(SNAP, agents=[{"name": "a", "status": "idle"}], ota=ota)
+    m = build_telemetry(snap, "dev-1")["metrics"]
+    assert (m["agent_status"], m["model_version"]) == ("idle", "1.0.0")
+    for update in (
+        {"progress": {"phase": "download", "active": True}},
+        {"update": {"state": "restarting"}},
+        {"slots": {"a": dict(good, status="trial")}},
+    ):
+        m = build_telemetry(dict(snap, ota=dict(ota, **update)), "dev-1")["metrics"]
+        assert m["agent_status"] == "updating", update
+
+
 async def test_publisher_enqueues_every_interval(tmp_path: Path) -> None:
     ob = Outbox(StoreConfig(), tmp_path / "o.db", maintenance_s=3600)
     await ob.start()

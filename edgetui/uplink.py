@@ -139,7 +139,6 @@ class Uplink:
     def _goodbye(self, client: mqtt.Client) -> None:
         """Clean disconnect: say `offline` ourselves (a clean DISCONNECT skips the will).
         Blocking; the drain thread has let go of the client."""
-        client.on_socket_register_write = None  # write at once again, as paho does alone
         with contextlib.suppress(Exception):
             info = client.publish(self.status_topic, "offline", qos=1, retain=True)
             deadline = time.monotonic() + 1.0
@@ -238,7 +237,9 @@ class Uplink:
 
     # -- callbacks bridged from paho's thread -----------------------------------------
     def _on_lost(self, gen: int, rc: Any) -> None:
-        if gen != self._gen:
+        # Reported twice: paho's on_disconnect (with the broker's reason, if it gave one)
+        # and then the drain thread's error code. The first report is the one that says why.
+        if gen != self._gen or self._lost.is_set():
             return
         assert self.address is not None
         err = classify_lost(

@@ -208,7 +208,9 @@ class Drainer:
                 self._post(on_lost, rc)  # the uplink detaches it and reconnects (with backoff)
 
     def _leave(self, client: Any) -> None:
-        """The link loop ended: settle what was acknowledged, forget what was not."""
+        """The link loop ended: settle what was acknowledged, forget what was not, and hand
+        the client back writing at once again, as paho does on its own."""
+        client.on_socket_register_write = None
         try:
             self._settle()
             self._compact()

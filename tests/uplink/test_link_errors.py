@@ -191,3 +191,25 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
     )
     assert [up.backoff_delay(n, jitter=1.0) for n in range(1, 7)] == [1, 2, 4, 8, 8, 8]
     assert [up.backoff_delay(n, jitter=0.0) for n in range(1, 5)] == [0.5, 1, 2, 4]
+
+
+async def test_the_first_report_of_a_lost_link_is_the_one_kept(tmp_path: Path) -> None:
+    """A lost link is reported twice: paho's on_disconnect (with the broker's reason, when
+    it sent one) and then the drain's error code. The second must not overwrite the first.
+    (mosquitto here closes a taken-over session without a reason code, hence no broker.)"""
+    from paho.mqtt.enums import MQTTErrorCode
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    from edgetui.uplink_client import parse_url
+
+    url = f"mqtt://127.0.0.1:{free_port()}"
+    ob, up = await make_pair(tmp_path, url)
+    try:
+        up.address, up._gen = parse_url(url), 1  # as if connected (nothing listens there)
+        up._on_lost(1, ReasonCode(PacketTypes.DISCONNECT, "Session taken over"))
+        up._on_lost(1, MQTTErrorCode.MQTT_ERR_CONN_LOST)
+        assert up._lost.is_set()
+        assert up._lost_error.message == "broker disconnected us: Session taken over"
+    finally:
+        await close_pair(ob, up)

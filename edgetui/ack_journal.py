@@ -65,7 +65,6 @@ class AckJournal:
         self.instance = instance
         self._fd: int | None = None
         self._end = 0  # bytes written and kept
-        self.pending = 0  # seqs appended since the last reset
 
     def open(self, carry: list[int] | None = None) -> None:
         """Start a fresh journal holding `carry` (seqs an earlier run left that could not be
@@ -83,7 +82,6 @@ class AckJournal:
         os.replace(tmp, self.path)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         self._end = len(head)
-        self.pending = len(carry or [])
 
     def append(self, seqs: list[int]) -> None:
         """Record `seqs` with one write; raises OSError (a full disk, say), leaving the
@@ -99,14 +97,12 @@ class AckJournal:
                 os.ftruncate(self._fd, self._end)
             raise
         self._end += len(buf)
-        self.pending += len(seqs)
 
     def reset(self) -> None:
         """Everything recorded was applied to the database: start over."""
         if self._fd is not None:
             os.ftruncate(self._fd, _HEAD.size)
             self._end = _HEAD.size
-        self.pending = 0
 
     def close(self) -> None:
         if self._fd is not None:

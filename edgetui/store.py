@@ -37,12 +37,14 @@ from edgetui.models.ids import new_id
 from edgetui.store_drain import OutboxDrainSide
 from edgetui.store_full import OutboxFull, OutboxWhenFull
 from edgetui.store_schema import (
+    CHUNK,
     COUNTERS,
     KINDS,
     PRIORITY,
     CorruptDatabase,
     StoreError,
     connect,
+    last_seq,
     move_aside,
     open_checked,
     transaction,
@@ -50,8 +52,6 @@ from edgetui.store_schema import (
 from edgetui.store_upkeep import OutboxUpkeep
 
 log = logging.getLogger(__name__)
-
-_CHUNK = 500  # rows per IN (...) list
 
 
 class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
@@ -152,10 +152,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
         for key, value in await self._db.execute_fetchall("SELECT key, value FROM outbox_meta"):
             if key in COUNTERS:
                 setattr(self.stats, key, value)
-        seq = await self._db.execute_fetchall(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
-        )
-        self.stats.last_seq = seq[0][0] if seq else 0
+        self.stats.last_seq = await last_seq(self._db)
         self._sync_stats()
         await self.refresh_oldest()
 
@@ -225,15 +222,14 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
                     f"{kind} message of {size} bytes is larger than [store] max_bytes "
                     f"({self.config.max_bytes})"
                 )
-        if self._unapplied and self._over(items):
+        if self._unapplied and max(self._over(items)) > 0:
             try:  # acknowledged rows make room before a policy applies
                 await self.settle_acked()
             except sqlite3.Error as exc:
                 self._warn("settle", "outbox: cannot remove acknowledged messages yet: %s", exc)
         now = self.clock()
         async with self._wlock:
-            over_n = sum(self._count) + len(items) - self.config.max_messages
-            over_b = sum(self._bytes) + sum(i[4] for i in items) - self.config.max_bytes
+            over_n, over_b = self._over(items)
             try:
                 if over_n <= 0 and over_b <= 0 and len(items) == 1:
                     receipts = [await self._insert_one(db, items[0], now)]
@@ -253,10 +249,11 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
             fn(top)
         return receipts
 
-    def _over(self, items: list[tuple[str, int, str, str, int]]) -> bool:
+    def _over(self, items: list[tuple[str, int, str, str, int]]) -> tuple[int, int]:
+        """How far `items` would take the queue past its bounds: (messages, bytes)."""
         return (
-            sum(self._count) + len(items) > self.config.max_messages
-            or sum(self._bytes) + sum(i[4] for i in items) > self.config.max_bytes
+            sum(self._count) + len(items) - self.config.max_messages,
+            sum(self._bytes) + sum(i[4] for i in items) - self.config.max_bytes,
         )
 
     async def _insert_one(
@@ -286,8 +283,8 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
                 removed = await self._make_room(db, items, over_n, over_b)
             ids = [i[2] for i in items]
             taken: set[str] = set()
-            for k in range(0, len(ids), _CHUNK):
-                part = ids[k : k + _CHUNK]
+            for k in range(0, len(ids), CHUNK):
+                part = ids[k : k + CHUNK]
                 marks = ",".join("?" * len(part))
                 rows = await db.execute_fetchall(
                     f"SELECT id FROM outbox WHERE id IN ({marks})", part
@@ -304,9 +301,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
                 "INSERT INTO outbox (id, kind, prio, created, size, payload) VALUES (?,?,?,?,?,?)",
                 fixed,
             )
-            rows = await db.execute_fetchall(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
-            )
+            last = await last_seq(db)
         if removed:
             self._account(removed)
             self.stats.dropped += len(removed)
@@ -318,7 +313,6 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
                 self.config.max_messages,
                 self.config.max_bytes,
             )
-        last = rows[0][0]
         first = last - len(fixed) + 1
         return [Receipt(f[0], first + i) for i, f in enumerate(fixed)]
 

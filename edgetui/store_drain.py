@@ -14,7 +14,7 @@ from typing import Any
 from edgetui.ack_journal import AckJournal, journal_path, read_journal
 from edgetui.faults import fault_point
 from edgetui.models.buffer import OutboxRow
-from edgetui.store_schema import bump, delete_in, instance_of, transaction
+from edgetui.store_schema import CHUNK, bump, delete_in, instance_of, transaction
 
 log = logging.getLogger("edgetui.store")
 
@@ -30,7 +30,6 @@ _COLUMNS = f"seq, id, kind, prio, created, size, {_WIRE} AS wire"
 # over the class's earlier rows on every batch).
 _FETCH_CLASS = f"SELECT {_COLUMNS} FROM outbox WHERE prio = ? AND seq > ? ORDER BY seq LIMIT ?"
 _FETCH_BELOW = f"SELECT {_COLUMNS} FROM outbox WHERE prio > ? ORDER BY prio, seq LIMIT ?"
-_CHUNK = 500
 
 
 def _row(r: Iterable[Any]) -> OutboxRow:
@@ -176,8 +175,8 @@ class OutboxDrainSide:
             db = self._ack_conn()
             db.execute("BEGIN IMMEDIATE")
             try:
-                for k in range(0, len(seqs), _CHUNK):
-                    part = seqs[k : k + _CHUNK]
+                for k in range(0, len(seqs), CHUNK):
+                    part = seqs[k : k + CHUNK]
                     marks = ",".join("?" * len(part))
                     removed += db.execute(
                         f"DELETE FROM outbox WHERE seq IN ({marks}) RETURNING prio, size", part

@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edgetui.durable import fsync_dir
 from edgetui.models.buffer import OutboxRow
 
 
@@ -32,9 +33,5 @@ def export_rows(rows: list[OutboxRow], out: Path) -> int:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, out)
-    fd = os.open(out.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(out.parent)
     return out.stat().st_size

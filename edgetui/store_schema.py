@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS outbox_meta (
     value INTEGER NOT NULL
 );
 """
-_CHUNK = 500  # rows per IN (...) list
+CHUNK = 500  # rows per IN (...) list
 COUNTERS = ("dropped", "rejected", "expired", "rolled_up", "rollups", "sent")
 
 
@@ -168,14 +168,20 @@ def move_aside(path: Path, reason: str) -> Path:
 async def delete_in(db: aiosqlite.Connection, seqs: list[int]) -> list[tuple[int, int]]:
     """Delete queued rows by seq; returns (prio, size) of those that were still queued."""
     removed: list[tuple[int, int]] = []
-    for k in range(0, len(seqs), _CHUNK):
-        part = seqs[k : k + _CHUNK]
+    for k in range(0, len(seqs), CHUNK):
+        part = seqs[k : k + CHUNK]
         marks = ",".join("?" * len(part))
         rows = await db.execute_fetchall(
             f"DELETE FROM outbox WHERE seq IN ({marks}) RETURNING prio, size", part
         )
         removed.extend((r[0], r[1]) for r in rows)
     return removed
+
+
+async def last_seq(db: aiosqlite.Connection) -> int:
+    """The highest seq ever given out (0 before the first message)."""
+    rows = await db.execute_fetchall("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+    return rows[0][0] if rows else 0
 
 
 @contextlib.asynccontextmanager

@@ -4,7 +4,6 @@ periodic maintenance loop (a mixin of `edgetui.store.Outbox`)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import time
@@ -12,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.models.buffer import OutboxRow
-from edgetui.models.ids import new_id
 from edgetui.store_export import export_rows
 from edgetui.store_rollup import plan_rollups
-from edgetui.store_schema import PRIORITY, bump, delete_in, transaction
+from edgetui.store_schema import PRIORITY, bump, delete_in, last_seq, transaction
 
 log = logging.getLogger("edgetui.store")
 
@@ -71,7 +69,9 @@ class OutboxUpkeep:
                 (prio, cutoff),
             )
             # Samples the broker acknowledged since settle_acked are not folded in again.
-            plans = plan_rollups([r for r in rows if r[0] not in self._unapplied])
+            # Parsing and averaging a long outage's samples takes a while: off the loop.
+            fresh = [r for r in rows if r[0] not in self._unapplied]
+            plans = await asyncio.to_thread(plan_rollups, fresh)
             if not plans:
                 return 0
             folded: list[tuple[int, int]] = []
@@ -79,25 +79,22 @@ class OutboxUpkeep:
             async with transaction(db):
                 for plan in plans:
                     folded += await delete_in(db, plan.seqs)
-                    text = json.dumps(plan.payload, separators=(",", ":"), default=str)
-                    size = len(text.encode())
+                    kind, _, oid, text, size = self._encode("telemetry", plan.payload)
                     await db.execute(
                         "INSERT INTO outbox (id, kind, prio, created, size, payload) "
                         "VALUES (?,?,?,?,?,?)",
-                        (new_id(), "telemetry", prio, plan.created, size, text),
+                        (oid, kind, prio, plan.created, size, text),
                     )
                     added.append(size)
                 await bump(db, "rolled_up", len(folded))
                 await bump(db, "rollups", len(plans))
-                seq = await db.execute_fetchall(
-                    "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
-                )
+                seq = await last_seq(db)
         self._account(folded)
         for size in added:
             self._count[prio] += 1
             self._bytes[prio] += size
         self._sync_stats()
-        self.stats.last_seq = seq[0][0]
+        self.stats.last_seq = seq
         self.stats.rolled_up += len(folded)
         self.stats.rollups += len(plans)
         log.info(

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from edgetui.durable import atomic_write
 from edgetui.file_digest import sha256_file
 from edgetui.models.slot import SLOT_RECORD
-from edgetui.ota.durable import atomic_write
 from edgetui.ota.errors import OtaError
 from edgetui.ota.keys import load_private_key
 from edgetui.ota.manifest import (

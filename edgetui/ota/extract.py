@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from edgetui.durable import fsync_dir
 from edgetui.faults import fault_point
-from edgetui.ota.durable import fsync_dir
 from edgetui.ota.errors import OtaError
 
 CHUNK = 1 << 20

@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 from edgetui import __version__
+from edgetui.durable import fsync_dir
 from edgetui.faults import fault_point
 from edgetui.file_digest import sha256_file
-from edgetui.ota.durable import fsync_dir
 from edgetui.ota.errors import OtaError
 from edgetui.ota.manifest import MAX_MANIFEST_BYTES
 

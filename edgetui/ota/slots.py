@@ -14,11 +14,11 @@ import os
 import shutil
 from pathlib import Path
 
+from edgetui.durable import atomic_write, fsync_dir
 from edgetui.file_digest import sha256_file
 from edgetui.models.clock import rfc3339
 from edgetui.models.ota import SLOT_NAMES, HistoryEntry, OtaState, SlotState
 from edgetui.models.serde import from_dict, to_dict
-from edgetui.ota.durable import atomic_write, fsync_dir
 
 HISTORY_LIMIT = 500
 # Written by Python when a slot's agent modules are imported; not part of the content.

@@ -73,7 +73,7 @@ class OutboxLogHandler(logging.Handler):
         with self._lock:
             out = list(self._recent)
             self._recent.clear()
-        return [{"level": r["level"], "message": r["message"], "time": r["time"]} for r in out]
+        return [{"level": r["level"], "message": r["message"], "time": r["timestamp"]} for r in out]
 
     # -- any thread ---------------------------------------------------------------------
     def emit(self, record: logging.LogRecord) -> None:
@@ -90,7 +90,6 @@ class OutboxLogHandler(logging.Handler):
                 "logger": record.name,
                 "message": msg[:2000],
             }
-            entry["time"] = entry["timestamp"]
             with self._lock:
                 self._recent.append(entry)
                 if len(self._buf) >= self._capacity:
@@ -121,9 +120,8 @@ class OutboxLogHandler(logging.Handler):
                     if not self._buf:
                         break
                     entry = self._buf.popleft()
-                payload = {k: v for k, v in entry.items() if k != "time"}
                 try:
-                    await self._enqueue("log", payload)
+                    await self._enqueue("log", entry)
                 except asyncio.CancelledError:
                     raise
                 except Exception:

@@ -97,8 +97,6 @@ class TelemetryPublisher:
         self.interval_s = interval_s
         self.handler = OutboxLogHandler(enqueue, device_id) if capture_logs else None
         self._task: asyncio.Task[None] | None = None
-        self.published = 0
-        self.failed = 0
 
     async def start(self) -> None:
         if self.handler is not None:
@@ -125,10 +123,8 @@ class TelemetryPublisher:
             await self._enqueue("telemetry", build_telemetry(snap, self.device_id, logs))
         except Exception as exc:
             # The store has counted and logged a refusal (StoreError); a bug is logged here.
-            self.failed += 1
             log.debug("telemetry message not queued: %s", exc, exc_info=True)
             return False
-        self.published += 1
         return True
 
     async def _loop(self) -> None:

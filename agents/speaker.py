@@ -68,8 +68,8 @@ async def _speak(
         return {"last_said": message, "last_problem": problem}
     if wav is not None and out_dir is not None:
         await asyncio.to_thread(_prune, out_dir, ctx.setting("keep_wavs", 50))
-        return {"last_said": message, "output": str(wav)}
-    return {"last_said": message, "output": "audio device"}
+        return {"last_said": message, "output": str(wav), "last_problem": None}
+    return {"last_said": message, "output": "audio device", "last_problem": None}
 
 
 def _prune(out_dir: Path, keep: int) -> None:

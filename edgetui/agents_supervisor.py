@@ -157,6 +157,7 @@ class AgentSupervisor:
                 run, state.origin = load_agent(state.name, self.agents_dir)
                 state.status = "running"
                 state.started_at = rfc3339()
+                state.detail = {}  # what this run reports, not what a crashed one left
                 await run(self._context(state))
                 raise RuntimeError("run() returned; an agent runs until cancelled")
             except asyncio.CancelledError:

@@ -75,6 +75,8 @@ class EdgeApp(App[None]):
         self.api: RuntimeAPI | None = None
         self.snapshot: Snapshot | None = None
         self.connection = "connecting"
+        # kind -> mounted panels that take it; rebuilt when a panel mounts (not per event)
+        self._note_panels: dict[str, list[Panel]] = {}
         self._unlocked_until = 0.0
         self._actions: dict[str, tuple[type[Panel], PanelAction]] = {}
         for cls in PANELS:
@@ -150,9 +152,12 @@ class EdgeApp(App[None]):
         if note.kind == "snapshot":
             self.apply_snapshot(Snapshot.from_dict(note.data))
             return
-        for panel in self.query(Panel):
-            if note.kind in panel.KINDS:
-                panel.on_note(note)
+        panels = self._note_panels.get(note.kind)
+        if panels is None:
+            panels = [p for p in self.query(Panel) if note.kind in p.KINDS]
+            self._note_panels[note.kind] = panels
+        for panel in panels:
+            panel.on_note(note)
 
     def apply_snapshot(self, snap: Snapshot) -> None:
         """Show a snapshot: mount panels whose section appeared, then update every panel."""
@@ -165,6 +170,7 @@ class EdgeApp(App[None]):
             if cls.SECTION is None or cls.SECTION in snap.sections:
                 panel = cls(id=f"panel-{_panel_id(cls)}")
                 self.query_one("#top" if cls.FULL_WIDTH else "#panels").mount(panel)
+                self._note_panels.clear()
                 mounted[cls] = panel
                 if cls.ACTIONS:
                     self.call_after_refresh(self.refresh_bindings)

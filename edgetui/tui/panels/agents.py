@@ -34,16 +34,10 @@ class AgentsPanel(Panel):
     TITLE = "Agents"
     DEFAULT_CSS = "AgentsPanel { min-height: 5; }"
 
-    _last: Snapshot | None = None
-
     def show(self, snap: Snapshot) -> None:
         self._last = snap
         agents = self.section(snap) or []
         self.update(self.render_text(agents, max(self.size.width - 2, 40)), layout=False)
-
-    def on_resize(self) -> None:
-        if self._last is not None:
-            self.show(self._last)
 
     @staticmethod
     def render_text(agents: list[dict[str, Any]], width: int) -> Text:

@@ -36,6 +36,7 @@ class Panel(Static):
     TITLE: ClassVar[str] = ""
     FULL_WIDTH: ClassVar[bool] = False  # True: above the grid, across the whole width
     last_section: Any = None  # the section last shown (the app skips unchanged ones)
+    _last: Snapshot | None = None  # set by show(): redrawn at the new width on a resize
 
     DEFAULT_CSS = """
     Panel { border: round $primary 60%; padding: 0 1; height: auto; }
@@ -54,6 +55,10 @@ class Panel(Static):
     def show(self, snap: Snapshot) -> None:
         """Render the snapshot; called once per snapshot while mounted."""
         raise NotImplementedError
+
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.show(self._last)
 
     def on_note(self, note: Notification) -> None:
         """Handle a non-snapshot notification of one of KINDS."""

@@ -42,17 +42,11 @@ class BufferPanel(Panel):
     )
     DEFAULT_CSS = "BufferPanel { min-height: 8; }"
 
-    _last: Snapshot | None = None
-
     def show(self, snap: Snapshot) -> None:
         self._last = snap
         section = self.section(snap)
         if isinstance(section, dict):
             self.update(self.render_text(section, max(self.size.width - 2, 40)), layout=False)
-
-    def on_resize(self) -> None:
-        if self._last is not None:
-            self.show(self._last)
 
     async def do_retry(self) -> None:
         if self.api is None:

@@ -27,18 +27,12 @@ class InferencePanel(Panel):
     TITLE = "Inference"
     DEFAULT_CSS = "InferencePanel { min-height: 7; }"
 
-    _last: Snapshot | None = None
-
     def show(self, snap: Snapshot) -> None:
         self._last = snap
         section = self.section(snap) or {}
         # The unavailable reason wraps (its height varies): only then is a re-layout needed.
         relayout = not section.get("available", False)
         self.update(self.render_text(section, max(self.size.width - 2, 40)), layout=relayout)
-
-    def on_resize(self) -> None:
-        if self._last is not None:
-            self.show(self._last)
 
     @staticmethod
     def render_text(s: dict[str, Any], width: int) -> Group:

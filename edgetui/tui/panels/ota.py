@@ -79,7 +79,6 @@ class OtaPanel(Panel):
     )
     DEFAULT_CSS = "OtaPanel { min-height: 14; }"
 
-    _last: Snapshot | None = None
     _progress: dict[str, Any] | None = None
     _lines = 0
 

@@ -20,15 +20,9 @@ class ResourcesPanel(Panel):
     # Always six lines: a fixed height lets every update skip layout (layout=False).
     DEFAULT_CSS = "ResourcesPanel { height: 8; }"
 
-    _last: Snapshot | None = None
-
     def show(self, snap: Snapshot) -> None:
         self._last = snap
         self.update(self.render_text(snap, max(self.size.width - 2, 40)), layout=False)
-
-    def on_resize(self) -> None:
-        if self._last is not None:
-            self.show(self._last)
 
     @staticmethod
     def render_text(snap: Snapshot, width: int) -> Text:

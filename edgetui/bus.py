@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import itertools
 import logging
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 
 from edgetui.api import APIError
 from edgetui.bus_envelope import EnvelopeError, event_dict, validate_event
+from edgetui.cancel import cancel_and_wait
 from edgetui.config import BusConfig
 from edgetui.models.event import Event
 
@@ -194,11 +194,7 @@ class EventBus:
         self._started = False
         if self.bridge is not None:
             await self.bridge.stop()
-        for task in self._sink_tasks:
-            task.cancel()
-        for task in self._sink_tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._sink_tasks)
         self._sink_tasks.clear()
         for sub in list(self._subs):
             sub.close()

@@ -8,7 +8,6 @@ hands each the context it needs; services never import each other's internals.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 
 from edgetui import __version__
 from edgetui.api import APIError, Notification
+from edgetui.cancel import cancel_and_wait
 from edgetui.config import Config
 from edgetui.models import Snapshot
 from edgetui.models.clock import rfc3339
@@ -309,11 +309,8 @@ class Runtime:
         if not self._started:
             return
         self._started = False
-        if self._tick_task is not None:
-            self._tick_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tick_task
-            self._tick_task = None
+        await cancel_and_wait(self._tick_task)
+        self._tick_task = None
         for svc in reversed(self.services):
             try:
                 await svc.stop()

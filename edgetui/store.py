@@ -31,6 +31,7 @@ from typing import Any
 import aiosqlite
 
 from edgetui.ack_journal import AckJournal
+from edgetui.cancel import cancel_and_wait
 from edgetui.config import StoreConfig
 from edgetui.models.buffer import OutboxStats, Receipt
 from edgetui.models.ids import new_id
@@ -113,11 +114,8 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
         self._maint = asyncio.create_task(self._maintenance(), name="outbox-maintenance")
 
     async def stop(self) -> None:
-        if self._maint is not None:
-            self._maint.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maint
-            self._maint = None
+        await cancel_and_wait(self._maint)
+        self._maint = None
         with contextlib.suppress(Exception):
             await self.settle_acked()  # a clean stop leaves an empty journal
         with contextlib.suppress(Exception):

@@ -25,6 +25,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
 from edgetui.api import APIError
+from edgetui.cancel import cancel_and_wait
 from edgetui.config import UplinkConfig
 from edgetui.models.clock import rfc3339
 from edgetui.store import Outbox, StoreError
@@ -124,11 +125,8 @@ class Uplink:
         self._task = asyncio.create_task(self._run(), name="uplink")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await asyncio.to_thread(self.drainer.stop)
         client, self._client = self._client, None
         self._gen += 1

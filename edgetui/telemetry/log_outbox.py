@@ -10,7 +10,6 @@ never logged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import threading
@@ -18,6 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from edgetui.cancel import cancel_and_wait
 from edgetui.models.clock import rfc3339
 
 _feeding: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -62,11 +62,8 @@ class OutboxLogHandler(logging.Handler):
 
     async def uninstall(self, logger: logging.Logger | None = None) -> None:
         (logger or logging.getLogger()).removeHandler(self)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def take_recent(self) -> list[dict[str, Any]]:
         """Records since the previous call ({level, message, time}), for a telemetry message."""

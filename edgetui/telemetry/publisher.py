@@ -5,11 +5,11 @@ made-up value); also installs the WARNING+ log feed."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from edgetui.cancel import cancel_and_wait
 from edgetui.telemetry.log_outbox import OutboxLogHandler
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,8 @@ class TelemetryPublisher:
         self._task = asyncio.create_task(self._loop(), name="telemetry-publisher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self.handler is not None:
             await self.handler.uninstall()
 

@@ -31,6 +31,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check edgetui agents tests
 	$(BIN)/ruff format --check edgetui agents tests
+	$(BIN)/lint-imports
 
 test: setup mosquitto lint
 	$(BIN)/pytest -q

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from typing import Any
 
-from edgetui.agent_context import AgentContext
+from edgetui.agent_host.context import AgentContext
 from edgetui.models.decision import Decision, fallback_decision, is_night, over_threshold
 from edgetui.models.event import Event
 from edgetui.models.serde import to_dict

@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from edgetui.agent_context import AgentContext
+from edgetui.agent_host.context import AgentContext
 
 TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 MAX_LINE = 64 * 1024

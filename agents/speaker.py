@@ -12,7 +12,7 @@ import shutil
 import time
 from pathlib import Path
 
-from edgetui.agent_context import AgentContext
+from edgetui.agent_host.context import AgentContext
 
 
 async def run(ctx: AgentContext) -> None:

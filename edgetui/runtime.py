@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edgetui import __version__
 from edgetui.api import APIError, Notification
@@ -21,6 +21,17 @@ from edgetui.config import Config
 from edgetui.models import Snapshot
 from edgetui.models.clock import rfc3339
 from edgetui.telemetry import History, Sampler
+
+if TYPE_CHECKING:
+    # The parts are imported where they are built: a face that only attaches to a daemon
+    # never loads paho, aiosqlite or llama.cpp.
+    from edgetui.agent_host import AgentSupervisor
+    from edgetui.bus import EventBus
+    from edgetui.inference import InferenceEngine
+    from edgetui.ota import OtaService
+    from edgetui.store import Outbox
+    from edgetui.telemetry.publisher import TelemetryPublisher
+    from edgetui.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +82,14 @@ class Runtime:
         self._mode = mode
         self.sampler = sampler or Sampler(self.state_dir)
         self.history = History(config.telemetry.history_size)
-        self.services: list[Any] = []
+        self.services: list[Service] = []
         # The parts (PARTS), set by their builders in start() (None while absent).
-        self.ota: Any = None
-        self.store: Any = None
-        self.uplink: Any = None
-        self.bus: Any = None
-        self.inference: Any = None
-        self.agents: Any = None
+        self.ota: OtaService | None = None
+        self.store: Outbox | None = None
+        self.uplink: Uplink | None = None
+        self.bus: EventBus | None = None
+        self.inference: InferenceEngine | None = None
+        self.agents: AgentSupervisor | None = None
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -149,7 +160,7 @@ class Runtime:
 
     # -- composition of the parts: each builder returns a started-later service or None.
     # Order matters: OTA decides the booted slot before inference and agents load from it.
-    def _builders(self) -> list[Callable[[], Any]]:
+    def _builders(self) -> list[Callable[[], Service | None]]:
         return [
             self._build_ota,
             self._build_store,
@@ -160,10 +171,9 @@ class Runtime:
             self._build_telemetry_publisher,
         ]
 
-    def _build_ota(self) -> Any:
+    def _build_ota(self) -> OtaService:
         """The A/B slot manager: boots (or rolls back) the slot before anything loads it."""
-        from edgetui.ota.health import HealthHooks
-        from edgetui.ota.service import OtaService
+        from edgetui.ota import HealthHooks, OtaService
 
         hooks = HealthHooks(
             agents=lambda: self.agents.section() if self.agents is not None else None,
@@ -179,7 +189,7 @@ class Runtime:
         )
         return self.ota
 
-    def _build_store(self) -> Any:
+    def _build_store(self) -> Outbox:
         """The durable outbox (one SQLite file per device, `[store] path`)."""
         from edgetui.store import Outbox
 
@@ -191,7 +201,7 @@ class Runtime:
         )
         return self.store
 
-    def _build_uplink(self) -> Any:
+    def _build_uplink(self) -> Uplink | None:
         """The MQTT uplink draining the outbox; its section is "buffer" (also when no
         broker is configured: then the outbox only fills, within its bounds)."""
         from edgetui.uplink import Uplink
@@ -203,7 +213,7 @@ class Runtime:
         )
         return self.uplink
 
-    def _build_telemetry_publisher(self) -> Any:
+    def _build_telemetry_publisher(self) -> TelemetryPublisher | None:
         """Telemetry messages (from the latest snapshot) and WARNING+ logs into the outbox."""
         from edgetui.telemetry.publisher import TelemetryPublisher
 
@@ -216,12 +226,12 @@ class Runtime:
             interval_s=self.config.telemetry.publish_interval_s,
         )
 
-    def _build_bus(self) -> Any:
-        """The local event bus; configured event types also feed the outbox when it exists."""
-        from edgetui.bus import EventBus
-        from edgetui.bus_envelope import event_dict
+    def _build_bus(self) -> EventBus:
+        """The local event bus (with its MQTT bridge when configured); configured event types
+        also feed the outbox when it exists."""
+        from edgetui.bus import build_bus, event_dict
 
-        bus = EventBus(self.config.bus, self.config.device.id, notify=self.notify)
+        bus = build_bus(self.config.bus, self.config.device.id, notify=self.notify)
         if self.store is not None:
             store = self.store
             bus.add_sink(
@@ -232,16 +242,16 @@ class Runtime:
         self.bus = bus
         return bus
 
-    def _build_inference(self) -> Any:
+    def _build_inference(self) -> InferenceEngine:
         """The llama.cpp engine: the active slot's model (checksum-checked) or model_path."""
         from edgetui.inference import InferenceEngine
 
         self.inference = InferenceEngine(self.config.inference, self.state_dir)
         return self.inference
 
-    def _build_agents(self) -> Any:
+    def _build_agents(self) -> AgentSupervisor | None:
         """The enabled agents, supervised; the active slot's agents/ overrides built-ins."""
-        from edgetui.agents_supervisor import AgentSupervisor, slot_agents_dir
+        from edgetui.agent_host import AgentSupervisor, slot_agents_dir
 
         if not self.config.agents.enabled or self.bus is None:
             return None

@@ -14,7 +14,7 @@ from typing import Any
 from edgetui.bus import EventBus
 from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
 from edgetui.config import BusConfig
-from edgetui.inference_stats import percentile
+from edgetui.inference import percentile
 from edgetui.models.event import Event
 
 SOURCE = "edgetui://bench/sensor"

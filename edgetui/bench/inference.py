@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
-from edgetui.inference_stats import percentile
+from edgetui.inference import percentile
 
 WARMUP = 3
 
@@ -32,7 +32,7 @@ async def cmd_bench_inference(ctx: Context) -> int:
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-") as tmp:
         model = Path(args.model) if args.model else None
         if model is None:
-            from edgetui.tinymodel import make_tiny_model
+            from edgetui.inference.tiny_model import make_tiny_model
 
             model = await asyncio.to_thread(make_tiny_model, Path(tmp) / "tiny.gguf")
         result = await _run(ctx, model, Path(tmp), args.runs)
@@ -46,10 +46,10 @@ async def cmd_bench_inference(ctx: Context) -> int:
 async def _run(ctx: Context, model: Path, tmp: Path, runs: int) -> dict[str, Any]:
     import llama_cpp
 
-    from edgetui.agents_supervisor import AgentSupervisor
+    from edgetui.agent_host import AgentSupervisor
     from edgetui.bus import EventBus
     from edgetui.config import AgentsConfig, BusConfig, InferenceConfig
-    from edgetui.decision_prompt import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET
+    from edgetui.inference import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET
 
     base = ctx.config.inference
     # Greedy sampling on both paths: the same prompt must give the same tokens, so the two

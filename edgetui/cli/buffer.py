@@ -15,6 +15,7 @@ from edgetui.cli.context import (
     call_part,
     print_json,
 )
+from edgetui.units import human_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,16 +43,6 @@ async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None)
         return await call_part(api, method, params, "the buffer is not running in this runtime")
 
 
-def _bytes(n: float | None) -> str:
-    if n is None:
-        return "n/a"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
-
-
 def render_stats(s: dict[str, Any]) -> str:
     """Aligned lines for `buffer stats` (the JSON form is the stable contract)."""
     age = s.get("oldest_age_s")
@@ -59,9 +50,9 @@ def render_stats(s: dict[str, Any]) -> str:
     lines = [
         f"uplink     {s.get('state_text')}",
         f"broker     {s.get('broker') or 'none'}",
-        f"queued     {s.get('queued')} messages, {_bytes(s.get('queued_bytes'))} "
+        f"queued     {s.get('queued')} messages, {human_bytes(s.get('queued_bytes'))} "
         f"({s.get('fill_percent')}% full; bounds {s.get('max_messages')} messages / "
-        f"{_bytes(s.get('max_bytes'))}, on_full {s.get('on_full')})",
+        f"{human_bytes(s.get('max_bytes'))}, on_full {s.get('on_full')})",
         f"classes    {classes}",
         f"oldest     {'n/a' if age is None else f'{age:.0f} s ago'}",
         f"sending    {s.get('send_rate')} msg/s, {s.get('inflight')} in flight "
@@ -119,7 +110,7 @@ async def cmd_export(ctx: Context) -> int:
     else:
         kept = "removed from the queue" if ctx.args.remove else "still queued"
         print(
-            f"exported {result['messages']} messages ({_bytes(result['bytes'])}) to "
+            f"exported {result['messages']} messages ({human_bytes(result['bytes'])}) to "
             f"{result['path']}; {kept}"
         )
     return EXIT_OK

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
 from edgetui.file_digest import sha256_file
-from edgetui.model_file import ModelFileError, check_model, gguf_metadata
+from edgetui.inference import ModelFileError, check_model, gguf_metadata
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_make_tiny(ctx: Context) -> int:
-    from edgetui.tinymodel import make_tiny_model
+    from edgetui.inference.tiny_model import make_tiny_model
 
     out = make_tiny_model(Path(ctx.args.out), seed=ctx.args.seed)
     info = {"path": str(out), "size": out.stat().st_size, "sha256": sha256_file(out)}

@@ -48,7 +48,7 @@ def paths(state_dir: Path) -> dict[str, Path]:
 
 def _source(work: Path, version: str, *, broken: bool) -> Path:
     """A slot's content: tiny model (weights seeded by the version), golden prompts, agents."""
-    from edgetui.tinymodel import make_tiny_model
+    from edgetui.inference.tiny_model import make_tiny_model
 
     src = work / version
     if src.exists():

@@ -114,7 +114,7 @@ async def check_golden(slot: SlotContent, hooks: HealthHooks, timeout: float) ->
     if not getattr(engine, "available", True):
         why = getattr(engine, "unavailable_reason", None) or "model not loaded"
         return HealthCheck("golden", False, f"inference unavailable: {why}")
-    from edgetui.golden import run_golden
+    from edgetui.inference import run_golden
 
     try:
         result = await asyncio.wait_for(run_golden(engine, slot.golden), timeout)

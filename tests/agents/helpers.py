@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgetui.agents_supervisor import AgentSupervisor
-from edgetui.bus import EventBus
+from edgetui.agent_host.supervisor import AgentSupervisor
+from edgetui.bus.event_bus import EventBus
 from edgetui.config import AgentsConfig, BusConfig
 
 

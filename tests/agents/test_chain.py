@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from edgetui.config import InferenceConfig
-from edgetui.inference import InferenceEngine
+from edgetui.inference.engine import InferenceEngine
 from edgetui.models.decision import ACTIONS
 from tests.agents.helpers import make_bus, supervisor, wait_for
 

@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edgetui.bus import EventBus
+from edgetui.bus import EventBus, build_bus
 from edgetui.config import BusConfig
 from edgetui.models import to_dict
 from edgetui.models.event import Event
@@ -67,7 +67,7 @@ async def wait_for(cond: Any, timeout: float = 15.0) -> None:
 
 @pytest.fixture
 async def bus(mosquitto: Broker) -> AsyncIterator[EventBus]:
-    b = EventBus(BusConfig(bridge_url=mosquitto.url, bridge_max_bytes=4096), DEV)
+    b = build_bus(BusConfig(bridge_url=mosquitto.url, bridge_max_bytes=4096), DEV)
     await b.start()
     await wait_for(lambda: b.bridge.state == "connected")
     yield b
@@ -175,7 +175,7 @@ async def test_bad_bridge_message_is_dropped_and_counted(
 
 async def test_broker_down_at_start_then_bridge_connects_on_its_own(tmp_path: Path) -> None:
     port = free_port()
-    bus = EventBus(BusConfig(bridge_url=f"mqtt://127.0.0.1:{port}"), DEV)
+    bus = build_bus(BusConfig(bridge_url=f"mqtt://127.0.0.1:{port}"), DEV)
     await bus.start()
     try:
         await wait_for(lambda: bus.bridge.section()["last_error"] is not None)
@@ -209,7 +209,7 @@ async def test_broker_down_at_start_then_bridge_connects_on_its_own(tmp_path: Pa
 
 
 async def test_bad_bridge_url_leaves_the_bus_working() -> None:
-    bus = EventBus(BusConfig(bridge_url="http://nope"), DEV)
+    bus = build_bus(BusConfig(bridge_url="http://nope"), DEV)
     await bus.start()
     try:
         sec = bus.section()["bridge"]

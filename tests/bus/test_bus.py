@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from edgetui.api import APIError
-from edgetui.bus import EventBus
-from edgetui.bus_envelope import EnvelopeError, event_from_dict
+from edgetui.bus.envelope import EnvelopeError, event_from_dict
+from edgetui.bus.event_bus import EventBus
 from edgetui.config import BusConfig
 from edgetui.models import to_dict
 from edgetui.models.event import Event
@@ -302,7 +302,7 @@ async def test_publish_from_another_thread_hops_onto_the_loop() -> None:
 
 
 def test_event_dict_matches_the_generic_serializer() -> None:
-    from edgetui.bus_envelope import event_dict
+    from edgetui.bus.envelope import event_dict
 
     ev = Event(type="SPEAK_WARNING", source=SRC, data={"message": "hi", "n": [1, 2]})
     assert event_dict(ev) == to_dict(ev)

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from edgetui.config import InferenceConfig
-from edgetui.inference import InferenceEngine
+from edgetui.inference.engine import InferenceEngine
 
 
 def make_slot(state_dir: Path, model: Path | None, sha256: str | None, version: str = "1.2.3"):

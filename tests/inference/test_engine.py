@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from edgetui.bus import EventBus
+from edgetui.bus.event_bus import EventBus
 from edgetui.config import BusConfig
-from edgetui.golden import run_golden
-from edgetui.inference import InferenceBusy, InferenceTimeout, InferenceUnavailable
-from edgetui.inference_stats import percentile
+from edgetui.inference.engine import InferenceBusy, InferenceTimeout, InferenceUnavailable
+from edgetui.inference.golden import run_golden
+from edgetui.inference.stats import percentile
 from edgetui.models.decision import ACTIONS
 from edgetui.models.event import Event
 from tests.inference.helpers import make_slot, started_engine

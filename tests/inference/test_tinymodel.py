@@ -7,10 +7,10 @@ from pathlib import Path
 
 import llama_cpp
 
-from edgetui.decision_prompt import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET, parse_decision
-from edgetui.model_file import gguf_metadata, sha256_file
+from edgetui.inference.model_file import gguf_metadata, sha256_file
+from edgetui.inference.prompt import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET, parse_decision
+from edgetui.inference.tiny_model import make_tiny_model
 from edgetui.models.decision import ACTIONS
-from edgetui.tinymodel import make_tiny_model
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, tiny_sha256: str) -> None:

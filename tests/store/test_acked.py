@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from edgetui.ack_journal import journal_path, read_journal
 from edgetui.models.ids import new_id
-from edgetui.store_schema import instance_of
+from edgetui.store.ack_journal import journal_path, read_journal
+from edgetui.store.schema import instance_of
 from tests.store.test_outbox import all_rows, open_outbox
 
 
@@ -234,7 +234,7 @@ async def test_rows_are_booked_even_if_the_settling_task_is_cancelled(tmp_path: 
 def test_a_failed_append_leaves_the_journal_whole(tmp_path: Path, monkeypatch) -> None:
     """A short write (a full disk) is cut back off: a torn record would shift every
     record after it and name other rows."""
-    import edgetui.ack_journal as aj
+    import edgetui.store.ack_journal as aj
 
     journal = aj.AckJournal(tmp_path / "j", instance=7)
     journal.open()

@@ -18,7 +18,7 @@ WRITER = r"""
 import asyncio, sys
 from pathlib import Path
 from edgetui.config import StoreConfig
-from edgetui.store import Outbox
+from edgetui.store.outbox import Outbox
 
 async def main():
     ob = Outbox(StoreConfig(max_messages=10**6), Path(sys.argv[1]))

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from edgetui.config import StoreConfig
-from edgetui.store import Outbox
+from edgetui.store.outbox import Outbox
 from edgetui.telemetry.log_outbox import OutboxLogHandler
 from edgetui.telemetry.publisher import TelemetryPublisher, build_telemetry
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edgetui.config import StoreConfig
-from edgetui.store import Outbox, OutboxFull, StoreError
+from edgetui.store.outbox import Outbox, OutboxFull, StoreError
 
 
 async def open_outbox(path: Path, **kw) -> Outbox:
@@ -208,7 +208,7 @@ async def test_corrupt_database_is_moved_aside_and_a_fresh_one_started(
     db = tmp_path / "edgetui.db"
     garbage = b"this is not a database at all " * 200
     db.write_bytes(garbage)
-    with caplog.at_level(logging.ERROR, logger="edgetui.store_schema"):
+    with caplog.at_level(logging.ERROR, logger="edgetui.store.schema"):
         ob = await open_outbox(db)
     moved = list(tmp_path.glob("edgetui.db.corrupt-*"))  # noqa: ASYNC240
     assert len(moved) == 1 and moved[0].read_bytes() == garbage  # kept, not deleted
@@ -231,7 +231,7 @@ async def test_damaged_pages_are_detected_at_start(tmp_path: Path, caplog) -> No
     for p in range(2, len(data) // page):  # scribble over every page but the header's
         data[p * page : p * page + 64] = b"\xff" * 64
     db.write_bytes(bytes(data))
-    with caplog.at_level(logging.ERROR, logger="edgetui.store_schema"):
+    with caplog.at_level(logging.ERROR, logger="edgetui.store.schema"):
         ob = await open_outbox(db)
     assert ob.stats.moved_aside and Path(ob.stats.moved_aside).exists()  # noqa: ASYNC240
     assert ob.queued() == 0
@@ -262,7 +262,7 @@ async def test_a_write_failure_at_open_is_not_taken_for_corruption(
 ) -> None:
     """A full disk while the schema is prepared: the start fails with a StoreError and the
     database stays where it is, with its rows (a corrupt file would be moved aside)."""
-    import edgetui.store_schema as schema
+    import edgetui.store.schema as schema
 
     db = tmp_path / "o.db"
     ob = await open_outbox(db)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from edgetui.model_file import sha256_file
-from edgetui.tinymodel import make_tiny_model
+from edgetui.inference.model_file import sha256_file
+from edgetui.inference.tiny_model import make_tiny_model
 
 
 @pytest.fixture(scope="session")

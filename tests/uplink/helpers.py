@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.config import StoreConfig, UplinkConfig
-from edgetui.store import Outbox
-from edgetui.uplink import Uplink
+from edgetui.store.outbox import Outbox
+from edgetui.uplink.service import Uplink
 
 
 async def make_pair(

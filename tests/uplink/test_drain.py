@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from edgetui.config import StoreConfig
-from edgetui.store import Outbox
+from edgetui.store.outbox import Outbox
 from tests.support.mosquitto import free_port, start_mosquitto
 from tests.support.mqtt_sub import Collector
 from tests.uplink.helpers import close_pair, make_pair, wait_until

@@ -181,8 +181,8 @@ async def test_retry_now_skips_the_backoff(tmp_path: Path) -> None:
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
     from edgetui.config import StoreConfig, UplinkConfig
-    from edgetui.store import Outbox
-    from edgetui.uplink import Uplink
+    from edgetui.store.outbox import Outbox
+    from edgetui.uplink.service import Uplink
 
     up = Uplink(
         UplinkConfig(url="mqtt://x:1", backoff_min_s=1, backoff_max_s=8),
@@ -201,7 +201,7 @@ async def test_the_first_report_of_a_lost_link_is_the_one_kept(tmp_path: Path) -
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.reasoncodes import ReasonCode
 
-    from edgetui.uplink_client import parse_url
+    from edgetui.uplink.client import parse_url
 
     url = f"mqtt://127.0.0.1:{free_port()}"
     ob, up = await make_pair(tmp_path, url)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from edgetui.config import Config, StoreConfig
 from edgetui.runtime import Runtime
-from edgetui.store import Outbox
+from edgetui.store.outbox import Outbox
 from tests.support.cli import run_cli
 from tests.support.mqtt_sub import Collector
 from tests.uplink.helpers import wait_until

@@ -9,8 +9,9 @@ from typing import Any
 from rich.text import Text
 
 from edgetui.models import Snapshot
-from edgetui.tui.glyphs import bar, human_bytes, human_duration
+from edgetui.tui.glyphs import bar
 from edgetui.tui.panels.base import Panel, PanelAction
+from edgetui.units import human_bytes, human_duration
 
 STATE_STYLE = {
     "connected": "bold green",

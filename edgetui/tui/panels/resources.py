@@ -5,8 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 
 from edgetui.models import Snapshot
-from edgetui.tui.glyphs import bar, human_bytes, human_duration, level_style, sparkline
+from edgetui.tui.glyphs import bar, level_style, sparkline
 from edgetui.tui.panels.base import Panel
+from edgetui.units import human_bytes, human_duration
 
 LABEL = 6  # "CPU   "
 FIGURE = 22  # " 12.3%  1234/7890 MB "

@@ -17,7 +17,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edgetui.config import UplinkConfig
-from edgetui.uplink_errors import (
+from edgetui.uplink.errors import (
     ConnectFailed,
     LinkError,
     classify_connack,

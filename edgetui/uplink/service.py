@@ -2,9 +2,9 @@
 buffer and the connection as the snapshot's `buffer` section.
 
 Once connected, the client belongs to the drain thread, which runs its network loop and
-the drain together (uplink_drain); its callbacks hop onto the event loop with
+the drain together (`drain.py`); its callbacks hop onto the event loop with
 `call_soon_threadsafe`. Connecting (DNS, TCP, TLS, CONNACK) blocks, so it
-runs in a worker thread. Failures are classified into words (uplink_errors) and retried
+runs in a worker thread. Failures are classified into words (`errors.py`) and retried
 with exponential backoff and jitter; `buffer.retry` skips the wait.
 """
 
@@ -28,9 +28,8 @@ from edgetui.api import APIError
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import UplinkConfig
 from edgetui.models.clock import rfc3339
-from edgetui.store import Outbox, StoreError
-from edgetui.store_schema import TOPIC_SUFFIX
-from edgetui.uplink_client import (
+from edgetui.store import TOPIC_SUFFIX, Outbox, StoreError
+from edgetui.uplink.client import (
     BrokerAddress,
     ErrorLog,
     abandon,
@@ -39,8 +38,8 @@ from edgetui.uplink_client import (
     parse_url,
     pump,
 )
-from edgetui.uplink_drain import Drainer
-from edgetui.uplink_errors import ConnectFailed, LinkError, classify_lost
+from edgetui.uplink.drain import Drainer
+from edgetui.uplink.errors import ConnectFailed, LinkError, classify_lost
 
 log = logging.getLogger("edgetui.uplink")
 

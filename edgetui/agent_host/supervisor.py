@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgetui.agent_context import AgentContext
+from edgetui.agent_host.context import AgentContext
 from edgetui.config import AgentsConfig
 from edgetui.models.clock import rfc3339
 from edgetui.models.slot import SlotContent

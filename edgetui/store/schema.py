@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from edgetui.ack_journal import SUFFIX as JOURNAL_SUFFIX
+from edgetui.store.ack_journal import SUFFIX as JOURNAL_SUFFIX
 
 log = logging.getLogger(__name__)
 

@@ -15,18 +15,16 @@ import json
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edgetui.bus_envelope import EnvelopeError, event_dict, event_from_dict
+from edgetui.bus.envelope import EnvelopeError, event_dict, event_from_dict
 from edgetui.models.event import Event
-
-if TYPE_CHECKING:
-    from edgetui.bus import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +45,28 @@ def parse_url(url: str) -> tuple[str, int, bool]:
     return parts.hostname, parts.port or (8883 if tls else 1883), tls
 
 
+class Feed(Protocol):
+    """A subscription as the bridge uses it: iterate over events, close when done."""
+
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalBus(Protocol):
+    """What the bridge needs of the bus: a subscription to every event, and a way in."""
+
+    def subscribe(self, types: str = "*", *, name: str) -> Feed: ...
+
+    def publish_event(self, event: Event) -> None: ...
+
+
 class MqttBridge:
-    """Bridges one EventBus to a broker under devices/<device_id>/bus/."""
+    """Bridges one local bus to a broker under devices/<device_id>/bus/."""
 
     def __init__(
         self,
-        bus: EventBus,
+        bus: LocalBus,
         url: str,
         device_id: str,
         *,

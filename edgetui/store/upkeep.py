@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.models.buffer import OutboxRow
-from edgetui.store_export import export_rows
-from edgetui.store_rollup import plan_rollups
-from edgetui.store_schema import PRIORITY, bump, delete_in, last_seq, transaction
+from edgetui.store.export import export_rows
+from edgetui.store.rollup import plan_rollups
+from edgetui.store.schema import PRIORITY, bump, delete_in, last_seq, transaction
 
 log = logging.getLogger("edgetui.store")
 

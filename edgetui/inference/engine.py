@@ -17,16 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.config import InferenceConfig
-from edgetui.decision_prompt import (
+from edgetui.inference.model_file import ModelFileError, check_model
+from edgetui.inference.prompt import (
     DECISION_GRAMMAR,
     DECISION_TOKEN_BUDGET,
     DecisionParseError,
     build_prompt,
     parse_decision,
 )
-from edgetui.inference_stats import LatencyStats
-from edgetui.inference_worker import ModelWorker, WorkerBusy, WorkerCancelled
-from edgetui.model_file import ModelFileError, check_model
+from edgetui.inference.stats import LatencyStats
+from edgetui.inference.worker import ModelWorker, WorkerBusy, WorkerCancelled
 from edgetui.models.clock import rfc3339
 from edgetui.models.decision import Completion, Decision, fallback_decision
 from edgetui.models.event import Event

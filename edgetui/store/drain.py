@@ -11,10 +11,10 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from edgetui.ack_journal import AckJournal, journal_path, read_journal
 from edgetui.faults import fault_point
 from edgetui.models.buffer import OutboxRow
-from edgetui.store_schema import CHUNK, bump, delete_in, instance_of, transaction
+from edgetui.store.ack_journal import AckJournal, journal_path, read_journal
+from edgetui.store.schema import CHUNK, bump, delete_in, instance_of, transaction
 
 log = logging.getLogger("edgetui.store")
 

@@ -30,14 +30,14 @@ from typing import Any
 
 import aiosqlite
 
-from edgetui.ack_journal import AckJournal
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import StoreConfig
 from edgetui.models.buffer import OutboxStats, Receipt
 from edgetui.models.ids import new_id
-from edgetui.store_drain import OutboxDrainSide
-from edgetui.store_full import OutboxFull, OutboxWhenFull
-from edgetui.store_schema import (
+from edgetui.store.ack_journal import AckJournal
+from edgetui.store.drain import OutboxDrainSide
+from edgetui.store.full import OutboxFull, OutboxWhenFull
+from edgetui.store.schema import (
     CHUNK,
     COUNTERS,
     KINDS,
@@ -50,7 +50,7 @@ from edgetui.store_schema import (
     open_checked,
     transaction,
 )
-from edgetui.store_upkeep import OutboxUpkeep
+from edgetui.store.upkeep import OutboxUpkeep
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The local agent event bus: CloudEvents 1.0 envelopes, fnmatch type subscriptions,
 bounded per-subscriber queues (oldest dropped and counted), a recent-history ring, sinks,
-and an optional MQTT bridge (edgetui/bus_bridge.py).
+and an optional MQTT bridge (`mqtt_bridge.py`, attached by `edgetui.bus.build_bus`).
 
 Publishing is synchronous and never waits for a subscriber: a subscriber that falls behind
 loses its own oldest events, nobody else's.
@@ -15,10 +15,10 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Protocol
 
 from edgetui.api import APIError
-from edgetui.bus_envelope import EnvelopeError, event_dict, validate_event
+from edgetui.bus.envelope import EnvelopeError, event_dict, validate_event
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import BusConfig
 from edgetui.models.event import Event
@@ -144,6 +144,16 @@ class Subscription:
         }
 
 
+class Bridge(Protocol):
+    """What the bus needs of a bridge it carries (the MQTT bridge is one)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def section(self) -> dict[str, Any]: ...
+
+
 class EventBus:
     """The bus service (name "bus"): publish, subscribe, history, sinks, optional bridge."""
 
@@ -172,7 +182,7 @@ class EventBus:
         self.sink_errors = 0
         self._gone_delivered = 0  # from subscriptions already closed
         self._gone_dropped = 0
-        self.bridge: Any = None
+        self.bridge: Bridge | None = None  # wired by edgetui.bus.build_bus
         self._started = False
 
     # -- lifecycle --------------------------------------------------------------------
@@ -182,12 +192,7 @@ class EventBus:
         self._started = True
         for sink, sub in self._sinks:
             self._sink_tasks.append(asyncio.create_task(self._run_sink(sink, sub)))
-        if self.config.bridge_url:
-            from edgetui.bus_bridge import MqttBridge  # paho only when a bridge is configured
-
-            self.bridge = MqttBridge(
-                self, self.config.bridge_url, self.device_id, max_bytes=self.config.bridge_max_bytes
-            )
+        if self.bridge is not None:
             await self.bridge.start()
 
     async def stop(self) -> None:

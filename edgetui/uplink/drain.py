@@ -33,7 +33,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from edgetui.faults import fault_point
 from edgetui.models.buffer import OutboxRow
 from edgetui.store import Outbox
-from edgetui.uplink_client import pending_tls_bytes
+from edgetui.uplink.client import pending_tls_bytes
 
 log = logging.getLogger("edgetui.uplink")
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import aiosqlite
 
-from edgetui.store_schema import KINDS, StoreError, bump, delete_in
+from edgetui.store.schema import KINDS, StoreError, bump, delete_in
 
 
 class OutboxFull(StoreError):

@@ -1,0 +1,45 @@
+"""On-device inference: the llama.cpp engine that turns an event into a decision.
+
+Offers `InferenceEngine` (one worker thread owns the model; queued, timed, measured
+requests; the rule policy when no usable model is loaded), the decision prompt and grammar
+(`prompt`), golden prompts for health checks (`run_golden`), model-file checks
+(`check_model`, `gguf_metadata`), `percentile`, and the generator of the tiny test model
+(`tiny_model.make_tiny_model`, imported on demand: it needs numpy and gguf).
+"""
+
+from edgetui.inference.engine import (
+    InferenceBusy,
+    InferenceEngine,
+    InferenceError,
+    InferenceTimeout,
+    InferenceUnavailable,
+)
+from edgetui.inference.golden import GoldenResult, run_golden
+from edgetui.inference.model_file import ModelFileError, check_model, gguf_metadata
+from edgetui.inference.prompt import (
+    DECISION_GRAMMAR,
+    DECISION_TOKEN_BUDGET,
+    DecisionParseError,
+    build_prompt,
+    parse_decision,
+)
+from edgetui.inference.stats import percentile
+
+__all__ = [
+    "DECISION_GRAMMAR",
+    "DECISION_TOKEN_BUDGET",
+    "DecisionParseError",
+    "GoldenResult",
+    "InferenceBusy",
+    "InferenceEngine",
+    "InferenceError",
+    "InferenceTimeout",
+    "InferenceUnavailable",
+    "ModelFileError",
+    "build_prompt",
+    "check_model",
+    "gguf_metadata",
+    "parse_decision",
+    "percentile",
+    "run_golden",
+]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 RAW_KEY_LEN = 32
+K = TypeVar("K", Ed25519PrivateKey, Ed25519PublicKey)
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
@@ -55,32 +58,43 @@ def generate_keypair(prefix: Path) -> tuple[Path, Path]:
     return key_path, pub_path
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    """Load an Ed25519 private key from PEM or 32 raw bytes; ValueError with a reason."""
+# How each half of a key pair is read: from 32 raw bytes, from PEM, and what to call it in
+# an error. One table, so the two halves cannot drift apart in what they accept.
+_FORMS: dict[type, tuple[Callable[[bytes], object], Callable[[bytes], object], str]] = {
+    Ed25519PrivateKey: (
+        Ed25519PrivateKey.from_private_bytes,
+        lambda data: serialization.load_pem_private_key(data, password=None),
+        "an unencrypted PEM or raw Ed25519 private key",
+    ),
+    Ed25519PublicKey: (
+        Ed25519PublicKey.from_public_bytes,
+        serialization.load_pem_public_key,
+        "a PEM or raw Ed25519 public key",
+    ),
+}
+
+
+def _load_key(path: Path, kind: type[K]) -> K:
+    """Load one half of an Ed25519 pair from PEM or 32 raw bytes; ValueError with a reason."""
+    from_raw, from_pem, what = _FORMS[kind]
     data = Path(path).read_bytes()
-    if len(data) == RAW_KEY_LEN:
-        return Ed25519PrivateKey.from_private_bytes(data)
     try:
-        key = serialization.load_pem_private_key(data, password=None)
+        key = from_raw(data) if len(data) == RAW_KEY_LEN else from_pem(data)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: not an unencrypted PEM or raw Ed25519 private key") from exc
-    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path}: not {what}") from exc
+    if not isinstance(key, kind):
         raise ValueError(f"{path}: not an Ed25519 key")
     return key
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """Load an Ed25519 private key from PEM or 32 raw bytes; ValueError with a reason."""
+    return _load_key(path, Ed25519PrivateKey)
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """Load an Ed25519 public key from PEM or 32 raw bytes; ValueError with a reason."""
-    data = Path(path).read_bytes()
-    if len(data) == RAW_KEY_LEN:
-        return Ed25519PublicKey.from_public_bytes(data)
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: not a PEM or raw Ed25519 public key") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"{path}: not an Ed25519 key")
-    return key
+    return _load_key(path, Ed25519PublicKey)
 
 
 def raw_public_bytes(pub: Ed25519PublicKey) -> bytes:

@@ -53,6 +53,28 @@ def test_raw_keys_load(tmp_path: Path, keys: Keys) -> None:
         load_public_key(junk)
 
 
+def test_both_halves_load_raw_or_pem_and_refuse_the_other_half(tmp_path: Path, keys: Keys) -> None:
+    priv = load_private_key(keys.key)
+    raw_key = tmp_path / "raw.key"
+    raw_key.write_bytes(
+        priv.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+    )
+    assert key_id(load_private_key(raw_key)) == key_id(priv)
+    assert key_id(load_public_key(keys.pub)) == key_id(priv)
+    with pytest.raises(ValueError, match="private key"):
+        load_private_key(keys.pub)  # a public PEM is not a private key
+    with pytest.raises(ValueError, match="public key"):
+        load_public_key(keys.key)  # nor the other way round
+    junk = tmp_path / "junk.key"
+    junk.write_text("not a key")
+    with pytest.raises(ValueError, match=r"junk\.key: not an unencrypted PEM"):
+        load_private_key(junk)
+
+
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [

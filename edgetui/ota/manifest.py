@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,19 +31,6 @@ MAX_MANIFEST_BYTES = 1 << 20
 _SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _SEMVER_RE = re.compile(
     r"^v?(?P<core>\d+(?:\.\d+){0,3})(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
-)
-_KNOWN = (
-    "version",
-    "release_date",
-    "changes",
-    "target_devices",
-    "update_package_url",
-    "checksum",
-    "rollback_version",
-    "size",
-    "expires",
-    "key_id",
-    "signature",
 )
 
 
@@ -89,6 +76,12 @@ class Manifest:
     def to_json(self) -> bytes:
         """Pretty JSON for manifest.json (the signature does not depend on layout)."""
         return (json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n").encode()
+
+
+# The manifest's named fields, in declaration order: every dataclass field but `extra`, which
+# holds the unknown ones. A field added to Manifest is parsed, required and signed with no
+# second list to keep in step.
+_KNOWN = tuple(f.name for f in fields(Manifest) if f.name != "extra")
 
 
 def parse_time(value: str) -> datetime:

@@ -251,7 +251,7 @@ class Runtime:
 
     def _build_agents(self) -> AgentSupervisor | None:
         """The enabled agents, supervised; the active slot's agents/ overrides built-ins."""
-        from edgetui.agent_host import AgentSupervisor, slot_agents_dir
+        from edgetui.agent_host import AgentSupervisor
 
         if not self.config.agents.enabled or self.bus is None:
             return None
@@ -262,7 +262,7 @@ class Runtime:
             device_id=self.config.device.id,
             device_type=self.config.device.type,
             state_dir=self.state_dir,
-            agents_dir=slot_agents_dir(self.state_dir),
+            slot_agents=True,
         )
         return self.agents
 

@@ -100,6 +100,7 @@ class AgentSupervisor:
         device_type: str,
         state_dir: Path,
         agents_dir: Path | None = None,
+        slot_agents: bool = False,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -108,9 +109,13 @@ class AgentSupervisor:
         self.device_type = device_type
         self.state_dir = Path(state_dir)
         self.agents_dir = agents_dir
+        # Look the booted slot's agents/ up at start (slot.json is read off the event loop).
+        self.slot_agents = slot_agents
         self.states: dict[str, AgentState] = {n: AgentState(n) for n in config.enabled}
 
     async def start(self) -> None:
+        if self.slot_agents:
+            self.agents_dir = await asyncio.to_thread(slot_agents_dir, self.state_dir)
         for state in self.states.values():
             self._launch(state)
 
@@ -154,7 +159,8 @@ class AgentSupervisor:
         while True:
             began = time.monotonic()
             try:
-                run, state.origin = load_agent(state.name, self.agents_dir)
+                # exec_module reads and compiles a file: off the event loop.
+                run, state.origin = await asyncio.to_thread(load_agent, state.name, self.agents_dir)
                 state.status = "running"
                 state.started_at = rfc3339()
                 state.detail = {}  # what this run reports, not what a crashed one left

@@ -103,13 +103,8 @@ class MqttBridge:
             self.state, self.last_error = "error", str(exc)
             log.error("%s; the bus runs without a bridge", exc)
             return
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"edgetui-bus-{self.device_id}-{os.getpid()}",
-            protocol=mqtt.MQTTv5,
-        )
-        if tls:
-            client.tls_set()
+        # tls_set() reads the system's CA certificates: off the event loop.
+        client = await asyncio.to_thread(self._new_client, tls)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
@@ -120,6 +115,16 @@ class MqttBridge:
         self._client = client
         self._sub = self.bus.subscribe("*", name="bridge")
         self._task = asyncio.create_task(self._send_loop(), name="bus-bridge-out")
+
+    def _new_client(self, tls: bool) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"edgetui-bus-{self.device_id}-{os.getpid()}",
+            protocol=mqtt.MQTTv5,
+        )
+        if tls:
+            client.tls_set()
+        return client
 
     async def stop(self) -> None:
         if self._sub is not None:

@@ -108,7 +108,9 @@ class InferenceEngine:
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
-        choice = choose_model(self.config, self.state_dir)
+        choice = await asyncio.to_thread(
+            choose_model, self.config, self.state_dir
+        )  # reads slot.json
         self.version, self.origin, self.model_path = choice.version, choice.origin, choice.path
         if choice.problem is not None and choice.path is None:
             return self._refuse(choice.problem)

@@ -114,3 +114,40 @@ async def test_slot_agent_overrides_the_builtin_and_restart_method(
     finally:
         await sup.stop()
         await bus.stop()
+
+
+async def test_agent_modules_and_the_slot_record_load_off_the_event_loop(
+    tmp_path: Path, agents_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """exec_module compiles a file and slot.json is read from disk: both run in a thread."""
+    import threading
+
+    import edgetui.agent_host.supervisor as sup
+
+    threads: dict[str, int] = {}
+    real_load, real_slot_dir = sup.load_agent, sup.slot_agents_dir
+
+    def load_agent(name: str, where: Path | None):  # type: ignore[no-untyped-def]
+        threads["load_agent"] = threading.get_ident()
+        return real_load(name, where)
+
+    def slot_agents_dir(state_dir: Path) -> Path | None:
+        threads["slot_agents_dir"] = threading.get_ident()
+        real_slot_dir(state_dir)
+        return agents_dir
+
+    monkeypatch.setattr(sup, "load_agent", load_agent)
+    monkeypatch.setattr(sup, "slot_agents_dir", slot_agents_dir)
+    bus = await make_bus()
+    sv = supervisor(bus, tmp_path, ["counter"])
+    sv.slot_agents = True
+    await sv.start()
+    try:
+        await wait_for(lambda: sv.section()[0]["status"] == "idle")
+        assert sv.section()[0]["origin"] == str(agents_dir / "counter.py")
+        loop_thread = threading.get_ident()
+        assert set(threads) == {"load_agent", "slot_agents_dir"}
+        assert loop_thread not in threads.values()
+    finally:
+        await sv.stop()
+        await bus.stop()

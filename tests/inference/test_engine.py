@@ -107,6 +107,27 @@ async def test_no_model_at_all_is_refused_with_fallback(state_dir: Path) -> None
     await refused(await started_engine(state_dir), "no model configured")
 
 
+async def test_the_slot_record_is_read_off_the_event_loop(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import edgetui.inference.engine as engine_module
+
+    seen: list[int] = []
+    real = engine_module.choose_model
+
+    def choose_model(*args: object) -> engine_module.ModelChoice:
+        seen.append(threading.get_ident())
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_module, "choose_model", choose_model)
+    make_slot(state_dir, None, None)
+    engine = await started_engine(state_dir)
+    assert seen and seen[0] != threading.get_ident()
+    await engine.stop()
+
+
 async def test_truncated_slot_model_fails_its_checksum(
     state_dir: Path, tiny_model: Path, tiny_sha256: str
 ) -> None:

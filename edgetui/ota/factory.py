@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgetui.models.slot import SlotContent
 from edgetui.ota.bundle import local_package_path, verify_bundle
-from edgetui.ota.extract import safe_extract
-from edgetui.ota.slots import SlotStore, content_digest, now_rfc3339
-from edgetui.ota.updater import MAX_EXPANSION, MAX_FILES, MIN_EXTRACT_BUDGET
+from edgetui.ota.slots import SlotStore, now_rfc3339
+from edgetui.ota.updater import stage_slot
 
 
 def install_factory(
@@ -29,14 +27,10 @@ def install_factory(
         raise ValueError(f"slot {slot} is not empty ({state.slots[slot].status})")
     m = verify_bundle(manifest_path, None, trusted_keys)
     package = local_package_path(manifest_path, m)
-    store.clear_slot(slot)
-    dest = store.slot_dir(slot)
-    budget = max(m.size * MAX_EXPANSION, MIN_EXTRACT_BUDGET)
-    safe_extract(package, dest, max_bytes=budget, max_files=MAX_FILES)
-    content = SlotContent.load(dest)
+    digest = stage_slot(store, slot, package, version=m.version, size=m.size)
     s = state.slots[slot]
-    s.status, s.version, s.sha256 = "good", content.version, m.checksum
-    s.content_sha256 = content_digest(dest)
+    s.status, s.version, s.sha256 = "good", m.version, m.checksum
+    s.content_sha256 = digest
     s.installed_at = s.activated_at = now_rfc3339()
     s.boot_attempts, s.last_error, s.installing = 0, None, None
     store.record(state, "update", "ok", "factory install", slot=slot, to_version=m.version)

@@ -107,8 +107,7 @@ class Updater:
         """Download, verify and extract into `slot` (the inactive one), mark it trial and
         switch `current` to it. Returns the saved state; raises OtaError, slot left empty."""
         from edgetui.ota.bundle import package_name
-        from edgetui.ota.extract import safe_extract
-        from edgetui.ota.fetch import check_free_space, download, resolve_package_url, slow_limit
+        from edgetui.ota.fetch import download, resolve_package_url, slow_limit
 
         m = offer.manifest
         version: str = m.version
@@ -139,33 +138,15 @@ class Updater:
         s.boot_attempts = 0
         self.store.save(state)  # a kill from here on leaves a slot recorded as empty
         try:
-            self.store.clear_slot(slot)
-            dest = self.store.slot_dir(slot)
-            budget = max(size * MAX_EXPANSION, MIN_EXTRACT_BUDGET)
-            # Space may have gone since the download's check; the budget bounds the rest.
-            check_free_space(dest, download=0, extract=size, free_space=self.free_space)
-            on_extract = _percent_reporter(progress, "extract", "")
-            progress("extract", 0, f"unpacking into slot {slot}")
-            safe_extract(
+            digest = stage_slot(
+                self.store,
+                slot,
                 package,
-                dest,
-                max_bytes=budget,
-                max_files=MAX_FILES,
-                progress=on_extract,
+                version=version,
+                size=size,
+                progress=progress,
+                free_space=self.free_space,
             )
-            fault_point("ota.after_extract")
-            try:
-                content = SlotContent.load(dest)
-            except ValueError as exc:
-                raise OtaError(
-                    "malformed_manifest", f"bundle has no valid slot record: {exc}"
-                ) from None
-            if content.version != version:
-                raise OtaError(
-                    "malformed_manifest",
-                    f"bundle says version {content.version}, manifest says {version}",
-                )
-            digest = content_digest(dest)
         except BaseException as exc:
             self._abandon(slot, version, exc)
             raise
@@ -208,6 +189,53 @@ class Updater:
             self.store.save(state)
         except OSError:
             log.exception("could not clean up slot %s after a failed install", slot)
+
+
+def stage_slot(
+    store: SlotStore,
+    slot: str,
+    package: Path,
+    *,
+    version: str,
+    size: int,
+    progress: Progress | None = None,
+    free_space: Callable[[Path], int] | None = None,
+) -> str:
+    """Empty `slot`, unpack the verified `package` (`size` bytes) into it and check that its
+    slot record names `version`; returns the slot's content digest. Blocking.
+
+    The one way content gets into a slot: the updater's install and the factory install both
+    come through here, so both apply the same space check, bomb limits and record check.
+    Raises OtaError; the caller empties the slot and records why.
+    """
+    from edgetui.ota.extract import safe_extract
+    from edgetui.ota.fetch import check_free_space
+
+    store.clear_slot(slot)
+    dest = store.slot_dir(slot)
+    budget = max(size * MAX_EXPANSION, MIN_EXTRACT_BUDGET)
+    # Space may have gone since the download's check; the budget bounds the rest.
+    check_free_space(dest, download=0, extract=size, free_space=free_space)
+    if progress is not None:
+        progress("extract", 0, f"unpacking into slot {slot}")
+    safe_extract(
+        package,
+        dest,
+        max_bytes=budget,
+        max_files=MAX_FILES,
+        progress=_percent_reporter(progress, "extract", "") if progress else None,
+    )
+    fault_point("ota.after_extract")
+    try:
+        content = SlotContent.load(dest)
+    except ValueError as exc:
+        raise OtaError("malformed_manifest", f"bundle has no valid slot record: {exc}") from None
+    if content.version != version:
+        raise OtaError(
+            "malformed_manifest",
+            f"bundle says version {content.version}, manifest says {version}",
+        )
+    return content_digest(dest)
 
 
 def _percent_reporter(progress: Progress, phase: str, unit: str) -> Callable[[int, int], None]:

@@ -4,11 +4,15 @@ Refuses absolute paths, `..`, links leading outside the destination, device node
 size/file-count bombs. Limits are enforced on the bytes actually decompressed while
 streaming, not on header claims alone. Files and directories are fsynced at the end so a
 power cut cannot leave an extracted slot that was reported complete but is not on disk.
+
+Each file is hashed as its bytes are written, and the extraction returns the slot's listing
+(edgetui.ota.slots.Listing), so the slot's content digest costs no second read of the content.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import posixpath
 import shutil
@@ -21,6 +25,7 @@ from typing import BinaryIO
 from edgetui.durable import fsync_dir
 from edgetui.faults import fault_point
 from edgetui.ota.errors import OtaError
+from edgetui.ota.slots import DIR, Entry, Listing
 
 CHUNK = 1 << 20
 # Allowance for tar headers, pax records and padding on top of the file bytes.
@@ -79,6 +84,7 @@ class _Extractor:
         self.regular: set[str] = set()
         self.symlinks: list[str] = []
         self.written: list[Path] = []
+        self.listing: Listing = {}
 
     def _parent(self, rel: str) -> None:
         """Create the parent directories of rel; refuse to go through links or files."""
@@ -97,6 +103,7 @@ class _Extractor:
                 raise _unsafe(f"{rel!r} would be written below the file {walked!r}")
             p.mkdir(mode=0o755, exist_ok=True)
             self.dirs.add(walked)
+            self.listing[walked] = DIR
 
     def _count(self, ti: tarfile.TarInfo, rel: str) -> None:
         self.files += 1
@@ -140,17 +147,22 @@ class _Extractor:
             raise _unsafe(f"duplicate member {rel!r}") from None
         src = tar.extractfile(ti)
         assert src is not None
+        digest = hashlib.sha256()
+        size = 0
         with os.fdopen(fd, "wb", buffering=0) as out:
             while block := src.read(CHUNK):
+                size += len(block)
                 self.bytes += len(block)
                 if self.bytes > self.max_bytes:  # what actually arrives, not the header
                     raise OtaError("bomb", f"archive expands beyond {self.max_bytes} bytes")
+                digest.update(block)  # the bytes written are the bytes hashed: one pass
                 view = memoryview(block)
                 while view:
                     view = view[out.write(view) :]
                 on_chunk()
         self.regular.add(rel)
         self.written.append(target)
+        self.listing[rel] = Entry("f", size, digest.hexdigest())
 
     def _symlink(self, rel: str, link: str) -> None:
         if not link or link.startswith("/"):
@@ -164,6 +176,7 @@ class _Extractor:
         except FileExistsError:
             raise _unsafe(f"duplicate member {rel!r}") from None
         self.symlinks.append(rel)
+        self.listing[rel] = Entry("l", target=link)  # to_dir is known once all exist
 
     def _hardlink(self, rel: str, link: str) -> None:
         src = _clean_name(link)
@@ -175,6 +188,7 @@ class _Extractor:
         except FileExistsError:
             raise _unsafe(f"duplicate member {rel!r}") from None
         self.regular.add(rel)
+        self.listing[rel] = self.listing[src]
 
     def finish(self) -> None:
         # Link chains can only be judged once every member exists.
@@ -182,6 +196,8 @@ class _Extractor:
             real = os.path.realpath(self.dest / rel)
             if not _within(self.root, real):
                 raise _unsafe(f"symlink {rel!r} resolves outside the slot")
+            if os.path.isdir(real):  # a walk of the slot lists it with the directories
+                self.listing[rel] = Entry("l", target=self.listing[rel].target, to_dir=True)
         for path in self.written:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
             try:
@@ -211,10 +227,12 @@ def safe_extract(
     max_bytes: int,
     max_files: int,
     progress: Progress | None = None,
-) -> None:
+) -> Listing:
     """Extract a tar(.gz) into dest (absent or empty); on any refusal dest is left empty.
 
-    progress(done, total) counts archive bytes consumed. Raises OtaError(unsafe_archive|bomb).
+    Returns the listing of what was extracted, each file hashed while it was written:
+    `listing_digest(...)` of it equals `content_digest(dest)`. progress(done, total) counts
+    archive bytes consumed. Raises OtaError(unsafe_archive|bomb).
     """
     archive, dest = Path(archive), Path(dest)
     created = not dest.exists()
@@ -247,6 +265,7 @@ def safe_extract(
         ex.finish()
         if progress:
             progress(total, total)
+        return ex.listing
     except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile) as exc:
         _empty(dest, created)
         raise _unsafe(f"corrupt or truncated archive ({exc})") from None

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgetui.alerts.checks import metric_instances
 from edgetui.alerts.engine import AlertEngine
 from edgetui.alerts.state import FIRING, PENDING, RESOLVED, Alert
 
@@ -152,6 +153,11 @@ async def run_drill(
     rule = engine.rules.get(plan.rule)
     if rule is None:
         raise DrillError(f"{name}: rule {plan.rule} is disabled in [[alerts.rules]]")
+    if rule.metric and not metric_instances(engine.last_snapshot, rule.metric):
+        raise DrillError(
+            f"{name}: rule {plan.rule} reads {rule.metric}, which the status does not have "
+            "now: the alert could not fire"
+        )
     if any(_matches(a, plan.rule, plan.labels) for a in engine.active.values()):
         raise DrillError(f"{name}: alert {plan.rule} is already active; nothing to prove")
     lead = LEAD_TICKS * hooks.tick_s

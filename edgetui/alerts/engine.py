@@ -66,6 +66,7 @@ class AlertEngine:
         self.drill_hooks = drill_hooks  # drills.DrillHooks, from the runtime
         self._checks: dict[str, CheckState] = {name: CheckState() for name in self.rules}
         self._checked = False
+        self.last_snapshot: dict[str, Any] = {}
         self._section: dict[str, Any] = self._build_section(self.clock())
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -122,6 +123,7 @@ class AlertEngine:
             self._checked = True
         now = self.clock()
         self.evaluations += 1
+        self.last_snapshot = snapshot
         changes: list[tuple[Alert, str, float]] = []
         seen: set[str] = set()
         for rule in self.rules.values():

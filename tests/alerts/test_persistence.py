@@ -110,7 +110,7 @@ def test_startup_check_tells_a_typo_from_an_absent_part(tmp_path: Path) -> None:
     check("resources.cpu_per_core.1", snap())
     with pytest.raises(ConfigError, match=r"\[\[alerts.rules\]\] mine: metric: .*cpu_pecent"):
         check("resources.cpu_pecent", snap())
-    with pytest.raises(ConfigError, match="mine: metric: 'inference.p59_ms'"):
+    with pytest.raises(ConfigError, match=r"mine: metric: 'inference\.p59_ms'"):
         check("inference.p59_ms", snap(inference={"p50_ms": 1.0}))
     with pytest.raises(ConfigError, match="no section 'resource'"):
         check("resource.cpu_percent", snap())

@@ -122,7 +122,7 @@ async def test_drill_agent_crash_and_disk_full(config: Config, state_dir: Path) 
         assert all(h["labels"].get("drill") for h in history if h["name"] == "disk_low")
         with pytest.raises(APIError, match="no broker configured"):
             await rt.call("alerts.drill", {"name": "uplink-offline"})
-        with pytest.raises(APIError, match="inference_slow reads inference.p95_ratio"):
+        with pytest.raises(APIError, match=r"inference_slow reads inference\.p95_ratio"):
             await rt.call("alerts.drill", {"name": "slow-model"})
     finally:
         await rt.stop()

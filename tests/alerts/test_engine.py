@@ -28,9 +28,16 @@ async def test_pending_then_firing_after_for_s_then_resolved(tmp_path: Path) -> 
         assert alert["state"] == "firing" and alert["severity"] == "warning"
         assert alert["value"] == 97.5 and section["counts"]["warning"] == 1
         assert set(alert) == {
-            "name", "severity", "state", "since", "value", "summary", "labels",
-            "acknowledged", "silenced_until",
-        }  # fmt: skip
+            "name",
+            "severity",
+            "state",
+            "since",
+            "value",
+            "summary",
+            "labels",
+            "acknowledged",
+            "silenced_until",
+        }
         clock.advance(1.0)
         section = await engine.evaluate(snap(resources={"cpu_percent": 20.0}))
         assert section["alerts"] == []
@@ -175,9 +182,12 @@ async def test_uplink_buffer_inference_and_ota_checks(tmp_path: Path) -> None:
         assert rec.events == []  # no broker configured: never "offline"
         clock.advance(1.0)
         buffer = {
-            "state": "backoff", "broker": "127.0.0.1:1", "fill_percent": 85.0,
-            "oldest_age_s": 60.0, "ttl_s": 100.0,
-        }  # fmt: skip
+            "state": "backoff",
+            "broker": "127.0.0.1:1",
+            "fill_percent": 85.0,
+            "oldest_age_s": 60.0,
+            "ttl_s": 100.0,
+        }
         ota = {
             "last_rollback_reason": "health check failed",
             "history": [{"action": "rollback", "result": "ok", "to_version": "1.0.0"}],
@@ -187,8 +197,12 @@ async def test_uplink_buffer_inference_and_ota_checks(tmp_path: Path) -> None:
         )
         names = {a["name"] for a in engine.section()["alerts"]}
         assert names == {
-            "uplink_offline", "buffer_full", "buffer_stale", "inference_errors", "ota_rolled_back"
-        }  # fmt: skip
+            "uplink_offline",
+            "buffer_full",
+            "buffer_stale",
+            "inference_errors",
+            "ota_rolled_back",
+        }
         inference = next(a for a in engine.section()["alerts"] if a["name"] == "inference_errors")
         assert inference["value"] == 30.0  # 3 failed of 10 requests
         clock.advance(1.0)

@@ -84,8 +84,9 @@ async def test_bad_actions_are_one_line_errors(tmp_path: Path) -> None:
 
 
 async def test_a_removed_rule_resolves_its_restored_alert(tmp_path: Path) -> None:
-    engine, _, clock = make_engine(tmp_path, [{"name": "mine", "metric": "resources.cpu_percent",
-                                               "op": ">", "warning": 50.0}])  # fmt: skip
+    engine, _, clock = make_engine(
+        tmp_path, [{"name": "mine", "metric": "resources.cpu_percent", "op": ">", "warning": 50.0}]
+    )
     await engine.start()
     await engine.evaluate(snap(resources=HOT))
     await engine.stop()

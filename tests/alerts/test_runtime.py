@@ -18,9 +18,12 @@ from tests.agents.helpers import wait_for
 from tests.support.mosquitto import Broker
 
 ALWAYS = AlertRuleConfig(
-    name="always", metric="resources.process_uptime_seconds", op=">=", critical=0.0,
+    name="always",
+    metric="resources.process_uptime_seconds",
+    op=">=",
+    critical=0.0,
     summary="fires at once",
-)  # fmt: skip
+)
 
 
 def _rule(name: str, **kw: Any) -> AlertRuleConfig:
@@ -110,8 +113,10 @@ async def test_drill_agent_crash_and_disk_full(config: Config, state_dir: Path) 
         report = await _drill(rt, "agent-crash")
         assert report["rule"] == "agent_down" and report["labels"]["agent"] == "sensor"
         assert _drill_labelled(rt, "agent_down") == [
-            "ALERT_PENDING", "ALERT_FIRING", "ALERT_RESOLVED"
-        ]  # fmt: skip
+            "ALERT_PENDING",
+            "ALERT_FIRING",
+            "ALERT_RESOLVED",
+        ]
         assert rt.agents is not None and rt.agents.states["sensor"].status in ("running", "idle")
         assert rt.agents.states["sensor"].restarts == 1
         await _drill(rt, "disk-full")

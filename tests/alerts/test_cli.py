@@ -56,6 +56,10 @@ labels = {{team = "ops"}}
 [[alerts.rules]]
 name = "agent_down"
 for_s = 0.4
+
+[[alerts.rules]]
+name = "disk_low"
+for_s = 0.4
 """
 
 
@@ -121,7 +125,11 @@ def test_alert_commands_check_drill_and_metrics(tmp_path: Path) -> None:
         report = json.loads(drill.stdout)
         assert report["ok"] and report["labels"] == {"agent": "sensor", "drill": True}
         text = run_cli(*base, "drill", "disk-full", timeout=120)
-        assert text.returncode == 1 and "FAIL" in text.stdout  # disk_low waits 60 s by default
+        assert text.returncode == 0, text.stdout + text.stderr
+        lines = text.stdout.splitlines()
+        assert lines[0].startswith("drill disk-full: rule disk_low{drill=True}")
+        assert [ln.split()[0] for ln in lines[1:4]] == ["pending", "firing", "resolved"]
+        assert lines[-1].startswith("PASS")
         history = run_json(*base, "alerts", "--all", "--json")["history"]
         assert any(h["name"] == "agent_down" and h["labels"].get("drill") for h in history)
 

@@ -309,6 +309,7 @@ class Runtime:
             enqueue=store.enqueue if store is not None else None,
             where=str(self.config.source or "config"),
             drill_hooks=hooks,
+            tick_s=self.config.telemetry.interval_s,
         )
         return self.alerts
 

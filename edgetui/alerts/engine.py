@@ -49,6 +49,7 @@ class AlertEngine:
         clock: Callable[[], float] = time.time,
         where: str = "config",
         drill_hooks: Any = None,
+        tick_s: float = 0.0,
     ) -> None:
         self.config = config
         self.where = where
@@ -63,6 +64,7 @@ class AlertEngine:
         self.drilling: set[str] = set()  # rules under a fire drill: their alerts say drill
         self.listeners: list[Listener] = []
         self.evaluations = 0
+        self.slack = tick_s / 2.0  # see Alert.step: tick jitter never costs a whole tick
         self.drill_hooks = drill_hooks  # drills.DrillHooks, from the runtime
         self._checks: dict[str, CheckState] = {name: CheckState() for name in self.rules}
         self._checked = False
@@ -153,7 +155,7 @@ class AlertEngine:
         changes: list[tuple[Alert, str, float]],
     ) -> None:
         was = alert.state
-        transition = alert.step(rule, value, now)
+        transition = alert.step(rule, value, now, self.slack)
         if transition is None:
             return
         if was == INACTIVE:

@@ -50,10 +50,14 @@ class Alert:
     def since(self) -> float:
         return self.fired_at if self.state == FIRING and self.fired_at else self.active_at
 
-    def step(self, rule: Rule, value: float | None, now: float) -> str | None:
+    def step(self, rule: Rule, value: float | None, now: float, slack: float = 0.0) -> str | None:
         """Advance with this tick's value (None: no data); return the transition made:
         "pending", "firing" (also a change of severity while firing), "resolved",
-        "inactive" (a pending alert dropped), or None."""
+        "inactive" (a pending alert dropped), or None.
+
+        `slack` (half a tick) absorbs the jitter of tick times: a condition seen at one tick
+        that still holds `for_s` later fires at that tick, not one tick after it because the
+        tick ran a few milliseconds early."""
         severity = rule.severity(value) if value is not None else None
         if value is not None:
             self.value = value
@@ -72,7 +76,7 @@ class Alert:
                 return INACTIVE
             self.last_true = now
             self.severity = severity
-            if now - self.active_at >= rule.for_s:
+            if now - self.active_at >= rule.for_s - slack:
                 return self._fire(now)
             return None
         # firing
@@ -83,7 +87,9 @@ class Alert:
                 self.severity = severity  # escalated or eased: said again as firing
                 return FIRING
             return None
-        if now - self.last_true >= rule.keep_firing_for_s:
+        if now - self.last_true >= rule.keep_firing_for_s - (
+            slack if rule.keep_firing_for_s > 0 else 0.0
+        ):
             self.state = RESOLVED
             return RESOLVED
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import logging
 import random
 import statistics
 import tempfile
@@ -113,7 +114,7 @@ async def _delay_probe(db: Path, for_s: float, tick_s: float, trials: int) -> li
     delays = []
     base = {"resources": {"cpu_percent": 10.0}}
     for i in range(trials):
-        engine = AlertEngine(cfg, db.with_name(f"probe{i}.db"), device_id="bench")
+        engine = AlertEngine(cfg, db.with_name(f"probe{i}.db"), device_id="bench", tick_s=tick_s)
         await engine.start()
         fired: list[float] = []
 
@@ -142,6 +143,8 @@ async def cmd_bench_alerts(ctx: Context) -> int:
     a = ctx.args
     if a.rules < 0 or a.ticks < 1 or a.evals < 1 or a.trials < 1 or a.tick_s <= 0:
         raise CommandError("bench alerts: counts must be positive", code=EXIT_USAGE)
+    # The probes fire on purpose: their log lines are not news.
+    logging.getLogger("edgetui.alerts").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-alerts-") as tmp:
         root = Path(tmp)
         off = Config()

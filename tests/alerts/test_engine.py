@@ -222,3 +222,24 @@ async def test_no_data_never_fires(tmp_path: Path, value: object) -> None:
         assert rec.events == [] and engine.section()["alerts"] == []
     finally:
         await engine.stop()
+
+
+async def test_tick_jitter_does_not_cost_a_whole_tick(tmp_path: Path) -> None:
+    """With a 1 s tick, a tick that runs a little early still fires at for_s."""
+    from edgetui.alerts import AlertEngine
+    from edgetui.config import AlertRuleConfig, AlertsConfig
+    from tests.alerts.helpers import Clock
+
+    clock = Clock()
+    cfg = AlertsConfig(rules=[AlertRuleConfig(name="cpu_high", for_s=10.0)])
+    engine = AlertEngine(cfg, tmp_path / "a.db", device_id="d", clock=clock, tick_s=1.0)
+    await engine.start()
+    try:
+        hot = snap(resources={"cpu_percent": 95.0})
+        await engine.evaluate(hot)
+        clock.advance(9.4)  # more than half a tick short: still pending
+        assert (await engine.evaluate(hot))["alerts"][0]["state"] == "pending"
+        clock.advance(0.58)  # 9.98 s: the tick of the 10th second, 20 ms early
+        assert (await engine.evaluate(hot))["alerts"][0]["state"] == "firing"
+    finally:
+        await engine.stop()

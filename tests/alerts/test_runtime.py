@@ -45,6 +45,7 @@ async def test_transitions_reach_bus_outbox_history_and_survive_restart(
 ) -> None:
     config.agents.enabled = []
     config.alerts.rules = [ALWAYS]
+    config.alerts.enabled = True
     rt = Runtime(config, state_dir)
     await rt.start()
     try:
@@ -87,6 +88,7 @@ async def test_metric_typo_stops_the_start_with_a_config_error(
 ) -> None:
     config.agents.enabled = []
     config.alerts.rules = [_rule("mine", metric="buffer.fil_percent", op=">", warning=1.0)]
+    config.alerts.enabled = True
     rt = Runtime(config, state_dir)
     with pytest.raises(ConfigError, match=r"mine: metric: 'buffer.fil_percent'"):
         await rt.start()
@@ -107,6 +109,7 @@ def _drill_labelled(rt: Runtime, rule: str) -> list[str]:
 async def test_drill_agent_crash_and_disk_full(config: Config, state_dir: Path) -> None:
     config.agents.enabled = ["sensor"]
     config.alerts.rules = [_rule("agent_down", for_s=0.4), _rule("disk_low", for_s=0.4)]
+    config.alerts.enabled = True
     rt = Runtime(config, state_dir)
     await rt.start()
     try:
@@ -137,6 +140,7 @@ async def test_drill_uplink_offline(config: Config, state_dir: Path, mosquitto: 
     config.agents.enabled = []
     config.uplink.url = mosquitto.url
     config.alerts.rules = [_rule("uplink_offline", for_s=0.4)]
+    config.alerts.enabled = True
     rt = Runtime(config, state_dir)
     await rt.start()
     try:
@@ -156,6 +160,7 @@ async def test_drill_cpu_burn(config: Config, state_dir: Path) -> None:
         pytest.skip(f"the machine is already {busy:.0f}% busy: cpu-burn cannot prove anything")
     config.agents.enabled = []
     config.alerts.rules = [_rule("cpu_high", warning=70.0, clear=55.0, for_s=0.6)]
+    config.alerts.enabled = True
     rt = Runtime(config, state_dir)
     await rt.start()
     try:

@@ -296,6 +296,11 @@ class Runtime:
             ),
             set_disk_free_gb=lambda gb: setattr(self.sampler, "drill_disk_free_gb", gb),
             set_inference_delay=inference.inject_delay if inference is not None else None,
+            probe_inference=(
+                (lambda: inference.complete("drill probe:", max_tokens=4))
+                if inference is not None
+                else None
+            ),
         )
         self.alerts = AlertEngine(
             self.config.alerts,

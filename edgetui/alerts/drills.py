@@ -16,13 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgetui.alerts.checks import metric_instances
+from edgetui.alerts.checks import MISSING, PathError, resolve
 from edgetui.alerts.engine import AlertEngine
 from edgetui.alerts.state import FIRING, PENDING, RESOLVED, Alert
 
 DRILLS = ("agent-crash", "uplink-offline", "cpu-burn", "slow-model", "disk-full")
 DEAD_URL = "mqtt://127.0.0.1:9"  # the discard port: nothing listens there on a device
 LEAD_TICKS = 3  # ticks a failure may take to show up in the status (sampling, reconnects)
+PROBE_REFILL_S = 120.0  # slow-model: time for fast probes to push the slow ones out of p95
 
 
 class DrillError(Exception):
@@ -41,6 +42,7 @@ class DrillHooks:
     redirect_uplink: Callable[[str | None], None] | None = None
     set_disk_free_gb: Callable[[float | None], None] | None = None
     set_inference_delay: Callable[[float], None] | None = None
+    probe_inference: Callable[[], Awaitable[Any]] | None = None  # one short real completion
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,6 +53,9 @@ class _Plan:
     cause: Callable[[], Awaitable[None]]
     restore: Callable[[], Awaitable[None]]
     detail: str
+    background: Callable[[], Awaitable[None]] | None = None  # runs from cause to the end
+    resolve_extra_s: float = 0.0  # what resolving takes beyond keep_firing_for_s
+    fire_extra_s: float = 0.0  # what the failure takes to show beyond a few ticks
 
 
 class _CpuBurn:
@@ -122,21 +127,60 @@ def _plan(name: str, hooks: DrillHooks, params: dict[str, Any]) -> _Plan:
 
         return _Plan("disk_low", {}, cause, restore, "sampler reports 0 GB free (simulated)")
     if name == "slow-model":
-        delay = hooks.set_inference_delay
-        if delay is None:
-            raise DrillError("slow-model: inference is not running")
-        seconds = float(params.get("delay_s") or 1.0)
-
-        async def cause() -> None:
-            delay(seconds)
-
-        async def restore() -> None:
-            delay(0.0)
-
-        return _Plan(
-            "inference_slow", {}, cause, restore, f"+{seconds:g} s per inference (injected)"
-        )
+        return _slow_model(hooks, params)
     raise DrillError(f"unknown drill {name!r} (drills: {', '.join(DRILLS)})")
+
+
+def _slow_model(hooks: DrillHooks, params: dict[str, Any]) -> _Plan:
+    """Injected latency, with probe requests so that it is measured even without traffic:
+    one per tick while slow, then back to back after the restore, so the latency window
+    fills with fast requests again."""
+    delay, probe = hooks.set_inference_delay, hooks.probe_inference
+    if delay is None or probe is None:
+        raise DrillError("slow-model: inference is not running")
+    seconds = float(params.get("delay_s") or 1.0)
+    restored = asyncio.Event()
+
+    async def cause() -> None:
+        try:
+            await probe()
+        except Exception as exc:
+            raise DrillError(f"slow-model: the model does not answer: {exc}") from None
+        delay(seconds)
+
+    async def restore() -> None:
+        delay(0.0)
+        restored.set()
+
+    async def pump() -> None:
+        while True:
+            try:
+                await probe()
+            except Exception:  # busy or timed out: counted by the engine; try again later
+                await asyncio.sleep(hooks.tick_s)
+            if not restored.is_set():
+                await asyncio.sleep(hooks.tick_s)
+
+    return _Plan(
+        "inference_slow",
+        {},
+        cause,
+        restore,
+        f"+{seconds:g} s per inference (injected) and probe requests",
+        background=pump,
+        resolve_extra_s=PROBE_REFILL_S,
+        fire_extra_s=2 * seconds,  # the first slow request must finish to be measured
+    )
+
+
+def _has_path(snapshot: dict[str, Any], path: str) -> bool:
+    """Does the status have this path (its value may still be null)?"""
+    try:
+        return (
+            resolve(snapshot, path) is not MISSING or snapshot.get(path.split(".")[0]) is not None
+        )
+    except PathError:
+        return False
 
 
 def _matches(alert: Alert, rule: str, labels: dict[str, str]) -> bool:
@@ -153,7 +197,7 @@ async def run_drill(
     rule = engine.rules.get(plan.rule)
     if rule is None:
         raise DrillError(f"{name}: rule {plan.rule} is disabled in [[alerts.rules]]")
-    if rule.metric and not metric_instances(engine.last_snapshot, rule.metric):
+    if rule.metric and not _has_path(engine.last_snapshot, rule.metric):
         raise DrillError(
             f"{name}: rule {plan.rule} reads {rule.metric}, which the status does not have "
             "now: the alert could not fire"
@@ -161,9 +205,12 @@ async def run_drill(
     if any(_matches(a, plan.rule, plan.labels) for a in engine.active.values()):
         raise DrillError(f"{name}: alert {plan.rule} is already active; nothing to prove")
     lead = LEAD_TICKS * hooks.tick_s
-    fire_within = rule.for_s + lead
+    fire_within = rule.for_s + lead + plan.fire_extra_s
     resolve_within = (
-        rule.keep_firing_for_s + lead + (rule.window_s if rule.check == "agent_restarts" else 0)
+        rule.keep_firing_for_s
+        + lead
+        + plan.resolve_extra_s
+        + (rule.window_s if rule.check == "agent_restarts" else 0)
     )
     seen: dict[str, float] = {}
     got = {s: asyncio.Event() for s in (PENDING, FIRING, RESOLVED)}
@@ -177,9 +224,12 @@ async def run_drill(
     engine.drilling.add(plan.rule)
     restored = False
     started = time.monotonic()
+    background: asyncio.Task[None] | None = None
     try:
         await plan.cause()
         caused = time.monotonic()
+        if plan.background is not None:
+            background = asyncio.create_task(plan.background(), name=f"drill-{name}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(got[FIRING].wait(), fire_within + hooks.tick_s)
         await plan.restore()
@@ -188,6 +238,10 @@ async def run_drill(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(got[RESOLVED].wait(), resolve_within + hooks.tick_s)
     finally:
+        if background is not None:
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
         if not restored:
             await plan.restore()
         engine.listeners.remove(listener)
@@ -207,7 +261,9 @@ async def run_drill(
             "step": FIRING,
             "ok": FIRING in seen and seen[FIRING] - caused <= fire_within + hooks.tick_s,
             "after_s": after(FIRING, caused),
-            "expected": f"within {fire_within:g} s (for_s {rule.for_s:g} + {LEAD_TICKS} ticks)",
+            "expected": f"within {fire_within:g} s (for_s {rule.for_s:g} + {LEAD_TICKS} ticks"
+            + (f" + {plan.fire_extra_s:g} s" if plan.fire_extra_s else "")
+            + ")",
         },
         {
             "step": RESOLVED,

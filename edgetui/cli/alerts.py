@@ -62,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("drill", help="fire drill: cause a failure, prove its alert fires")
     p.add_argument("drill", choices=DRILLS, metavar="NAME", help=" | ".join(DRILLS))
     p.add_argument("--agent", default="", help="agent-crash: the agent to kill (default: first)")
+    p.add_argument(
+        "--delay", type=float, default=1.0, metavar="S", help="slow-model: seconds added"
+    )
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(func=cmd_drill)
 
@@ -156,6 +159,9 @@ async def cmd_drill(ctx: Context) -> int:
     params: dict[str, Any] = {"name": ctx.args.drill}
     if ctx.args.agent:
         params["agent"] = ctx.args.agent
+    if ctx.args.delay <= 0:
+        raise CommandError("drill: --delay must be above 0", code=EXIT_USAGE)
+    params["delay_s"] = ctx.args.delay
     report = await _call(ctx, "alerts.drill", params)
     if ctx.args.json:
         print_json(report)

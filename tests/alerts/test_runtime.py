@@ -97,7 +97,7 @@ async def test_metric_typo_stops_the_start_with_a_config_error(
 
 async def _drill(rt: Runtime, name: str, **params: Any) -> dict[str, Any]:
     report = await rt.call("alerts.drill", {"name": name, **params})
-    assert report["ok"], report
+    assert report["ok"], report["steps"]
     assert [s["step"] for s in report["steps"]] == ["pending", "firing", "resolved"]
     return report
 
@@ -165,5 +165,25 @@ async def test_drill_cpu_burn(config: Config, state_dir: Path) -> None:
     await rt.start()
     try:
         await _drill(rt, "cpu-burn")
+    finally:
+        await rt.stop()
+
+
+async def test_drill_slow_model(config: Config, state_dir: Path, tiny_model: Path) -> None:
+    """Injected latency plus the drill's own probe requests; the rule here reads p95_ms (the
+    built-in reads the baseline ratio, which this branch's status does not have)."""
+    config.agents.enabled = []
+    config.alerts.enabled = True
+    config.inference.model_path = str(tiny_model)
+    config.alerts.rules = [
+        _rule("inference_slow", metric="inference.p95_ms", op=">", warning=1500.0, for_s=0.4)
+    ]
+    rt = Runtime(config, state_dir)
+    await rt.start()
+    try:
+        assert rt.inference is not None and rt.inference.available
+        report = await _drill(rt, "slow-model", delay_s=2.0)
+        assert report["rule"] == "inference_slow"
+        assert rt.inference.drill_delay_s == 0.0
     finally:
         await rt.stop()

@@ -174,8 +174,10 @@ class AlertEngine:
         except Exception:
             log.exception("alerts: cannot record %d transitions", len(changes))
         for (alert, transition, _), data in zip(changes, payloads, strict=True):
+            # A firing alert is worth a line in the daemon's log (a drill's is not news).
+            loud = transition == FIRING and not alert.labels.get("drill")
             log.log(
-                logging.WARNING if transition == FIRING else logging.INFO,
+                logging.WARNING if loud else logging.INFO,
                 "alert %s %s (%s, value %s)",
                 alert.key,
                 transition,

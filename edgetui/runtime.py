@@ -273,48 +273,13 @@ class Runtime:
         return self.agents
 
     def _build_alerts(self) -> AlertEngine | None:
-        """The alert engine: evaluated on every tick (see _tick), its history in
-        `alerts.db` beside the outbox's database; drills reach the parts through hooks."""
-        from edgetui.alerts import AlertEngine, DrillHooks
+        """The alert engine (evaluated in _tick); drills reach the parts through hooks."""
+        from edgetui.alerts import build_engine, drill_hooks
 
-        if not self.config.alerts.enabled:
-            return None
-        store, bus = self.store, self.bus
-        db_dir = (
-            Path(self.config.store.path).expanduser().parent
-            if self.config.store.path
-            else (self.state_dir)
-        )
-        agents, uplink, inference = self.agents, self.uplink, self.inference
-        hooks = DrillHooks(
-            tick_s=self.config.telemetry.interval_s,
-            agent_names=lambda: list(agents.states) if agents is not None else [],
-            crash_agent=agents.drill_crash if agents is not None else None,
-            release_agent=agents.drill_release if agents is not None else None,
-            redirect_uplink=(
-                uplink.drill_redirect if uplink is not None and self.config.uplink.url else None
-            ),
-            set_disk_free_gb=lambda gb: setattr(self.sampler, "drill_disk_free_gb", gb),
-            set_inference_delay=inference.inject_delay if inference is not None else None,
-            probe_inference=(
-                (lambda: inference.complete("drill probe:", max_tokens=4))
-                if inference is not None
-                else None
-            ),
-        )
-        self.alerts = AlertEngine(
-            self.config.alerts,
-            db_dir / "alerts.db",
-            device_id=self.config.device.id,
-            publish=(
-                (lambda type_, data: bus.publish(type_, data, source=bus.source_for("alerts")))
-                if bus is not None
-                else None
-            ),
-            enqueue=store.enqueue if store is not None else None,
-            where=str(self.config.source or "config"),
-            drill_hooks=hooks,
-            tick_s=self.config.telemetry.interval_s,
+        parts = {"agents": self.agents, "uplink": self.uplink, "inference": self.inference}
+        hooks = drill_hooks(self.config, sampler=self.sampler, **parts)
+        self.alerts = build_engine(
+            self.config, self.state_dir, bus=self.bus, store=self.store, hooks=hooks
         )
         return self.alerts
 

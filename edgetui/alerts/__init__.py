@@ -11,6 +11,7 @@ fire drills (`run_drill`, `DrillHooks`, `DRILLS`) that prove the alerts fire.
 from edgetui.alerts.drills import DRILLS, DrillHooks, run_drill
 from edgetui.alerts.engine import EVENT_TYPES, AlertEngine
 from edgetui.alerts.rules import Rule, builtin_rules, compile_rules
+from edgetui.alerts.wiring import build_engine, drill_hooks
 
 __all__ = [
     "DRILLS",
@@ -18,7 +19,9 @@ __all__ = [
     "AlertEngine",
     "DrillHooks",
     "Rule",
+    "build_engine",
     "builtin_rules",
     "compile_rules",
+    "drill_hooks",
     "run_drill",
 ]

@@ -117,6 +117,42 @@ class AgentsConfig:
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+ALERT_OPS = (">", ">=", "<", "<=", "==", "!=")
+
+
+@dataclass
+class AlertRuleConfig:
+    """One `[[alerts.rules]]` table: a new rule, or an override of a built-in by `name`
+    (keys left out keep the built-in's values; None here means "not set")."""
+
+    name: str
+    metric: str | None = None  # dotted path into the status, e.g. "resources.cpu_percent"
+    op: str | None = None  # one of ALERT_OPS
+    warning: float | None = None
+    critical: float | None = None
+    clear: float | None = None  # hysteresis: firing holds until the value passes this
+    for_s: float | None = None
+    keep_firing_for_s: float | None = None
+    window_s: float | None = None  # for built-in checks that count over a window
+    summary: str | None = None
+    enabled: bool | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class AlertsConfig:
+    enabled: bool = True
+    temperature_limit_c: float = 85.0  # the device's limit: built-in rule temperature_high
+    rules: list[AlertRuleConfig] = field(default_factory=list)
+
+
+@dataclass
+class MetricsConfig:
+    listen: str = ""  # "127.0.0.1:9101": serve Prometheus /metrics; "" = off
+    textfile: str = ""  # node_exporter textfile, written atomically; "" = off
+    textfile_interval_s: float = 15.0  # how often the textfile is rewritten
+
+
 @dataclass
 class Config:
     """The whole configuration; `source` is the file it came from (None: defaults)."""
@@ -130,6 +166,8 @@ class Config:
     bus: BusConfig = field(default_factory=BusConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
     agents: AgentsConfig = field(default_factory=AgentsConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: Path | None = None
 
 
@@ -167,6 +205,82 @@ def _check(tp: Any, value: Any) -> Any:
     return value
 
 
+def _threshold(value: Any) -> float:
+    """A rule threshold: a number, or true/false (compared as 1/0, e.g. golden_ok == false)."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if not isinstance(value, int | float):
+        raise TypeError
+    return float(value)
+
+
+def _build_rules(rules: Any, where: str) -> list[AlertRuleConfig]:
+    """`[[alerts.rules]]`: each table checked key by key; errors name the rule and the key."""
+    if not isinstance(rules, list):
+        raise ConfigError(f"{where}: [alerts] rules: expected an array of tables [[alerts.rules]]")
+    hints = typing.get_type_hints(AlertRuleConfig)
+    known = {f.name for f in dataclasses.fields(AlertRuleConfig)}
+    out: list[AlertRuleConfig] = []
+    seen: set[str] = set()
+    for i, table in enumerate(rules):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [[alerts.rules]] #{i + 1}: expected a table")
+        name = table.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}: [[alerts.rules]] #{i + 1} name: expected a rule name")
+        at = f"{where}: [[alerts.rules]] {name}"
+        if name in seen:
+            raise ConfigError(f"{at}: name: defined twice")
+        seen.add(name)
+        kwargs: dict[str, Any] = {}
+        for key, value in table.items():
+            if key not in known:
+                raise ConfigError(
+                    f"{at}: {key}: unknown key (known keys: {', '.join(sorted(known))})"
+                )
+            try:
+                if key in ("warning", "critical", "clear"):
+                    kwargs[key] = _threshold(value)
+                elif key == "labels":
+                    if not isinstance(value, dict) or not all(
+                        isinstance(v, str) for v in value.values()
+                    ):
+                        raise TypeError
+                    kwargs[key] = dict(value)
+                else:
+                    tp = typing.get_args(hints[key])[0] if key != "name" else str
+                    kwargs[key] = _check(tp, value)
+            except TypeError:
+                expected = {
+                    "warning": "a number or true/false",
+                    "critical": "a number or true/false",
+                    "clear": "a number or true/false",
+                    "labels": "a table of strings",
+                }.get(key) or _describe(typing.get_args(hints[key])[0])
+                raise ConfigError(f"{at}: {key}: expected {expected}, got {value!r}") from None
+        rule = AlertRuleConfig(**kwargs)
+        if rule.op is not None and rule.op not in ALERT_OPS:
+            raise ConfigError(
+                f"{at}: op: unknown operator {rule.op!r} (known: {' '.join(ALERT_OPS)})"
+            )
+        for key in ("for_s", "keep_firing_for_s", "window_s"):
+            value = getattr(rule, key)
+            if value is not None and value < 0:
+                raise ConfigError(f"{at}: {key}: expected 0 or more seconds, got {value!r}")
+        if rule.metric is not None and not _is_path(rule.metric):
+            raise ConfigError(
+                f"{at}: metric: expected a dotted path such as resources.cpu_percent, "
+                f"got {rule.metric!r}"
+            )
+        out.append(rule)
+    return out
+
+
+def _is_path(path: str) -> bool:
+    parts = path.split(".")
+    return len(parts) >= 2 and all(p and p.replace("_", "a").isalnum() for p in parts)
+
+
 def _build_section(cls: type, name: str, table: Any, where: str) -> Any:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [{name}]: expected a table, got {table!r}")
@@ -176,6 +290,9 @@ def _build_section(cls: type, name: str, table: Any, where: str) -> Any:
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in table.items():
+        if cls is AlertsConfig and key == "rules":
+            kwargs[key] = _build_rules(value, where)
+            continue
         if freeform and isinstance(value, dict):
             extra[key] = value
             continue
@@ -206,6 +323,13 @@ def _validate_values(cfg: Config, where: str) -> None:
     for section, key in (("telemetry", "interval_s"), ("telemetry", "publish_interval_s")):
         if getattr(getattr(cfg, section), key) <= 0:
             raise ConfigError(f"{where}: [{section}] {key}: expected a number above 0")
+    if cfg.metrics.listen:
+        host, _, port = cfg.metrics.listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(
+                f'{where}: [metrics] listen: expected "HOST:PORT" such as "127.0.0.1:9101", '
+                f"got {cfg.metrics.listen!r}"
+            )
     for key in ("download_min_bytes_per_s", "download_slow_s"):
         if getattr(cfg.ota, key) < 0:
             raise ConfigError(f"{where}: [ota] {key}: expected 0 (off) or more")

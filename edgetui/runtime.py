@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from edgetui import __version__
 from edgetui.api import APIError, Notification
 from edgetui.cancel import cancel_and_wait
-from edgetui.config import Config
+from edgetui.config import Config, ConfigError
 from edgetui.models import Snapshot
 from edgetui.models.clock import rfc3339
 from edgetui.telemetry import History, Sampler
@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     # The parts are imported where they are built: a face that only attaches to a daemon
     # never loads paho, aiosqlite or llama.cpp.
     from edgetui.agent_host import AgentSupervisor
+    from edgetui.alerts import AlertEngine
     from edgetui.bus import EventBus
     from edgetui.inference import InferenceEngine
+    from edgetui.metrics import MetricsExporter
     from edgetui.ota import OtaService
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PARTS = ("ota", "store", "uplink", "bus", "inference", "agents")
+PARTS = ("ota", "store", "uplink", "bus", "inference", "agents", "alerts", "metrics")
 Method = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
@@ -90,6 +92,8 @@ class Runtime:
         self.bus: EventBus | None = None
         self.inference: InferenceEngine | None = None
         self.agents: AgentSupervisor | None = None
+        self.alerts: AlertEngine | None = None
+        self.metrics: MetricsExporter | None = None
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -169,6 +173,8 @@ class Runtime:
             self._build_inference,
             self._build_agents,
             self._build_telemetry_publisher,
+            self._build_alerts,
+            self._build_metrics,
         ]
 
     def _build_ota(self) -> OtaService:
@@ -266,12 +272,41 @@ class Runtime:
         )
         return self.agents
 
+    def _build_alerts(self) -> AlertEngine | None:
+        """The alert engine (evaluated in _tick); drills reach the parts through hooks."""
+        from edgetui.alerts import build_engine, drill_hooks
+
+        parts = {"agents": self.agents, "uplink": self.uplink, "inference": self.inference}
+        hooks = drill_hooks(self.config, sampler=self.sampler, **parts)
+        self.alerts = build_engine(
+            self.config, self.state_dir, bus=self.bus, store=self.store, hooks=hooks
+        )
+        return self.alerts
+
+    def _build_metrics(self) -> MetricsExporter | None:
+        """Prometheus exposition of the latest snapshot (`[metrics] listen` / `textfile`)."""
+        from edgetui.metrics import MetricsExporter
+
+        if not (self.config.metrics.listen or self.config.metrics.textfile):
+            return None
+        self.metrics = MetricsExporter(
+            self.config.metrics,
+            lambda: self._latest.to_dict(with_history=False) if self._latest else None,
+        )
+        return self.metrics
+
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
-        """Start the services and the telemetry tick (the owner's call)."""
+        """Start the services and the telemetry tick (the owner's call). A config error
+        found while starting (an alert rule naming a path the status does not have) stops
+        what started and is raised."""
         self._closing = False
         async with self._restart_lock:
-            await self._start()
+            try:
+                await self._start()
+            except ConfigError:
+                await self._stop()
+                raise
 
     async def stop(self) -> None:
         """Stop everything; a restart still pending afterwards does nothing (the owner's call).
@@ -295,6 +330,8 @@ class Runtime:
                 if svc is None:
                     continue
                 await svc.start()
+            except ConfigError:
+                raise
             except Exception:
                 # The device keeps running on the parts that work; the log says which failed.
                 log.exception("part %s failed to start; running without it", build.__name__)
@@ -349,7 +386,7 @@ class Runtime:
         sections: dict[str, Any] = {}
         for svc in self.services:
             section = getattr(svc, "section", None)
-            if section is None:
+            if section is None or svc is self.alerts:
                 continue
             try:
                 value = section()
@@ -358,7 +395,7 @@ class Runtime:
                 continue
             if value is not None:
                 sections[svc.name] = value
-        self._latest = Snapshot(
+        snap = Snapshot(
             device_id=self.config.device.id,
             device_type=self.config.device.type,
             mode=self._mode,
@@ -368,7 +405,13 @@ class Runtime:
             history=self.history.export(last=120),
             sections=sections,
         )
-        self.notify("snapshot", self._latest.to_dict())
+        if self.alerts is not None:
+            # The alerts judge this very snapshot, and their section joins it.
+            sections["alerts"] = await self.alerts.evaluate(snap.to_dict(with_history=False))
+        self._latest = snap
+        if self.metrics is not None:
+            await self.metrics.on_snapshot()
+        self.notify("snapshot", snap.to_dict())
 
     async def _tick_loop(self) -> None:
         interval = self.config.telemetry.interval_s

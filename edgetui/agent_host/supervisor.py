@@ -112,6 +112,7 @@ class AgentSupervisor:
         # Look the booted slot's agents/ up at start (slot.json is read off the event loop).
         self.slot_agents = slot_agents
         self.states: dict[str, AgentState] = {n: AgentState(n) for n in config.enabled}
+        self._drill_holds: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
         if self.slot_agents:
@@ -188,6 +189,28 @@ class AgentSupervisor:
         await self._cancel(state)
         state.restarts += 1
         self._launch(state)
+
+    async def drill_crash(self, name: str) -> None:
+        """Fire-drill hook (`edgetui drill agent-crash`): kill the agent's task now and keep
+        it down (status "error") until `drill_release`; the restart then counts."""
+        state = self.states[name]
+        await self._cancel(state)
+        state.status = "error"
+        state.last_error = "DrillCrash: killed by `edgetui drill agent-crash`"
+        release = self._drill_holds[name] = asyncio.Event()
+
+        async def held() -> None:
+            await release.wait()
+            state.restarts += 1
+            await self._supervise(state)
+
+        state.task = asyncio.create_task(held(), name=f"agent-{name}-held")
+
+    def drill_release(self, name: str) -> None:
+        """Let an agent held down by `drill_crash` start again."""
+        hold = self._drill_holds.pop(name, None)
+        if hold is not None:
+            hold.set()
 
     def section(self) -> list[dict[str, Any]]:
         """The `agents` section: one dict per enabled agent, in config order."""

@@ -28,6 +28,8 @@ COMMAND_MODULES = [
     "edgetui.cli.bus",
     "edgetui.cli.model",
     "edgetui.cli.agents",
+    "edgetui.cli.alerts",
+    "edgetui.cli.check",
 ]
 
 
@@ -102,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"edgetui: {exc}", file=sys.stderr)
         return exc.code
+    except ConfigError as exc:  # found once the runtime starts (an alert rule's metric path)
+        print(f"edgetui: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

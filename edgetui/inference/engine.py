@@ -105,6 +105,7 @@ class InferenceEngine:
         self.last_decision: dict[str, Any] | None = None
         self.last_prompt: str | None = None
         self._worker: ModelWorker | None = None
+        self.drill_delay_s = 0.0  # set by inject_delay (fire drills only)
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -196,8 +197,17 @@ class InferenceEngine:
         except Exception as exc:
             self.stats.errors += 1
             raise InferenceError(f"llama.cpp failed: {exc}") from exc
+        if self.drill_delay_s > 0:
+            # A simulated slow model: the caller really waits, and the wait is measured.
+            await asyncio.sleep(self.drill_delay_s)
+            result.total_ms += self.drill_delay_s * 1000.0
         self.stats.add(result)
         return result
+
+    def inject_delay(self, seconds: float) -> None:
+        """Fire-drill hook (`edgetui drill slow-model`): every request takes `seconds`
+        longer (0 = off). Nothing else uses it."""
+        self.drill_delay_s = max(0.0, float(seconds))
 
     async def decide(self, event: Event, context: dict[str, Any]) -> Decision:
         """A grammar-constrained decision about `event`; the fallback policy when the model

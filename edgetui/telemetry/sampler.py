@@ -32,6 +32,9 @@ class Sampler:
         psutil.cpu_percent(interval=None)
         psutil.cpu_percent(interval=None, percpu=True)
         self._last_cpu_read = time.monotonic()
+        # Fire-drill hook (`edgetui drill disk-full`): report this much free disk (GB)
+        # instead of the measured figure; None = measure. The only figure ever simulated.
+        self.drill_disk_free_gb: float | None = None
 
     @staticmethod
     def temperature() -> float | None:
@@ -76,6 +79,8 @@ class Sampler:
         try:
             du = psutil.disk_usage(self.disk_path)
             disk_total, disk_free = du.total / 1e9, du.free / 1e9
+            if self.drill_disk_free_gb is not None:
+                disk_free = min(disk_free, self.drill_disk_free_gb)
         except OSError:
             disk_total, disk_free = 0.0, 0.0
         try:

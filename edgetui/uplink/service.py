@@ -277,6 +277,17 @@ class Uplink:
         self.drainer.wake()
         return {"state": self.state, "broker": str(self.address) if self.address else None}
 
+    def drill_redirect(self, url: str | None) -> None:
+        """Fire-drill hook (`edgetui drill uplink-offline`): drop the link and connect to
+        `url` (a dead port) instead; None goes back to the configured broker at once."""
+        if self._task is None:
+            raise RuntimeError("no broker configured: the uplink is not running")
+        self.address = parse_url(url or self.config.url)
+        if self._client is not None and not self._lost.is_set():
+            self._lost_error = LinkError("connection_lost", "link dropped by a fire drill")
+            self._lost.set()
+        self._retry.set()
+
     async def flush(self, timeout: float = 30.0) -> dict[str, Any]:
         """Drain now and wait until the outbox is empty or `timeout` passed."""
         started = time.monotonic()

@@ -19,7 +19,8 @@ from tests.support.cli import ROOT, env, run_cli, start_daemon
 def daemon(tmp_path: Path) -> Iterator[Path]:
     state = tmp_path / "state"
     cfg = tmp_path / "config.toml"
-    cfg.write_text('[device]\nid = "cli-dev"\n[agents]\nenabled = []\n')
+    # No alerts: a built-in rule reacting to this machine would put ALERT_* on the bus.
+    cfg.write_text('[device]\nid = "cli-dev"\n[agents]\nenabled = []\n[alerts]\nenabled = false\n')
     proc = start_daemon(state, config=cfg)
     try:
         yield state

@@ -1,0 +1,170 @@
+"""`edgetui alerts [ack|silence|unsilence]` and `edgetui drill NAME`: the alert engine from a
+shell. (`edgetui check`, the Nagios plugin, is in cli/check.py.)"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+from edgetui.cli.context import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    Context,
+    call_part,
+    print_json,
+)
+
+MISSING = "the alert engine is not running ([alerts] enabled = false?)"
+DRILLS = ("agent-crash", "uplink-offline", "cpu-burn", "slow-model", "disk-full")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(text: str) -> float:
+    """ "90", "90s", "15m", "1h30m", "2d" -> seconds (above 0); ValueError otherwise."""
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)([smhdw]))+|(\d+(?:\.\d+)?)", text.strip())
+    if parts is None:
+        raise ValueError(f"not a duration: {text!r} (e.g. 90s, 15m, 1h30m, 2d)")
+    if parts.group(3) is not None:
+        seconds = float(parts.group(3))
+    else:
+        seconds = sum(
+            float(n) * _UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text)
+        )
+    if seconds <= 0:
+        raise ValueError(f"not a duration above 0: {text!r}")
+    return seconds
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("alerts", help="pending and firing alerts; ack, silence")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--all", action="store_true", help="add the history of transitions")
+    p.set_defaults(func=cmd_list)
+    asub = p.add_subparsers(dest="alerts_command", metavar="ACTION")
+    q = asub.add_parser("ack", help="mark an alert as seen (it keeps firing)")
+    q.add_argument("name")
+    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    q.set_defaults(func=cmd_ack)
+    q = asub.add_parser("silence", help="silence an alert by name for a while")
+    q.add_argument("name")
+    q.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="e.g. 1h")
+    q.add_argument("--comment", default="", metavar="TEXT")
+    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    q.set_defaults(func=cmd_silence)
+    q = asub.add_parser("unsilence", help="remove a silence")
+    q.add_argument("name")
+    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    q.set_defaults(func=cmd_unsilence)
+
+    p = sub.add_parser("drill", help="fire drill: cause a failure, prove its alert fires")
+    p.add_argument("drill", choices=DRILLS, metavar="NAME", help=" | ".join(DRILLS))
+    p.add_argument("--agent", default="", help="agent-crash: the agent to kill (default: first)")
+    p.add_argument(
+        "--delay", type=float, default=1.0, metavar="S", help="slow-model: seconds added"
+    )
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.set_defaults(func=cmd_drill)
+
+
+async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:
+    async with ctx.api() as api:
+        return await call_part(api, method, params, MISSING)
+
+
+def _no_actions(ctx: Context, what: str) -> None:
+    if getattr(ctx.args, "readonly", False):
+        raise CommandError(f"{what}: not allowed with --readonly", code=EXIT_USAGE)
+
+
+def render(listing: dict[str, Any]) -> str:
+    """Alerts as a table (firing first), then silences and, with --all, the history."""
+    alerts = listing.get("alerts") or []
+    lines = [f"{'STATE':<8} {'SEVERITY':<9} {'NAME':<18} {'VALUE':>9}  {'SINCE':<24} SUMMARY"]
+    for a in alerts:
+        labels = ",".join(f"{k}={v}" for k, v in (a.get("labels") or {}).items())
+        name = a["name"] + (f"{{{labels}}}" if labels else "")
+        flags = (" [ack]" if a.get("acknowledged") else "") + (
+            f" [silenced until {a['silenced_until']}]" if a.get("silenced_until") else ""
+        )
+        value = "-" if a.get("value") is None else f"{a['value']:g}"
+        lines.append(
+            f"{a['state']:<8} {a['severity']:<9} {name:<18} {value:>9}  {a['since'] or '-':<24} "
+            f"{a.get('summary') or ''}{flags}"
+        )
+    if not alerts:
+        lines.append("(no pending or firing alerts)")
+    for s in listing.get("silences") or []:
+        lines.append(f"silence  {s['name']} until {s['until']}: {s.get('comment') or ''}")
+    history = listing.get("history")
+    if history:
+        lines.append("history (newest first):")
+        for h in history:
+            value = "-" if h.get("value") is None else f"{h['value']:g}"
+            lines.append(f"  {h['at']}  {h['state']:<8} {h['severity']:<9} {h['name']} {value}")
+    return "\n".join(lines)
+
+
+async def cmd_list(ctx: Context) -> int:
+    listing = await _call(ctx, "alerts.list", {"all": bool(ctx.args.all)})
+    if ctx.args.json:
+        print_json(listing)
+    else:
+        print(render(listing))
+    return EXIT_OK
+
+
+async def _act(ctx: Context, method: str, params: dict[str, Any], what: str) -> int:
+    _no_actions(ctx, what)
+    listing = await _call(ctx, method, params)
+    if getattr(ctx.args, "json", False):
+        print_json(listing)
+    else:
+        print(render(listing))
+    return EXIT_OK
+
+
+async def cmd_ack(ctx: Context) -> int:
+    return await _act(ctx, "alerts.ack", {"name": ctx.args.name}, "alerts ack")
+
+
+async def cmd_silence(ctx: Context) -> int:
+    try:
+        seconds = parse_duration(ctx.args.duration)
+    except ValueError as exc:
+        raise CommandError(f"alerts silence: --for: {exc}", code=EXIT_USAGE) from None
+    params = {"name": ctx.args.name, "for_s": seconds, "comment": ctx.args.comment}
+    return await _act(ctx, "alerts.silence", params, "alerts silence")
+
+
+async def cmd_unsilence(ctx: Context) -> int:
+    return await _act(ctx, "alerts.unsilence", {"name": ctx.args.name}, "alerts unsilence")
+
+
+def render_drill(report: dict[str, Any]) -> str:
+    labels = ",".join(f"{k}={v}" for k, v in report["labels"].items())
+    lines = [f"drill {report['drill']}: rule {report['rule']}{{{labels}}}: {report['cause']}"]
+    for step in report["steps"]:
+        after = "-" if step["after_s"] is None else f"{step['after_s']:.2f} s"
+        verdict = "ok" if step["ok"] else "MISSING"
+        lines.append(f"  {step['step']:<9} {after:>9}  {verdict:<7} ({step['expected']})")
+    lines.append(f"{'PASS' if report['ok'] else 'FAIL'} (total {report['total_s']:.1f} s)")
+    return "\n".join(lines)
+
+
+async def cmd_drill(ctx: Context) -> int:
+    _no_actions(ctx, "drill")
+    params: dict[str, Any] = {"name": ctx.args.drill}
+    if ctx.args.agent:
+        params["agent"] = ctx.args.agent
+    if ctx.args.delay <= 0:
+        raise CommandError("drill: --delay must be above 0", code=EXIT_USAGE)
+    params["delay_s"] = ctx.args.delay
+    report = await _call(ctx, "alerts.drill", params)
+    if ctx.args.json:
+        print_json(report)
+    else:
+        print(render_drill(report))
+    return EXIT_OK if report.get("ok") else EXIT_ERROR

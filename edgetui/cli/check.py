@@ -1,0 +1,129 @@
+"""`edgetui check`: a Nagios/Icinga plugin over the alert engine.
+
+One line, `EDGETUI <STATE> - <summary> | <perfdata>`, and the plugin exit codes: 0 OK,
+1 WARNING, 2 CRITICAL, 3 UNKNOWN (no daemon answers, the alert engine is off, an error).
+Firing alerts that are not silenced decide the state; pending ones do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from edgetui.api import APIError
+from edgetui.cli.context import Context
+
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+STATES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="Nagios/Icinga plugin: one line, perfdata, exit 0/1/2/3")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="give up (UNKNOWN)")
+    p.set_defaults(func=cmd_check)
+
+
+def _range(rule: dict[str, Any] | None, key: str) -> str:
+    """A Nagios threshold from a rule: "90" alerts above 90; "10:" alerts below 10."""
+    if rule is None or rule.get(key) is None:
+        return ""
+    value = f"{rule[key]:g}"
+    return f"{value}:" if rule.get("op") in ("<", "<=") else value
+
+
+def _perf(label: str, value: Any, uom: str, rule: dict[str, Any] | None, lo: str, hi: str) -> str:
+    if not isinstance(value, int | float):
+        return ""
+    return f"{label}={value:g}{uom};{_range(rule, 'warning')};{_range(rule, 'critical')};{lo};{hi}"
+
+
+def perfdata(snap: dict[str, Any], rules: dict[str, dict[str, Any]]) -> str:
+    """Perfdata for the main figures, with the thresholds of the rules that judge them."""
+    r = snap.get("resources") or {}
+    items = [_perf("cpu", r.get("cpu_percent"), "%", rules.get("cpu_high"), "0", "100")]
+    total, free = r.get("memory_total_mb"), r.get("memory_free_mb")
+    if total and isinstance(free, int | float):
+        mem = round(100.0 * free / total, 1)
+        items.append(_perf("mem_available", mem, "%", rules.get("memory_low"), "0", "100"))
+    total, free = r.get("disk_total_gb"), r.get("disk_free_gb")
+    if total and isinstance(free, int | float):
+        disk = round(100.0 * free / total, 1)
+        items.append(_perf("disk_free", disk, "%", rules.get("disk_low"), "0", "100"))
+    temp = rules.get("temperature_high")
+    items.append(_perf("temperature", r.get("temperature_c"), "", temp, "", ""))
+    buffer = snap.get("buffer") or {}
+    items.append(
+        _perf("buffer_fill", buffer.get("fill_percent"), "%", rules.get("buffer_full"), "0", "100")
+    )
+    p95 = (snap.get("inference") or {}).get("p95_ms")
+    if isinstance(p95, int | float):
+        items.append(_perf("inference_p95", round(p95 / 1000.0, 4), "s", None, "0", ""))
+    counts = (snap.get("alerts") or {}).get("counts") or {}
+    items.append(f"alerts_critical={counts.get('critical', 0)};;1;0;")
+    items.append(f"alerts_warning={counts.get('warning', 0)};1;;0;")
+    return " ".join(i for i in items if i)
+
+
+def verdict(snap: dict[str, Any], rules: dict[str, dict[str, Any]]) -> tuple[int, str]:
+    """(exit code, the plugin's one line) for a snapshot with an `alerts` section."""
+    section = snap.get("alerts")
+    if not isinstance(section, dict):
+        return UNKNOWN, "EDGETUI UNKNOWN - the alert engine is not running"
+    firing = [
+        a
+        for a in section.get("alerts") or []
+        if a.get("state") == "firing" and not a.get("silenced_until")
+    ]
+    crit = [a for a in firing if a.get("severity") == "critical"]
+    warn = [a for a in firing if a.get("severity") == "warning"]
+    code = CRITICAL if crit else WARNING if warn else OK
+    if firing:
+        named = ", ".join(
+            f"{a['name']} ({'-' if a.get('value') is None else format(a['value'], 'g')})"
+            for a in crit + warn
+        )
+        text = f"{len(crit)} critical, {len(warn)} warning: {named}"
+    else:
+        text = f"no alerts firing ({len(rules)} rules)"
+    return code, f"EDGETUI {STATES[code]} - {text} | {perfdata(snap, rules)}"
+
+
+async def _query(ctx: Context) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    from edgetui.session import attach, open_api
+
+    api: Any
+    if ctx.args.standalone:
+        api = await open_api(ctx.config, ctx.state_dir, standalone=True)
+    else:
+        api = await attach(ctx.state_dir)
+        if api is None:
+            return None
+    try:
+        snap = (await api.status()).to_dict(with_history=False)
+        try:
+            rules = await api.call("alerts.rules")
+        except APIError:
+            rules = []
+        return snap, rules
+    finally:
+        await api.close()
+
+
+async def cmd_check(ctx: Context) -> int:
+    try:
+        got = await asyncio.wait_for(_query(ctx), ctx.args.timeout)
+    except TimeoutError:
+        print(f"EDGETUI UNKNOWN - no answer within {ctx.args.timeout:g} s")
+        return UNKNOWN
+    except Exception as exc:  # a plugin says UNKNOWN, never a traceback
+        print(f"EDGETUI UNKNOWN - {type(exc).__name__}: {exc}")
+        return UNKNOWN
+    if got is None:
+        print(f"EDGETUI UNKNOWN - no edgetui daemon answers for {ctx.state_dir}")
+        return UNKNOWN
+    snap, rules = got
+    code, line = verdict(snap, {r["name"]: r for r in rules})
+    sys.stdout.write(line + "\n")
+    return code

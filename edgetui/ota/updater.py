@@ -109,6 +109,7 @@ class Updater:
         from edgetui.ota.bundle import package_name
         from edgetui.ota.extract import safe_extract
         from edgetui.ota.fetch import check_free_space, download, resolve_package_url, slow_limit
+        from edgetui.ota.package_record import check_package_record
 
         m = offer.manifest
         version: str = m.version
@@ -131,6 +132,8 @@ class Updater:
         )
         fault_point("ota.after_download")
         progress("verify", None, f"package {version}: size and sha256 match the signed manifest")
+        # Paths in slot.json must stay inside the slot: checked before the slot is touched.
+        check_package_record(package)
 
         state = self.store.load()
         s = state.slots[slot]

@@ -93,6 +93,9 @@ class BusConfig:
     outbox_types: list[str] = field(
         default_factory=lambda: ["MOTION_DETECTED", "SPEAK_WARNING", "NOTIFY"]
     )
+    # Events are bounded by size (a bigger one is refused) and the history by bytes too.
+    max_event_bytes: int = 32 * 1024
+    history_max_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass
@@ -206,6 +209,9 @@ def _validate_values(cfg: Config, where: str) -> None:
     for section, key in (("telemetry", "interval_s"), ("telemetry", "publish_interval_s")):
         if getattr(getattr(cfg, section), key) <= 0:
             raise ConfigError(f"{where}: [{section}] {key}: expected a number above 0")
+    for key in ("max_event_bytes", "history_max_bytes"):
+        if getattr(cfg.bus, key) <= 0:
+            raise ConfigError(f"{where}: [bus] {key}: expected a number of bytes above 0")
     for key in ("download_min_bytes_per_s", "download_slow_s"):
         if getattr(cfg.ota, key) < 0:
             raise ConfigError(f"{where}: [ota] {key}: expected 0 (off) or more")

@@ -202,9 +202,13 @@ def check_package(path: Path, m: Manifest) -> None:
         actual = path.stat().st_size
     except FileNotFoundError:
         raise OtaError("not_found", f"package {path} not found") from None
-    if actual != m.size:
-        code = "too_large" if actual > m.size else "size_mismatch"
-        raise OtaError(code, f"package is {actual} bytes, manifest says {m.size}")
+    if actual > m.size:
+        raise OtaError("too_large", f"package is {actual} bytes, manifest says {m.size}")
+    if actual < m.size:
+        raise OtaError(
+            "size_mismatch",
+            f"package is {actual} bytes, shorter than the signed size of {m.size} bytes",
+        )
     digest = sha256_file(path)
     if digest != m.sha256:
         raise OtaError(

@@ -11,7 +11,6 @@ import pytest
 from edgetui.ota.bundle import check_package
 from edgetui.ota.errors import OtaError
 from edgetui.ota.fetch import download, fetch_manifest, part_path
-from tests.ota_release.test_fetch import PKG  # noqa: F401  (the payload fixture's file)
 from tests.ota_release.test_fetch import payload  # noqa: F401
 from tests.support.http_server import FileServer
 

@@ -38,7 +38,10 @@ class TelemetryConfig:
 
 @dataclass
 class UIConfig:
-    kiosk_pin: str = "0000"
+    kiosk_pin: str = "0000"  # plain text (legacy): `edgetui kiosk set-pin` stores a hash
+    kiosk_max_attempts: int = 5  # wrong PINs in a row before the lockout
+    kiosk_backoff_s: float = 1.0  # wait after the first wrong PIN; doubles each time (max 60)
+    kiosk_lockout_s: float = 300.0  # how long the lockout lasts
 
 
 @dataclass
@@ -209,6 +212,11 @@ def _validate_values(cfg: Config, where: str) -> None:
     for section, key in (("telemetry", "interval_s"), ("telemetry", "publish_interval_s")):
         if getattr(getattr(cfg, section), key) <= 0:
             raise ConfigError(f"{where}: [{section}] {key}: expected a number above 0")
+    if cfg.ui.kiosk_max_attempts < 1:
+        raise ConfigError(f"{where}: [ui] kiosk_max_attempts: expected 1 or more")
+    for key in ("kiosk_backoff_s", "kiosk_lockout_s"):
+        if getattr(cfg.ui, key) < 0:
+            raise ConfigError(f"{where}: [ui] {key}: expected 0 or more seconds")
     for key in ("max_event_bytes", "history_max_bytes"):
         if getattr(cfg.bus, key) <= 0:
             raise ConfigError(f"{where}: [bus] {key}: expected a number of bytes above 0")

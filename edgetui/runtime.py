@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from edgetui.bus import EventBus
     from edgetui.inference import InferenceEngine
     from edgetui.ota import OtaService
+    from edgetui.security import KioskPin
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
@@ -90,6 +91,7 @@ class Runtime:
         self.bus: EventBus | None = None
         self.inference: InferenceEngine | None = None
         self.agents: AgentSupervisor | None = None
+        self.kiosk: KioskPin | None = None  # the kiosk PIN check (edgetui.security)
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -169,6 +171,7 @@ class Runtime:
             self._build_inference,
             self._build_agents,
             self._build_telemetry_publisher,
+            self._build_kiosk,
         ]
 
     def _build_ota(self) -> OtaService:
@@ -265,6 +268,15 @@ class Runtime:
             slot_agents=True,
         )
         return self.agents
+
+    def _build_kiosk(self) -> KioskPin:
+        """The kiosk PIN check (hash, backoff, lockout) for the dashboard's kiosk mode."""
+        from edgetui.security import KioskPin
+
+        self.kiosk = KioskPin(
+            self.config.ui, self.state_dir, config_file=self.config.source, notify=self.notify
+        )
+        return self.kiosk
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:

@@ -58,7 +58,6 @@ class EdgeApp(App[None]):
         *,
         readonly: bool = False,
         kiosk: bool = False,
-        kiosk_pin: str = "",
         clock: Callable[[], str] | None = None,
         retry_s: float = 1.0,
     ) -> None:
@@ -69,7 +68,6 @@ class EdgeApp(App[None]):
         self._reconnect = reconnect
         self.readonly = readonly
         self.kiosk = kiosk
-        self.kiosk_pin = kiosk_pin
         self._clock = clock or (lambda: time.strftime("%H:%M:%S"))
         self.retry_s = retry_s
         self.api: RuntimeAPI | None = None
@@ -232,7 +230,13 @@ class EdgeApp(App[None]):
         return notes
 
     async def action_unlock(self) -> None:
-        self.push_screen(PinScreen(self.kiosk_pin, "unlock actions"), self._after_pin)
+        self.push_screen(PinScreen(self._check_pin, "unlock actions"), self._after_pin)
+
+    async def _check_pin(self, pin: str) -> dict[str, Any]:
+        """The runtime checks the PIN (hash, backoff, lockout): never this process."""
+        if self.api is None:
+            return {"ok": False, "reason": "unavailable", "message": "not connected"}
+        return await self.api.call("kiosk.unlock", {"pin": pin})
 
     def _after_pin(self, ok: bool | None) -> None:
         if ok:
@@ -252,7 +256,7 @@ class EdgeApp(App[None]):
             self.notify(f"{act.description}: not available yet", severity="warning")
             return
         if act.mutating and self._locked():
-            ok = await self.push_screen_wait(PinScreen(self.kiosk_pin, act.description.lower()))
+            ok = await self.push_screen_wait(PinScreen(self._check_pin, act.description.lower()))
             if not ok:
                 return
             self._unlocked_until = time.monotonic() + UNLOCK_SECONDS

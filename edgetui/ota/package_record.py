@@ -23,25 +23,24 @@ def _bad(msg: str) -> OtaError:
 
 
 def check_package_record(package: Path) -> None:
-    """Raise OtaError unless the package holds exactly one regular `slot.json` whose paths
-    stay inside the slot and which has no duplicate keys."""
-    data: bytes | None = None
+    """Raise OtaError when the package's first member is a `slot.json` whose paths leave the
+    slot or that has a duplicate key.
+
+    Only the first member is read (`bundle build` always puts `slot.json` first): scanning
+    the whole archive would decompress it twice. A package that keeps its record elsewhere
+    is checked after extraction, when `SlotContent.load` reads the file actually written.
+    """
     try:
         with tarfile.open(package, mode="r:*") as tar:
-            for ti in tar:
-                name = ti.name.removeprefix("./")
-                if name != SLOT_RECORD:
-                    continue
-                if data is not None:
-                    raise _bad(f"{SLOT_RECORD} appears twice in the archive")
-                if not ti.isreg() or ti.size > MAX_RECORD_BYTES:
-                    raise _bad(f"{SLOT_RECORD} is not a regular file under 1 MiB")
-                f = tar.extractfile(ti)
-                data = f.read() if f is not None else b""
+            ti = tar.next()
+            if ti is None or ti.name.removeprefix("./") != SLOT_RECORD:
+                return
+            if not ti.isreg() or ti.size > MAX_RECORD_BYTES:
+                raise _bad(f"{SLOT_RECORD} is not a regular file under 1 MiB")
+            f = tar.extractfile(ti)
+            data = f.read() if f is not None else b""
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise OtaError("unsafe_archive", f"{package}: unreadable archive: {exc}") from None
-    if data is None:
-        raise OtaError("malformed_manifest", f"bundle has no {SLOT_RECORD}")
     try:
         parse_slot_record(data)
     except ValueError as exc:

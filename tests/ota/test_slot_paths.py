@@ -99,3 +99,22 @@ def test_build_checks_the_record_too(tmp_path: Path) -> None:
     assert not list((tmp_path / "out").glob("*.tar.gz"))
     with pytest.raises(ValueError, match="outside the slot"):
         check_inside(src, src / "agents" / "x.py", "agents")
+
+
+async def test_a_record_that_is_not_first_is_checked_after_extraction(
+    ota_device: OtaDevice,
+) -> None:
+    pkg = ota_device.repo / "edgetui-2.0.0.tar.gz"
+    with tarfile.open(pkg, "w:gz") as tar:
+        d = tarfile.TarInfo("agents")
+        d.type = tarfile.DIRTYPE
+        tar.addfile(d)
+        record = b'{"version": "2.0.0", "agents": "../../../../tmp"}'
+        ti = tarfile.TarInfo("slot.json")
+        ti.size = len(record)
+        tar.addfile(ti, io.BytesIO(record))
+    sign_package(ota_device, pkg, "2.0.0")
+    err = await refused(ota_device, "malformed_manifest", "leaves the slot")
+    assert "agents" in str(err)
+    slot_b = ota_device.state_dir / "slots" / "b"
+    assert not slot_b.exists() or list(slot_b.iterdir()) == []

@@ -173,6 +173,7 @@ class EventBus:
         # The history is bounded in count and in bytes; each entry keeps its size.
         self._history: collections.deque[tuple[Event, int]] = collections.deque()
         self._history_bytes = 0
+        self._history_limits = (max(0, config.history_size), config.history_max_bytes)
         self._sinks: list[tuple[Sink, Subscription]] = []
         self._sink_tasks: list[asyncio.Task[None]] = []
         self._names = itertools.count(1)
@@ -237,18 +238,18 @@ class EventBus:
             return
         self._fan_out(event, size)
 
-    def _remember(self, event: Event, size: int) -> None:
-        """Add to the history, dropping the oldest past history_size or history_max_bytes."""
-        history = self._history
-        history.append((event, size))
-        self._history_bytes += size
-        limit_n, limit_b = max(0, self.config.history_size), self.config.history_max_bytes
-        while history and (len(history) > limit_n or self._history_bytes > limit_b):
-            self._history_bytes -= history.popleft()[1]
-
     def _fan_out(self, event: Event, size: int) -> None:
         self.published += 1
-        self._remember(event, size)
+        # The history: the oldest go past history_size events or history_max_bytes bytes.
+        history = self._history
+        history.append((event, size))
+        total = self._history_bytes + size
+        limit_n, limit_b = self._history_limits
+        while len(history) > limit_n or total > limit_b:
+            total -= history.popleft()[1]
+            if not history:
+                break
+        self._history_bytes = total
         for sub in self._subs:
             if sub.matches(event.type):
                 sub._offer(event)

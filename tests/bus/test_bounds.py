@@ -82,3 +82,33 @@ def test_bus_byte_limits_must_be_positive() -> None:
     with pytest.raises(ConfigError, match=r"\[bus\] max_event_bytes"):
         parse_config({"bus": {"max_event_bytes": 0}}, "x.toml")
     assert parse_config({"bus": {"history_max_bytes": 1024}}).bus.history_max_bytes == 1024
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"p": "é" * 20_000},  # non-ASCII: measured as escaped JSON
+        {"nested": {"a": "x" * 40_000}},
+        {"list": list(range(10_000))},
+        {"k" * 40_000: 1},
+        {1: "x" * 40_000},  # a key that is not a string
+    ],
+)
+def test_every_shape_of_big_data_is_measured(data: dict) -> None:
+    bus, _ = make_bus()
+    with pytest.raises(EnvelopeError) as ei:
+        bus.publish("BLOB", data, source=SRC)
+    assert ei.value.reason == "too_large"
+
+
+def test_an_int_too_long_to_print_is_bad_data() -> None:
+    bus, _ = make_bus()
+    with pytest.raises(EnvelopeError) as ei:
+        bus.publish("BLOB", {"big": 10**40_000}, source=SRC)
+    assert ei.value.reason == "bad_data" and len(str(ei.value)) < 200
+
+
+def test_a_big_source_counts_too() -> None:
+    bus, _ = make_bus()
+    with pytest.raises(EnvelopeError, match="max_event_bytes"):
+        bus.publish("T", {}, source="s" * 40_000)

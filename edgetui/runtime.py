@@ -274,7 +274,11 @@ class Runtime:
         from edgetui.security import KioskPin
 
         self.kiosk = KioskPin(
-            self.config.ui, self.state_dir, config_file=self.config.source, notify=self.notify
+            self.config.ui,
+            self.state_dir,
+            config_file=self.config.source,
+            log_warning=self._mode == "attached",  # the daemon's log; standalone: the status
+            notify=self.notify,
         )
         return self.kiosk
 

@@ -76,6 +76,7 @@ class EdgeApp(App[None]):
         # kind -> mounted panels that take it; rebuilt when a panel mounts (not per event)
         self._note_panels: dict[str, list[Panel]] = {}
         self._unlocked_until = 0.0
+        self._pin_warned = False
         self._actions: dict[str, tuple[type[Panel], PanelAction]] = {}
         for cls in PANELS:
             for act in cls.ACTIONS:
@@ -161,6 +162,7 @@ class EdgeApp(App[None]):
         """Show a snapshot: mount panels whose section appeared, then update every panel."""
         self.snapshot = snap
         self.query_one(StatusHeader).set_snapshot(snap)
+        self._warn_kiosk_pin(snap)
         mounted = {type(p): p for p in self.query_one("#main").query(Panel)}
         for cls in PANELS:
             if cls in mounted:
@@ -242,6 +244,13 @@ class EdgeApp(App[None]):
         if ok:
             self._unlocked_until = time.monotonic() + UNLOCK_SECONDS
             self.notify("Actions unlocked for 2 minutes")
+
+    def _warn_kiosk_pin(self, snap: Snapshot) -> None:
+        """Once per session in kiosk mode: say how to replace a plain-text PIN."""
+        warning = (snap.sections.get("kiosk") or {}).get("warning")
+        if self.kiosk and warning and not self._pin_warned:
+            self._pin_warned = True
+            self.notify(warning, title="Kiosk PIN", severity="warning", timeout=15)
 
     def _locked(self) -> bool:
         return self.kiosk and time.monotonic() >= self._unlocked_until

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from edgetui.control import RuntimeClient, socket_path
-from tests.support.cli import run_cli, start_daemon
+from tests.support.cli import daemon_log, run_cli, start_daemon
 
 CONFIG = '[ui]\nkiosk_pin = "1111"\n[agents]\nenabled = []\n[telemetry]\ninterval_s = 0.5\n'
 
@@ -24,8 +24,9 @@ def test_set_pin_standalone(tmp_path: Path) -> None:
     base = ("--config", str(cfg), "--state-dir", str(state), "kiosk")
     before = run_cli(*base, "status", "--json")
     assert before.returncode == 0, before.stderr
-    assert json.loads(before.stdout)["kiosk"]["pin"] == "plain"
-    assert "edgetui kiosk set-pin" in before.stderr  # the migration warning, in the log
+    kiosk = json.loads(before.stdout)["kiosk"]
+    assert kiosk["pin"] == "plain" and "edgetui kiosk set-pin" in kiosk["warning"]
+    assert "kiosk" not in before.stderr  # a standalone command does not nag on stderr
 
     proc = run_cli(*base, "set-pin", "--pin-stdin", input="86420\n")
     assert proc.returncode == 0, proc.stderr
@@ -53,6 +54,7 @@ async def test_set_pin_through_the_daemon(tmp_path: Path) -> None:
     cfg, state = _paths(tmp_path)
     daemon = start_daemon(state, config=cfg)
     try:
+        assert "run `edgetui kiosk set-pin`" in daemon_log(state)  # the daemon's log warns
         proc = run_cli(
             "--config", str(cfg), "--state-dir", str(state), "kiosk", "set-pin", "--pin-stdin",
             "--json", input="97531\n",

@@ -1,6 +1,6 @@
-"""Fuzzing the manifest parser and verifier: random bytes, random JSON, and mutations of a
-genuine signed manifest give a Manifest or an OtaError with a documented code and a
-one-line reason; never another exception."""
+"""Fuzzing the manifest parser and verifier, and the slot record: random bytes, random JSON,
+and mutations of a genuine signed manifest give a Manifest or an OtaError with a documented
+code and a one-line reason; never another exception."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edgetui.models.slot import PATH_KEYS, parse_slot_record
 from edgetui.ota.errors import CODES, OtaError
 from edgetui.ota.keys import generate_keypair, load_private_key
 from edgetui.ota.manifest import Manifest, check_applicable, parse_manifest, verify_manifest
@@ -78,3 +79,21 @@ def test_mutated_genuine_fields(genuine, data: st.DataObject) -> None:
 def test_the_genuine_manifest_passes(genuine) -> None:
     raw, pub = genuine
     verify_manifest(parse_manifest(raw), [pub], now=datetime(2030, 1, 1, tzinfo=UTC))
+
+
+SLOT = b'{"version": "1.2.0", "model": "model/tiny.gguf", "agents": "agents", "golden": null}'
+
+
+@fuzz
+@given(st.one_of(st.binary(max_size=200), mutated_bytes(SLOT), json_values.map(json.dumps)))
+def test_slot_records(data) -> None:
+    """slot.json: a record whose paths stay relative and inside, or a one-line ValueError."""
+    try:
+        record = parse_slot_record(data)
+    except ValueError as exc:
+        one_line(str(exc))
+        return
+    for key in PATH_KEYS:
+        value = record.get(key)
+        if isinstance(value, str) and value:
+            assert not value.startswith("/") and ".." not in value.split("/")

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PARTS = ("ota", "store", "uplink", "bus", "inference", "agents")
+PARTS = ("ota", "store", "uplink", "bus", "inference", "agents", "kiosk")
 Method = Callable[[dict[str, Any]], Awaitable[Any]]
 
 

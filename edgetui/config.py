@@ -38,7 +38,10 @@ class TelemetryConfig:
 
 @dataclass
 class UIConfig:
-    kiosk_pin: str = "0000"
+    kiosk_pin: str = "0000"  # plain text (legacy): `edgetui kiosk set-pin` stores a hash
+    kiosk_max_attempts: int = 5  # wrong PINs in a row before the lockout
+    kiosk_backoff_s: float = 1.0  # wait after the first wrong PIN; doubles each time (max 60)
+    kiosk_lockout_s: float = 300.0  # how long the lockout lasts
 
 
 @dataclass
@@ -93,6 +96,9 @@ class BusConfig:
     outbox_types: list[str] = field(
         default_factory=lambda: ["MOTION_DETECTED", "SPEAK_WARNING", "NOTIFY"]
     )
+    # Events are bounded by size (a bigger one is refused) and the history by bytes too.
+    max_event_bytes: int = 32 * 1024
+    history_max_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass
@@ -330,6 +336,14 @@ def _validate_values(cfg: Config, where: str) -> None:
                 f'{where}: [metrics] listen: expected "HOST:PORT" such as "127.0.0.1:9101", '
                 f"got {cfg.metrics.listen!r}"
             )
+    if cfg.ui.kiosk_max_attempts < 1:
+        raise ConfigError(f"{where}: [ui] kiosk_max_attempts: expected 1 or more")
+    for key in ("kiosk_backoff_s", "kiosk_lockout_s"):
+        if getattr(cfg.ui, key) < 0:
+            raise ConfigError(f"{where}: [ui] {key}: expected 0 or more seconds")
+    for key in ("max_event_bytes", "history_max_bytes"):
+        if getattr(cfg.bus, key) <= 0:
+            raise ConfigError(f"{where}: [bus] {key}: expected a number of bytes above 0")
     for key in ("download_min_bytes_per_s", "download_slow_s"):
         if getattr(cfg.ota, key) < 0:
             raise ConfigError(f"{where}: [ota] {key}: expected 0 (off) or more")

@@ -20,6 +20,7 @@ from typing import Any
 
 from edgetui.api import APIError, Disconnected, Notification
 from edgetui.models import Snapshot
+from edgetui.models.untrusted import MAX_DEPTH, depth
 from edgetui.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL = (
     -32602,
     -32603,
 )
+
+
+_TOO_DEEP = object()
 
 
 def socket_path(state_dir: Path) -> Path:
@@ -112,6 +116,11 @@ class _Connection:
             msg = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             return _error(None, PARSE_ERROR, f"parse error: {exc}")
+        except RecursionError:
+            msg = _TOO_DEEP  # a line of 100,000 '[': answered below, like any invalid request
+        # Nesting is bounded: deep values would recurse again in the methods and the reply.
+        if msg is _TOO_DEEP or depth(msg) > MAX_DEPTH:
+            return _error(None, INVALID_REQUEST, f"invalid request: nested deeper than {MAX_DEPTH}")
         if isinstance(msg, list):
             if not msg:
                 return _error(None, INVALID_REQUEST, "empty batch")

@@ -31,13 +31,14 @@ if TYPE_CHECKING:
     from edgetui.inference import InferenceEngine
     from edgetui.metrics import MetricsExporter
     from edgetui.ota import OtaService
+    from edgetui.security import KioskPin
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
-PARTS = ("ota", "store", "uplink", "bus", "inference", "agents", "alerts", "metrics")
+PARTS = ("ota", "store", "uplink", "bus", "inference", "agents", "alerts", "metrics", "kiosk")
 Method = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
@@ -94,6 +95,7 @@ class Runtime:
         self.agents: AgentSupervisor | None = None
         self.alerts: AlertEngine | None = None
         self.metrics: MetricsExporter | None = None
+        self.kiosk: KioskPin | None = None  # the kiosk PIN check (edgetui.security)
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -175,6 +177,7 @@ class Runtime:
             self._build_telemetry_publisher,
             self._build_alerts,
             self._build_metrics,
+            self._build_kiosk,
         ]
 
     def _build_ota(self) -> OtaService:
@@ -294,6 +297,18 @@ class Runtime:
             lambda: self._latest.to_dict(with_history=False) if self._latest else None,
         )
         return self.metrics
+    def _build_kiosk(self) -> KioskPin:
+        """The kiosk PIN check (hash, backoff, lockout) for the dashboard's kiosk mode."""
+        from edgetui.security import KioskPin
+
+        self.kiosk = KioskPin(
+            self.config.ui,
+            self.state_dir,
+            config_file=self.config.source,
+            log_warning=self._mode == "attached",  # the daemon's log; standalone: the status
+            notify=self.notify,
+        )
+        return self.kiosk
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:

@@ -18,10 +18,11 @@ from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
 from edgetui.api import APIError
-from edgetui.bus.envelope import EnvelopeError, event_dict, validate_event
+from edgetui.bus.envelope import EnvelopeError, event_dict, event_size, validate_event
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import BusConfig
 from edgetui.models.event import Event
+from edgetui.models.untrusted import clip
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +170,10 @@ class EventBus:
         self.device_id = device_id
         self._notify = notify
         self._subs: list[Subscription] = []
-        self._history: collections.deque[Event] = collections.deque(
-            maxlen=max(0, config.history_size)
-        )
+        # The history is bounded in count and in bytes; each entry keeps its size.
+        self._history: collections.deque[tuple[Event, int]] = collections.deque()
+        self._history_bytes = 0
+        self._history_limits = (max(0, config.history_size), config.history_max_bytes)
         self._sinks: list[tuple[Sink, Subscription]] = []
         self._sink_tasks: list[asyncio.Task[None]] = []
         self._names = itertools.count(1)
@@ -219,19 +221,35 @@ class EventBus:
         """Validate and fan out an event to history, subscribers, sinks and notify."""
         try:
             validate_event(event)
+            size = event_size(event)
+            if size > self.config.max_event_bytes:
+                raise EnvelopeError(
+                    "too_large",
+                    f"event {clip(event.type)} is {size} bytes, above the bus limit of "
+                    f"{self.config.max_event_bytes} ([bus] max_event_bytes)",
+                )
         except EnvelopeError:
             self.rejected += 1
             raise
         if self._thread is not None and threading.get_ident() != self._thread:
             # Called from another thread (a C callback, a worker): hop onto the loop.
             assert self._loop is not None
-            self._loop.call_soon_threadsafe(self._fan_out, event)
+            self._loop.call_soon_threadsafe(self._fan_out, event, size)
             return
-        self._fan_out(event)
+        self._fan_out(event, size)
 
-    def _fan_out(self, event: Event) -> None:
+    def _fan_out(self, event: Event, size: int) -> None:
         self.published += 1
-        self._history.append(event)
+        # The history: the oldest go past history_size events or history_max_bytes bytes.
+        history = self._history
+        history.append((event, size))
+        total = self._history_bytes + size
+        limit_n, limit_b = self._history_limits
+        while len(history) > limit_n or total > limit_b:
+            total -= history.popleft()[1]
+            if not history:
+                break
+        self._history_bytes = total
         for sub in self._subs:
             if sub.matches(event.type):
                 sub._offer(event)
@@ -264,7 +282,7 @@ class EventBus:
     def history(self, limit: int | None = None, types: str | Sequence[str] = "*") -> list[Event]:
         """Recent events matching `types`, oldest first, at most `limit` of them."""
         match = _Matcher(types)
-        events = [ev for ev in self._history if match(ev.type)]
+        events = [ev for ev, _ in self._history if match(ev.type)]
         if limit is not None:
             events = events[-limit:] if limit > 0 else []
         return events
@@ -310,7 +328,10 @@ class EventBus:
             "rejected": self.rejected,
             "sink_errors": self.sink_errors,
             "history": len(self._history),
-            "history_size": self._history.maxlen,
+            "history_size": self.config.history_size,
+            "history_bytes": self._history_bytes,
+            "history_max_bytes": self.config.history_max_bytes,
+            "max_event_bytes": self.config.max_event_bytes,
             "queue_size": self.config.queue_size,
             "subscribers": [s.stats() for s in self._subs],
             "bridge": self.bridge.section() if self.bridge is not None else {"state": "disabled"},

@@ -25,6 +25,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edgetui.bus.envelope import EnvelopeError, event_dict, event_from_dict
 from edgetui.models.event import Event
+from edgetui.models.untrusted import clip
 
 log = logging.getLogger(__name__)
 
@@ -182,11 +183,14 @@ class MqttBridge:
             obj = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise EnvelopeError("not_json", f"not JSON: {exc}") from None
+        except RecursionError:
+            raise EnvelopeError("not_json", "not JSON: nested too deeply") from None
         event = event_from_dict(obj)
         topic_type = topic.removeprefix(self.prefix)
         if topic_type != event.type:
             raise EnvelopeError(
-                "type_mismatch", f"type {event.type!r} published on topic for {topic_type!r}"
+                "type_mismatch",
+                f"type {clip(event.type)} published on topic for {clip(topic_type)}",
             )
         if self._was_seen(event.id):
             return None

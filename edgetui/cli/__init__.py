@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "edgetui.cli.agents",
     "edgetui.cli.alerts",
     "edgetui.cli.check",
+    "edgetui.cli.kiosk",
 ]
 
 

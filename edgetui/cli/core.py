@@ -92,6 +92,11 @@ async def cmd_version(ctx: Context) -> int:
 async def cmd_daemon(ctx: Context) -> int:
     from edgetui.control import ControlServer, DaemonAlreadyRunning, socket_answers
     from edgetui.runtime import Runtime
+    from edgetui.security import SdNotifier
+
+    # systemd (Type=notify, WatchdogSec=): read and unset its variables before any child
+    # process can inherit them.
+    sd = SdNotifier.from_environment()
 
     runtime = Runtime(ctx.config, ctx.state_dir, mode="attached")
     server = ControlServer(runtime)
@@ -109,10 +114,17 @@ async def cmd_daemon(ctx: Context) -> int:
         await runtime.stop()
         raise CommandError(str(exc)) from None
     log.info("edgetui daemon %s serving %s", __version__, server.path)
+    sd.ready(f"serving {server.path}")
+    # The ping runs on the event loop itself: if the loop hangs, systemd restarts us.
+    watchdog = asyncio.create_task(sd.run_watchdog(), name="sd-watchdog")
     try:
         await stop.wait()
     finally:
         log.info("edgetui daemon stopping")
+        sd.stopping()
+        watchdog.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watchdog
         await server.stop()
         with contextlib.suppress(Exception):
             await runtime.stop()

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from edgetui.durable import atomic_write
 from edgetui.file_digest import sha256_file
-from edgetui.models.slot import SLOT_RECORD
+from edgetui.models.slot import PATH_KEYS, SLOT_RECORD, check_inside, parse_slot_record
 from edgetui.ota.errors import OtaError
 from edgetui.ota.keys import load_private_key
 from edgetui.ota.manifest import (
@@ -90,6 +90,16 @@ def slot_record(source: Path, version: str) -> dict[str, Any]:
     }
 
 
+def check_record(source: Path, record: bytes) -> None:
+    """Build-time twin of the device's check: every path in the record stays inside the
+    source once symlinks are resolved (raises ValueError)."""
+    data = parse_slot_record(record, f"{source}/{SLOT_RECORD}")
+    for key in PATH_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            check_inside(source, source / value, key)
+
+
 def _tarinfo(name: str, *, size: int = 0, is_dir: bool = False, exe: bool = False):
     ti = tarfile.TarInfo(name)
     ti.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
@@ -104,6 +114,7 @@ def _tarinfo(name: str, *, size: int = 0, is_dir: bool = False, exe: bool = Fals
 def write_package(source: Path, version: str, dest: Path) -> tuple[str, int]:
     """Write the tar.gz of `source` (+ slot.json) to dest; returns (sha256 hex, size)."""
     record = json.dumps(slot_record(source, version), indent=2, sort_keys=True).encode()
+    check_record(source, record)
     entries = _walk(source)
     with open(dest, "wb") as raw:
         hw = _HashingWriter(raw)
@@ -191,9 +202,13 @@ def check_package(path: Path, m: Manifest) -> None:
         actual = path.stat().st_size
     except FileNotFoundError:
         raise OtaError("not_found", f"package {path} not found") from None
-    if actual != m.size:
-        code = "too_large" if actual > m.size else "size_mismatch"
-        raise OtaError(code, f"package is {actual} bytes, manifest says {m.size}")
+    if actual > m.size:
+        raise OtaError("too_large", f"package is {actual} bytes, manifest says {m.size}")
+    if actual < m.size:
+        raise OtaError(
+            "size_mismatch",
+            f"package is {actual} bytes, shorter than the signed size of {m.size} bytes",
+        )
     digest = sha256_file(path)
     if digest != m.sha256:
         raise OtaError(

@@ -23,6 +23,7 @@ CODES = frozenset(
         "http_error",
         "timeout",
         "not_found",
+        "unsupported_scheme",
     }
 )
 

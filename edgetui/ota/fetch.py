@@ -25,6 +25,7 @@ from edgetui import __version__
 from edgetui.durable import fsync_dir
 from edgetui.faults import fault_point
 from edgetui.file_digest import sha256_file
+from edgetui.models.untrusted import clip
 from edgetui.ota.errors import OtaError
 from edgetui.ota.manifest import MAX_MANIFEST_BYTES
 
@@ -35,6 +36,31 @@ SPACE_MARGIN = 16 << 20  # headroom left on the disk after download + extraction
 USER_AGENT = f"edgetui/{__version__} (ota)"
 Progress = Callable[[int, int], None]
 FreeSpace = Callable[[Path], int]
+
+
+SCHEMES = ("http", "https", "file")
+
+
+def check_scheme(url: str) -> None:
+    """Refuse a URL whose scheme the device cannot fetch (ftp://, s3://, ...) in those words,
+    rather than reading it as a local path that is then "not found"."""
+    if "://" not in url:
+        return  # a plain path
+    scheme = urlparse(url).scheme.lower()
+    if scheme not in SCHEMES:
+        raise OtaError(
+            "unsupported_scheme",
+            f"unsupported scheme {clip(scheme + '://', 20)} in {clip(url, 80, quote=False)}: "
+            "use https://, http://, file:// or a path",
+        )
+
+
+def shorter(where: str, actual: int, size: int) -> OtaError:
+    """The error for a package that has fewer bytes than its manifest signed for."""
+    return OtaError(
+        "size_mismatch",
+        f"package {where} is {actual} bytes, shorter than the signed size of {size} bytes",
+    )
 
 
 def is_remote(url: str) -> bool:
@@ -104,6 +130,7 @@ def _open(
 
 def fetch_manifest(url: str, *, timeout: float = 30) -> bytes:
     """The manifest's bytes (at most 1 MiB) from http(s)://, file:// or a path."""
+    check_scheme(url)
     if is_remote(url):
         with _open(url, timeout, {"Cache-Control": "no-cache"}) as resp:
             try:
@@ -255,6 +282,14 @@ def _download_http(
         else:
             raise OtaError("http_error", f"{_status_words(status)} for {url}")
         length = resp.headers.get("Content-Length")
+        total = resp.headers.get("Content-Range", "").rpartition("/")[2]
+        if status == 206 and total.isdigit() and int(total) < size:
+            state.reset()
+            raise shorter(url, int(total), size)
+        if length is not None and length.isdigit() and int(length) < size - state.have:
+            have = state.have
+            state.reset()
+            raise shorter(url, int(length) + have, size)
         if length is not None and length.isdigit() and int(length) > size - state.have:
             state.reset()
             raise OtaError(
@@ -279,6 +314,9 @@ def _download_local(state: _Partial, path: Path, size: int, progress) -> None:
         actual = os.fstat(f.fileno()).st_size
         if actual > size:
             raise OtaError("too_large", f"package {path} is {actual} bytes, manifest says {size}")
+        if actual < size:
+            state.reset()
+            raise shorter(str(path), actual, size)
         f.seek(state.have)
         state.stream(f.read, size, progress)
 
@@ -292,6 +330,7 @@ def _fetch_once(
     slow: SlowLimit | None,
 ) -> None:
     """One transfer, resuming at `state.have`; every failure comes out as an OtaError."""
+    check_scheme(url)
     try:
         if is_remote(url):
             _download_http(state, url, size, timeout, progress, slow)

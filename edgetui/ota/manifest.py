@@ -22,12 +22,14 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from edgetui.models.untrusted import StrictJSONError, clip, loads_strict
 from edgetui.ota.errors import OtaError
 from edgetui.ota.keys import key_id, load_public_key
 
 log = logging.getLogger(__name__)
 
 MAX_MANIFEST_BYTES = 1 << 20
+MAX_KEY_ID_CHARS = 64
 _SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _SEMVER_RE = re.compile(
     r"^v?(?P<core>\d+(?:\.\d+){0,3})(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
@@ -106,9 +108,11 @@ def parse_manifest(data: bytes) -> Manifest:
     if len(data) > MAX_MANIFEST_BYTES:
         raise _bad(f"larger than {MAX_MANIFEST_BYTES} bytes")
     try:
-        obj = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad(f"not JSON ({exc})") from None
+        # Strict: a duplicate key could mean one value to the signature and another to a
+        # different reader of the same file.
+        obj = loads_strict(data)
+    except StrictJSONError as exc:
+        raise _bad(str(exc)) from None
     if not isinstance(obj, dict):
         raise _bad("top level is not an object")
     missing = [k for k in _KNOWN if k not in obj]
@@ -123,7 +127,7 @@ def parse_manifest(data: bytes) -> Manifest:
 
     version = need_str("version")
     if not _SEMVER_RE.match(version):
-        raise _bad(f"version {version!r} is not a semantic version")
+        raise _bad(f"version {clip(version)} is not a semantic version")
     rollback = obj["rollback_version"]
     if rollback is not None and (not isinstance(rollback, str) or not _SEMVER_RE.match(rollback)):
         raise _bad("rollback_version must be a semantic version or null")
@@ -131,7 +135,7 @@ def parse_manifest(data: bytes) -> Manifest:
         try:
             parse_time(need_str(k))
         except ValueError:
-            raise _bad(f"{k} {obj[k]!r} is not an RFC 3339 timestamp") from None
+            raise _bad(f"{k} {clip(obj[k])} is not an RFC 3339 timestamp") from None
     targets = obj["target_devices"]
     if (
         not isinstance(targets, list)
@@ -145,6 +149,9 @@ def parse_manifest(data: bytes) -> Manifest:
     size = obj["size"]
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise _bad("size must be a non-negative integer")
+    key = need_str("key_id")
+    if len(key) > MAX_KEY_ID_CHARS:  # key ids are echoed in refusals: keep them short
+        raise _bad(f"key_id longer than {MAX_KEY_ID_CHARS} characters")
     return Manifest(
         version=version,
         release_date=obj["release_date"],
@@ -155,7 +162,7 @@ def parse_manifest(data: bytes) -> Manifest:
         rollback_version=rollback,
         size=size,
         expires=obj["expires"],
-        key_id=need_str("key_id"),
+        key_id=key,
         signature=need_str("signature"),
         extra={k: v for k, v in obj.items() if k not in _KNOWN},
     )
@@ -262,7 +269,7 @@ def check_applicable(
     if not ({"all", device_type, device_id} & targets):
         raise OtaError(
             "wrong_target",
-            f"release {m.version} targets {', '.join(m.target_devices)}; "
+            f"release {m.version} targets {clip(', '.join(m.target_devices), 80, quote=False)}; "
             f"this device is {device_id} (type {device_type})",
         )
     if installed_version is None or allow_downgrade:

@@ -108,6 +108,7 @@ class Updater:
         switch `current` to it. Returns the saved state; raises OtaError, slot left empty."""
         from edgetui.ota.bundle import package_name
         from edgetui.ota.fetch import download, resolve_package_url, slow_limit
+        from edgetui.ota.package_record import check_package_record
 
         m = offer.manifest
         version: str = m.version
@@ -130,6 +131,8 @@ class Updater:
         )
         fault_point("ota.after_download")
         progress("verify", None, f"package {version}: size and sha256 match the signed manifest")
+        # Paths in slot.json must stay inside the slot: checked before the slot is touched.
+        check_package_record(package)
 
         state = self.store.load()
         s = state.slots[slot]

@@ -58,7 +58,6 @@ class EdgeApp(App[None]):
         *,
         readonly: bool = False,
         kiosk: bool = False,
-        kiosk_pin: str = "",
         clock: Callable[[], str] | None = None,
         retry_s: float = 1.0,
     ) -> None:
@@ -69,7 +68,6 @@ class EdgeApp(App[None]):
         self._reconnect = reconnect
         self.readonly = readonly
         self.kiosk = kiosk
-        self.kiosk_pin = kiosk_pin
         self._clock = clock or (lambda: time.strftime("%H:%M:%S"))
         self.retry_s = retry_s
         self.api: RuntimeAPI | None = None
@@ -78,6 +76,7 @@ class EdgeApp(App[None]):
         # kind -> mounted panels that take it; rebuilt when a panel mounts (not per event)
         self._note_panels: dict[str, list[Panel]] = {}
         self._unlocked_until = 0.0
+        self._pin_warned = False
         self._actions: dict[str, tuple[type[Panel], PanelAction]] = {}
         for cls in PANELS:
             for act in cls.ACTIONS:
@@ -163,6 +162,7 @@ class EdgeApp(App[None]):
         """Show a snapshot: mount panels whose section appeared, then update every panel."""
         self.snapshot = snap
         self.query_one(StatusHeader).set_snapshot(snap)
+        self._warn_kiosk_pin(snap)
         mounted = {type(p): p for p in self.query_one("#main").query(Panel)}
         for cls in PANELS:
             if cls in mounted:
@@ -232,12 +232,25 @@ class EdgeApp(App[None]):
         return notes
 
     async def action_unlock(self) -> None:
-        self.push_screen(PinScreen(self.kiosk_pin, "unlock actions"), self._after_pin)
+        self.push_screen(PinScreen(self._check_pin, "unlock actions"), self._after_pin)
+
+    async def _check_pin(self, pin: str) -> dict[str, Any]:
+        """The runtime checks the PIN (hash, backoff, lockout): never this process."""
+        if self.api is None:
+            return {"ok": False, "reason": "unavailable", "message": "not connected"}
+        return await self.api.call("kiosk.unlock", {"pin": pin})
 
     def _after_pin(self, ok: bool | None) -> None:
         if ok:
             self._unlocked_until = time.monotonic() + UNLOCK_SECONDS
             self.notify("Actions unlocked for 2 minutes")
+
+    def _warn_kiosk_pin(self, snap: Snapshot) -> None:
+        """Once per session in kiosk mode: say how to replace a plain-text PIN."""
+        warning = (snap.sections.get("kiosk") or {}).get("warning")
+        if self.kiosk and warning and not self._pin_warned:
+            self._pin_warned = True
+            self.notify(warning, title="Kiosk PIN", severity="warning", timeout=15)
 
     def _locked(self) -> bool:
         return self.kiosk and time.monotonic() >= self._unlocked_until
@@ -252,7 +265,7 @@ class EdgeApp(App[None]):
             self.notify(f"{act.description}: not available yet", severity="warning")
             return
         if act.mutating and self._locked():
-            ok = await self.push_screen_wait(PinScreen(self.kiosk_pin, act.description.lower()))
+            ok = await self.push_screen_wait(PinScreen(self._check_pin, act.description.lower()))
             if not ok:
                 return
             self._unlocked_until = time.monotonic() + UNLOCK_SECONDS

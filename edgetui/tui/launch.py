@@ -42,7 +42,6 @@ def build_app(ctx: Context) -> EdgeApp:
         reconnect,
         readonly=ctx.args.readonly,
         kiosk=ctx.args.kiosk,
-        kiosk_pin=ctx.config.ui.kiosk_pin,
     )
 
 

@@ -40,7 +40,7 @@ async def _shoot(state: Path, out: Path, seconds: float) -> None:
             await rt.start()
             return rt
 
-        app = EdgeApp(connect, kiosk=kiosk, kiosk_pin=config.ui.kiosk_pin)
+        app = EdgeApp(connect, kiosk=kiosk)
         async with app.run_test(size=size) as pilot:
             await pilot.pause(1.0)
             for key in keys:

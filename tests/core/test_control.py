@@ -148,3 +148,19 @@ async def test_stale_socket_is_replaced(config: Config, state_dir: Path) -> None
 async def test_second_daemon_is_refused(served, config: Config, state_dir: Path) -> None:
     with pytest.raises(DaemonAlreadyRunning):
         await ControlServer(Runtime(config, state_dir)).start()
+
+
+async def test_deep_nesting_gets_an_error_and_the_connection_lives(served, state_dir) -> None:
+    """Issue 12 defect: 100,000 '[' used to close the connection with a RecursionError."""
+    deep, deep_params, ok = await raw(
+        socket_path(state_dir),
+        b"[" * 100_000 + b"\n",
+        b'{"jsonrpc":"2.0","id":7,"method":"status","params":{"a":'
+        + b"[" * 200
+        + b"]" * 200
+        + b"}}\n",
+        b'{"jsonrpc": "2.0", "id": 8, "method": "methods"}\n',
+    )
+    assert deep["error"]["code"] == -32600 and "nested deeper" in deep["error"]["message"]
+    assert deep_params["error"]["code"] == -32600
+    assert ok["id"] == 8 and "status" in ok["result"]

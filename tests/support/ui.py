@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from edgetui.api import RuntimeAPI
+from edgetui.config import UIConfig
+from edgetui.security import KioskPin
 from edgetui.tui.app import EdgeApp
 from tests.support.fake_api import FakeAPI, fixed_snapshot
 
@@ -25,7 +29,13 @@ def make_app(
         return api
 
     kwargs.setdefault("clock", lambda: "14:30:00")
-    kwargs.setdefault("kiosk_pin", "4321")
+    pin = kwargs.pop("kiosk_pin", "4321")
+    if "kiosk.unlock" not in api.results:
+        # The real PIN check (plain-text PIN, backoff, lockout) behind the fixed snapshot.
+        api.kiosk_dir = tempfile.TemporaryDirectory(prefix="kiosk-")  # type: ignore[attr-defined]
+        kiosk = KioskPin(UIConfig(kiosk_pin=pin), Path(api.kiosk_dir.name))  # type: ignore[attr-defined]
+        api.kiosk = kiosk  # type: ignore[attr-defined]
+        api.results["kiosk.unlock"] = kiosk.methods()["kiosk.unlock"]
     return EdgeApp(connect, **kwargs), api
 
 

@@ -58,7 +58,9 @@ async def test_q_quits() -> None:
 
 
 async def test_kiosk_has_no_quit_and_pin_screen_checks_pin() -> None:
-    app, _ = make_app(kiosk=True)
+    app, api = make_app(kiosk=True)
+    now = [1000.0]
+    api.kiosk.guard.clock = lambda: now[0]  # the runtime's PIN check, on a test clock
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("q")
         await pilot.pause()
@@ -71,6 +73,12 @@ async def test_kiosk_has_no_quit_and_pin_screen_checks_pin() -> None:
         await pilot.pause()
         assert isinstance(app.screen, PinScreen)  # wrong PIN keeps the screen
         assert app.screen.attempts == 1
+        assert "wrong PIN (1 of 5); next try in 1 s" in str(app.screen.last["message"])
+        # Too soon after a wrong PIN: not even checked, however right it is.
+        await pilot.press("4", "3", "2", "1", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PinScreen) and app.screen.last["reason"] == "backoff"
+        now[0] += 1.0
         await pilot.press("4", "3", "2", "1", "enter")
         await pilot.pause()
         assert not isinstance(app.screen, PinScreen)

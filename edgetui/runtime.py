@@ -297,6 +297,7 @@ class Runtime:
             lambda: self._latest.to_dict(with_history=False) if self._latest else None,
         )
         return self.metrics
+
     def _build_kiosk(self) -> KioskPin:
         """The kiosk PIN check (hash, backoff, lockout) for the dashboard's kiosk mode."""
         from edgetui.security import KioskPin

@@ -20,6 +20,7 @@ from edgetui.cancel import cancel_and_wait
 from edgetui.config import Config, ConfigError
 from edgetui.models import Snapshot
 from edgetui.models.clock import rfc3339
+from edgetui.models.untrusted import clip
 from edgetui.telemetry import History, Sampler
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class Runtime:
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         fn = self._methods.get(method)
         if fn is None:
-            raise APIError(f"unknown method: {method}", code=-32601)
+            raise APIError(f"unknown method: {clip(method)}", code=-32601)
         return await fn(params or {})
 
     async def close(self) -> None:

@@ -28,14 +28,16 @@ if TYPE_CHECKING:
     from edgetui.agent_host import AgentSupervisor
     from edgetui.bus import EventBus
     from edgetui.inference import InferenceEngine
+    from edgetui.models.security import Caller
     from edgetui.ota import OtaService
+    from edgetui.security import AccessPolicy, SecurityService
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
-PARTS = ("ota", "store", "uplink", "bus", "inference", "agents")
+PARTS = ("security", "ota", "store", "uplink", "bus", "inference", "agents")
 Method = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
@@ -90,6 +92,8 @@ class Runtime:
         self.bus: EventBus | None = None
         self.inference: InferenceEngine | None = None
         self.agents: AgentSupervisor | None = None
+        self.security: SecurityService | None = None
+        self._init_access()
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -126,10 +130,71 @@ class Runtime:
             self._subscribers.remove(sub)
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """A call by this process's own user (standalone: the invoking user's role)."""
+        return await self.call_as(self.local_caller, method, params)
+
+    # -- access control and audit (edgetui.security) ----------------------------------
+    def _init_access(self) -> None:
+        from edgetui.security import AccessPolicy
+
+        self.access: AccessPolicy = AccessPolicy(self.config.access)
+        # Standalone runs as the invoking user, with that user's role; `via` is set by
+        # whoever opened the runtime (session.open_api).
+        self.local_caller: Caller = self.access.local(via="cli")
+
+    async def call_as(
+        self, caller: Caller, method: str, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Call `method` for `caller`: refused (and audited) unless the caller's role may
+        call it; calls that need more than `viewer` are audited with their outcome."""
+        from edgetui.security import (
+            FORBIDDEN,
+            refusal_message,
+            required_role,
+            reset_current_caller,
+            set_current_caller,
+        )
+        from edgetui.security.access import allows
+
+        params = params or {}
         fn = self._methods.get(method)
         if fn is None:
-            raise APIError(f"unknown method: {method}", code=-32601)
-        return await fn(params or {})
+            raise APIError(f"unknown method: {method[:100]}", code=-32601)
+        needed = required_role(method, params)
+        if not allows(caller.role, method, params):
+            message = refusal_message(caller, method, needed)
+            if self.security is not None:
+                await self.security.refused(caller, method, params, needed, message)
+            raise APIError(
+                message, FORBIDDEN, {"method": method, "needed_role": needed, "role": caller.role}
+            )
+        audited = needed != "viewer" and self.security is not None
+        token = set_current_caller(caller)
+        try:
+            result = await fn(params)
+        except Exception as exc:
+            if audited and self.security is not None:
+                await self.security.record_call(caller, method, params, error=exc)
+            raise
+        finally:
+            reset_current_caller(token)
+        if audited and self.security is not None:
+            await self.security.record_call(caller, method, params, result=result)
+        return result
+
+    def report_security(
+        self,
+        kind: str,
+        message: str,
+        *,
+        caller: Caller | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """The hook for the other parts' refusals (kinds in edgetui.security.MONITOR_KINDS:
+        "bad_signature" from the command verifier, "wrong_pin", ...): kept, counted, shown
+        and audited. Thread-safe; does nothing while the security part is not running."""
+        if self.security is not None:
+            self.security.report(kind, message, caller=caller, data=data)
 
     async def close(self) -> None:
         await self.stop()
@@ -162,6 +227,7 @@ class Runtime:
     # Order matters: OTA decides the booted slot before inference and agents load from it.
     def _builders(self) -> list[Callable[[], Service | None]]:
         return [
+            self._build_security,
             self._build_ota,
             self._build_store,
             self._build_uplink,
@@ -170,6 +236,28 @@ class Runtime:
             self._build_agents,
             self._build_telemetry_publisher,
         ]
+
+    def _build_security(self) -> SecurityService:
+        """The audit trail and the security monitor (first: every later call is audited)."""
+        from edgetui.security import SecurityService
+
+        async def sink(record: dict[str, Any]) -> None:
+            if self.store is not None:  # audit records go uplink on devices/<id>/audit
+                await self.store.enqueue("audit", record)
+
+        async def rehash_slot() -> dict[str, Any] | None:
+            return await self.ota.verify_booted_content() if self.ota is not None else None
+
+        self.security = SecurityService(
+            self.config,
+            self.state_dir,
+            policy=self.access,
+            notify=self.notify,
+            sink=sink,
+            rehash_slot=rehash_slot,
+            method_names=self.method_names,
+        )
+        return self.security
 
     def _build_ota(self) -> OtaService:
         """The A/B slot manager: boots (or rolls back) the slot before anything loads it."""

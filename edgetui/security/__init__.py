@@ -1,0 +1,62 @@
+"""Security: who may do what on the control socket, the audit trail, runtime monitoring.
+
+Offers:
+- access: `AccessPolicy` (the `[access]` roles from SO_PEERCRED or the invoking user),
+  `required_role`, `allows`, `refusal_message`, `current_caller` (who called the method
+  running now), `set_current_caller`/`reset_current_caller` (the runtime's call path),
+  `FORBIDDEN` (the JSON-RPC error code of a refused call);
+- the part: `SecurityService` (audit trail, signed head, monitor, slot re-hash) and
+  `audit_path`, `keys_dir`;
+- the audit reader for tools and faces: `verify_log`, `read_records`, `parse_since`,
+  `record_time`, `AuditFormatError`, `VerifyReport`, `load_public`, `DeviceKeyError`,
+  `PUB_NAME`;
+- `MONITOR_KINDS`: the kinds of security events.
+
+Modules: `access`, `audit` (the writer), `audit_reader`, `device_key`, `monitor`, `service`.
+"""
+
+from edgetui.security.access import (
+    FORBIDDEN,
+    AccessPolicy,
+    allows,
+    current_caller,
+    refusal_message,
+    required_role,
+    reset_current_caller,
+    set_current_caller,
+)
+from edgetui.security.audit_reader import (
+    AuditFormatError,
+    VerifyReport,
+    parse_since,
+    read_records,
+    record_time,
+    verify_log,
+)
+from edgetui.security.device_key import PUB_NAME, DeviceKeyError, load_public
+from edgetui.security.monitor import KINDS as MONITOR_KINDS
+from edgetui.security.service import SecurityService, audit_path, keys_dir
+
+__all__ = [
+    "FORBIDDEN",
+    "MONITOR_KINDS",
+    "PUB_NAME",
+    "AccessPolicy",
+    "AuditFormatError",
+    "DeviceKeyError",
+    "SecurityService",
+    "VerifyReport",
+    "allows",
+    "audit_path",
+    "current_caller",
+    "keys_dir",
+    "load_public",
+    "parse_since",
+    "read_records",
+    "record_time",
+    "refusal_message",
+    "required_role",
+    "reset_current_caller",
+    "set_current_caller",
+    "verify_log",
+]

@@ -242,8 +242,12 @@ class Runtime:
         from edgetui.security import SecurityService
 
         async def sink(record: dict[str, Any]) -> None:
-            if self.store is not None:  # audit records go uplink on devices/<id>/audit
-                await self.store.enqueue("audit", record)
+            # Audit records go uplink on devices/<id>/audit, whole (so the receiver can check
+            # the chain), inside the outbox message (whose own id and seq are the envelope's).
+            if self.store is not None:
+                await self.store.enqueue(
+                    "audit", {"device_id": self.config.device.id, "record": record}
+                )
 
         async def rehash_slot() -> dict[str, Any] | None:
             return await self.ota.verify_booted_content() if self.ota is not None else None

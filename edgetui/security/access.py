@@ -189,7 +189,9 @@ class AccessPolicy:
 
     def local(self, via: str) -> Caller:
         """This process's own user (standalone mode runs with the invoking user's role)."""
-        return self.caller(os.getuid(), os.getgid(), pid=os.getpid(), groups=os.getgroups(), via=via)
+        return self.caller(
+            os.getuid(), os.getgid(), pid=os.getpid(), groups=os.getgroups(), via=via
+        )
 
     @staticmethod
     def remote(key_id: str, role: str = "operator") -> Caller:
@@ -200,8 +202,12 @@ class AccessPolicy:
     def daemon() -> Caller:
         """The runtime acting on its own (checks, scheduled work)."""
         return Caller(
-            uid=os.getuid(), gid=os.getgid(), user=user_name(os.getuid()), role="admin",
-            via="daemon", pid=os.getpid(),
+            uid=os.getuid(),
+            gid=os.getgid(),
+            user=user_name(os.getuid()),
+            role="admin",
+            via="daemon",
+            pid=os.getpid(),
         )
 
 

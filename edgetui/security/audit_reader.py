@@ -105,12 +105,16 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
     if m:
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
-        return now - timedelta(**{unit: float(m.group(1))})
+        try:
+            return now - timedelta(**{unit: float(m.group(1))})
+        except OverflowError:
+            raise ValueError(f"--since: {text.strip()[:40]!r} reaches before year 1") from None
     try:
         dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(
-            f"--since: expected a time like 2026-05-06T14:30:00Z or an age like 2h, got {text!r}"
+            "--since: expected a time like 2026-05-06T14:30:00Z or an age like 2h, "
+            f"got {text[:40]!r}"
         ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
@@ -179,6 +183,17 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)
 
 
+def _line_of_seq(rows: list[tuple[int, bytes, bool]], seq: int) -> int | None:
+    """The line holding record `seq` among `rows`, if any (tells a move from a deletion)."""
+    for n, raw, _ in rows:
+        try:
+            if parse_record(raw, n)["seq"] == seq:
+                return n
+        except AuditFormatError:
+            continue
+    return None
+
+
 def _fail(report: VerifyReport, kind: str, line: int, seq: int | None, msg: str) -> VerifyReport:
     report.ok = False
     report.problem = Problem(kind, line, seq, msg)
@@ -193,11 +208,15 @@ def verify_log(path: Path, public: Ed25519PublicKey | None = None) -> VerifyRepo
     report = VerifyReport(ok=True, path=str(path))
     seen: dict[int, str] = {}
     prev_hash, prev_seq = GENESIS, 0
-    if path.exists():
-        for n, raw, complete in iter_lines(path):
+    rows = list(iter_lines(path)) if path.exists() else []
+    if rows:
+        for i, (n, raw, complete) in enumerate(rows):
             if not complete:
                 return _fail(
-                    report, "truncated", n, prev_seq + 1,
+                    report,
+                    "truncated",
+                    n,
+                    prev_seq + 1,
                     f"line {n}: the last record is cut short (truncated after record {prev_seq})",
                 )
             if not raw.strip():
@@ -211,10 +230,23 @@ def verify_log(path: Path, public: Ed25519PublicKey | None = None) -> VerifyRepo
                 return _fail(report, "edited", n, seq, f"record {seq} (line {n}) was edited")
             if seq <= prev_seq:
                 return _fail(
-                    report, "reordered", n, seq,
+                    report,
+                    "reordered",
+                    n,
+                    seq,
                     f"record {seq} (line {n}) comes after record {prev_seq}: reordered",
                 )
             if seq != prev_seq + 1:
+                later = _line_of_seq(rows[i + 1 :], prev_seq + 1)
+                if later is not None:
+                    return _fail(
+                        report,
+                        "reordered",
+                        n,
+                        seq,
+                        f"record {seq} (line {n}) comes before record {prev_seq + 1} "
+                        f"(line {later}): reordered",
+                    )
                 missing = (
                     f"record {prev_seq + 1}"
                     if seq == prev_seq + 2
@@ -223,7 +255,10 @@ def verify_log(path: Path, public: Ed25519PublicKey | None = None) -> VerifyRepo
                 return _fail(report, "deleted", n, seq, f"{missing} deleted before line {n}")
             if rec["prev"] != prev_hash:
                 return _fail(
-                    report, "edited", n, seq,
+                    report,
+                    "edited",
+                    n,
+                    seq,
                     f"record {seq} (line {n}) does not chain to record {prev_seq}: "
                     f"record {prev_seq} was edited or replaced",
                 )
@@ -252,14 +287,20 @@ def verify_log(path: Path, public: Ed25519PublicKey | None = None) -> VerifyRepo
         if not verify_signature(public, sig, head_payload(head)):
             report.signature = "invalid"
             return _fail(
-                report, "bad_signature", 0, head.get("seq"),
+                report,
+                "bad_signature",
+                0,
+                head.get("seq"),
                 "the signed head's signature does not verify (head edited, or another key)",
             )
         report.signature = "valid"
     hseq = head["seq"]
     if hseq > prev_seq:
         return _fail(
-            report, "truncated", 0, prev_seq + 1,
+            report,
+            "truncated",
+            0,
+            prev_seq + 1,
             f"the log ends at record {prev_seq} but record {hseq} was signed: truncated",
         )
     if hseq > 0 and seen.get(hseq) != head["hash"]:

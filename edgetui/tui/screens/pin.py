@@ -7,8 +7,17 @@ import hmac
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+
+class WrongPin(Message):
+    """A wrong PIN was entered (the app reports it to the security monitor)."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__()
+        self.attempts = attempts
 
 
 class PinScreen(ModalScreen[bool]):
@@ -43,6 +52,7 @@ class PinScreen(ModalScreen[bool]):
             self.dismiss(True)
             return
         self.attempts += 1
+        self.app.post_message(WrongPin(self.attempts))
         event.input.value = ""
         self.query_one("#pin-error", Label).update(f"wrong PIN ({self.attempts})")
 

@@ -1,0 +1,166 @@
+"""Runtime security monitoring: each kind of event is kept, counted, shown in the
+`security` section and audited; the audit records go uplink on devices/<id>/audit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from edgetui.api import APIError
+from edgetui.config import Config
+from edgetui.control import RuntimeClient, socket_path
+from edgetui.runtime import Runtime
+from edgetui.security import MONITOR_KINDS, verify_log
+from tests.support.cli import run_cli
+from tests.support.mqtt_sub import Collector
+from tests.support.ota import OtaDevice
+from tests.uplink.helpers import wait_until
+
+
+def _events(rt: Runtime, kind: str) -> list[dict]:
+    assert rt.security is not None
+    return [e for e in rt.security.section()["events"] if e["kind"] == kind]
+
+
+async def test_a_tampered_booted_slot_is_found_by_the_periodic_rehash(tmp_path: Path) -> None:
+    dev = OtaDevice(tmp_path / "dev")
+    dev.factory("1.0.0")
+    cfg = dev.config()
+    cfg.security.slot_check_interval_s = 0.1
+    rt = Runtime(cfg, dev.state_dir)
+    await rt.start()
+    try:
+        await wait_until(lambda: "slot" in rt.security.monitor.checks, what="a first re-hash")
+        assert rt.security.monitor.checks["slot"]["ok"] is True
+        assert rt.security.section()["counts"]["slot_tampered"] == 0
+        slot = dev.store().slot_dir(dev.store().current())
+        (slot / "golden.json").write_text("[]")  # changed after install
+        await wait_until(lambda: _events(rt, "slot_tampered"), what="the tamper event")
+        ev = _events(rt, "slot_tampered")[0]
+        assert ev["message"].startswith("slot a (1.0.0) no longer matches its recorded checksum")
+        assert ev["data"]["expected"] != ev["data"]["actual"]
+        await wait_until(
+            lambda: any(x["method"] == "security.slot_tampered" for x in rt.security.last),
+            what="the audit record",
+        )
+    finally:
+        await rt.stop()
+
+
+async def test_an_edited_audit_trail_raises_an_event(config: Config, state_dir: Path) -> None:
+    config.agents.enabled = []
+    rt = Runtime(config, state_dir)
+    await rt.start()
+    try:
+        for i in range(3):
+            await rt.call("buffer.flush", {"timeout": i})
+        assert (await rt.call("audit.verify"))["ok"] is True
+        path = state_dir / "audit" / "audit.log"
+        path.write_bytes(path.read_bytes().replace(b'"timeout":1', b'"timeout":5'))
+        result = await rt.call("security.check")
+        assert result["audit"]["ok"] is False
+        assert result["audit"]["problem"]["kind"] == "edited"
+        (ev,) = _events(rt, "audit_chain_broken")
+        assert "record 2 (line 2) was edited" in ev["message"]
+        assert rt.security.section()["checks"]["audit"]["ok"] is False
+    finally:
+        await rt.stop()
+
+
+async def test_hooks_for_bad_signatures_and_wrong_pins(config: Config, state_dir: Path) -> None:
+    """The command verifier calls runtime.report_security (from any thread); a face reports
+    a wrong kiosk PIN through `security.report` on the socket."""
+    from edgetui.control import ControlServer
+
+    config.agents.enabled = []
+    rt = Runtime(config, state_dir, mode="attached")
+    server = ControlServer(rt)
+    await rt.start()
+    await server.start()
+    try:
+        caller = rt.access.remote("ab12cd34ef56ab78")
+        t = threading.Thread(
+            target=rt.report_security,
+            args=("bad_signature", "command 7f3a: bad signature (key ab12cd34ef56ab78)"),
+            kwargs={"caller": caller, "data": {"command_id": "7f3a"}},
+        )
+        t.start()
+        t.join()
+        await wait_until(lambda: _events(rt, "bad_signature"), what="the bad-signature event")
+        client = await RuntimeClient.connect(socket_path(state_dir), via="kiosk")
+        try:
+            assert await client.call("security.report", {"kind": "wrong_pin"}) == {
+                "reported": "wrong_pin"
+            }
+            with pytest.raises(APIError, match="kind must be one of wrong_pin"):
+                await client.call("security.report", {"kind": "slot_tampered"})
+        finally:
+            await client.close()
+        await wait_until(lambda: _events(rt, "wrong_pin"), what="the wrong-PIN event")
+        (pin,) = _events(rt, "wrong_pin")
+        assert pin["who"]["via"] == "kiosk" and pin["who"]["user"] == "root"
+        await wait_until(lambda: rt.security.log.last_seq >= 2, what="both audited")
+    finally:
+        await server.stop()
+        await rt.stop()
+    recs = [json.loads(x) for x in (state_dir / "audit" / "audit.log").read_text().splitlines()]
+    by_method = {r["what"]["method"]: r for r in recs}
+    bad = by_method["security.bad_signature"]
+    assert bad["who"]["via"] == "remote" and bad["who"]["key_id"] == "ab12cd34ef56ab78"
+    assert bad["result"]["ok"] is False and "bad signature" in bad["result"]["error"]
+    assert by_method["security.wrong_pin"]["who"]["via"] == "kiosk"
+    assert verify_log(state_dir / "audit" / "audit.log").ok
+    assert set(rt.security.section()["counts"]) == set(MONITOR_KINDS)
+
+
+async def test_audit_records_go_uplink_through_the_outbox(
+    config: Config, state_dir: Path, mosquitto
+) -> None:
+    sub = Collector(mosquitto.host, mosquitto.port, "devices/test-device/audit")
+    config.agents.enabled = []
+    config.uplink.url = mosquitto.url
+    config.uplink.backoff_min_s = 0.1
+    rt = Runtime(config, state_dir)
+    await rt.start()
+    try:
+        await rt.call("buffer.flush", {"timeout": 5})
+        await rt.call("agents.status") if "agents.status" in rt.method_names() else None
+        await sub.wait_for(lambda: len(sub.rows("/audit")) >= 1)
+        (msg,) = sub.rows("/audit")
+        assert msg["_topic"] == "devices/test-device/audit"
+        assert msg["device_id"] == "test-device"
+        rec = msg["record"]
+        assert rec["seq"] == 1 and rec["what"]["method"] == "buffer.flush"
+        from edgetui.security.audit_reader import record_hash
+
+        assert record_hash(rec) == rec["hash"]  # the receiver can check the chain
+    finally:
+        await rt.stop()
+        sub.close()
+
+
+def test_security_section_in_status_json(tmp_path: Path) -> None:
+    proc = run_cli("--state-dir", str(tmp_path / "s"), "status", "--json")
+    assert proc.returncode == 0, proc.stderr
+    sec = json.loads(proc.stdout)["security"]
+    assert set(sec) == {"events", "counts", "total", "checks", "audit"}
+    assert sec["total"] == 0 and sec["events"] == []
+    assert set(sec["audit"]) >= {"path", "records", "signed_seq", "key_id", "last"}
+
+
+async def test_monitor_rejects_unknown_kinds(config: Config, state_dir: Path) -> None:
+    from edgetui.security.monitor import SecurityMonitor
+
+    mon = SecurityMonitor(2)
+    with pytest.raises(ValueError, match="unknown security event kind"):
+        mon.report("bogus", "x")
+    for i in range(3):
+        mon.report("wrong_pin", f"try {i}")
+    sec = mon.section()
+    assert sec["counts"]["wrong_pin"] == 3 and len(sec["events"]) == 2  # counts outlive the ring
+    assert sec["events"][0]["message"] == "try 2"
+    await asyncio.sleep(0)

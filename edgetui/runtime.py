@@ -149,12 +149,12 @@ class Runtime:
         call it; calls that need more than `viewer` are audited with their outcome."""
         from edgetui.security import (
             FORBIDDEN,
+            allows,
             refusal_message,
             required_role,
             reset_current_caller,
             set_current_caller,
         )
-        from edgetui.security.access import allows
 
         params = params or {}
         fn = self._methods.get(method)

@@ -28,13 +28,14 @@ from edgetui.security import (
     AuditFormatError,
     DeviceKeyError,
     audit_path,
+    iter_lines,
     keys_dir,
     load_public,
+    parse_record,
     parse_since,
     record_time,
     verify_log,
 )
-from edgetui.security.audit_reader import iter_lines, parse_record
 
 
 def register(sub: argparse._SubParsersAction) -> None:

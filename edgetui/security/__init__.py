@@ -7,7 +7,8 @@ Offers:
   `FORBIDDEN` (the JSON-RPC error code of a refused call);
 - the part: `SecurityService` (audit trail, signed head, monitor, slot re-hash) and
   `audit_path`, `keys_dir`;
-- the audit reader for tools and faces: `verify_log`, `read_records`, `parse_since`,
+- the audit reader for tools and faces: `verify_log`, `read_records`, `iter_lines`,
+  `parse_record`, `parse_since`,
   `record_time`, `AuditFormatError`, `VerifyReport`, `load_public`, `DeviceKeyError`,
   `PUB_NAME`;
 - `MONITOR_KINDS`: the kinds of security events.
@@ -28,6 +29,8 @@ from edgetui.security.access import (
 from edgetui.security.audit_reader import (
     AuditFormatError,
     VerifyReport,
+    iter_lines,
+    parse_record,
     parse_since,
     read_records,
     record_time,
@@ -49,8 +52,10 @@ __all__ = [
     "allows",
     "audit_path",
     "current_caller",
+    "iter_lines",
     "keys_dir",
     "load_public",
+    "parse_record",
     "parse_since",
     "read_records",
     "record_time",

@@ -11,7 +11,8 @@ Offers:
   `parse_record`, `parse_since`,
   `record_time`, `AuditFormatError`, `VerifyReport`, `load_public`, `DeviceKeyError`,
   `PUB_NAME`;
-- `MONITOR_KINDS`: the kinds of security events.
+- `MONITOR_KINDS`: the kinds of security events;
+- for tools and benchmarks: `AuditLog` (the writer), `DeviceKey` (the device's Ed25519 key).
 
 Modules: `access`, `audit` (the writer), `audit_reader`, `device_key`, `monitor`, `service`.
 """
@@ -26,6 +27,7 @@ from edgetui.security.access import (
     reset_current_caller,
     set_current_caller,
 )
+from edgetui.security.audit import AuditLog
 from edgetui.security.audit_reader import (
     AuditFormatError,
     VerifyReport,
@@ -36,7 +38,7 @@ from edgetui.security.audit_reader import (
     record_time,
     verify_log,
 )
-from edgetui.security.device_key import PUB_NAME, DeviceKeyError, load_public
+from edgetui.security.device_key import PUB_NAME, DeviceKey, DeviceKeyError, load_public
 from edgetui.security.monitor import KINDS as MONITOR_KINDS
 from edgetui.security.service import SecurityService, audit_path, keys_dir
 
@@ -46,6 +48,8 @@ __all__ = [
     "PUB_NAME",
     "AccessPolicy",
     "AuditFormatError",
+    "AuditLog",
+    "DeviceKey",
     "DeviceKeyError",
     "SecurityService",
     "VerifyReport",

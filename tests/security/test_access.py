@@ -191,3 +191,14 @@ def test_cli_whoami_as_root(tmp_path: Path) -> None:
     me = json.loads(proc.stdout)
     assert me["user"] == "root" and me["role"] == "admin" and me["via"] == "cli"
     assert "ota.apply" in me["allowed"]
+
+
+def test_the_demo_device_makes_its_maker_admin(tmp_path: Path) -> None:
+    from edgetui.demo import _access_step
+
+    config: dict = {}
+    _access_step(tmp_path, config)
+    assert config["access"]["admin_users"] == ["root"]  # the tests run as root
+    config = {"access": {"admin_users": ["ann"]}}
+    _access_step(tmp_path, config)
+    assert config["access"]["admin_users"] == ["ann", "root"]

@@ -164,3 +164,24 @@ async def test_monitor_rejects_unknown_kinds(config: Config, state_dir: Path) ->
     assert sec["counts"]["wrong_pin"] == 3 and len(sec["events"]) == 2  # counts outlive the ring
     assert sec["events"][0]["message"] == "try 2"
     await asyncio.sleep(0)
+
+
+async def test_audit_list_method(config: Config, state_dir: Path) -> None:
+    config.agents.enabled = []
+    rt = Runtime(config, state_dir)
+    await rt.start()
+    try:
+        for i in range(4):
+            await rt.call("buffer.flush", {"timeout": i, "password": "hunter2"})
+        recs = (await rt.call("audit.list", {"limit": 2}))["records"]
+        assert [r["seq"] for r in recs] == [3, 4]  # the newest, oldest first
+        assert recs[0]["what"]["params"] == {"timeout": 2, "password": "***"}
+        assert len((await rt.call("audit.list", {"since": "1h"}))["records"]) == 4
+        assert (await rt.call("audit.list", {"since": "2999-01-01"}))["records"] == []
+        with pytest.raises(APIError, match="limit must be an integer"):
+            await rt.call("audit.list", {"limit": 0})
+        with pytest.raises(APIError, match="--since"):
+            await rt.call("audit.list", {"since": "soon"})
+    finally:
+        await rt.stop()
+    assert b"hunter2" not in (state_dir / "audit" / "audit.log").read_bytes()

@@ -156,6 +156,12 @@ def test_daemon_gives_another_user_the_viewer_role(shared_dir: Path) -> None:
             if counts["refused_call"] == 2 or time.monotonic() > deadline:
                 break
         assert counts["refused_call"] == 2
+        # (exit 1: nothing drains without a broker; the call itself was allowed and audited)
+        flush = run_cli("--state-dir", str(shared_dir), "buffer", "flush", "--timeout", "0")
+        assert "not flushed" in flush.stdout, flush.stderr
+        last = _audit(shared_dir)[-1]
+        assert last["what"]["method"] == "buffer.flush"
+        assert (last["who"]["uid"], last["who"]["via"], last["who"]["role"]) == (0, "cli", "admin")
     finally:
         stop_process(proc)
     assert "Traceback" not in daemon_log(shared_dir)

@@ -167,18 +167,9 @@ class _Connection:
 
     async def check_role(self, method: str, params: dict[str, Any]) -> None:
         """The role check for the socket's own methods (the runtime checks the rest)."""
-        from edgetui.security import FORBIDDEN, allows, refusal_message, required_role
+        from edgetui.security import check_allowed
 
-        if not allows(self.caller.role, method, params):
-            needed = required_role(method, params)
-            message = refusal_message(self.caller, method, needed)
-            if self.runtime.security is not None:
-                await self.runtime.security.refused(self.caller, method, params, needed, message)
-            raise APIError(
-                message,
-                FORBIDDEN,
-                {"method": method, "needed_role": needed, "role": self.caller.role},
-            )
+        await check_allowed(self.caller, method, params, self.runtime.security)
 
     async def forward(self, sub_id: int, kinds: list[str]) -> None:
         try:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from edgetui.inference import InferenceEngine
     from edgetui.models.security import Caller
     from edgetui.ota import OtaService
-    from edgetui.security import AccessPolicy, SecurityService
+    from edgetui.security import SecurityService
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
@@ -93,7 +93,11 @@ class Runtime:
         self.inference: InferenceEngine | None = None
         self.agents: AgentSupervisor | None = None
         self.security: SecurityService | None = None
-        self._init_access()
+        from edgetui.security import AccessPolicy
+
+        # [access] roles; standalone runs as the invoking user (session.open_api sets `via`).
+        self.access: AccessPolicy = AccessPolicy(config.access)
+        self.local_caller: Caller = self.access.local(via="cli")
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -133,68 +137,23 @@ class Runtime:
         """A call by this process's own user (standalone: the invoking user's role)."""
         return await self.call_as(self.local_caller, method, params)
 
-    # -- access control and audit (edgetui.security) ----------------------------------
-    def _init_access(self) -> None:
-        from edgetui.security import AccessPolicy
-
-        self.access: AccessPolicy = AccessPolicy(self.config.access)
-        # Standalone runs as the invoking user, with that user's role; `via` is set by
-        # whoever opened the runtime (session.open_api).
-        self.local_caller: Caller = self.access.local(via="cli")
-
     async def call_as(
         self, caller: Caller, method: str, params: dict[str, Any] | None = None
     ) -> Any:
         """Call `method` for `caller`: refused (and audited) unless the caller's role may
         call it; calls that need more than `viewer` are audited with their outcome."""
-        from edgetui.security import (
-            FORBIDDEN,
-            allows,
-            refusal_message,
-            required_role,
-            reset_current_caller,
-            set_current_caller,
-        )
+        from edgetui.security import call_guarded
 
-        params = params or {}
         fn = self._methods.get(method)
         if fn is None:
             raise APIError(f"unknown method: {method[:100]}", code=-32601)
-        needed = required_role(method, params)
-        if not allows(caller.role, method, params):
-            message = refusal_message(caller, method, needed)
-            if self.security is not None:
-                await self.security.refused(caller, method, params, needed, message)
-            raise APIError(
-                message, FORBIDDEN, {"method": method, "needed_role": needed, "role": caller.role}
-            )
-        audited = needed != "viewer" and self.security is not None
-        token = set_current_caller(caller)
-        try:
-            result = await fn(params)
-        except Exception as exc:
-            if audited and self.security is not None:
-                await self.security.record_call(caller, method, params, error=exc)
-            raise
-        finally:
-            reset_current_caller(token)
-        if audited and self.security is not None:
-            await self.security.record_call(caller, method, params, result=result)
-        return result
+        return await call_guarded(caller, method, params or {}, fn, self.security)
 
-    def report_security(
-        self,
-        kind: str,
-        message: str,
-        *,
-        caller: Caller | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> None:
-        """The hook for the other parts' refusals (kinds in edgetui.security.MONITOR_KINDS:
-        "bad_signature" from the command verifier, "wrong_pin", ...): kept, counted, shown
-        and audited. Thread-safe; does nothing while the security part is not running."""
+    def report_security(self, kind: str, message: str, **kw: Any) -> None:
+        """The hook for other parts' refusals ("bad_signature", "wrong_pin": see
+        edgetui.security.MONITOR_KINDS; kw: caller, data): kept, shown, audited. Thread-safe."""
         if self.security is not None:
-            self.security.report(kind, message, caller=caller, data=data)
+            self.security.report(kind, message, **kw)
 
     async def close(self) -> None:
         await self.stop()
@@ -238,27 +197,17 @@ class Runtime:
         ]
 
     def _build_security(self) -> SecurityService:
-        """The audit trail and the security monitor (first: every later call is audited)."""
+        """The audit trail and the security monitor (first: every later call is audited).
+        It gets the outbox (audit records go uplink) and OTA (the slot re-hash) as getters."""
         from edgetui.security import SecurityService
-
-        async def sink(record: dict[str, Any]) -> None:
-            # Audit records go uplink on devices/<id>/audit, whole (so the receiver can check
-            # the chain), inside the outbox message (whose own id and seq are the envelope's).
-            if self.store is not None:
-                await self.store.enqueue(
-                    "audit", {"device_id": self.config.device.id, "record": record}
-                )
-
-        async def rehash_slot() -> dict[str, Any] | None:
-            return await self.ota.verify_booted_content() if self.ota is not None else None
 
         self.security = SecurityService(
             self.config,
             self.state_dir,
             policy=self.access,
             notify=self.notify,
-            sink=sink,
-            rehash_slot=rehash_slot,
+            outbox=lambda: self.store,
+            ota=lambda: self.ota,
             method_names=self.method_names,
         )
         return self.security

@@ -1,6 +1,8 @@
 """Security: who may do what on the control socket, the audit trail, runtime monitoring.
 
 Offers:
+- the gate every call passes: `call_guarded` (role check, caller bound, outcome audited),
+  `check_allowed` (the role check alone, for the socket's own methods);
 - access: `AccessPolicy` (the `[access]` roles from SO_PEERCRED or the invoking user),
   `required_role`, `allows`, `refusal_message`, `current_caller` (who called the method
   running now), `set_current_caller`/`reset_current_caller` (the runtime's call path),
@@ -14,7 +16,7 @@ Offers:
 - `MONITOR_KINDS`: the kinds of security events;
 - for tools and benchmarks: `AuditLog` (the writer), `DeviceKey` (the device's Ed25519 key).
 
-Modules: `access`, `audit` (the writer), `audit_reader`, `device_key`, `monitor`, `service`.
+Modules: `access`, `gate`, `audit` (the writer), `audit_reader`, `device_key`, `monitor`, `service`.
 """
 
 from edgetui.security.access import (
@@ -39,6 +41,7 @@ from edgetui.security.audit_reader import (
     verify_log,
 )
 from edgetui.security.device_key import PUB_NAME, DeviceKey, DeviceKeyError, load_public
+from edgetui.security.gate import call_guarded, check_allowed
 from edgetui.security.monitor import KINDS as MONITOR_KINDS
 from edgetui.security.service import SecurityService, audit_path, keys_dir
 
@@ -55,6 +58,8 @@ __all__ = [
     "VerifyReport",
     "allows",
     "audit_path",
+    "call_guarded",
+    "check_allowed",
     "current_caller",
     "iter_lines",
     "keys_dir",

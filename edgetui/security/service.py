@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 INVALID_PARAMS = -32602
 LAST_IN_SECTION = 5
 FACE_REPORTS = ("wrong_pin",)  # what a face may report about itself through the socket
-SlotRehash = Callable[[], Awaitable[dict[str, Any] | None]]
 
 
 def audit_path(config: Config, state_dir: Path) -> Path:
@@ -69,8 +68,9 @@ def _result_of(value: Any) -> dict[str, Any]:
 
 
 class SecurityService:
-    """The part. `sink` queues a record for uplink; `rehash_slot` re-hashes the booted
-    slot (None when OTA is not running); `method_names` lists the runtime's methods."""
+    """The part. `outbox` and `ota` return the running outbox / OTA service or None (the
+    runtime's getters: records go uplink through `outbox().enqueue("audit", ...)`, the slot
+    re-hash is `ota().verify_booted_content()`); `method_names` lists the runtime's methods."""
 
     name = "security"
 
@@ -81,16 +81,16 @@ class SecurityService:
         *,
         policy: AccessPolicy,
         notify: Callable[[str, dict[str, Any]], None],
-        sink: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
-        rehash_slot: SlotRehash | None = None,
+        outbox: Callable[[], Any] = lambda: None,
+        ota: Callable[[], Any] = lambda: None,
         method_names: Callable[[], list[str]] = list,
     ) -> None:
         self.config = config
         self.state_dir = Path(state_dir)
         self.policy = policy
         self.notify = notify
-        self.sink = sink
-        self.rehash_slot = rehash_slot
+        self.outbox = outbox
+        self.ota = ota
         self.method_names = method_names
         self.monitor = SecurityMonitor(config.security.events_kept, notify=notify)
         self.log = AuditLog(audit_path(config, state_dir), device_id=config.device.id)
@@ -159,9 +159,12 @@ class SecurityService:
             log.error("audit: %s", self.log.last_error)
             return None
         self.last.append(summary(rec))
-        if self.sink is not None and self.config.audit.uplink:
+        outbox = self.outbox()
+        if outbox is not None and self.config.audit.uplink:
             try:
-                await self.sink(rec)
+                # The whole record (the receiver can check the chain) inside the outbox
+                # message, whose own id and seq are the envelope's.
+                await outbox.enqueue("audit", {"device_id": self.config.device.id, "record": rec})
             except Exception as exc:  # the outbox full or failing must not fail the action
                 self.uplink_errors += 1
                 log.warning("audit: record %d not queued for uplink: %s", rec["seq"], exc)
@@ -236,9 +239,10 @@ class SecurityService:
     # -- checks -----------------------------------------------------------------------
     async def check_slot(self) -> dict[str, Any] | None:
         """Re-hash the booted slot against its recorded checksum."""
-        if self.rehash_slot is None:
+        ota = self.ota()
+        if ota is None:
             return None
-        result = await self.rehash_slot()
+        result = await ota.verify_booted_content()
         if result is None:
             return None
         self.monitor.set_check("slot", result)

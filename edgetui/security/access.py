@@ -183,8 +183,14 @@ class AccessPolicy:
         )
 
     def peer(self, sock: socket.socket) -> Caller:
-        """The Caller at the other end of a control-socket connection."""
-        pid, uid, gid = peer_credentials(sock)
+        """The Caller at the other end of a control-socket connection; a peer whose
+        credentials cannot be read gets no role at all (deny by default)."""
+        try:
+            pid, uid, gid = peer_credentials(sock)
+        except (OSError, AttributeError, struct.error):
+            pid, uid, gid = 0, -1, -1
+        if uid < 0 or pid <= 0:  # the kernel had no credentials for this peer
+            return Caller(uid=-1, gid=-1, user="unknown", role="none")
         return self.caller(uid, gid, pid=pid)
 
     def local(self, via: str) -> Caller:

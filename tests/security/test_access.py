@@ -208,3 +208,20 @@ def test_the_demo_device_makes_its_maker_admin(tmp_path: Path) -> None:
     config = {"access": {"admin_users": ["ann"]}}
     _access_step(tmp_path, config)
     assert config["access"]["admin_users"] == ["ann", "root"]
+
+
+def test_a_peer_without_credentials_gets_no_role() -> None:
+    import socket
+
+    policy = AccessPolicy(AccessConfig())
+    a, b = socket.socketpair(socket.AF_UNIX)
+    try:
+        assert policy.peer(a).uid == 0  # a real peer: this process
+    finally:
+        a.close()
+        b.close()
+    tcp = socket.socket(socket.AF_INET)
+    try:
+        assert policy.peer(tcp).role == "none"  # no SO_PEERCRED on an unconnected TCP socket
+    finally:
+        tcp.close()

@@ -171,6 +171,8 @@ class Runtime:
         note = Notification(kind, data)
         for sub in list(self._subscribers):
             sub.offer(note)
+        if self.security is not None:  # the device's own outcomes (OTA) go into the audit
+            self.security.observe(kind, data)
 
     def _register_core_methods(self) -> None:
         async def status(_: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,13 @@ log = logging.getLogger(__name__)
 
 INVALID_PARAMS = -32602
 LAST_IN_SECTION = 5
-FACE_REPORTS = ("wrong_pin",)  # what a face may report about itself through the socket
+FACE_REPORTS = ("wrong_pin",)
+OTA_OUTCOMES = (
+    "done",
+    "awaiting_commit",
+    "rolled_back",
+    "failed",
+)  # what a face may report about itself through the socket
 
 
 def audit_path(config: Config, state_dir: Path) -> Path:
@@ -226,13 +232,40 @@ class SecurityService:
             return
         who = caller.who() if caller is not None else None
         self.monitor.report(kind, message, who=who, data=data)
-        task = loop.create_task(
-            self.append(
-                who or AccessPolicy.daemon().who(),
-                {"method": f"security.{kind}", "params": redact(data or {})},
-                {"ok": False, "error": message[:300]},
-            )
+        self._spawn_append(
+            who or AccessPolicy.daemon().who(),
+            {"method": f"security.{kind}", "params": redact(data or {})},
+            {"ok": False, "error": message[:300]},
         )
+
+    def observe(self, kind: str, data: dict[str, Any]) -> None:
+        """A runtime notification: the end of an OTA run (committed, awaiting commit, rolled
+        back, failed) is a mutating action of the device's own, audited as `via: daemon`
+        with the call it followed from, if any (`cause`)."""
+        if kind != "ota.progress" or data.get("phase") not in OTA_OUTCOMES or self._loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not self._loop:  # from a worker thread: hop onto the loop
+            self._loop.call_soon_threadsafe(self.observe, kind, dict(data))
+            return
+        cause = current_caller()
+        params: dict[str, Any] = {"phase": data.get("phase")}
+        if cause is not None and cause.via != "daemon":
+            params["cause"] = {"user": cause.user, "uid": cause.uid, "via": cause.via}
+        ok = data.get("phase") in ("done", "awaiting_commit")
+        result = {"ok": ok, "message": str(data.get("message") or "")[:300]}
+        self._spawn_append(
+            AccessPolicy.daemon().who(), {"method": "ota.outcome", "params": params}, result
+        )
+
+    def _spawn_append(
+        self, who: dict[str, Any], what: dict[str, Any], result: dict[str, Any]
+    ) -> None:
+        assert self._loop is not None
+        task = self._loop.create_task(self.append(who, what, result))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 

@@ -185,3 +185,32 @@ async def test_audit_list_method(config: Config, state_dir: Path) -> None:
     finally:
         await rt.stop()
     assert b"hunter2" not in (state_dir / "audit" / "audit.log").read_bytes()
+
+
+async def test_the_outcome_of_an_update_is_audited_after_the_call(ota_device: OtaDevice) -> None:
+    """`ota.apply` returns when the runtime restarts into the trial; the commit after the
+    health check is the device's own action, audited as via daemon, caused by the caller."""
+    rt = Runtime(ota_device.config(), ota_device.state_dir)
+    path = ota_device.state_dir / "audit" / "audit.log"
+
+    def records() -> list[dict]:
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    await rt.start()
+    try:
+        assert (await rt.call("ota.apply"))["restarting"] is True
+        await wait_until(
+            lambda: any(r["what"]["method"] == "ota.outcome" for r in records()),
+            timeout=60,
+            what="the audited outcome",
+        )
+    finally:
+        await rt.stop()
+    recs = records()
+    apply_ = next(r for r in recs if r["what"]["method"] == "ota.apply")
+    outcome = next(r for r in recs if r["what"]["method"] == "ota.outcome")
+    assert apply_["who"]["user"] == "root" and apply_["result"]["ok"] is True
+    assert outcome["who"]["via"] == "daemon" and outcome["seq"] > apply_["seq"]
+    assert outcome["what"]["params"]["phase"] == "done" and outcome["result"]["ok"] is True
+    assert outcome["what"]["params"]["cause"] == {"user": "root", "uid": 0, "via": "cli"}
+    assert verify_log(path).ok

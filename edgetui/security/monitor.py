@@ -8,6 +8,7 @@ also logged (WARNING) and pushed as a `security.event` notification.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -69,3 +70,29 @@ class SecurityMonitor:
             "total": sum(self.counts.values()),
             "checks": {k: dict(v) for k, v in self.checks.items()},
         }
+
+
+class RateLimit:
+    """A token bucket per key (a uid) for what a peer can cause on purpose: refused calls
+    and reports. Past it, events are only counted, not kept or audited one by one (like
+    auditd's rate limit), so a flood cannot fill the disk with fsynced records."""
+
+    def __init__(
+        self, rate: float = 5.0, burst: int = 30, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: dict[object, tuple[float, float]] = {}
+        self.suppressed = 0
+
+    def allow(self, key: object) -> bool:
+        now = self.clock()
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if len(self._buckets) > 1024:  # many distinct peers: start over rather than grow
+            self._buckets.clear()
+        if tokens < 1.0:
+            self._buckets[key] = (tokens, now)
+            self.suppressed += 1
+            return False
+        self._buckets[key] = (tokens - 1.0, now)
+        return True

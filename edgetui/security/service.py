@@ -26,7 +26,7 @@ from edgetui.security.access import AccessPolicy, allowed_methods, current_calle
 from edgetui.security.audit import AuditLog, redact
 from edgetui.security.audit_reader import parse_since, record_time, verify_log
 from edgetui.security.device_key import PUB_NAME, DeviceKey, DeviceKeyError, load_public
-from edgetui.security.monitor import SecurityMonitor
+from edgetui.security.monitor import RateLimit, SecurityMonitor
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ class SecurityService:
         self.ota = ota
         self.method_names = method_names
         self.monitor = SecurityMonitor(config.security.events_kept, notify=notify)
+        self.limit = RateLimit()
         self.log = AuditLog(audit_path(config, state_dir), device_id=config.device.id)
         self.key: DeviceKey | None = None
         self.last: deque[dict[str, Any]] = deque(maxlen=LAST_IN_SECTION)
@@ -198,6 +199,9 @@ class SecurityService:
         self, caller: Caller, method: str, params: dict[str, Any], needed: str, message: str
     ) -> None:
         """A call the caller's role may not make: audited, and a security event."""
+        if not self.limit.allow(caller.uid):
+            self.monitor.counts["refused_call"] += 1
+            return
         self.monitor.report(
             "refused_call",
             message,
@@ -229,6 +233,10 @@ class SecurityService:
             running = None
         if running is not loop:
             loop.call_soon_threadsafe(lambda: self.report(kind, message, caller=caller, data=data))
+            return
+        key = (kind, caller.uid, caller.key_id) if caller is not None else (kind,)
+        if kind in self.monitor.counts and not self.limit.allow(key):
+            self.monitor.counts[kind] += 1  # a flood (bad commands, PIN guessing): counted only
             return
         who = caller.who() if caller is not None else None
         self.monitor.report(kind, message, who=who, data=data)
@@ -316,6 +324,7 @@ class SecurityService:
             "key_id": self.key.key_id if self.key else None,
             "errors": self.audit_errors,
             "uplink_errors": self.uplink_errors,
+            "suppressed": self.limit.suppressed,
             "last_error": self.log.last_error,
             "last": list(reversed(self.last)),
         }

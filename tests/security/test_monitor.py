@@ -214,3 +214,36 @@ async def test_the_outcome_of_an_update_is_audited_after_the_call(ota_device: Ot
     assert outcome["what"]["params"]["phase"] == "done" and outcome["result"]["ok"] is True
     assert outcome["what"]["params"]["cause"] == {"user": "root", "uid": 0, "via": "cli"}
     assert verify_log(path).ok
+
+
+def test_a_flood_of_refusals_is_counted_not_written_one_by_one() -> None:
+    from edgetui.security.monitor import RateLimit
+
+    now = [0.0]
+    limit = RateLimit(rate=5.0, burst=3, clock=lambda: now[0])
+    assert [limit.allow(1000) for _ in range(5)] == [True, True, True, False, False]
+    assert limit.allow(1001)  # another peer has its own bucket
+    now[0] += 0.2  # one token back at 5/s
+    assert limit.allow(1000) and not limit.allow(1000)
+    assert limit.suppressed == 3
+
+
+async def test_refusals_past_the_rate_limit_are_only_counted(
+    config: Config, state_dir: Path
+) -> None:
+    from edgetui.config import AccessConfig
+
+    config.agents.enabled = []
+    config.access = AccessConfig(admin_users=[], operator_groups=[])  # root is a viewer here
+    rt = Runtime(config, state_dir)
+    await rt.start()
+    try:
+        for _ in range(100):
+            with pytest.raises(APIError):
+                await rt.call("buffer.flush", {"timeout": 0})
+        sec = rt.security.section()
+        assert sec["counts"]["refused_call"] == 100
+        assert sec["audit"]["suppressed"] > 0
+        assert rt.security.log.last_seq == 100 - sec["audit"]["suppressed"]
+    finally:
+        await rt.stop()

@@ -67,7 +67,8 @@ def summary(rec: dict[str, Any]) -> dict[str, Any]:
 def _result_of(value: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"ok": True}
     if isinstance(value, dict):
-        for key in ("ok", "result", "state", "phase"):
+        # A few scalar facts of the outcome, never the whole result (it may be large).
+        for key in ("ok", "result", "state", "phase", "version", "slot", "restarting"):
             if isinstance(value.get(key), str | bool | int | float):
                 out[key] = value[key]
     return out

@@ -4,6 +4,8 @@ unhandled exception. The example counts are bounded so that CI stays quick."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from tests.security.helpers import lines, make_log
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _BASE = Path(tempfile.mkdtemp(prefix="edgetui-fuzz-audit-"))
+atexit.register(shutil.rmtree, _BASE, ignore_errors=True)
 _LOG, _KEY = make_log(_BASE, 4)
 _ROWS = lines(_LOG.path)
 _HEAD = _LOG.head_path.read_bytes()

@@ -160,6 +160,33 @@ class MetricsConfig:
 
 
 @dataclass
+class AccessConfig:
+    """Roles on the control socket: user names/uids and group names/gids per role."""
+
+    admin_users: list[str] = field(default_factory=lambda: ["root"])
+    admin_groups: list[str] = field(default_factory=list)
+    operator_users: list[str] = field(default_factory=list)
+    operator_groups: list[str] = field(default_factory=lambda: ["edgetui"])
+    viewer_users: list[str] = field(default_factory=list)
+    viewer_groups: list[str] = field(default_factory=list)
+    default_role: str = "viewer"  # anyone else who can open the socket; "none": refused
+
+
+@dataclass
+class AuditConfig:
+    path: str = ""  # default: <state dir>/audit/audit.log
+    sign_interval_s: float = 300.0  # the chain's head is signed with the device key this often
+    verify_interval_s: float = 3600.0  # the whole chain is re-verified this often; 0: off
+    uplink: bool = True  # also queue each record for devices/<id>/audit
+
+
+@dataclass
+class SecurityConfig:
+    slot_check_interval_s: float = 3600.0  # re-hash of the booted slot; 0: off
+    events_kept: int = 100  # security events kept for the status section
+
+
+@dataclass
 class Config:
     """The whole configuration; `source` is the file it came from (None: defaults)."""
 
@@ -174,6 +201,9 @@ class Config:
     agents: AgentsConfig = field(default_factory=AgentsConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     source: Path | None = None
 
 
@@ -347,6 +377,25 @@ def _validate_values(cfg: Config, where: str) -> None:
     for key in ("download_min_bytes_per_s", "download_slow_s"):
         if getattr(cfg.ota, key) < 0:
             raise ConfigError(f"{where}: [ota] {key}: expected 0 (off) or more")
+    _validate_security(cfg, where)
+
+
+def _validate_security(cfg: Config, where: str) -> None:
+    roles = ("none", "viewer", "operator", "admin")
+    if cfg.access.default_role not in roles:
+        raise ConfigError(
+            f"{where}: [access] default_role: expected one of {', '.join(roles)}, "
+            f"got {cfg.access.default_role!r}"
+        )
+    for section, key in (
+        ("audit", "sign_interval_s"),
+        ("audit", "verify_interval_s"),
+        ("security", "slot_check_interval_s"),
+    ):
+        if getattr(getattr(cfg, section), key) < 0:
+            raise ConfigError(f"{where}: [{section}] {key}: expected 0 (off) or more")
+    if cfg.security.events_kept < 1:
+        raise ConfigError(f"{where}: [security] events_kept: expected 1 or more")
 
 
 def parse_config(data: dict[str, Any], where: str = "<defaults>") -> Config:

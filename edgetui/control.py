@@ -81,6 +81,8 @@ class _Connection:
         self.write_lock = asyncio.Lock()
         self.subs: dict[int, asyncio.Task[None]] = {}
         self.sub_ids = itertools.count(1)
+        # Who is at the other end, from the kernel (SO_PEERCRED), with its [access] role.
+        self.caller = runtime.access.peer(writer.get_extra_info("socket"))
 
     async def send(self, msg: dict[str, Any] | list[Any]) -> None:
         data = (json.dumps(msg, separators=(",", ":"), default=str) + "\n").encode()
@@ -156,6 +158,8 @@ class _Connection:
         return None if is_notification else {"jsonrpc": "2.0", "id": id_, "result": result}
 
     async def dispatch(self, method: str, params: dict[str, Any]) -> Any:
+        if method in ("subscribe", "unsubscribe"):
+            await self.check_role(method, params)
         if method == "subscribe":
             kinds = params.get("kinds") or ["snapshot"]
             if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
@@ -168,7 +172,13 @@ class _Connection:
             if task is not None:
                 task.cancel()
             return {"unsubscribed": task is not None}
-        return await self.runtime.call(method, params)
+        return await self.runtime.call_as(self.caller, method, params)
+
+    async def check_role(self, method: str, params: dict[str, Any]) -> None:
+        """The role check for the socket's own methods (the runtime checks the rest)."""
+        from edgetui.security import check_allowed
+
+        await check_allowed(self.caller, method, params, self.runtime.security)
 
     async def forward(self, sub_id: int, kinds: list[str]) -> None:
         try:
@@ -239,12 +249,19 @@ class RuntimeClient:
         self._read_task = asyncio.create_task(self._read_loop(), name="control-client-read")
 
     @classmethod
-    async def connect(cls, path: Path, timeout: float = 2.0) -> RuntimeClient:
-        """Connect to a daemon; raises OSError when nothing answers."""
+    async def connect(
+        cls, path: Path, timeout: float = 2.0, *, via: str | None = None
+    ) -> RuntimeClient:
+        """Connect to a daemon; raises OSError when nothing answers. `via` (cli, tui,
+        kiosk) tells the daemon which face this is, for its audit records."""
         reader, writer = await asyncio.wait_for(
             asyncio.open_unix_connection(str(path), limit=MAX_LINE), timeout
         )
-        return cls(reader, writer)
+        client = cls(reader, writer)
+        if via is not None:
+            with contextlib.suppress(APIError):  # an older daemon has no access.whoami
+                await asyncio.wait_for(client.call("access.whoami", {"via": via}), timeout)
+        return client
 
     @property
     def mode(self) -> str:

@@ -31,15 +31,27 @@ if TYPE_CHECKING:
     from edgetui.bus import EventBus
     from edgetui.inference import InferenceEngine
     from edgetui.metrics import MetricsExporter
+    from edgetui.models.security import Caller
     from edgetui.ota import OtaService
-    from edgetui.security import KioskPin
+    from edgetui.security import KioskPin, SecurityService
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
-PARTS = ("ota", "store", "uplink", "bus", "inference", "agents", "alerts", "metrics", "kiosk")
+PARTS = (
+    "security",
+    "ota",
+    "store",
+    "uplink",
+    "bus",
+    "inference",
+    "agents",
+    "alerts",
+    "metrics",
+    "kiosk",
+)
 Method = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
@@ -97,6 +109,12 @@ class Runtime:
         self.alerts: AlertEngine | None = None
         self.metrics: MetricsExporter | None = None
         self.kiosk: KioskPin | None = None  # the kiosk PIN check (edgetui.security)
+        self.security: SecurityService | None = None
+        from edgetui.security import AccessPolicy
+
+        # [access] roles; standalone runs as the invoking user (session.open_api sets `via`).
+        self.access: AccessPolicy = AccessPolicy(config.access)
+        self.local_caller: Caller = self.access.local(via="cli")
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -133,10 +151,26 @@ class Runtime:
             self._subscribers.remove(sub)
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """A call by this process's own user (standalone: the invoking user's role)."""
+        return await self.call_as(self.local_caller, method, params)
+
+    async def call_as(
+        self, caller: Caller, method: str, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Call `method` for `caller`: refused (and audited) unless the caller's role may
+        call it; calls that need more than `viewer` are audited with their outcome."""
+        from edgetui.security import call_guarded
+
         fn = self._methods.get(method)
         if fn is None:
             raise APIError(f"unknown method: {clip(method)}", code=-32601)
-        return await fn(params or {})
+        return await call_guarded(caller, method, params or {}, fn, self.security)
+
+    def report_security(self, kind: str, message: str, **kw: Any) -> None:
+        """The hook for other parts' refusals ("bad_signature", "wrong_pin": see
+        edgetui.security.MONITOR_KINDS; kw: caller, data): kept, shown, audited. Thread-safe."""
+        if self.security is not None:
+            self.security.report(kind, message, **kw)
 
     async def close(self) -> None:
         await self.stop()
@@ -154,6 +188,8 @@ class Runtime:
         note = Notification(kind, data)
         for sub in list(self._subscribers):
             sub.offer(note)
+        if self.security is not None:  # the device's own outcomes (OTA) go into the audit
+            self.security.observe(kind, data)
 
     def _register_core_methods(self) -> None:
         async def status(_: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +205,7 @@ class Runtime:
     # Order matters: OTA decides the booted slot before inference and agents load from it.
     def _builders(self) -> list[Callable[[], Service | None]]:
         return [
+            self._build_security,
             self._build_ota,
             self._build_store,
             self._build_uplink,
@@ -180,6 +217,22 @@ class Runtime:
             self._build_metrics,
             self._build_kiosk,
         ]
+
+    def _build_security(self) -> SecurityService:
+        """The audit trail and the security monitor (first: every later call is audited).
+        It gets the outbox (audit records go uplink) and OTA (the slot re-hash) as getters."""
+        from edgetui.security import SecurityService
+
+        self.security = SecurityService(
+            self.config,
+            self.state_dir,
+            policy=self.access,
+            notify=self.notify,
+            outbox=lambda: self.store,
+            ota=lambda: self.ota,
+            method_names=self.method_names,
+        )
+        return self.security
 
     def _build_ota(self) -> OtaService:
         """The A/B slot manager: boots (or rolls back) the slot before anything loads it."""
@@ -310,7 +363,15 @@ class Runtime:
             log_warning=self._mode == "attached",  # the daemon's log; standalone: the status
             notify=self.notify,
         )
+        self.kiosk.on_wrong_pin = self._wrong_pin
         return self.kiosk
+
+    def _wrong_pin(self, info: dict[str, Any]) -> None:
+        """A refused kiosk PIN goes to the security monitor, as the caller who tried it."""
+        from edgetui.security import current_caller
+
+        message = str(info.get("message") or "wrong kiosk PIN")
+        self.report_security("wrong_pin", message, caller=current_caller(), data=info)
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:

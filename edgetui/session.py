@@ -13,21 +13,25 @@ from edgetui.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-async def attach(state_dir: Path) -> RuntimeClient | None:
-    """A client for the daemon serving `state_dir`, or None when no daemon answers."""
+async def attach(state_dir: Path, *, via: str | None = None) -> RuntimeClient | None:
+    """A client for the daemon serving `state_dir`, or None when no daemon answers.
+    `via` (cli, tui, kiosk) names the face in the daemon's audit records."""
     path = socket_path(state_dir)
     if not socket_answers(path):
         return None
     try:
-        return await RuntimeClient.connect(path)
-    except OSError:
+        return await RuntimeClient.connect(path, via=via)
+    except (OSError, TimeoutError):
         return None
 
 
-async def open_api(config: Config, state_dir: Path, *, standalone: bool = False) -> RuntimeAPI:
-    """Attach to a running daemon when its socket answers; otherwise start the runtime here."""
+async def open_api(
+    config: Config, state_dir: Path, *, standalone: bool = False, via: str = "cli"
+) -> RuntimeAPI:
+    """Attach to a running daemon when its socket answers; otherwise start the runtime here
+    (as the invoking user, with that user's [access] role)."""
     if not standalone:
-        client = await attach(state_dir)
+        client = await attach(state_dir, via=via)
         if client is not None:
             return client
         log.info(
@@ -35,5 +39,6 @@ async def open_api(config: Config, state_dir: Path, *, standalone: bool = False)
             socket_path(state_dir),
         )
     runtime = Runtime(config, state_dir, mode="standalone")
+    runtime.local_caller.via = via
     await runtime.start()
     return runtime

@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "edgetui.cli.alerts",
     "edgetui.cli.check",
     "edgetui.cli.kiosk",
+    "edgetui.cli.audit",
 ]
 
 

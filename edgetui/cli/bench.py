@@ -13,6 +13,7 @@ BENCH_MODULES = [
     "edgetui.bench.bus",
     "edgetui.bench.inference",
     "edgetui.bench.alerts",
+    "edgetui.bench.audit",
 ]
 
 

@@ -37,6 +37,25 @@ def _agents_step(state_dir: Path, config: dict[str, Any]) -> None:
 STEPS.append(_agents_step)
 
 
+def _access_step(state_dir: Path, config: dict[str, Any]) -> None:
+    """Whoever made the demo device administers it: a standalone dashboard runs with its
+    user's role, and the default gives a user outside the edgetui group only `viewer`."""
+    import os
+    import pwd
+
+    try:
+        me = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        me = str(os.getuid())
+    access = config.setdefault("access", {})
+    admins = access.setdefault("admin_users", ["root"])
+    if me not in admins:
+        admins.append(me)
+
+
+STEPS.append(_access_step)
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"

@@ -24,7 +24,7 @@ from edgetui.models.serde import to_dict
 from edgetui.ota.boot import boot
 from edgetui.ota.errors import OTA_ERROR, OtaError
 from edgetui.ota.health import HealthHooks
-from edgetui.ota.slots import SlotStore, now_rfc3339
+from edgetui.ota.slots import SlotStore, content_digest, now_rfc3339
 from edgetui.ota.trial import TrialMixin
 from edgetui.ota.updater import Offer, Updater
 
@@ -193,6 +193,23 @@ class OtaService(TrialMixin):
             "ota.rollback": self.m_rollback,
             "ota.commit": self.m_commit,
             "ota.history": self.m_history,
+        }
+
+    async def verify_booted_content(self) -> dict[str, Any] | None:
+        """Re-hash the booted slot against the checksum recorded at install (the security
+        monitor's periodic check: a slot changed after install was tampered with). None
+        when no slot with a recorded checksum is booted."""
+        slot = self.booted
+        s = self._state.slots.get(slot) if slot else None
+        if slot is None or s is None or not s.content_sha256:
+            return None
+        actual = await asyncio.to_thread(content_digest, self.store.slot_dir(slot))
+        return {
+            "slot": slot,
+            "version": s.version,
+            "expected": s.content_sha256,
+            "actual": actual,
+            "ok": actual == s.content_sha256,
         }
 
     # -- methods ----------------------------------------------------------------------

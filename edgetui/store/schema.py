@@ -22,9 +22,17 @@ from edgetui.store.ack_journal import SUFFIX as JOURNAL_SUFFIX
 log = logging.getLogger(__name__)
 
 # Priority classes, highest first: a lower number drains first and is dropped last.
-KINDS = ("alert", "event", "telemetry", "log")
+# "audit" is last only so that the numbers stored in existing databases keep their meaning:
+# the audit trail in the state directory is the record, its uplink copy a replica.
+KINDS = ("alert", "event", "telemetry", "log", "audit")
 PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
-TOPIC_SUFFIX = {"alert": "alerts", "event": "events", "telemetry": "telemetry", "log": "logs"}
+TOPIC_SUFFIX = {
+    "alert": "alerts",
+    "event": "events",
+    "telemetry": "telemetry",
+    "log": "logs",
+    "audit": "audit",
+}
 
 SCHEMA_VERSION = 3  # 2: outbox_acked; 3: acknowledgements journaled (ack_journal.py)
 # AUTOINCREMENT: a seq is never reused, even after every row was sent and deleted, and a

@@ -12,6 +12,7 @@ from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -77,6 +78,10 @@ class EdgeApp(App[None]):
         self._note_panels: dict[str, list[Panel]] = {}
         self._unlocked_until = 0.0
         self._pin_warned = False
+        # The caller's role and the methods it may call (access.whoami); None: not told,
+        # so nothing is hidden beyond --readonly (a runtime without access control).
+        self.role: str | None = None
+        self.allowed: set[str] | None = None
         self._actions: dict[str, tuple[type[Panel], PanelAction]] = {}
         for cls in PANELS:
             for act in cls.ACTIONS:
@@ -122,6 +127,7 @@ class EdgeApp(App[None]):
                 await asyncio.sleep(self.retry_s)
                 continue
             self._set_connection(self.api.mode, None)
+            await self._learn_role(self.api)
             try:
                 async for note in self.api.subscribe(self._kinds()):
                     self._route(note)
@@ -138,6 +144,26 @@ class EdgeApp(App[None]):
                 "disconnected", "disconnected from the daemon — reconnecting when it returns"
             )
             await asyncio.sleep(self.retry_s)
+
+    async def _learn_role(self, api: RuntimeAPI) -> None:
+        """Ask the runtime who we are: the header shows the role, and actions the role may
+        not call are hidden (as --readonly hides them all)."""
+        try:
+            me = await api.call("access.whoami", {"via": "kiosk" if self.kiosk else "tui"})
+        except APIError:
+            self.role, self.allowed = None, None
+        else:
+            self.role = str(me.get("role") or "") or None
+            self.allowed = set(me.get("allowed") or [])
+        # The default screen's header: a modal may be on top by the time the answer comes.
+        with contextlib.suppress(NoMatches):
+            header = self.screen_stack[0].query_one(StatusHeader)
+            header.role = self.role
+            header.refresh_line()
+        self.refresh_bindings()
+
+    def _role_allows(self, act: PanelAction) -> bool:
+        return act.method is None or self.allowed is None or act.method in self.allowed
 
     def _set_connection(self, state: str, banner: str | None) -> None:
         self.connection = state
@@ -196,7 +222,7 @@ class EdgeApp(App[None]):
             return False
         if action == "panel" and len(parameters) == 2:
             cls, act = self._actions.get(f"{parameters[0]}.{parameters[1]}", (None, None))
-            if act is None or (act.mutating and self.readonly):
+            if act is None or (act.mutating and self.readonly) or not self._role_allows(act):
                 return False
             if not self.query(cls):
                 return False  # the part is not running: its keys are not offered
@@ -227,6 +253,8 @@ class EdgeApp(App[None]):
         notes = [f"Connection: {self.connection}."]
         if self.readonly:
             notes.append("Read-only: actions are hidden.")
+        if self.role:
+            notes.append(f"Role: {self.role} (actions this role may not use are hidden).")
         if self.kiosk:
             notes.append("Kiosk: no quit key; actions ask for the PIN (p unlocks for 2 min).")
         return notes
@@ -258,7 +286,7 @@ class EdgeApp(App[None]):
     @work(group="actions")
     async def action_panel(self, panel_id: str, name: str) -> None:
         cls, act = self._actions[f"{panel_id}.{name}"]
-        if act.mutating and self.readonly:
+        if (act.mutating and self.readonly) or not self._role_allows(act):
             return
         panels = list(self.query(cls))
         if not panels:
@@ -281,7 +309,7 @@ class EdgeApp(App[None]):
         yield SystemCommand("Help", "List every key", self.action_help)
         for key, (_cls, act) in self._actions.items():
             panel_id, name = key.split(".", 1)
-            if act.mutating and self.readonly:
+            if (act.mutating and self.readonly) or not self._role_allows(act):
                 continue
             yield SystemCommand(
                 act.description,

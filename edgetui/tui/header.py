@@ -23,6 +23,7 @@ class StatusHeader(Static):
         self.mode = "connecting"
         self.version = ""
         self.clock = ""
+        self.role: str | None = None  # the caller's [access] role, once the runtime said it
 
     def set_snapshot(self, snap: Snapshot) -> None:
         self.device = f"{snap.device_id} ({snap.device_type})"
@@ -40,6 +41,8 @@ class StatusHeader(Static):
         t.append(self.device)
         t.append("  │  ")
         t.append(self.mode, style="bold reverse" if self.mode != "standalone" else "bold")
+        if self.role:
+            t.append(f"  role {self.role}", style="bold" if self.role == "admin" else "bold cyan")
         if self.kiosk:
             t.append("  kiosk", style="bold yellow")
         if self.readonly:

@@ -27,12 +27,13 @@ def _log_to_file(state_dir: Path) -> Path:
 def build_app(ctx: Context) -> EdgeApp:
     """The dashboard wired to this device: attach to the daemon, else run standalone."""
     state_dir = ctx.state_dir
+    via = "kiosk" if ctx.args.kiosk else "tui"  # named in the daemon's audit records
 
     async def connect() -> RuntimeAPI:
-        return await open_api(ctx.config, state_dir, standalone=ctx.args.standalone)
+        return await open_api(ctx.config, state_dir, standalone=ctx.args.standalone, via=via)
 
     async def reconnect() -> RuntimeAPI:
-        client = await attach(state_dir)
+        client = await attach(state_dir, via=via)
         if client is None:
             raise ConnectionError("daemon not answering")
         return client

@@ -84,6 +84,10 @@ class FakeAPI:
         self.notes.put_nowait(None)
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        if method == "access.whoami" and method not in self.results:
+            # The dashboard asks its role on connect; without a set result this fake is a
+            # runtime without access control (and the question is not one of the calls).
+            raise APIError(f"unknown method: {method}", code=-32601)
         self.calls.append((method, params or {}))
         result = self.results.get(method)
         if isinstance(result, Exception):

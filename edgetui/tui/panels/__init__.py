@@ -7,6 +7,7 @@ from edgetui.tui.panels.bus import BusPanel
 from edgetui.tui.panels.inference import InferencePanel
 from edgetui.tui.panels.ota import OtaPanel
 from edgetui.tui.panels.resources import ResourcesPanel
+from edgetui.tui.panels.security import SecurityPanel
 
 PANELS: list[type[Panel]] = [
     ResourcesPanel,
@@ -15,6 +16,7 @@ PANELS: list[type[Panel]] = [
     AgentsPanel,
     OtaPanel,
     BufferPanel,
+    SecurityPanel,
 ]
 
 __all__ = ["PANELS", "Panel", "PanelAction"]

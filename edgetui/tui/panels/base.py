@@ -23,6 +23,7 @@ class PanelAction:
     description: str
     mutating: bool = True  # hidden in --readonly, behind the PIN in --kiosk
     confirm: str | None = None  # question asked before a destructive action
+    method: str | None = None  # the runtime method it calls: hidden when the role may not
 
 
 class Panel(Static):

@@ -38,8 +38,8 @@ class BufferPanel(Panel):
     SECTION = "buffer"
     TITLE = "Buffer & uplink"
     ACTIONS = (
-        PanelAction("r", "retry", "Uplink retry now"),
-        PanelAction("f", "flush", "Buffer flush"),
+        PanelAction("r", "retry", "Uplink retry now", method="buffer.retry"),
+        PanelAction("f", "flush", "Buffer flush", method="buffer.flush"),
     )
     DEFAULT_CSS = "BufferPanel { min-height: 8; }"
 

@@ -57,7 +57,7 @@ class BusPanel(Panel):
     ACTIONS = (
         PanelAction("slash", "filter", "Bus filter", mutating=False),
         PanelAction("z", "pause", "Bus pause", mutating=False),
-        PanelAction("m", "test_motion", "Test motion", mutating=True),
+        PanelAction("m", "test_motion", "Test motion", mutating=True, method="bus.publish"),
     )
     DEFAULT_CSS = """
     BusPanel { height: 14; min-height: 14; }

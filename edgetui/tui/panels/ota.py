@@ -65,17 +65,28 @@ class OtaPanel(Panel):
     KINDS = ("ota.progress",)
     TITLE = "OTA update"
     ACTIONS = (
-        PanelAction("u", "check", "OTA check", mutating=False),
+        PanelAction("u", "check", "OTA check", mutating=False, method="ota.check"),
         PanelAction(
             "i",
             "apply",
             "OTA apply",
             confirm="Install the update into the inactive slot and restart into it?",
+            method="ota.apply",
         ),
         PanelAction(
-            "b", "rollback", "OTA rollback", confirm="Roll back to the other slot and restart?"
+            "b",
+            "rollback",
+            "OTA rollback",
+            confirm="Roll back to the other slot and restart?",
+            method="ota.rollback",
         ),
-        PanelAction("g", "commit", "OTA commit", confirm="Mark the booted trial slot good?"),
+        PanelAction(
+            "g",
+            "commit",
+            "OTA commit",
+            confirm="Mark the booted trial slot good?",
+            method="ota.commit",
+        ),
     )
     DEFAULT_CSS = "OtaPanel { min-height: 14; }"
 

@@ -1,0 +1,310 @@
+"""Reading and verifying the audit trail (no writer state: safe on a copied log).
+
+A record is one JSON line: `v`, `seq` (1, 2, ...), `time`, `who`, `what`, `result`,
+`prev` (the previous record's `hash`; 64 zeros for the first) and `hash` (SHA-256 of the
+canonical JSON of every other field). `verify_log` walks the chain and names the first
+record that was edited, deleted, reordered or truncated; with the signed head
+(`audit.head.json`) and the device's public key it also catches records cut off the end
+before the last signature and an edited head.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from edgetui.security.device_key import verify as verify_signature
+
+GENESIS = "0" * 64
+HEAD_SUFFIX = ".head.json"
+MAX_RECORD = 256 * 1024  # a longer line is not a record this code wrote
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_FIELDS = {"v": int, "seq": int, "time": str, "who": dict, "what": dict, "result": dict}
+
+
+class AuditFormatError(Exception):
+    """A line that is not an audit record; the message names the line and why (one line)."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+def canonical(obj: dict[str, Any]) -> bytes:
+    """The bytes that are hashed and signed: sorted keys, no spaces, ASCII only."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the record without its own `hash`."""
+    return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "hash"})).hexdigest()
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key[:40]!r}")
+        out[key] = value
+    return out
+
+
+def parse_record(raw: bytes, line: int) -> dict[str, Any]:
+    """One line as a record; AuditFormatError (and nothing else) when it is not one."""
+    if len(raw) > MAX_RECORD:
+        raise AuditFormatError(line, f"longer than {MAX_RECORD} bytes")
+    try:
+        rec = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise AuditFormatError(line, f"not JSON: {str(exc)[:80]}") from None
+    if not isinstance(rec, dict):
+        raise AuditFormatError(line, "not a JSON object")
+    for key, tp in _FIELDS.items():
+        value = rec.get(key)
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise AuditFormatError(line, f"{key}: missing or not {tp.__name__}")
+    for key in ("prev", "hash"):
+        if not isinstance(rec.get(key), str) or not _HEX64.match(rec[key]):
+            raise AuditFormatError(line, f"{key}: missing or not 64 hex digits")
+    if rec["seq"] < 1:
+        raise AuditFormatError(line, "seq: below 1")
+    return rec
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes without the newline, complete) for each line of the log."""
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, start=1):
+            complete = raw.endswith(b"\n")
+            yield n, raw.rstrip(b"\n"), complete
+
+
+def read_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a log, in file order; AuditFormatError at the first bad line."""
+    for n, raw, complete in iter_lines(path):
+        if not complete:
+            raise AuditFormatError(n, "truncated (the last line is incomplete)")
+        if raw.strip():
+            yield parse_record(raw, n)
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`--since`: an RFC 3339 time or date (UTC when no zone), or an age such as 30m, 2h,
+    1d (that long ago). ValueError with a one-line reason otherwise."""
+    now = now or datetime.now(UTC)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
+    if m:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+        try:
+            return now - timedelta(**{unit: float(m.group(1))})
+        except OverflowError:
+            raise ValueError(f"--since: {text.strip()[:40]!r} reaches before year 1") from None
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            "--since: expected a time like 2026-05-06T14:30:00Z or an age like 2h, "
+            f"got {text[:40]!r}"
+        ) from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def record_time(rec: dict[str, Any]) -> datetime | None:
+    try:
+        dt = datetime.fromisoformat(str(rec.get("time", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def head_path(log_path: Path) -> Path:
+    return Path(log_path).with_name(Path(log_path).name + HEAD_SUFFIX)
+
+
+def read_head(path: Path) -> dict[str, Any] | None:
+    """The signed head, or None when there is none yet; AuditFormatError when unreadable."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        head = json.loads(raw, object_pairs_hook=_reject_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise AuditFormatError(0, f"signed head is not JSON: {str(exc)[:80]}") from None
+    ok = (
+        isinstance(head, dict)
+        and isinstance(head.get("seq"), int)
+        and isinstance(head.get("hash"), str)
+        and isinstance(head.get("signature"), str)
+        and isinstance(head.get("key_id"), str)
+    )
+    if not ok:
+        raise AuditFormatError(0, "signed head lacks seq, hash, key_id or signature")
+    return head
+
+
+def head_payload(head: dict[str, Any]) -> bytes:
+    """What the device key signs: the head without its signature."""
+    return canonical({k: v for k, v in head.items() if k != "signature"})
+
+
+@dataclass
+class Problem:
+    """The first thing wrong with a log."""
+
+    kind: str  # edited | deleted | reordered | truncated | unreadable | bad_signature
+    line: int
+    seq: int | None
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of `verify_log` (the JSON of `edgetui audit verify --json`)."""
+
+    ok: bool
+    path: str
+    records: int = 0
+    last_seq: int = 0
+    last_hash: str = GENESIS
+    head: dict[str, Any] | None = None
+    signature: str = "none"  # valid | invalid | unchecked (no public key) | none (unsigned)
+    problem: Problem | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _line_of_seq(rows: list[tuple[int, bytes, bool]], seq: int) -> int | None:
+    """The line holding record `seq` among `rows`, if any (tells a move from a deletion)."""
+    for n, raw, _ in rows:
+        try:
+            if parse_record(raw, n)["seq"] == seq:
+                return n
+        except AuditFormatError:
+            continue
+    return None
+
+
+def _fail(report: VerifyReport, kind: str, line: int, seq: int | None, msg: str) -> VerifyReport:
+    report.ok = False
+    report.problem = Problem(kind, line, seq, msg)
+    return report
+
+
+def verify_log(path: Path, public: Ed25519PublicKey | None = None) -> VerifyReport:
+    """Walk the chain of `path` and check it against its signed head (when there is one);
+    stops at the first problem. Never raises for a bad log, only for an unreadable file
+    (OSError)."""
+    path = Path(path)
+    report = VerifyReport(ok=True, path=str(path))
+    seen: dict[int, str] = {}
+    prev_hash, prev_seq = GENESIS, 0
+    rows = list(iter_lines(path)) if path.exists() else []
+    if rows:
+        for i, (n, raw, complete) in enumerate(rows):
+            if not complete:
+                return _fail(
+                    report,
+                    "truncated",
+                    n,
+                    prev_seq + 1,
+                    f"line {n}: the last record is cut short (truncated after record {prev_seq})",
+                )
+            if not raw.strip():
+                continue
+            try:
+                rec = parse_record(raw, n)
+            except AuditFormatError as exc:
+                return _fail(report, "unreadable", n, None, f"{exc} (after record {prev_seq})")
+            seq = rec["seq"]
+            if record_hash(rec) != rec["hash"]:
+                return _fail(report, "edited", n, seq, f"record {seq} (line {n}) was edited")
+            if seq <= prev_seq:
+                return _fail(
+                    report,
+                    "reordered",
+                    n,
+                    seq,
+                    f"record {seq} (line {n}) comes after record {prev_seq}: reordered",
+                )
+            if seq != prev_seq + 1:
+                later = _line_of_seq(rows[i + 1 :], prev_seq + 1)
+                if later is not None:
+                    return _fail(
+                        report,
+                        "reordered",
+                        n,
+                        seq,
+                        f"record {seq} (line {n}) comes before record {prev_seq + 1} "
+                        f"(line {later}): reordered",
+                    )
+                missing = (
+                    f"record {prev_seq + 1}"
+                    if seq == prev_seq + 2
+                    else f"records {prev_seq + 1}-{seq - 1}"
+                )
+                return _fail(report, "deleted", n, seq, f"{missing} deleted before line {n}")
+            if rec["prev"] != prev_hash:
+                return _fail(
+                    report,
+                    "edited",
+                    n,
+                    seq,
+                    f"record {seq} (line {n}) does not chain to record {prev_seq}: "
+                    f"record {prev_seq} was edited or replaced",
+                )
+            prev_hash, prev_seq = rec["hash"], seq
+            seen[seq] = rec["hash"]
+            report.records += 1
+    report.last_seq, report.last_hash = prev_seq, prev_hash
+    try:
+        head = read_head(head_path(path))
+    except AuditFormatError as exc:
+        return _fail(report, "bad_signature", 0, None, str(exc))
+    except OSError as exc:
+        return _fail(report, "unreadable", 0, None, f"signed head: {exc.strerror}")
+    report.head = head
+    if head is None:
+        report.notes.append("no signed head yet")
+        return report
+    if public is None:
+        report.signature = "unchecked"
+        report.notes.append("no device public key: the head's signature was not checked")
+    else:
+        try:
+            sig = base64.b64decode(head["signature"], validate=True)
+        except ValueError:
+            sig = b""
+        if not verify_signature(public, sig, head_payload(head)):
+            report.signature = "invalid"
+            return _fail(
+                report,
+                "bad_signature",
+                0,
+                head.get("seq"),
+                "the signed head's signature does not verify (head edited, or another key)",
+            )
+        report.signature = "valid"
+    hseq = head["seq"]
+    if hseq > prev_seq:
+        return _fail(
+            report,
+            "truncated",
+            0,
+            prev_seq + 1,
+            f"the log ends at record {prev_seq} but record {hseq} was signed: truncated",
+        )
+    if hseq > 0 and seen.get(hseq) != head["hash"]:
+        return _fail(
+            report, "edited", 0, hseq, f"record {hseq} differs from the one that was signed"
+        )
+    return report

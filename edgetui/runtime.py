@@ -29,13 +29,14 @@ if TYPE_CHECKING:
     from edgetui.bus import EventBus
     from edgetui.inference import InferenceEngine
     from edgetui.ota import OtaService
+    from edgetui.security import OutboxCipher, RemoteCommands
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
-PARTS = ("ota", "store", "uplink", "bus", "inference", "agents")
+PARTS = ("ota", "store", "uplink", "bus", "inference", "agents", "remote")
 Method = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
@@ -90,6 +91,7 @@ class Runtime:
         self.bus: EventBus | None = None
         self.inference: InferenceEngine | None = None
         self.agents: AgentSupervisor | None = None
+        self.remote: RemoteCommands | None = None  # kept across restarts (see its doc)
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -165,6 +167,7 @@ class Runtime:
             self._build_ota,
             self._build_store,
             self._build_uplink,
+            self._build_remote,
             self._build_bus,
             self._build_inference,
             self._build_agents,
@@ -190,7 +193,8 @@ class Runtime:
         return self.ota
 
     def _build_store(self) -> Outbox:
-        """The durable outbox (one SQLite file per device, `[store] path`)."""
+        """The durable outbox (one SQLite file per device, `[store] path`), sealing its
+        payloads under the device data key when `[store] encrypt` is on."""
         from edgetui.store import Outbox
 
         path = Path(self.config.store.path or self.state_dir / "edgetui.db").expanduser()
@@ -198,8 +202,26 @@ class Runtime:
             self.config.store,
             path,
             rollup_after_s=60.0 * self.config.telemetry.rollup_after_min,
+            cipher=self._data_cipher(),
         )
         return self.store
+
+    def _data_cipher(self) -> OutboxCipher | None:
+        """The outbox's cipher: the key file is made on first use when `encrypt` is on, and
+        read (to open rows sealed earlier) when it is off but the file exists."""
+        from edgetui.security import DataKeyring, OutboxCipher
+
+        cfg = self.config.store
+        key_file = Path(cfg.key_file or self.state_dir / "keys" / "outbox.key").expanduser()
+        if cfg.encrypt:
+            ring, created = DataKeyring.open_or_create(key_file)
+            if created:
+                log.info("outbox: new data key %s in %s", ring.current.id, key_file)
+        elif key_file.exists():
+            ring = DataKeyring.load(key_file)
+        else:
+            return None
+        return OutboxCipher(ring)
 
     def _build_uplink(self) -> Uplink | None:
         """The MQTT uplink draining the outbox; its section is "buffer" (also when no
@@ -209,9 +231,42 @@ class Runtime:
         if self.store is None:
             return None
         self.uplink = Uplink(
-            self.config.uplink, self.store, device_id=self.config.device.id, notify=self.notify
+            self.config.uplink,
+            self.store,
+            device_id=self.config.device.id,
+            notify=self.notify,
+            on_command=lambda payload: self.remote.receive(payload) if self.remote else None,
         )
         return self.uplink
+
+    def _build_remote(self) -> RemoteCommands | None:
+        """Signed remote commands (`[remote]`), when a broker can bring them; the same part
+        across restarts, so a command that restarts the runtime still reports its end."""
+        from edgetui.security import RemoteCommands
+
+        if self.store is None or not self.config.uplink.url:
+            return None
+        if self.remote is None:
+
+            async def publish(record: dict[str, Any]) -> None:
+                if self.store is None:
+                    raise RuntimeError("the outbox is not running")
+                await self.store.enqueue("result", record)
+
+            self.remote = RemoteCommands(
+                self.config.remote,
+                self.state_dir,
+                device_id=self.config.device.id,
+                device_type=self.config.device.type,
+                call=self.call,
+                publish=publish,
+                notify=self.notify,
+                # Hooks for the security monitor and the audit trail (edgetui.security's
+                # monitor/audit, another branch): refusals and finished commands.
+                on_refused=None,
+                on_finished=None,
+            )
+        return self.remote
 
     def _build_telemetry_publisher(self) -> TelemetryPublisher | None:
         """Telemetry messages (from the latest snapshot) and WARNING+ logs into the outbox."""
@@ -279,6 +334,8 @@ class Runtime:
         self._closing = True
         async with self._restart_lock:
             await self._stop()
+        if self.remote is not None:  # it outlives restarts, not the runtime
+            await self.remote.close()
 
     async def _start(self) -> None:
         if self._started:

@@ -22,9 +22,25 @@ from edgetui.store.ack_journal import SUFFIX as JOURNAL_SUFFIX
 log = logging.getLogger(__name__)
 
 # Priority classes, highest first: a lower number drains first and is dropped last.
-KINDS = ("alert", "event", "telemetry", "log")
+# `result`: the states of signed remote commands (devices/<id>/commands/result).
+KINDS = ("alert", "result", "event", "telemetry", "log")
 PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
-TOPIC_SUFFIX = {"alert": "alerts", "event": "events", "telemetry": "telemetry", "log": "logs"}
+TOPIC_SUFFIX = {
+    "alert": "alerts",
+    "result": "commands/result",
+    "event": "events",
+    "telemetry": "telemetry",
+    "log": "logs",
+}
+# A row's class is stored as its kind and its prio; when a class is added, the prio of the
+# rows already queued is set again from their kind (a no-op when nothing changed).
+_REPRIORITISE = (
+    "UPDATE outbox SET prio = CASE kind "
+    + " ".join(f"WHEN '{k}' THEN {i}" for k, i in PRIORITY.items())
+    + " ELSE prio END WHERE prio != CASE kind "
+    + " ".join(f"WHEN '{k}' THEN {i}" for k, i in PRIORITY.items())
+    + " ELSE prio END"
+)
 
 SCHEMA_VERSION = 3  # 2: outbox_acked; 3: acknowledgements journaled (ack_journal.py)
 # AUTOINCREMENT: a seq is never reused, even after every row was sent and deleted, and a
@@ -95,6 +111,7 @@ async def open_checked(path: Path, *, page_limit: int | None = None) -> aiosqlit
             raise CorruptDatabase("integrity check failed: " + "; ".join(problems[:3]))
         await db.executescript(SCHEMA)
         await _retire_acked_table(db)
+        await db.execute(_REPRIORITISE)
         # Written only when it changes: opening a database on a full disk must not fail.
         version = (await db.execute_fetchall("PRAGMA user_version"))[0][0]
         if version != SCHEMA_VERSION:

@@ -1,0 +1,53 @@
+"""Sealed rows: what the outbox asks of a payload cipher, the associated data it binds to
+each row, and the wire form built from an opened payload.
+
+The cipher comes from the runtime (edgetui.security's `OutboxCipher`); the store knows it
+only through `PayloadCipher`. A sealed row keeps its payload as a BLOB (a clear one is
+TEXT), so one table can hold both while a database is being migrated or drained after
+encryption was turned off.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Protocol
+
+AAD_PREFIX = b"edgetui-outbox-v1\x00"
+
+
+class PayloadCipher(Protocol):
+    """Seals and opens payloads; `open` and `key_of` raise ValueError with a reason."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def key_file(self) -> str: ...
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes: ...
+
+    def open(self, blob: bytes, aad: bytes) -> bytes: ...
+
+    def key_of(self, blob: bytes) -> str: ...
+
+    def has_key(self, key_id: str) -> bool: ...
+
+    def key_ids(self) -> list[str]: ...
+
+    def rotate(self) -> str: ...
+
+    def retire(self, in_use: set[str]) -> list[str]: ...
+
+
+def row_aad(seq: int, kind: str, created: float) -> bytes:
+    """The associated data of a row: its seq, its class and its time (the exact double),
+    so a payload moved to another row, or a row re-dated or re-classed, fails to open."""
+    return AAD_PREFIX + struct.pack(">qd", seq, created) + kind.encode()
+
+
+def wire_of(oid: str, seq: int, text: bytes) -> bytes:
+    """The wire form of an opened payload: the object with `id` and `seq` in front (the
+    same bytes SQLite builds for a clear row)."""
+    head = b'{"id":' + json.dumps(oid, ensure_ascii=False).encode() + b',"seq":' + str(seq).encode()
+    return head + (b"}" if text == b"{}" else b"," + text[1:])

@@ -45,15 +45,15 @@ class OutboxKeys:
         """Refuse to open an outbox whose sealed rows the key file cannot open: a lost or
         replaced key file is a clear error at start, and no row is touched."""
         used = await self._keys_in_use()
-        used.pop("?", None)  # not a sealed row: reported as unreadable when read
-        if not used:
-            return
-        total = sum(used.values())
-        if self.cipher is None:
+        if self.cipher is None and used:
+            total = sum(used.values())
             raise StoreError(
                 f"the outbox {self.path} holds {total} sealed message(s) but no data key is "
                 "configured ([store] key_file missing?): restore the key file; nothing was deleted"
             )
+        used.pop("?", None)  # not a sealed row: reported as unreadable when read
+        if self.cipher is None or not used:
+            return
         missing = {k: n for k, n in used.items() if not self.cipher.has_key(k)}
         if missing:
             which = ", ".join(f"{k} ({n} message(s))" for k, n in sorted(missing.items()))

@@ -205,8 +205,10 @@ async def last_seq(db: aiosqlite.Connection) -> int:
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """BEGIN IMMEDIATE (the write lock up front) … COMMIT; ROLLBACK and re-raise on any
     error. A body may COMMIT early itself (to keep a counter) and then raise."""
-    await db.execute("BEGIN IMMEDIATE")
     try:
+        # Inside the try: a task cancelled while BEGIN runs (on aiosqlite's thread, where
+        # it completes regardless) must still roll back, or the write lock stays taken.
+        await db.execute("BEGIN IMMEDIATE")
         yield db
         await db.execute("COMMIT")
     except BaseException:

@@ -124,7 +124,7 @@ async def test_refusals_are_published_with_their_reason(device, ops_key, tmp_pat
 
 
 async def test_a_command_that_fails_says_why(device, ops_key) -> None:
-    rt, sub = device
+    _rt, sub = device
     key = load_signing_key(ops_key[0])
     restart = sign_command(key, "agents.restart", targets=["type:generic"], params={"name": "x"})
     validate = sign_command(key, "validate", targets=["all"])

@@ -98,7 +98,7 @@ async def test_a_wrong_key_file_is_a_clear_error_and_no_row_is_touched(tmp_path:
         err.value
     )
     assert "nothing was deleted" in str(err.value)
-    with pytest.raises(StoreError, match="7 sealed message.*no data key"):
+    with pytest.raises(StoreError, match=r"7 sealed message.*no data key"):
         await sealed_outbox(db, None, encrypt=False)  # the key file is gone
     assert len(table(db)) == 7
     # The right key back: every row opens.
@@ -178,7 +178,7 @@ async def test_decrypted_export_of_a_row_that_does_not_open_fails_and_removes_no
     con.close()
     ob = await sealed_outbox(db, key)
     with pytest.raises(
-        StoreError, match="cannot decrypt 1 queued message.*seq 2.*nothing exported"
+        StoreError, match=r"cannot decrypt 1 queued message.*seq 2.*nothing exported"
     ):
         await ob.export(tmp_path / "x.ndjson", decrypt=True, remove=True)
     assert not (tmp_path / "x.ndjson").exists()

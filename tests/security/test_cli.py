@@ -37,7 +37,7 @@ def daemon(tmp_path: Path, mosquitto) -> Iterator[tuple[Path, Path, str]]:
 
 
 def test_sign_then_send_waits_for_the_result(daemon, tmp_path: Path) -> None:
-    state, key, url = daemon
+    _state, key, url = daemon
     doc = tmp_path / "flush.json"
     signed = run_cli(
         "command",

@@ -73,15 +73,20 @@ class OutboxKeys:
             while True:
                 async with self._wlock, transaction(db):
                     rows = await db.execute_fetchall(
-                        "SELECT seq, kind, created, payload FROM outbox "
+                        "SELECT seq, id, kind, created, payload FROM outbox "
                         "WHERE typeof(payload) = 'text' ORDER BY seq LIMIT ?",
                         (MIGRATE_BATCH,),
                     )
                     if not rows:
                         break
                     sealed = [
-                        (self.cipher.seal(text.encode(), row_aad(seq, kind, created)), seq)
-                        for seq, kind, created, text in rows
+                        (
+                            self.cipher.seal(
+                                wire_of(oid, seq, text.encode()), row_aad(seq, kind, created)
+                            ),
+                            seq,
+                        )
+                        for seq, oid, kind, created, text in rows
                     ]
                     await db.executemany(
                         "UPDATE outbox SET payload = ? WHERE seq = ? AND typeof(payload) = 'text'",
@@ -127,11 +132,11 @@ class OutboxKeys:
             try:
                 if self.cipher is None:
                     raise ValueError("no data key configured")
-                text = self.cipher.open(wire, row_aad(seq, kind, created))
+                opened = self.cipher.open(wire, row_aad(seq, kind, created))
             except ValueError as exc:
                 self._mark_unreadable(seq, str(exc))
                 continue
-            out.append(OutboxRow(seq, oid, kind, prio, created, size, wire_of(oid, seq, text)))
+            out.append(OutboxRow(seq, oid, kind, prio, created, size, opened))
         return out
 
     def _mark_unreadable(self, seq: int, why: str) -> None:
@@ -143,7 +148,8 @@ class OutboxKeys:
         self.stats.last_unreadable = msg
 
     def open_payload(self, seq: int, kind: str, created: float, payload: str | bytes) -> str:
-        """A row's payload text, opened if it is sealed (ValueError when it cannot be)."""
+        """A row's payload text, opened if it is sealed (then its wire form: the same
+        object with `id` and `seq` in front); ValueError when it cannot be opened."""
         if isinstance(payload, str):
             return payload
         if self.cipher is None:

@@ -4,7 +4,8 @@ each row, and the wire form built from an opened payload.
 The cipher comes from the runtime (edgetui.security's `OutboxCipher`); the store knows it
 only through `PayloadCipher`. A sealed row keeps its payload as a BLOB (a clear one is
 TEXT), so one table can hold both while a database is being migrated or drained after
-encryption was turned off.
+encryption was turned off. What a sealed row holds is its wire form (`wire_of`: the
+payload with its `id` and `seq` in front), so the drain sends what it opens as it is.
 """
 
 from __future__ import annotations
@@ -47,7 +48,18 @@ def row_aad(seq: int, kind: str, created: float) -> bytes:
 
 
 def wire_of(oid: str, seq: int, text: bytes) -> bytes:
-    """The wire form of an opened payload: the object with `id` and `seq` in front (the
-    same bytes SQLite builds for a clear row)."""
-    head = b'{"id":' + json.dumps(oid, ensure_ascii=False).encode() + b',"seq":' + str(seq).encode()
-    return head + (b"}" if text == b"{}" else b"," + text[1:])
+    """The wire form of a payload: the object with `id` and `seq` in front (the same bytes
+    SQLite builds for a clear row). A sealed row holds this form, so the drain sends what
+    it opens as it is."""
+    quoted = (
+        b'"' + oid.encode() + b'"'
+        if oid.isascii() and oid.isalnum()  # the usual id: nothing to escape
+        else json.dumps(oid, ensure_ascii=False).encode()
+    )
+    return (
+        b'{"id":'
+        + quoted
+        + b',"seq":'
+        + str(seq).encode()
+        + (b"}" if text == b"{}" else b"," + text[1:])
+    )

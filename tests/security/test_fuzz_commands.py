@@ -65,3 +65,25 @@ def test_random_objects(obj: dict) -> None:
 
 def test_the_unmutated_document_passes() -> None:
     assert verify_command(GOOD_BYTES, V, now=NOW).command == "buffer.flush"
+
+
+@FUZZ
+@given(st.binary(max_size=120), st.binary(max_size=40))
+def test_sealed_payloads_that_do_not_open_give_seal_error_only(blob: bytes, aad: bytes) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from edgetui.security import DataKeyring, OutboxCipher, SealError
+
+    global _CIPHER
+    if _CIPHER is None:
+        _CIPHER = OutboxCipher(DataKeyring.create(Path(tempfile.mkdtemp()) / "k.key"))
+    sealed = _CIPHER.seal(b'{"a":1}', b"aad")
+    for candidate in (blob, sealed[:10] + blob, sealed[: len(blob) % len(sealed)]):
+        try:
+            _CIPHER.open(candidate, aad)
+        except SealError as exc:
+            assert "\n" not in str(exc)
+
+
+_CIPHER = None

@@ -11,6 +11,9 @@ Offers, for the runtime and the faces:
   `STATES`, `load_signing_key`, `load_verify_key`, `key_id`: the command document and its
   Ed25519 signature (the operator side uses them in `edgetui command sign|send`).
 
+- `ROLES_NEEDED`: the role the runtime methods of this part need beyond their default
+  (for the control socket's access rules): decrypting an export, rotating the data key.
+
 Modules: `data_key`, `sealing`, `signing`, `commands`, `replay`, `remote`.
 """
 
@@ -27,7 +30,11 @@ from edgetui.security.remote import RemoteCommands
 from edgetui.security.sealing import MissingKey, OutboxCipher, SealError
 from edgetui.security.signing import key_id, load_signing_key, load_verify_key
 
+# "method" or "method:param" -> the role it needs (the access rules live in sec-access).
+ROLES_NEEDED = {"buffer.export:decrypt": "admin", "buffer.rotate_key": "admin"}
+
 __all__ = [
+    "ROLES_NEEDED",
     "STATES",
     "SUPPORTED",
     "CommandRefused",

@@ -107,3 +107,14 @@ def test_trusted_and_revoked_keys_from_files(tmp_path: Path, keys) -> None:
     assert len(v.trusted) == 2 and len(v.revoked) == 1
     with pytest.raises(ValueError, match="cannot read"):
         Verifier.from_files([str(tmp_path / "none.pub")], [], "d", "t")
+
+
+def test_remote_config_is_validated() -> None:
+    from edgetui.config import ConfigError, parse_config
+
+    cfg = parse_config({"remote": {"trusted_keys": ["/k.pub"]}, "store": {"encrypt": False}})
+    assert cfg.remote.trusted_keys == ["/k.pub"] and cfg.store.encrypt is False
+    with pytest.raises(ConfigError, match=r"\[remote\] max_validity_s: expected a number above 0"):
+        parse_config({"remote": {"max_validity_s": 0}}, "c.toml")
+    with pytest.raises(ConfigError, match=r"\[store\] encrypt: expected true or false"):
+        parse_config({"store": {"encrypt": "yes"}}, "c.toml")

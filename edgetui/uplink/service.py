@@ -297,6 +297,8 @@ class Uplink:
         }
         if self.state == "no_broker":
             out["last_error"] = "no broker configured"
+        elif remaining and self.store.stats.unreadable:  # kept, never sent: say so
+            out["last_error"] = self.store.stats.last_unreadable
         return out
 
     def section(self) -> dict[str, Any]:

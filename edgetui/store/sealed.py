@@ -41,10 +41,17 @@ class PayloadCipher(Protocol):
     def retire(self, in_use: set[str]) -> list[str]: ...
 
 
+_SEQ_TIME = struct.Struct(">qd").pack
+_KIND_BYTES: dict[str, bytes] = {}
+
+
 def row_aad(seq: int, kind: str, created: float) -> bytes:
     """The associated data of a row: its seq, its class and its time (the exact double),
     so a payload moved to another row, or a row re-dated or re-classed, fails to open."""
-    return AAD_PREFIX + struct.pack(">qd", seq, created) + kind.encode()
+    kb = _KIND_BYTES.get(kind)
+    if kb is None:
+        kb = _KIND_BYTES[kind] = kind.encode()
+    return AAD_PREFIX + _SEQ_TIME(seq, created) + kb
 
 
 def wire_of(oid: str, seq: int, text: bytes) -> bytes:

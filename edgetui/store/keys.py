@@ -81,9 +81,7 @@ class OutboxKeys:
                         break
                     sealed = [
                         (
-                            self.cipher.seal(
-                                wire_of(oid, seq, text.encode()), row_aad(seq, kind, created)
-                            ),
+                            self.cipher.seal(text.encode(), row_aad(seq, kind, created, oid)),
                             seq,
                         )
                         for seq, oid, kind, created, text in rows
@@ -132,11 +130,11 @@ class OutboxKeys:
             try:
                 if self.cipher is None:
                     raise ValueError("no data key configured")
-                opened = self.cipher.open(wire, row_aad(seq, kind, created))
+                opened = self.cipher.open(wire, row_aad(seq, kind, created, oid))
             except ValueError as exc:
                 self._mark_unreadable(seq, str(exc))
                 continue
-            out.append(OutboxRow(seq, oid, kind, prio, created, size, opened))
+            out.append(OutboxRow(seq, oid, kind, prio, created, size, wire_of(oid, seq, opened)))
         return out
 
     def _mark_unreadable(self, seq: int, why: str) -> None:
@@ -147,14 +145,15 @@ class OutboxKeys:
         self.stats.unreadable = len(self._unreadable)
         self.stats.last_unreadable = msg
 
-    def open_payload(self, seq: int, kind: str, created: float, payload: str | bytes) -> str:
-        """A row's payload text, opened if it is sealed (then its wire form: the same
-        object with `id` and `seq` in front); ValueError when it cannot be opened."""
+    def open_payload(
+        self, seq: int, oid: str, kind: str, created: float, payload: str | bytes
+    ) -> str:
+        """A row's payload text, opened if it is sealed; ValueError when it cannot be."""
         if isinstance(payload, str):
             return payload
         if self.cipher is None:
             raise ValueError("no data key configured")
-        return self.cipher.open(bytes(payload), row_aad(seq, kind, created)).decode()
+        return self.cipher.open(bytes(payload), row_aad(seq, kind, created, oid)).decode()
 
     # -- rotation ---------------------------------------------------------------------
     async def rotate_key(self) -> dict[str, Any]:

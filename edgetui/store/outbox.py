@@ -51,7 +51,7 @@ from edgetui.store.schema import (
     open_checked,
     transaction,
 )
-from edgetui.store.sealed import PayloadCipher, row_aad, wire_of
+from edgetui.store.sealed import PayloadCipher, row_aad
 from edgetui.store.upkeep import OutboxUpkeep
 
 log = logging.getLogger(__name__)
@@ -347,9 +347,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull, OutboxKeys):
         return [Receipt(oid, first + i) for i, oid in enumerate(ids)]
 
     def _sealed(self, rows: list[tuple[Any, ...]], first: int) -> list[tuple[Any, ...]]:
-        """(id, kind, prio, created, size, text) rows as (seq, ..., sealed payload). What is
-        sealed is the row's wire form (the payload with its id and seq), so the drain sends
-        what it opens as it is."""
+        """(id, kind, prio, created, size, text) rows as (seq, ..., sealed payload)."""
         assert self.cipher is not None
         seal = self.cipher.seal
         return [
@@ -360,7 +358,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull, OutboxKeys):
                 prio,
                 created,
                 size,
-                seal(wire_of(oid, seq, text.encode()), row_aad(seq, kind, created)),
+                seal(text.encode(), row_aad(seq, kind, created, oid)),
             )
             for seq, (oid, kind, prio, created, size, text) in enumerate(rows, first)
         ]

@@ -4,8 +4,8 @@ each row, and the wire form built from an opened payload.
 The cipher comes from the runtime (edgetui.security's `OutboxCipher`); the store knows it
 only through `PayloadCipher`. A sealed row keeps its payload as a BLOB (a clear one is
 TEXT), so one table can hold both while a database is being migrated or drained after
-encryption was turned off. What a sealed row holds is its wire form (`wire_of`: the
-payload with its `id` and `seq` in front), so the drain sends what it opens as it is.
+encryption was turned off. A sealed row holds its payload; the drain puts `id` and `seq` in
+front of what it opens (`wire_of`), as SQLite does for a clear row.
 """
 
 from __future__ import annotations
@@ -45,19 +45,19 @@ _SEQ_TIME = struct.Struct(">qd").pack
 _KIND_BYTES: dict[str, bytes] = {}
 
 
-def row_aad(seq: int, kind: str, created: float) -> bytes:
-    """The associated data of a row: its seq, its class and its time (the exact double),
-    so a payload moved to another row, or a row re-dated or re-classed, fails to open."""
+def row_aad(seq: int, kind: str, created: float, oid: str) -> bytes:
+    """The associated data of a row: its seq, its time (the exact double), its class and
+    its message id, so a payload moved to another row, or a row re-dated, re-classed or
+    given another id, fails to open."""
     kb = _KIND_BYTES.get(kind)
     if kb is None:
-        kb = _KIND_BYTES[kind] = kind.encode()
-    return AAD_PREFIX + _SEQ_TIME(seq, created) + kb
+        kb = _KIND_BYTES[kind] = kind.encode() + b"\x00"
+    return AAD_PREFIX + _SEQ_TIME(seq, created) + kb + oid.encode()
 
 
 def wire_of(oid: str, seq: int, text: bytes) -> bytes:
     """The wire form of a payload: the object with `id` and `seq` in front (the same bytes
-    SQLite builds for a clear row). A sealed row holds this form, so the drain sends what
-    it opens as it is."""
+    SQLite builds for a clear row)."""
     quoted = (
         b'"' + oid.encode() + b'"'
         if oid.isascii() and oid.isalnum()  # the usual id: nothing to escape

@@ -65,7 +65,7 @@ class OutboxUpkeep:
         await self.settle_acked()  # delivered samples are not folded into an average
         async with self._wlock:
             rows = await db.execute_fetchall(
-                "SELECT seq, created, payload FROM outbox WHERE prio = ? AND created < ? "
+                "SELECT seq, created, payload, id FROM outbox WHERE prio = ? AND created < ? "
                 "ORDER BY seq",
                 (prio, cutoff),
             )
@@ -117,15 +117,17 @@ class OutboxUpkeep:
         return len(folded)
 
     def _opened_telemetry(
-        self, rows: list[tuple[int, float, str | bytes]]
+        self, rows: list[tuple[int, float, str | bytes, str]]
     ) -> list[tuple[int, float, str]]:
         """Telemetry rows with their payloads opened; one that cannot be is left out."""
         out = []
-        for seq, created, payload in rows:
+        for seq, created, payload, oid in rows:
             try:
-                out.append((seq, created, self.open_payload(seq, "telemetry", created, payload)))
+                text = self.open_payload(seq, oid, "telemetry", created, payload)
             except ValueError as exc:
                 self._mark_unreadable(seq, str(exc))
+                continue
+            out.append((seq, created, text))
         return out
 
     async def export(

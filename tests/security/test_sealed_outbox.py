@@ -41,9 +41,10 @@ async def test_a_payload_moved_to_another_row_does_not_open_and_nothing_is_delet
 ) -> None:
     db, key = tmp_path / "o.db", tmp_path / "k.key"
     ob = await sealed_outbox(db, key)
-    await ob.enqueue_many([("event", {"n": i}) for i in range(3)])
+    await ob.enqueue_many([("event", {"n": i}) for i in range(4)])
     await ob.stop()
     con = sqlite3.connect(db)
+    con.execute("UPDATE outbox SET id = 'forged' WHERE seq = 4")  # the id is bound too
     # Replay row 1's sealed payload as row 3, and re-class row 2 (its kind is in the AAD).
     con.execute(
         "UPDATE outbox SET payload = (SELECT payload FROM outbox WHERE seq = 1) WHERE seq = 3"
@@ -54,12 +55,12 @@ async def test_a_payload_moved_to_another_row_does_not_open_and_nothing_is_delet
     ob = await sealed_outbox(db, key)
     rows = await ob.fetch(10)
     assert [r.seq for r in rows] == [1]  # only the untouched row opens
-    assert ob.stats.unreadable == 2
-    assert "seq 3 cannot be opened" in (ob.stats.last_unreadable or "")
+    assert ob.stats.unreadable == 3
+    assert "seq 4 cannot be opened" in (ob.stats.last_unreadable or "")
     assert "does not authenticate" in (ob.stats.last_unreadable or "")
-    assert ob.queued() == 3  # kept, not sent, not deleted
+    assert ob.queued() == 4  # kept, not sent, not deleted
     await ob.stop()
-    assert len(table(db)) == 3
+    assert len(table(db)) == 4
 
 
 async def test_turning_encryption_on_seals_an_existing_database_without_losing_a_row(

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from edgetui.bus import EventBus
     from edgetui.inference import InferenceEngine
     from edgetui.ota import OtaService
-    from edgetui.security import OutboxCipher, RemoteCommands
+    from edgetui.security import RemoteCommands
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
@@ -195,6 +195,7 @@ class Runtime:
     def _build_store(self) -> Outbox:
         """The durable outbox (one SQLite file per device, `[store] path`), sealing its
         payloads under the device data key when `[store] encrypt` is on."""
+        from edgetui.security import outbox_cipher
         from edgetui.store import Outbox
 
         path = Path(self.config.store.path or self.state_dir / "edgetui.db").expanduser()
@@ -202,26 +203,9 @@ class Runtime:
             self.config.store,
             path,
             rollup_after_s=60.0 * self.config.telemetry.rollup_after_min,
-            cipher=self._data_cipher(),
+            cipher=outbox_cipher(self.config.store, self.state_dir),
         )
         return self.store
-
-    def _data_cipher(self) -> OutboxCipher | None:
-        """The outbox's cipher: the key file is made on first use when `encrypt` is on, and
-        read (to open rows sealed earlier) when it is off but the file exists."""
-        from edgetui.security import DataKeyring, OutboxCipher
-
-        cfg = self.config.store
-        key_file = Path(cfg.key_file or self.state_dir / "keys" / "outbox.key").expanduser()
-        if cfg.encrypt:
-            ring, created = DataKeyring.open_or_create(key_file)
-            if created:
-                log.info("outbox: new data key %s in %s", ring.current.id, key_file)
-        elif key_file.exists():
-            ring = DataKeyring.load(key_file)
-        else:
-            return None
-        return OutboxCipher(ring)
 
     def _build_uplink(self) -> Uplink | None:
         """The MQTT uplink draining the outbox; its section is "buffer" (also when no
@@ -253,6 +237,7 @@ class Runtime:
                     raise RuntimeError("the outbox is not running")
                 await self.store.enqueue("result", record)
 
+            # on_refused / on_finished: hooks for the security monitor and the audit trail.
             self.remote = RemoteCommands(
                 self.config.remote,
                 self.state_dir,
@@ -261,10 +246,6 @@ class Runtime:
                 call=self.call,
                 publish=publish,
                 notify=self.notify,
-                # Hooks for the security monitor and the audit trail (edgetui.security's
-                # monitor/audit, another branch): refusals and finished commands.
-                on_refused=None,
-                on_finished=None,
             )
         return self.remote
 

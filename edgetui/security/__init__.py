@@ -4,7 +4,9 @@ Offers, for the runtime and the faces:
 - `DataKeyring`, `DataKeyError`: the device data key file (0600, outside the database),
   with rotation and the retirement of keys no row needs;
 - `OutboxCipher`, `SealError`, `MissingKey`: AES-256-GCM sealing under that key (the
-  store knows it only as its `PayloadCipher` protocol, handed in by the runtime);
+  store knows it only as its `PayloadCipher` protocol, handed in by the runtime), and
+  `outbox_cipher(store_config, state_dir)`, which makes or reads the key file as `[store]`
+  says;
 - `RemoteCommands`: the part that verifies signed commands from devices/<id>/commands,
   runs them one at a time and reports their states on devices/<id>/commands/result;
 - `CommandRefused`, `parse_command`, `verify_command`, `sign_command`, `SUPPORTED`,
@@ -27,7 +29,7 @@ from edgetui.security.commands import (
 )
 from edgetui.security.data_key import DataKeyError, DataKeyring
 from edgetui.security.remote import RemoteCommands
-from edgetui.security.sealing import MissingKey, OutboxCipher, SealError
+from edgetui.security.sealing import MissingKey, OutboxCipher, SealError, outbox_cipher
 from edgetui.security.signing import key_id, load_signing_key, load_verify_key
 
 # "method" or "method:param" -> the role it needs (the access rules live in sec-access).
@@ -47,6 +49,7 @@ __all__ = [
     "key_id",
     "load_signing_key",
     "load_verify_key",
+    "outbox_cipher",
     "parse_command",
     "sign_command",
     "verify_command",

@@ -19,13 +19,18 @@ cost of sealing one.)
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from edgetui.config import StoreConfig
 from edgetui.security.data_key import DataKeyring
+
+log = logging.getLogger("edgetui.security")
 
 MAGIC = b"\xe5\x01"
 ID_BYTES = 8
@@ -151,3 +156,19 @@ class OutboxCipher:
             for head in [h for h in self._by_head if h[len(MAGIC) :].hex() in gone]:
                 del self._by_head[head]
         return gone
+
+
+def outbox_cipher(config: StoreConfig, state_dir: Path) -> OutboxCipher | None:
+    """The outbox's cipher, as `[store]` asks: the key file is made on first use when
+    `encrypt` is on, and read (to open rows sealed earlier) when it is off but the file
+    exists; None: no key, payloads in clear. DataKeyError when the file is unusable."""
+    key_file = Path(config.key_file or Path(state_dir) / "keys" / "outbox.key").expanduser()
+    if config.encrypt:
+        ring, created = DataKeyring.open_or_create(key_file)
+        if created:
+            log.info("outbox: new data key %s in %s", ring.current.id, key_file)
+    elif key_file.exists():
+        ring = DataKeyring.load(key_file)
+    else:
+        return None
+    return OutboxCipher(ring)

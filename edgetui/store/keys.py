@@ -114,6 +114,22 @@ class OutboxKeys:
         s.keys = len(self.cipher.key_ids())
         s.unreadable = len(self._unreadable)
 
+    def encryption_section(self) -> dict[str, Any] | None:
+        """The `encryption` part of the buffer section (None: no data key, rows in clear)."""
+        s = self.stats
+        if s.key_id is None:
+            return None
+        return {
+            "enabled": s.encrypt,
+            "alg": "AES-256-GCM",
+            "key_id": s.key_id,
+            "key_file": s.key_file,
+            "keys": s.keys,
+            "unreadable": s.unreadable,
+            "last_unreadable": s.last_unreadable,
+            "migrated": s.migrated,
+        }
+
     # -- reading (drain thread, export) ------------------------------------------------
     def open_rows(self, raw: Iterable[Any], *, keep_sealed: bool = False) -> list[OutboxRow]:
         """Rows as read by the drain (`seq, id, kind, prio, created, size, wire, sealed?`):

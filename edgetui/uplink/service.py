@@ -340,23 +340,7 @@ class Uplink:
             "ttl_s": s.ttl_s,
             "path": s.path,
             "moved_aside": s.moved_aside,
-            "encryption": self._encryption(),
-        }
-
-    def _encryption(self) -> dict[str, Any] | None:
-        """Encryption at rest, when the outbox has a data key (None: payloads in clear)."""
-        s = self.store.stats
-        if s.key_id is None:
-            return None
-        return {
-            "enabled": s.encrypt,
-            "alg": "AES-256-GCM",
-            "key_id": s.key_id,
-            "key_file": s.key_file,
-            "keys": s.keys,
-            "unreadable": s.unreadable,
-            "last_unreadable": s.last_unreadable,
-            "migrated": s.migrated,
+            "encryption": self.store.encryption_section(),
         }
 
     def state_text(self) -> str:

@@ -51,6 +51,10 @@ class StoreConfig:
     max_messages: int = 100_000
     ttl_s: float = 7 * 24 * 3600.0
     on_full: str = "drop_oldest"
+    # Payloads sealed with AES-256-GCM under the device data key (edgetui.security);
+    # turning it on seals the clear rows of an existing database at the next start.
+    encrypt: bool = True
+    key_file: str = ""  # default: <state dir>/keys/outbox.key (0600, outside the database)
 
 
 @dataclass
@@ -85,6 +89,19 @@ class OtaConfig:
     # resumed, up to three times); 0 turns the check off.
     download_min_bytes_per_s: float = 1024.0
     download_slow_s: float = 60.0
+
+
+@dataclass
+class RemoteConfig:
+    """Signed remote commands on devices/<id>/commands (edgetui.security.RemoteCommands)."""
+
+    trusted_keys: list[str] = field(default_factory=list)  # Ed25519 .pub files
+    revoked_keys: list[str] = field(default_factory=list)  # key ids or .pub files
+    max_validity_s: float = 86400.0  # a command valid longer than this is refused
+    clock_skew_s: float = 300.0  # issued_at may be this far in the future
+    replay_window: int = 10000  # command ids remembered (until they expire)
+    command_timeout_s: float = 600.0  # IN_PROGRESS longer than this: TIMED_OUT
+    max_queued: int = 16  # accepted commands waiting their turn; more are REJECTED
 
 
 @dataclass
@@ -204,6 +221,7 @@ class Config:
     access: AccessConfig = field(default_factory=AccessConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    remote: RemoteConfig = field(default_factory=RemoteConfig)
     source: Path | None = None
 
 
@@ -374,6 +392,11 @@ def _validate_values(cfg: Config, where: str) -> None:
     for key in ("max_event_bytes", "history_max_bytes"):
         if getattr(cfg.bus, key) <= 0:
             raise ConfigError(f"{where}: [bus] {key}: expected a number of bytes above 0")
+    for key in ("max_validity_s", "command_timeout_s", "replay_window", "max_queued"):
+        if getattr(cfg.remote, key) <= 0:
+            raise ConfigError(f"{where}: [remote] {key}: expected a number above 0")
+    if cfg.remote.clock_skew_s < 0:
+        raise ConfigError(f"{where}: [remote] clock_skew_s: expected 0 or more")
     for key in ("download_min_bytes_per_s", "download_slow_s"):
         if getattr(cfg.ota, key) < 0:
             raise ConfigError(f"{where}: [ota] {key}: expected 0 (off) or more")

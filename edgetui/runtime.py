@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from edgetui.metrics import MetricsExporter
     from edgetui.models.security import Caller
     from edgetui.ota import OtaService
-    from edgetui.security import KioskPin, SecurityService
+    from edgetui.security import KioskPin, RemoteCommands, SecurityService
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
@@ -45,6 +45,7 @@ PARTS = (
     "ota",
     "store",
     "uplink",
+    "remote",
     "bus",
     "inference",
     "agents",
@@ -115,6 +116,7 @@ class Runtime:
         # [access] roles; standalone runs as the invoking user (session.open_api sets `via`).
         self.access: AccessPolicy = AccessPolicy(config.access)
         self.local_caller: Caller = self.access.local(via="cli")
+        self.remote: RemoteCommands | None = None  # kept across restarts (see its doc)
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -209,6 +211,7 @@ class Runtime:
             self._build_ota,
             self._build_store,
             self._build_uplink,
+            self._build_remote,
             self._build_bus,
             self._build_inference,
             self._build_agents,
@@ -253,7 +256,9 @@ class Runtime:
         return self.ota
 
     def _build_store(self) -> Outbox:
-        """The durable outbox (one SQLite file per device, `[store] path`)."""
+        """The durable outbox (one SQLite file per device, `[store] path`), sealing its
+        payloads under the device data key when `[store] encrypt` is on."""
+        from edgetui.security import outbox_cipher
         from edgetui.store import Outbox
 
         path = Path(self.config.store.path or self.state_dir / "edgetui.db").expanduser()
@@ -261,6 +266,7 @@ class Runtime:
             self.config.store,
             path,
             rollup_after_s=60.0 * self.config.telemetry.rollup_after_min,
+            cipher=outbox_cipher(self.config.store, self.state_dir),
         )
         return self.store
 
@@ -272,9 +278,53 @@ class Runtime:
         if self.store is None:
             return None
         self.uplink = Uplink(
-            self.config.uplink, self.store, device_id=self.config.device.id, notify=self.notify
+            self.config.uplink,
+            self.store,
+            device_id=self.config.device.id,
+            notify=self.notify,
+            on_command=lambda payload: self.remote.receive(payload) if self.remote else None,
         )
         return self.uplink
+
+    def _build_remote(self) -> RemoteCommands | None:
+        """Signed remote commands (`[remote]`), when a broker can bring them; the same part
+        across restarts, so a command that restarts the runtime still reports its end."""
+        from edgetui.security import RemoteCommands
+
+        if self.store is None or not self.config.uplink.url:
+            return None
+        if self.remote is None:
+
+            async def publish(record: dict[str, Any]) -> None:
+                if self.store is None:
+                    raise RuntimeError("the outbox is not running")
+                await self.store.enqueue("result", record)
+
+            async def call(method: str, params: dict[str, Any], key_id: str) -> Any:
+                # Authorised by its key, audited as `via: remote` with the key id.
+                return await self.call_as(self.access.remote(key_id), method, params)
+
+            self.remote = RemoteCommands(
+                self.config.remote,
+                self.state_dir,
+                device_id=self.config.device.id,
+                device_type=self.config.device.type,
+                call=call,
+                publish=publish,
+                notify=self.notify,
+                on_refused=self._command_refused,
+            )
+        return self.remote
+
+    def _command_refused(
+        self, code: str, message: str, command_id: str | None, key_id: str | None
+    ) -> None:
+        """A refused remote command whose signature or key is wrong is a security event
+        (kept, shown, audited); the other refusals are published as REJECTED with a reason."""
+        if code in ("bad_signature", "unknown_key", "revoked_key"):
+            caller = self.access.remote(key_id or "unknown")
+            data = {"code": code, "command_id": command_id}
+            self.report_security("bad_signature", message, caller=caller, data=data)
 
     def _build_telemetry_publisher(self) -> TelemetryPublisher | None:
         """Telemetry messages (from the latest snapshot) and WARNING+ logs into the outbox."""
@@ -392,6 +442,8 @@ class Runtime:
         self._closing = True
         async with self._restart_lock:
             await self._stop()
+        if self.remote is not None:  # it outlives restarts, not the runtime
+            await self.remote.close()
 
     async def _start(self) -> None:
         if self._started:

@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "edgetui.cli.check",
     "edgetui.cli.kiosk",
     "edgetui.cli.audit",
+    "edgetui.cli.command",
 ]
 
 

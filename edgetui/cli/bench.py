@@ -14,6 +14,7 @@ BENCH_MODULES = [
     "edgetui.bench.inference",
     "edgetui.bench.alerts",
     "edgetui.bench.audit",
+    "edgetui.bench.security",
 ]
 
 

@@ -34,8 +34,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = bsub.add_parser("export", help="write the backlog to a file (NDJSON)")
     q.add_argument("--out", required=True, metavar="FILE", help="NDJSON file to write")
     q.add_argument("--remove", action="store_true", help="remove exported messages from the queue")
+    q.add_argument(
+        "--decrypt",
+        action="store_true",
+        help="write sealed messages decrypted (default: ciphertext, as stored)",
+    )
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_export)
+
+    q = bsub.add_parser("rotate-key", help="seal new messages under a new data key")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_rotate_key)
 
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:
@@ -62,6 +71,14 @@ def render_stats(s: dict[str, Any]) -> str:
         f"seq        {s.get('seq')} (last assigned)",
         f"database   {s.get('path')}",
     ]
+    enc = s.get("encryption")
+    lines.append(
+        "sealed     no (payloads in clear)"
+        if not enc
+        else f"sealed     {enc['alg'] if enc['enabled'] else 'old rows only'}, data key "
+        f"{enc['key_id']} ({enc['keys']} in {enc['key_file']})"
+        + (f"; {enc['unreadable']} cannot be opened" if enc["unreadable"] else "")
+    )
     if s.get("last_error"):
         lines.append(f"last error {s['last_error']} (at {s.get('last_error_at')})")
     if s.get("last_store_error"):
@@ -104,13 +121,30 @@ def _absolute(path: str) -> Path:
 
 async def cmd_export(ctx: Context) -> int:
     out = _absolute(ctx.args.out)
-    result = await _call(ctx, "buffer.export", {"out": str(out), "remove": ctx.args.remove})
+    params = {"out": str(out), "remove": ctx.args.remove}
+    if ctx.args.decrypt:  # only asked for when wanted: a role may allow export but not this
+        params["decrypt"] = True
+    result = await _call(ctx, "buffer.export", params)
     if ctx.args.json:
         print_json(result)
     else:
         kept = "removed from the queue" if ctx.args.remove else "still queued"
+        sealed = f", {result['sealed']} sealed" if result.get("sealed") else ""
         print(
-            f"exported {result['messages']} messages ({human_bytes(result['bytes'])}) to "
-            f"{result['path']}; {kept}"
+            f"exported {result['messages']} messages ({human_bytes(result['bytes'])}"
+            f"{sealed}) to {result['path']}; {kept}"
+        )
+    return EXIT_OK
+
+
+async def cmd_rotate_key(ctx: Context) -> int:
+    result = await _call(ctx, "buffer.rotate_key")
+    if ctx.args.json:
+        print_json(result)
+    else:
+        retired = ", ".join(result["retired"]) or "none (older keys stay until their rows drain)"
+        print(
+            f"data key rotated: new messages sealed under {result['key_id']} "
+            f"(was {result['previous']}); retired: {retired}; key file {result['key_file']}"
         )
     return EXIT_OK

@@ -24,6 +24,7 @@ class OutboxRow:
     created: float
     size: int
     wire: bytes
+    sealed: bytes | None = None  # the sealed payload, when read without opening it (export)
 
 
 @dataclass
@@ -49,6 +50,16 @@ class OutboxStats:
     store_errors: int = 0
     last_store_error: str | None = None
     moved_aside: str | None = None
+    # Encryption at rest (None/0 without a data key): new rows sealed, the key sealing
+    # them, the key file, how many keys it holds, rows that cannot be opened (kept, not
+    # sent) and why, clear rows sealed when encryption was turned on.
+    encrypt: bool = False
+    key_id: str | None = None
+    key_file: str | None = None
+    keys: int = 0
+    unreadable: int = 0
+    last_unreadable: str | None = None
+    migrated: int = 0
 
     @property
     def fill_percent(self) -> float:

@@ -20,8 +20,21 @@ Offers:
 - `SdNotifier`: systemd readiness and watchdog notifications (the documented NOTIFY_SOCKET
   protocol); the daemon pings from its event loop, so a hung loop is restarted.
 
+- encryption at rest: `DataKeyring`, `DataKeyError` (the device data key file, 0600, outside
+  the database, with rotation and the retirement of keys no row needs); `OutboxCipher`,
+  `SealError`, `MissingKey` (AES-256-GCM sealing under that key: the store knows it only as
+  its `PayloadCipher` protocol, handed in by the runtime) and `outbox_cipher(store_config,
+  state_dir)`, which makes or reads the key file as `[store]` says;
+- signed remote commands: `RemoteCommands` (the part that verifies signed commands from
+  devices/<id>/commands, runs them one at a time and reports their states on
+  devices/<id>/commands/result); `CommandRefused`, `parse_command`, `verify_command`,
+  `sign_command`, `SUPPORTED`, `STATES`, `load_signing_key`, `load_verify_key`, `key_id` (the
+  command document and its Ed25519 signature; the operator side uses them in
+  `edgetui command sign|send`).
+
 Modules: `access`, `gate`, `audit` (the writer), `audit_reader`, `device_key`, `monitor`,
-`service`, `pin`, `kiosk`, `sd_notify`. Other parts and faces import only these names.
+`service`, `pin`, `kiosk`, `sd_notify`, `data_key`, `sealing`, `signing`, `commands`,
+`replay`, `remote`. Other parts and faces import only these names.
 """
 
 from edgetui.security.access import (
@@ -45,6 +58,15 @@ from edgetui.security.audit_reader import (
     record_time,
     verify_log,
 )
+from edgetui.security.commands import (
+    STATES,
+    SUPPORTED,
+    CommandRefused,
+    parse_command,
+    sign_command,
+    verify_command,
+)
+from edgetui.security.data_key import DataKeyError, DataKeyring
 from edgetui.security.device_key import PUB_NAME, DeviceKey, DeviceKeyError, load_public
 from edgetui.security.gate import call_guarded, check_allowed
 from edgetui.security.kiosk import KioskPin
@@ -57,24 +79,36 @@ from edgetui.security.pin import (
     check_pin_format,
     hash_pin,
 )
+from edgetui.security.remote import RemoteCommands
 from edgetui.security.sd_notify import SdNotifier
+from edgetui.security.sealing import MissingKey, OutboxCipher, SealError, outbox_cipher
 from edgetui.security.service import SecurityService, audit_path, keys_dir
+from edgetui.security.signing import key_id, load_signing_key, load_verify_key
 
 __all__ = [
     "FORBIDDEN",
     "MONITOR_KINDS",
     "PUB_NAME",
+    "STATES",
+    "SUPPORTED",
     "AccessPolicy",
     "AuditFormatError",
     "AuditLog",
+    "CommandRefused",
+    "DataKeyError",
+    "DataKeyring",
     "DeviceKey",
     "DeviceKeyError",
     "KioskPin",
+    "MissingKey",
+    "OutboxCipher",
     "PinCheck",
     "PinError",
     "PinGuard",
     "PinHash",
+    "RemoteCommands",
     "SdNotifier",
+    "SealError",
     "SecurityService",
     "VerifyReport",
     "allows",
@@ -85,8 +119,13 @@ __all__ = [
     "current_caller",
     "hash_pin",
     "iter_lines",
+    "key_id",
     "keys_dir",
     "load_public",
+    "load_signing_key",
+    "load_verify_key",
+    "outbox_cipher",
+    "parse_command",
     "parse_record",
     "parse_since",
     "read_records",
@@ -95,5 +134,7 @@ __all__ = [
     "required_role",
     "reset_current_caller",
     "set_current_caller",
+    "sign_command",
+    "verify_command",
     "verify_log",
 ]

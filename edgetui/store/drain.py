@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Iterable
 from typing import Any
 
 from edgetui.faults import fault_point
@@ -24,16 +23,18 @@ _WIRE = (
     """CAST('{"id":' || json_quote(id) || ',"seq":' || seq ||"""
     """ CASE WHEN payload = '{}' THEN '}' ELSE ',' || substr(payload, 2) END AS BLOB)"""
 )
-_COLUMNS = f"seq, id, kind, prio, created, size, {_WIRE} AS wire"
+# A sealed row (a BLOB payload) comes out as it is, flagged, and is opened in Python
+# (`keys.OutboxKeys.open_rows`).
+_COLUMNS = (
+    "seq, id, kind, prio, created, size, "
+    f"CASE WHEN typeof(payload) = 'blob' THEN payload ELSE {_WIRE} END AS wire, "
+    "typeof(payload) = 'blob' AS sealed"
+)
 # Drain order after a cursor (prio, seq): the rest of that class, then the classes below,
 # each an index seek (a row-value `(prio, seq) > (?, ?)` seeks on prio alone and steps
 # over the class's earlier rows on every batch).
 _FETCH_CLASS = f"SELECT {_COLUMNS} FROM outbox WHERE prio = ? AND seq > ? ORDER BY seq LIMIT ?"
 _FETCH_BELOW = f"SELECT {_COLUMNS} FROM outbox WHERE prio > ? ORDER BY prio, seq LIMIT ?"
-
-
-def _row(r: Iterable[Any]) -> OutboxRow:
-    return OutboxRow(*r)
 
 
 class OutboxDrainSide:
@@ -44,11 +45,14 @@ class OutboxDrainSide:
     rollups and exports apply the journal first (`settle_acked`)."""
 
     # -- drain side -------------------------------------------------------------------
-    async def fetch(self, limit: int, after: tuple[int, int] = (-1, 0)) -> list[OutboxRow]:
-        """Up to `limit` rows in drain order (class, then seq) strictly after `after`."""
+    async def fetch(
+        self, limit: int, after: tuple[int, int] = (-1, 0), *, keep_sealed: bool = False
+    ) -> list[OutboxRow]:
+        """Up to `limit` rows in drain order (class, then seq) strictly after `after`
+        (sealed rows opened, unless `keep_sealed`; rows that cannot be opened skipped)."""
         if self._db is None:
             return []
-        return await asyncio.to_thread(self.fetch_blocking, limit, after)
+        return await asyncio.to_thread(self.fetch_blocking, limit, after, keep_sealed)
 
     async def delete(self, seqs: list[int]) -> int:
         """Remove acknowledged rows at once; returns how many were still queued."""
@@ -110,18 +114,21 @@ class OutboxDrainSide:
             self._ackdb.execute("PRAGMA wal_autocheckpoint=0")
         return self._ackdb
 
-    def fetch_blocking(self, limit: int, after: tuple[int, int] = (-1, 0)) -> list[OutboxRow]:
+    def fetch_blocking(
+        self, limit: int, after: tuple[int, int] = (-1, 0), keep_sealed: bool = False
+    ) -> list[OutboxRow]:
         """`fetch`, blocking, on the drain thread's connection."""
         with self._ack_lock:
-            return self._fetch_locked(limit, after)
+            raw = self._fetch_locked(limit, after)
+        return self.open_rows(raw, keep_sealed=keep_sealed)
 
-    def _fetch_locked(self, limit: int, after: tuple[int, int]) -> list[OutboxRow]:
+    def _fetch_locked(self, limit: int, after: tuple[int, int]) -> list[tuple[Any, ...]]:
         prio, seq = after
         db = self._ack_conn()
         rows = db.execute(_FETCH_CLASS, (prio, seq, limit)).fetchall() if prio >= 0 else []
         if len(rows) < limit:
             rows += db.execute(_FETCH_BELOW, (prio, limit - len(rows))).fetchall()
-        return [_row(r) for r in rows]
+        return rows
 
     def fetch_unsent_blocking(
         self, limit: int, after: tuple[int, int]
@@ -131,9 +138,10 @@ class OutboxDrainSide:
         cursor past the rows read (None: nothing left), and whether the batch was full."""
         with self._ack_lock:
             rows = self._fetch_locked(limit, after)
-            unsent = [r for r in rows if r.seq not in self._unapplied]
-        last = (rows[-1].prio, rows[-1].seq) if rows else None
-        return unsent, last, len(rows) == limit
+            unsent = [r for r in rows if r[0] not in self._unapplied]
+        last = (rows[-1][3], rows[-1][0]) if rows else None
+        # Opened outside the lock: the PUBACK path does not wait for the decryption.
+        return self.open_rows(unsent), last, len(rows) == limit
 
     def is_acked(self, seq: int) -> bool:
         """Journaled as acknowledged, not yet deleted (never to be sent again)."""

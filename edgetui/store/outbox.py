@@ -37,6 +37,7 @@ from edgetui.models.ids import new_id
 from edgetui.store.ack_journal import AckJournal
 from edgetui.store.drain import OutboxDrainSide
 from edgetui.store.full import OutboxFull, OutboxWhenFull
+from edgetui.store.keys import OutboxKeys
 from edgetui.store.schema import (
     CHUNK,
     COUNTERS,
@@ -50,12 +51,13 @@ from edgetui.store.schema import (
     open_checked,
     transaction,
 )
+from edgetui.store.sealed import PayloadCipher, row_aad
 from edgetui.store.upkeep import OutboxUpkeep
 
 log = logging.getLogger(__name__)
 
 
-class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
+class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull, OutboxKeys):
     """The durable outbox service (name "store"); the uplink drains it."""
 
     name = "store"
@@ -69,8 +71,13 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
         page_limit: int | None = None,
         maintenance_s: float = 1.0,
         clock: Callable[[], float] = time.time,
+        cipher: PayloadCipher | None = None,
     ) -> None:
         self.config = config
+        # Sealing (edgetui.security's OutboxCipher, handed in by the runtime): with a
+        # cipher, sealed rows open; with `[store] encrypt` too, new rows are sealed.
+        self.cipher = cipher
+        self.seal_new = cipher is not None and config.encrypt
         self.path = Path(path)
         self.rollup_after_s = rollup_after_s
         self.page_limit = page_limit  # hard cap on the file, in SQLite pages (tests, tiny disks)
@@ -96,7 +103,9 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
             max_bytes=config.max_bytes,
             on_full=config.on_full,
             ttl_s=config.ttl_s,
+            encrypt=self.seal_new,
         )
+        self._unreadable: dict[int, str] = {}  # seq -> why it cannot be opened (kept)
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -108,8 +117,16 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
         except CorruptDatabase as exc:
             self.stats.moved_aside = str(move_aside(self.path, str(exc)))
             self._db = await open_checked(self.path, page_limit=self.page_limit)
+        try:
+            await self.check_keys()  # before anything reads or deletes a row
+        except BaseException:
+            await self._db.close()
+            self._db = None
+            raise
         self._rdb = await connect(self.path, synchronous="NORMAL")
         await self._open_journal()
+        if self.seal_new:
+            await self.seal_clear_rows()
         await self._load()
         self._maint = asyncio.create_task(self._maintenance(), name="outbox-maintenance")
 
@@ -151,6 +168,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
             if key in COUNTERS:
                 setattr(self.stats, key, value)
         self.stats.last_seq = await last_seq(self._db)
+        self.sync_key_stats()
         self._sync_stats()
         await self.refresh_oldest()
 
@@ -229,7 +247,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
         async with self._wlock:
             over_n, over_b = self._over(items)
             try:
-                if over_n <= 0 and over_b <= 0 and len(items) == 1:
+                if over_n <= 0 and over_b <= 0 and len(items) == 1 and not self.seal_new:
                     receipts = [await self._insert_one(db, items[0], now)]
                 else:
                     receipts = await self._insert_txn(db, items, now, over_n, over_b)
@@ -289,17 +307,31 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
                 )
                 taken.update(r[0] for r in rows)
             seen: set[str] = set()
-            fixed = []
+            fixed: list[tuple[Any, ...]] = []
             for kind, prio, oid, text, size in items:
                 if oid in taken or oid in seen:
                     oid = new_id()
                 seen.add(oid)
                 fixed.append((oid, kind, prio, now, size, text))
-            await db.executemany(
-                "INSERT INTO outbox (id, kind, prio, created, size, payload) VALUES (?,?,?,?,?,?)",
-                fixed,
-            )
-            last = await last_seq(db)
+            ids = [f[0] for f in fixed]
+            if self.seal_new:
+                # The seq is part of the sealed row's associated data, so it is given
+                # here (the write lock is held: nobody else inserts) rather than by SQLite.
+                last = await last_seq(db)
+                fixed = self._sealed(fixed, last + 1)
+                await db.executemany(
+                    "INSERT INTO outbox (seq, id, kind, prio, created, size, payload) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    fixed,
+                )
+                last += len(fixed)
+            else:
+                await db.executemany(
+                    "INSERT INTO outbox (id, kind, prio, created, size, payload) "
+                    "VALUES (?,?,?,?,?,?)",
+                    fixed,
+                )
+                last = await last_seq(db)
         if removed:
             self._account(removed)
             self.stats.dropped += len(removed)
@@ -312,7 +344,24 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull):
                 self.config.max_bytes,
             )
         first = last - len(fixed) + 1
-        return [Receipt(f[0], first + i) for i, f in enumerate(fixed)]
+        return [Receipt(oid, first + i) for i, oid in enumerate(ids)]
+
+    def _sealed(self, rows: list[tuple[Any, ...]], first: int) -> list[tuple[Any, ...]]:
+        """(id, kind, prio, created, size, text) rows as (seq, ..., sealed payload)."""
+        assert self.cipher is not None
+        seal = self.cipher.seal
+        return [
+            (
+                seq,
+                oid,
+                kind,
+                prio,
+                created,
+                size,
+                seal(text.encode(), row_aad(seq, kind, created, oid)),
+            )
+            for seq, (oid, kind, prio, created, size, text) in enumerate(rows, first)
+        ]
 
     def _require(self) -> aiosqlite.Connection:
         if self._db is None:

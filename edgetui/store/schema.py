@@ -22,17 +22,27 @@ from edgetui.store.ack_journal import SUFFIX as JOURNAL_SUFFIX
 log = logging.getLogger(__name__)
 
 # Priority classes, highest first: a lower number drains first and is dropped last.
-# "audit" is last only so that the numbers stored in existing databases keep their meaning:
-# the audit trail in the state directory is the record, its uplink copy a replica.
-KINDS = ("alert", "event", "telemetry", "log", "audit")
+# `result`: the states of signed remote commands (devices/<id>/commands/result). `audit`
+# comes last: the audit trail in the state directory is the record, its uplink copy a replica.
+KINDS = ("alert", "result", "event", "telemetry", "log", "audit")
 PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 TOPIC_SUFFIX = {
     "alert": "alerts",
+    "result": "commands/result",
     "event": "events",
     "telemetry": "telemetry",
     "log": "logs",
     "audit": "audit",
 }
+# A row's class is stored as its kind and its prio; when a class is added, the prio of the
+# rows already queued is set again from their kind (a no-op when nothing changed).
+_REPRIORITISE = (
+    "UPDATE outbox SET prio = CASE kind "
+    + " ".join(f"WHEN '{k}' THEN {i}" for k, i in PRIORITY.items())
+    + " ELSE prio END WHERE prio != CASE kind "
+    + " ".join(f"WHEN '{k}' THEN {i}" for k, i in PRIORITY.items())
+    + " ELSE prio END"
+)
 
 SCHEMA_VERSION = 3  # 2: outbox_acked; 3: acknowledgements journaled (ack_journal.py)
 # AUTOINCREMENT: a seq is never reused, even after every row was sent and deleted, and a
@@ -103,6 +113,7 @@ async def open_checked(path: Path, *, page_limit: int | None = None) -> aiosqlit
             raise CorruptDatabase("integrity check failed: " + "; ".join(problems[:3]))
         await db.executescript(SCHEMA)
         await _retire_acked_table(db)
+        await db.execute(_REPRIORITISE)
         # Written only when it changes: opening a database on a full disk must not fail.
         version = (await db.execute_fetchall("PRAGMA user_version"))[0][0]
         if version != SCHEMA_VERSION:
@@ -196,8 +207,10 @@ async def last_seq(db: aiosqlite.Connection) -> int:
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """BEGIN IMMEDIATE (the write lock up front) … COMMIT; ROLLBACK and re-raise on any
     error. A body may COMMIT early itself (to keep a counter) and then raise."""
-    await db.execute("BEGIN IMMEDIATE")
     try:
+        # Inside the try: a task cancelled while BEGIN runs (on aiosqlite's thread, where
+        # it completes regardless) must still roll back, or the write lock stays taken.
+        await db.execute("BEGIN IMMEDIATE")
         yield db
         await db.execute("COMMIT")
     except BaseException:

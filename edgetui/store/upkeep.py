@@ -13,7 +13,7 @@ from typing import Any
 from edgetui.models.buffer import OutboxRow
 from edgetui.store.export import export_rows
 from edgetui.store.rollup import plan_rollups
-from edgetui.store.schema import PRIORITY, bump, delete_in, last_seq, transaction
+from edgetui.store.schema import PRIORITY, StoreError, bump, delete_in, last_seq, transaction
 
 log = logging.getLogger("edgetui.store")
 
@@ -44,10 +44,11 @@ class OutboxUpkeep:
         await self.settle_acked()  # a delivered row is sent, not expired
         async with self._wlock, transaction(db):
             rows = await db.execute_fetchall(
-                "DELETE FROM outbox WHERE created < ? RETURNING prio, size",
+                "DELETE FROM outbox WHERE created < ? RETURNING prio, size, seq",
                 (cutoff,),
             )
             await bump(db, "expired", len(rows))
+        self.forget_unreadable(r[2] for r in rows)
         n = self._account((r[0], r[1]) for r in rows)
         if n:
             self.stats.expired += n
@@ -64,14 +65,14 @@ class OutboxUpkeep:
         await self.settle_acked()  # delivered samples are not folded into an average
         async with self._wlock:
             rows = await db.execute_fetchall(
-                "SELECT seq, created, payload FROM outbox WHERE prio = ? AND created < ? "
+                "SELECT seq, created, payload, id FROM outbox WHERE prio = ? AND created < ? "
                 "ORDER BY seq",
                 (prio, cutoff),
             )
             # Samples the broker acknowledged since settle_acked are not folded in again.
             # Parsing and averaging a long outage's samples takes a while: off the loop.
             fresh = [r for r in rows if r[0] not in self._unapplied]
-            plans = await asyncio.to_thread(plan_rollups, fresh)
+            plans = await asyncio.to_thread(plan_rollups, self._opened_telemetry(fresh))
             if not plans:
                 return 0
             folded: list[tuple[int, int]] = []
@@ -80,11 +81,22 @@ class OutboxUpkeep:
                 for plan in plans:
                     folded += await delete_in(db, plan.seqs)
                     kind, _, oid, text, size = self._encode("telemetry", plan.payload)
-                    await db.execute(
-                        "INSERT INTO outbox (id, kind, prio, created, size, payload) "
-                        "VALUES (?,?,?,?,?,?)",
-                        (oid, kind, prio, plan.created, size, text),
-                    )
+                    if self.seal_new:  # sealed under its own seq (see Outbox._insert_txn)
+                        row = self._sealed(
+                            [(oid, kind, prio, plan.created, size, text)],
+                            await last_seq(db) + 1,
+                        )[0]
+                        await db.execute(
+                            "INSERT INTO outbox (seq, id, kind, prio, created, size, payload) "
+                            "VALUES (?,?,?,?,?,?,?)",
+                            row,
+                        )
+                    else:
+                        await db.execute(
+                            "INSERT INTO outbox (id, kind, prio, created, size, payload) "
+                            "VALUES (?,?,?,?,?,?)",
+                            (oid, kind, prio, plan.created, size, text),
+                        )
                     added.append(size)
                 await bump(db, "rolled_up", len(folded))
                 await bump(db, "rollups", len(plans))
@@ -104,30 +116,63 @@ class OutboxUpkeep:
         )
         return len(folded)
 
-    async def export(self, out: Path, *, remove: bool = False) -> dict[str, Any]:
+    def _opened_telemetry(
+        self, rows: list[tuple[int, float, str | bytes, str]]
+    ) -> list[tuple[int, float, str]]:
+        """Telemetry rows with their payloads opened; one that cannot be is left out."""
+        out = []
+        for seq, created, payload, oid in rows:
+            try:
+                text = self.open_payload(seq, oid, "telemetry", created, payload)
+            except ValueError as exc:
+                self._mark_unreadable(seq, str(exc))
+                continue
+            out.append((seq, created, text))
+        return out
+
+    async def export(
+        self, out: Path, *, remove: bool = False, decrypt: bool = False
+    ) -> dict[str, Any]:
         """Write every queued message to `out` as NDJSON (fsynced); with `remove`, delete
-        exactly the exported rows afterwards."""
+        exactly the exported rows afterwards. Sealed rows are written sealed unless
+        `decrypt`; with `decrypt`, a row that cannot be opened fails the export (nothing
+        is written or removed)."""
         rows: list[OutboxRow] = []
         after = (-1, 0)
         await self.settle_acked()  # what the broker already has is not exported
         while True:
-            batch = await self.fetch(1000, after)
+            batch = await self.fetch(1000, after, keep_sealed=not decrypt)
             if not batch:
                 break
             rows += batch
             after = (batch[-1].prio, batch[-1].seq)
+        if decrypt and self._unreadable:  # every queued row was just read
+            raise StoreError(
+                f"cannot decrypt {len(self._unreadable)} queued message(s): "
+                f"{self.stats.last_unreadable}; nothing exported"
+            )
         rows = [r for r in rows if r.seq not in self._unapplied]  # acknowledged meanwhile
-        size = await asyncio.to_thread(export_rows, rows, Path(out))
+        key_of = self.cipher.key_of if self.cipher is not None else None
+        size = await asyncio.to_thread(export_rows, rows, Path(out), key_of)
         removed = 0
         if remove and rows:
             async with self._wlock, transaction(self._require()) as db:
                 gone = await delete_in(db, [r.seq for r in rows])
             removed = self._account(gone)
+            self.forget_unreadable(r.seq for r in rows)
             await self.refresh_oldest()
-        return {"path": str(out), "messages": len(rows), "bytes": size, "removed": removed}
+        sealed = sum(1 for r in rows if r.sealed is not None)
+        return {
+            "path": str(out),
+            "messages": len(rows),
+            "bytes": size,
+            "removed": removed,
+            "sealed": sealed,
+            "decrypted": bool(decrypt),
+        }
 
     async def _maintenance(self) -> None:
-        last_rollup = 0.0
+        last_rollup = last_retire = 0.0
         while True:
             await asyncio.sleep(self.maintenance_s)
             try:
@@ -137,6 +182,9 @@ class OutboxUpkeep:
                 ttl = self.config.ttl_s
                 if ttl > 0 and oldest is not None and oldest < self.clock() - ttl:
                     await self.expire()
+                if self.cipher is not None and time.monotonic() - last_retire > 30.0:
+                    last_retire = time.monotonic()
+                    await self.retire_keys()  # old keys go once their rows drained
                 if self.rollup_after_s > 0 and time.monotonic() - last_rollup > 30.0:
                     last_rollup = time.monotonic()
                     await self.rollup(self.rollup_after_s)

@@ -13,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +60,7 @@ class Uplink:
         *,
         device_id: str,
         notify: Callable[[str, dict[str, Any]], None] | None = None,
+        on_command: Callable[[bytes], None] | None = None,
         connect_timeout: float = 10.0,
         keepalive: int = 30,
         rng: Callable[[], float] = random.random,
@@ -70,6 +69,9 @@ class Uplink:
         self.store = store
         self.device_id = device_id
         self.notify = notify or (lambda kind, data: None)
+        # Commands are verified and run by edgetui.security's RemoteCommands (handed in by
+        # the runtime); without it, they are logged and ignored.
+        self.on_command = on_command
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive  # s; the broker drops us after 1.5x this without a packet
         self.rng = rng
@@ -83,7 +85,6 @@ class Uplink:
         self.connected_since: float | None = None
         self.retry_at: float | None = None
         self.attempts = 0
-        self.commands: deque[dict[str, Any]] = deque(maxlen=10)
         self.drainer = Drainer(
             store,
             config.inflight,
@@ -248,21 +249,14 @@ class Uplink:
         self._lost.set()
 
     def _on_command(self, gen: int, topic: str, payload: bytes) -> None:
-        text = payload.decode("utf-8", errors="replace")
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = text.strip()
-        command = data.get("command") if isinstance(data, dict) else data
-        command = command if isinstance(command, str) else None
-        record = {"time": _iso(time.time()), "command": command, "payload": text[:200]}
-        self.commands.append(record)
-        self.notify("uplink.command", record)
-        if command == "flush":
-            log.info("uplink: command 'flush' received: draining now")
-            self.drainer.wake()
-        else:
-            log.warning("uplink: unknown command on %s: %s", topic, text[:200])
+        # No unsigned command is obeyed here (the old `{"command": "flush"}` is gone): each
+        # goes to the signed-command verifier, which refuses or runs it.
+        if gen != self._gen:
+            return
+        if self.on_command is None:
+            log.warning("uplink: command on %s ignored: remote commands are not running", topic)
+            return
+        self.on_command(payload)
 
     def _broker_refused(self, message: str) -> None:
         self._set_error(LinkError("broker_error", message))
@@ -314,6 +308,8 @@ class Uplink:
         }
         if self.state == "no_broker":
             out["last_error"] = "no broker configured"
+        elif remaining and self.store.stats.unreadable:  # kept, never sent: say so
+            out["last_error"] = self.store.stats.last_unreadable
         return out
 
     def section(self) -> dict[str, Any]:
@@ -355,7 +351,7 @@ class Uplink:
             "ttl_s": s.ttl_s,
             "path": s.path,
             "moved_aside": s.moved_aside,
-            "commands": list(self.commands)[-3:],
+            "encryption": self.store.encryption_section(),
         }
 
     def state_text(self) -> str:
@@ -391,13 +387,24 @@ class Uplink:
             if not isinstance(out, str) or not out:
                 raise APIError("buffer.export needs params.out (a file path)", code=-32602)
             try:
-                return await self.store.export(out, remove=bool(params.get("remove", False)))
+                return await self.store.export(
+                    out,
+                    remove=bool(params.get("remove", False)),
+                    decrypt=bool(params.get("decrypt", False)),
+                )
             except (OSError, StoreError) as exc:
                 raise APIError(f"export to {out} failed: {exc}") from None
+
+        async def rotate_key(_: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return await self.store.rotate_key()
+            except StoreError as exc:
+                raise APIError(f"buffer.rotate_key: {exc}") from None
 
         return {
             "buffer.stats": stats,
             "buffer.flush": flush,
             "buffer.retry": retry,
             "buffer.export": export,
+            "buffer.rotate_key": rotate_key,
         }

@@ -15,7 +15,7 @@ import pytest
 
 from edgetui.models.ids import new_id
 from edgetui.store.ack_journal import journal_path, read_journal
-from edgetui.store.schema import instance_of
+from edgetui.store.schema import PRIORITY, instance_of
 from tests.store.test_outbox import all_rows, open_outbox
 
 
@@ -63,7 +63,7 @@ async def test_journaled_rows_are_skipped_then_deleted_in_bulk(tmp_path: Path) -
     assert table_seqs(db) == [1, 2, 3, 4, 5, 6]  # still in the table...
     assert [ob.is_acked(s) for s in (1, 3, 4)] == [True, True, False]  # ...not to be resent
     removed = await apply(ob)
-    assert len(removed) == 3 and all(prio == 2 for prio, _ in removed)
+    assert len(removed) == 3 and all(prio == PRIORITY["telemetry"] for prio, _ in removed)
     assert table_seqs(db) == [4, 5, 6] and await journaled(ob, db) == []
     assert not ob.is_acked(1) and await apply(ob) == []  # nothing left: nothing booked twice
     assert ob.account_sent(removed) == 3 and ob.stats.queued == 3 and ob.stats.sent == 3

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgetui.config import StoreConfig
+from edgetui.security import DataKeyring, OutboxCipher
 from edgetui.store.outbox import Outbox
 from tests.support.cli import daemon_log, spawn_daemon, start_daemon
 from tests.support.mqtt_sub import Collector
@@ -126,7 +127,9 @@ async def test_killed_in_each_drain_step_then_restarted(
         assert len(seqs) - len(set(seqs)) <= WINDOW, f"{len(seqs) - len(set(seqs))} duplicates"
         if step.startswith("uplink.before_compact"):
             assert "acknowledged before the last stop" in daemon_log(state)
-        ob = Outbox(StoreConfig(), state / "edgetui.db")
+        # The daemon sealed what it queued itself ([store] encrypt = true): its key opens it.
+        key = DataKeyring.load(state / "keys" / "outbox.key")
+        ob = Outbox(StoreConfig(), state / "edgetui.db", cipher=OutboxCipher(key))
         await ob.start()
         # The daemon's own warnings are queued too (a kill after its socket was up leaves
         # "removing stale control socket" for the restart): seqs past `total` are those.

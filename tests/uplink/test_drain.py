@@ -123,17 +123,21 @@ async def test_broker_killed_mid_drain_and_restarted_loses_nothing(tmp_path: Pat
         broker.stop()
 
 
-async def test_flush_and_commands(tmp_path: Path, mosquitto) -> None:
+async def test_flush_and_commands_go_to_the_verifier(tmp_path: Path, mosquitto) -> None:
     sub = Collector(mosquitto.host, mosquitto.port)
     ob, up = await make_pair(tmp_path, mosquitto.url)
+    got: list[bytes] = []
+    up.on_command = got.append  # the runtime hands in edgetui.security's RemoteCommands
     await ob.enqueue_many([("event", {"n": i}) for i in range(50)])
     await up.start()
     result = await up.flush(30)
     assert result["ok"] and result["remaining"] == 0 and result["sent"] == 50
-    sub.client.publish("devices/dev-1/commands", json.dumps({"command": "flush"}), qos=1)
-    await wait_until(lambda: len(up.commands) == 1, what="command recorded")
-    assert up.commands[0]["command"] == "flush"
-    assert up.section()["commands"][0]["command"] == "flush"
+    # The old unsigned `flush` is not obeyed by the uplink: the payload goes, as it is, to
+    # the signed-command verifier (which rejects it: tests/security/test_remote.py).
+    unsigned = json.dumps({"command": "flush"}).encode()
+    sub.client.publish("devices/dev-1/commands", unsigned, qos=1)
+    await wait_until(lambda: got == [unsigned], what="command handed on")
+    assert "commands" not in up.section()
     sub.close()
     await close_pair(ob, up)
 

@@ -1,0 +1,223 @@
+"""`edgetui command sign|send`: the operator side of signed remote commands.
+
+`sign` prints a signed command document (no device, no broker needed); `send` publishes one
+to each target device's devices/<id>/commands and waits for its final state on
+devices/<id>/commands/result (QUEUED, IN_PROGRESS, then SUCCEEDED, FAILED, REJECTED or
+TIMED_OUT). Exit status: 0 every device SUCCEEDED, 1 anything else (or no answer in time),
+2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("command", help="signed remote commands: sign, send")
+    csub = p.add_subparsers(dest="command_action", metavar="ACTION", required=True)
+
+    q = csub.add_parser("sign", help="print a signed command document (JSON)")
+    q.add_argument("name", metavar="COMMAND", help="ota.check, ota.apply, buffer.flush, ...")
+    q.add_argument("--key", required=True, metavar="K.key", help="Ed25519 signing key")
+    q.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="ID|type:T|all",
+        help="a device id, type:T or all (repeatable)",
+    )
+    q.add_argument(
+        "--param", action="append", default=[], metavar="k=v", help="a param (repeatable)"
+    )
+    q.add_argument("--expires-in", default="1h", metavar="DURATION", help="30m, 1h, 2d (1h)")
+    q.add_argument("--id", metavar="ID", help="the command id (default: a fresh one)")
+    q.add_argument("--out", metavar="FILE", help="write the document here, not to stdout")
+    q.set_defaults(func=cmd_sign)
+
+    q = csub.add_parser("send", help="publish a signed command and wait for its result")
+    q.add_argument("file", metavar="FILE", help="the signed document (- for stdin)")
+    q.add_argument("--broker", required=True, metavar="URL", help="mqtt://host:1883 or mqtts://")
+    q.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="device to send to (repeatable; default: the ids among the targets)",
+    )
+    q.add_argument("--timeout", type=float, default=60.0, metavar="S", help="wait this long")
+    q.add_argument("--ca-file", metavar="PEM", help="CA for mqtts://")
+    q.add_argument("--cert-file", metavar="PEM", help="client certificate (mTLS)")
+    q.add_argument("--key-file", metavar="PEM", help="client key (mTLS)")
+    q.add_argument("--username", help="MQTT user name")
+    q.add_argument("--password-file", metavar="FILE", help="MQTT password, in a file")
+    q.add_argument("--json", action="store_true", help="each result as a JSON line")
+    q.set_defaults(func=cmd_send)
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `30s`, `15m`, `1h`, `2d` in seconds; ValueError otherwise."""
+    m = _DURATION.match(text.strip())
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 1h, 2d)")
+    return float(m.group(1)) * _UNIT_S[m.group(2)]
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """`k=v`: v as JSON when it parses (numbers, true, lists), else the string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--param {text!r}: expected k=v")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def cmd_sign(ctx: Context) -> int:
+    from edgetui.security import SUPPORTED, load_signing_key, sign_command
+
+    a = ctx.args
+    try:
+        expires = parse_duration(a.expires_in)
+        params = dict(parse_param(p) for p in a.param)
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    if a.name not in SUPPORTED:
+        raise CommandError(
+            f"unknown command {a.name!r} (supported: {', '.join(SUPPORTED)})", EXIT_USAGE
+        )
+    try:
+        key = load_signing_key(Path(a.key))
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"command sign: {exc}") from None
+    doc = sign_command(
+        key, a.name, targets=a.target, params=params, expires_in_s=expires, command_id=a.id
+    )
+    text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    if a.out:
+        Path(a.out).write_text(text)
+        print(
+            f"signed {doc['command']} {doc['id']} by key {doc['key_id']} -> {a.out}",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _read_doc(path: str) -> tuple[bytes, dict[str, Any]]:
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"command send: cannot read {path}: {exc.strerror}") from None
+    try:
+        doc = json.loads(data)
+        if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+            raise ValueError("not a command document (no id)")
+    except ValueError as exc:
+        raise CommandError(f"command send: {path}: {exc}", EXIT_USAGE) from None
+    return data, doc
+
+
+def cmd_send(ctx: Context) -> int:
+    a = ctx.args
+    data, doc = _read_doc(a.file)
+    targets = doc.get("targets") if isinstance(doc.get("targets"), list) else []
+    devices = a.device or [
+        t for t in targets if isinstance(t, str) and t != "all" and not t.startswith("type:")
+    ]
+    if not devices:
+        raise CommandError(
+            "command send: the targets name no device id: give --device ID (repeatable)",
+            EXIT_USAGE,
+        )
+    finals = _send(a, data, doc["id"], devices)
+    ok = all(finals.get(d, {}).get("state") == "SUCCEEDED" for d in devices)
+    for d in devices:
+        if d not in finals:
+            msg = f"no final state from {d} within {a.timeout:g} s (is it connected?)"
+            if a.json:
+                print_json({"device_id": d, "command_id": doc["id"], "state": None, "message": msg})
+            else:
+                print(f"{d}: {msg}")
+    return EXIT_OK if ok else EXIT_ERROR
+
+
+def _send(a: argparse.Namespace, data: bytes, cid: str, devices: list[str]) -> dict[str, Any]:
+    """Publish to each device, print each state as it comes; the final one per device."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    m = re.match(r"^(mqtts?)://([^:/]+)(?::(\d+))?/?$", a.broker)
+    if not m:
+        raise CommandError(
+            f"--broker {a.broker!r}: expected mqtt://host[:port] or mqtts://", EXIT_USAGE
+        )
+    tls = m.group(1) == "mqtts"
+    host, port = m.group(2), int(m.group(3) or (8883 if tls else 1883))
+    finals: dict[str, Any] = {}
+    lock = threading.Lock()
+    subscribed = threading.Event()
+    done = threading.Event()
+
+    def on_message(c: Any, u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            rec = json.loads(msg.payload)
+        except ValueError:
+            return
+        if not isinstance(rec, dict) or rec.get("command_id") != cid:
+            return
+        device = msg.topic.split("/")[1]
+        if a.json:
+            print_json({k: v for k, v in rec.items() if k not in ("id", "seq")})
+        else:
+            print(
+                f"{device}: {rec.get('state')} {rec.get('reason') or ''} "
+                f"{rec.get('message') or ''}".rstrip(),
+                flush=True,
+            )
+        if rec.get("state") in ("SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT"):
+            with lock:
+                finals[device] = rec
+                if all(d in finals for d in devices):
+                    done.set()
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv5)
+    if tls:
+        client.tls_set(ca_certs=a.ca_file, certfile=a.cert_file, keyfile=a.key_file)
+    if a.username:
+        pw = Path(a.password_file).read_text().strip() if a.password_file else None
+        client.username_pw_set(a.username, pw)
+    client.on_message = on_message
+    client.on_subscribe = lambda c, u, mid, rcs, p: subscribed.set()
+    try:
+        client.connect(host, port, keepalive=30)
+    except OSError as exc:
+        raise CommandError(f"command send: cannot connect to {a.broker}: {exc}") from None
+    client.loop_start()
+    try:
+        # Subscribed before publishing: no state can be missed.
+        client.subscribe([(f"devices/{d}/commands/result", 1) for d in devices])
+        if not subscribed.wait(10):
+            raise CommandError(f"command send: {a.broker} did not confirm the subscription")
+        for d in devices:
+            client.publish(f"devices/{d}/commands", data, qos=1).wait_for_publish(10)
+        deadline = time.monotonic() + a.timeout
+        while not done.wait(0.1) and time.monotonic() < deadline:
+            pass
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return finals

@@ -32,10 +32,11 @@ if TYPE_CHECKING:
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
+    from edgetui.validation import DriftService, ValidationService
 
 log = logging.getLogger(__name__)
 
-PARTS = ("ota", "store", "uplink", "bus", "inference", "agents")
+PARTS = ("ota", "store", "uplink", "bus", "inference", "agents", "validation", "drift")
 Method = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
@@ -90,6 +91,8 @@ class Runtime:
         self.bus: EventBus | None = None
         self.inference: InferenceEngine | None = None
         self.agents: AgentSupervisor | None = None
+        self.validation: ValidationService | None = None
+        self.drift: DriftService | None = None
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -168,6 +171,8 @@ class Runtime:
             self._build_bus,
             self._build_inference,
             self._build_agents,
+            self._build_validation,
+            self._build_drift,
             self._build_telemetry_publisher,
         ]
 
@@ -179,6 +184,7 @@ class Runtime:
             agents=lambda: self.agents.section() if self.agents is not None else None,
             enabled_agents=list(self.config.agents.enabled),
             inference=lambda: self.inference,
+            validate=self._validate_slot,
         )
         self.ota = OtaService(
             self.config,
@@ -265,6 +271,54 @@ class Runtime:
             agents_dir=slot_agents_dir(self.state_dir),
         )
         return self.agents
+
+    async def _validate_slot(self, slot_dir: Path, phase: str) -> dict[str, Any] | None:
+        """The OTA health hook: the validation suite on a slot (None: part not running)."""
+        if self.validation is None:
+            return None
+        return await self.validation.validate_slot(slot_dir, phase)
+
+    def _committed(self) -> bool:
+        """The booted slot is committed (no OTA: the model in use is as good as it gets)."""
+        return self.ota is None or not self.ota.trial
+
+    def _build_validation(self) -> ValidationService | None:
+        """`edgetui validate`, the OTA before/after runs and per-version baselines."""
+        from edgetui.validation import ValidationHooks, ValidationService
+
+        if not self.config.validation.enabled:
+            return None
+        hooks = ValidationHooks(
+            inference=lambda: self.inference,
+            agents=lambda: self.agents.section() if self.agents is not None else None,
+            enabled_agents=list(self.config.agents.enabled),
+            committed=self._committed,
+        )
+        self.validation = ValidationService(self.config.validation, self.state_dir, hooks)
+        if self.inference is not None:
+            self.inference.listeners.append(self.validation.observe)
+            self.inference.extras.append(self.validation.inference_extras)
+        return self.validation
+
+    def _build_drift(self) -> DriftService | None:
+        """PSI of the llm agent's decisions (from the bus) against a reference."""
+        from edgetui.validation import DriftHooks, DriftService, model_version
+
+        if not self.config.validation.enabled or self.bus is None:
+            return None
+        bus = self.bus
+        validation = self.validation
+        self.drift = DriftService(
+            self.config.validation,
+            self.state_dir,
+            db=lambda: validation.database() if validation is not None else None,
+            hooks=DriftHooks(
+                subscribe=lambda types: bus.subscribe(types, name="drift"),
+                model_version=lambda: model_version(self.inference),
+                committed=self._committed,
+            ),
+        )
+        return self.drift
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,10 @@ class InferenceEngine:
         self.last_decision: dict[str, Any] | None = None
         self.last_prompt: str | None = None
         self._worker: ModelWorker | None = None
+        # Handed in by the runtime: called with each completed request (baselines), and
+        # adding keys to the section (baseline, p95_ratio). Other parts never reach in.
+        self.listeners: list[Callable[[Completion], None]] = []
+        self.extras: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -161,6 +166,7 @@ class InferenceEngine:
         grammar: str | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        score_actions: bool = False,
     ) -> Completion:
         """Run one completion on the worker; raises InferenceError (counted) on failure."""
         worker = self._worker
@@ -173,6 +179,7 @@ class InferenceEngine:
                 grammar=grammar,
                 max_tokens=max_tokens or self.config.max_tokens,
                 temperature=self.config.temperature if temperature is None else temperature,
+                score_actions=score_actions,
             )
         except WorkerBusy:
             self.stats.errors += 1
@@ -195,6 +202,11 @@ class InferenceEngine:
             self.stats.errors += 1
             raise InferenceError(f"llama.cpp failed: {exc}") from exc
         self.stats.add(result)
+        for listener in self.listeners:
+            try:
+                listener(result)
+            except Exception:
+                log.exception("inference: a completion listener failed")
         return result
 
     async def decide(self, event: Event, context: dict[str, Any]) -> Decision:
@@ -214,6 +226,7 @@ class InferenceEngine:
                     prompt,
                     grammar=DECISION_GRAMMAR,
                     max_tokens=max(self.config.max_tokens, DECISION_TOKEN_BUDGET),
+                    score_actions=True,
                 )
                 action, message = parse_decision(done.text)
             except DecisionParseError as exc:
@@ -229,6 +242,7 @@ class InferenceEngine:
                     f"({done.completion_tokens} tokens, {done.total_ms:.0f} ms)",
                     source="model",
                     raw=done.text,
+                    confidence=(done.action_probs or {}).get(action),
                 )
         decision.event_type = event.type
         decision.event_id = event.id
@@ -256,6 +270,11 @@ class InferenceEngine:
             "last_decision": self.last_decision,
         }
         out.update(self.stats.summary())
+        for extra in self.extras:
+            try:
+                out.update(extra(out))
+            except Exception:
+                log.exception("inference: a section extra failed")
         return out
 
     def methods(self) -> dict[str, Any]:

@@ -38,8 +38,10 @@ class Job:
         grammar: str | None,
         max_tokens: int,
         temperature: float,
+        score_actions: bool = False,
     ) -> None:
         self.loop = loop
+        self.score_actions = score_actions
         self.future: asyncio.Future[Completion] = loop.create_future()
         self.prompt = prompt
         self.grammar = grammar
@@ -81,6 +83,7 @@ class ModelWorker:
         self._thread: threading.Thread | None = None
         self._llm: Any = None
         self._grammars: dict[str, Any] = {}
+        self._action_tokens: dict[str, int] | None = None
         self._current: Job | None = None
 
     @property
@@ -105,9 +108,13 @@ class ModelWorker:
         grammar: str | None,
         max_tokens: int,
         temperature: float,
+        score_actions: bool = False,
     ) -> Job:
-        """Queue a job; raises WorkerBusy when `queue_size` jobs are already waiting."""
-        job = Job(asyncio.get_running_loop(), prompt, grammar, max_tokens, temperature)
+        """Queue a job; raises WorkerBusy when `queue_size` jobs are already waiting.
+        `score_actions` (decision grammar only) measures the model's action probabilities."""
+        job = Job(
+            asyncio.get_running_loop(), prompt, grammar, max_tokens, temperature, score_actions
+        )
         try:
             self._jobs.put_nowait(job)
         except queue.Full:
@@ -144,6 +151,9 @@ class ModelWorker:
                 n_threads_batch=self.n_threads,
                 verbose=False,  # llama.cpp's load chatter would pollute CLI output
             )
+            from edgetui.inference.confidence import first_tokens
+
+            self._action_tokens = first_tokens(self._llm)
         except BaseException as exc:
             with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
                 loop.call_soon_threadsafe(_settle, loaded, exc)
@@ -201,11 +211,21 @@ class ModelWorker:
         tokens = 0
         parts: list[str] = []
         finish = "length"
+        scorer = None
+        processors = None
+        if job.score_actions and self._action_tokens is not None:
+            import llama_cpp
+
+            from edgetui.inference.confidence import ActionScorer
+
+            scorer = ActionScorer(llm, prompt_tokens, self._action_tokens)
+            processors = llama_cpp.LogitsProcessorList([scorer])
         stream = llm.create_completion(
             job.prompt,
             grammar=self._grammar(job.grammar),
             max_tokens=job.max_tokens,
             temperature=job.temperature,
+            logits_processor=processors,
             stream=True,
         )
         try:
@@ -236,6 +256,7 @@ class ModelWorker:
             total_ms=(end - job.enqueued) * 1000.0,
             tokens_per_s=rate,
             finish_reason=finish,
+            action_probs=scorer.probs if scorer is not None else None,
         )
 
 

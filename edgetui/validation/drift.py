@@ -143,6 +143,7 @@ class DriftService:
         self.window: deque[Observation] = deque(maxlen=config.drift_window)
         self.reference: Reference | None = None
         self.version: str | None = None
+        self.observed = 0  # DECISION events taken in since start
         self._causes: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._cache: dict[str, Any] | None = None
         self._sub: Any = None
@@ -198,6 +199,7 @@ class DriftService:
             while len(self._causes) > CAUSES_KEPT:
                 self._causes.popitem(last=False)
             return
+        self.observed += 1
         await self._ensure_version()
         if self.version is None:
             return  # no model running: nothing of it to drift

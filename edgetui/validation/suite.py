@@ -86,9 +86,7 @@ async def check_model(engine: Any) -> ValidationCheck:
         return ValidationCheck("model", None, "inference not running (skipped)")
     path = getattr(engine, "model_path", None)
     want = getattr(engine, "sha256", None)
-    if not engine.available:
-        if path is None:
-            return ValidationCheck("model", None, "no model configured (skipped)")
+    if not engine.available:  # the rule policy decides instead: that is a failed device
         return ValidationCheck("model", False, f"model unavailable: {engine.unavailable_reason}")
     if path is None or not want:
         return ValidationCheck("model", None, "no model file to check (skipped)")

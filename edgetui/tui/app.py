@@ -177,7 +177,7 @@ class EdgeApp(App[None]):
         for panel in mounted.values():
             if panel.SECTION is not None:
                 # Most sections are unchanged from one second to the next: skip the repaint.
-                section = snap.sections.get(panel.SECTION)
+                section = panel.watched(snap)
                 if section == panel.last_section and panel.last_section is not None:
                     continue
                 panel.last_section = section

@@ -52,6 +52,10 @@ class Panel(Static):
     def section(self, snap: Snapshot) -> Any:
         return snap.sections.get(self.SECTION) if self.SECTION else None
 
+    def watched(self, snap: Snapshot) -> Any:
+        """What must change for the panel to be repainted (its section, by default)."""
+        return self.section(snap)
+
     def show(self, snap: Snapshot) -> None:
         """Render the snapshot; called once per snapshot while mounted."""
         raise NotImplementedError

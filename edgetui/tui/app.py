@@ -198,7 +198,7 @@ class EdgeApp(App[None]):
             cls, act = self._actions.get(f"{parameters[0]}.{parameters[1]}", (None, None))
             if act is None or (act.mutating and self.readonly):
                 return False
-            if not self.query(cls):
+            if not any(p.actions_ready() for p in self.query(cls)):
                 return False  # the part is not running: its keys are not offered
         return True
 

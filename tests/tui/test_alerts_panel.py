@@ -61,6 +61,8 @@ async def test_without_the_alert_engine_no_badge_and_it_says_so() -> None:
         assert text_of(app.query_one(AlertsPanel)).strip() == "alerts not running"
         header = str(app.query_one(StatusHeader).content)
         assert "crit" not in header and "alerts" not in header
+        keys = {k for k, _ in app.key_table()}
+        assert "a" not in keys and "s" not in keys  # nothing to act on
         await pilot.press("a")
         await settle(pilot)
         assert not isinstance(app.screen, AlertActionScreen)

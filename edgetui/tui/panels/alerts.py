@@ -69,8 +69,14 @@ class AlertsPanel(Panel):
     _shown: Any = None
     _lines = 0
 
+    def actions_ready(self) -> bool:
+        return self._last is not None and "alerts" in self._last.sections
+
     def show(self, snap: Snapshot) -> None:
+        was_ready = self.actions_ready()
         self._last = snap
+        if self.actions_ready() != was_ready:
+            self.app.refresh_bindings()  # `a` and `s` come and go with the alert engine
         section = snap.sections.get("alerts")
         key = (section, snap.time[:19] if section else None)
         if key == self._shown:

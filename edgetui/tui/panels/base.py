@@ -60,6 +60,10 @@ class Panel(Static):
         """Render the snapshot; called once per snapshot while mounted."""
         raise NotImplementedError
 
+    def actions_ready(self) -> bool:
+        """Whether the panel's keys are offered now (its part may come and go)."""
+        return True
+
     def on_resize(self) -> None:
         if self._last is not None:
             self.show(self._last)

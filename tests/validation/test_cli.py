@@ -79,3 +79,16 @@ def test_disabled_validation_is_absent(tmp_path: Path) -> None:
     )
     assert "validation" not in status and "drift" not in status
     assert "baseline" not in status["inference"]
+
+
+def test_bench_validation_prints_figures_and_ratios(tmp_path: Path) -> None:
+    proc = run_cli(
+        "--state-dir", str(tmp_path / "s"), "bench", "validation", "--runs", "2", "--json",
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["runs"] == 2 and r["plain_p50_ms"] > 0 and r["scored_p50_ms"] > 0
+    assert r["confidence_ratio_p50"] > 0
+    assert r["drift_per_decision_us"] > 0 and r["drift_section_us"] > 0
+    assert r["drift_psi_max"] is not None  # 2000 decisions: a reference and a full window

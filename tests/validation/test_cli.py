@@ -4,9 +4,10 @@ the stored report in `status`, and config errors."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, start_daemon
 
 
 def demo(tmp_path: Path) -> Path:
@@ -92,3 +93,24 @@ def test_bench_validation_prints_figures_and_ratios(tmp_path: Path) -> None:
     assert r["confidence_ratio_p50"] > 0
     assert r["drift_per_decision_us"] > 0 and r["drift_section_us"] > 0
     assert r["drift_psi_max"] is not None  # 2000 decisions: a reference and a full window
+
+
+def test_validate_attached_to_the_daemon(tmp_path: Path) -> None:
+    state = demo(tmp_path)
+    daemon = start_daemon(state)
+    try:
+        proc = run_cli("--state-dir", str(state), "validate", "--json", timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        report = json.loads(proc.stdout)
+        deadline = time.monotonic() + 30
+        while True:  # the daemon's next snapshot carries the report
+            status = json.loads(run_cli("--state-dir", str(state), "status", "--json").stdout)
+            if (status.get("validation") or {}).get("at") == report["at"]:
+                break
+            assert time.monotonic() < deadline, status.get("validation")
+    finally:
+        daemon.kill()
+        daemon.wait()
+    assert status["mode"] == "attached"
+    assert report["ok"] and status["validation"]["at"] == report["at"]
+    assert status["inference"]["baseline_recording"]["version"] == "1.0.0"  # committed slot

@@ -255,7 +255,13 @@ class DriftService:
         drop = None
         if conf_ref is not None and conf_now is not None:
             drop = round(conf_ref - conf_now, 4)
-        reference = None
+        # "none": nothing recorded yet; "recording": the first window is filling up.
+        reference: dict[str, Any] = {
+            "source": "none",
+            "samples": 0,
+            "size": self.config.drift_reference_size,
+            "recorded_at": None,
+        }
         if ref is not None:
             reference = {
                 "source": ref.source if ref.complete else "recording",

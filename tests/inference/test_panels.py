@@ -200,3 +200,24 @@ def test_inference_and_agents_snapshot_100x40(snap_compare: Any) -> None:
 def test_unavailable_model_snapshot_80x24(snap_compare: Any) -> None:
     app, _ = make_app({"inference": UNAVAILABLE, "agents": AGENTS})
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+def test_judgement_lines_say_what_is_not_measured_yet() -> None:
+    from edgetui.tui.panels.inference import judgement
+
+    recording = {"version": "1.0.0", "samples": 3, "min_samples": 20, "elapsed_s": 12.0,
+                 "window_s": 300.0}  # fmt: skip
+    drift = {"psi_max": None, "band": "none", "window_samples": 0, "min_samples": 50,
+             "reference": {"source": "recording", "samples": 7, "size": 200},
+             "confidence_mean": None}  # fmt: skip
+    lines = judgement(
+        {"baseline": None, "p95_ratio": None, "baseline_recording": recording}, None, drift
+    )
+    text = [line.plain for line in lines]
+    assert text[0] == "Base    measuring: 3/20 requests, 12/300 s"
+    assert text[1] == "Quality drift: reference 7/200"
+    drift["reference"] = {"source": "none", "samples": 0, "size": 200}
+    lines = judgement({"baseline": None, "baseline_recording": None}, None, drift)
+    assert lines[0].plain.startswith("Base    no baseline yet")
+    assert lines[1].plain == "Quality drift: no reference yet"
+    assert judgement({"p95_ms": 3.0}, None, None) == []  # the part is not running

@@ -77,7 +77,8 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
 
 async def test_reference_then_psi_and_confidence(tmp_path: Path) -> None:
     async with Device(tmp_path) as dev:
-        assert dev.section()["psi_max"] is None and dev.section()["reference"] is None
+        assert dev.section()["psi_max"] is None
+        assert dev.section()["reference"]["source"] == "none"
         await dev.decide(10, "NOTIFY", 0.9)
         await dev.decide(10, "IGNORE", 0.8)
         s = dev.section()
@@ -111,7 +112,8 @@ async def test_a_trial_slot_records_no_reference(tmp_path: Path) -> None:
             dev.bus.publish("DECISION", {"action": "NOTIFY", "event_type": "X"}, source=SRC)
         marker = dev.bus.publish("TEMPERATURE", {"celsius": 20}, source=SRC)
         await wait_for(lambda: marker.id in dev.drift._causes)  # every DECISION came first
-        assert dev.section()["reference"] is None and dev.section()["window_samples"] == 0
+        section = dev.section()
+        assert section["reference"]["source"] == "none" and section["window_samples"] == 0
 
 
 async def test_a_shipped_reference_is_used(tmp_path: Path) -> None:

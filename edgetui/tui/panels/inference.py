@@ -170,7 +170,9 @@ def judgement(
         style = {"significant": "bold red", "moderate": "yellow"}.get(band, "green")
         if psi is None:
             ref = drift.get("reference") or {}
-            if ref.get("source") == "recording":
+            if ref.get("source") in (None, "none"):
+                line.append("drift: no reference yet  ", style="dim")
+            elif ref.get("source") == "recording":
                 got = f"{ref.get('samples')}/{ref.get('size')}"
                 line.append(f"drift: reference {got}  ", style="dim")
             else:

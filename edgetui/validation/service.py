@@ -132,7 +132,8 @@ class ValidationService:
     # -- baselines ----------------------------------------------------------------------
     def observe(self, done: Completion) -> None:
         """A completed inference request (the engine's listener)."""
-        if self.recorder is not None:
+        # The suite's own golden requests are not live traffic: they stay out of baselines.
+        if self.recorder is not None and not self._run_lock.locked():
             self.recorder.observe(done)
 
     async def _loop(self) -> None:

@@ -89,6 +89,8 @@ async def test_validate_checks_latency_against_the_baseline(
         assert [c.name for c in report.checks] == ["golden", "latency", "agents", "model"]
 
         await svc.step()
+        await svc.run()  # the suite's own requests are not counted in the window
+        assert svc.recorder is not None and svc.recorder.samples == 0
         await decide(engine, 4)
         await svc.step()
         assert svc.baseline is not None
@@ -102,3 +104,27 @@ async def test_validate_checks_latency_against_the_baseline(
     finally:
         await engine.stop()
         db.close()
+
+
+async def test_model_check_catches_a_file_changed_after_loading(
+    state_dir: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from edgetui.validation.suite import check_model
+
+    model = tmp_path / "copy.gguf"
+    shutil.copy(tiny_model, model)
+    engine = await started_engine(state_dir, model_path=str(model))
+    try:
+        assert (await check_model(engine)).ok is True
+        data = bytearray(model.read_bytes())
+        data[-1] ^= 0xFF  # one flipped byte
+        model.write_bytes(bytes(data))
+        check = await check_model(engine)
+        assert check.ok is False and "does not match its checksum" in check.detail
+        model.unlink()
+        check = await check_model(engine)
+        assert check.ok is False and "unreadable" in check.detail
+    finally:
+        await engine.stop()

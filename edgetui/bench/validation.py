@@ -69,18 +69,24 @@ async def _confidence(ctx: Context, model: Path, tmp: Path, runs: int) -> dict[s
         raise CommandError(f"model unavailable: {engine.unavailable_reason}")
     prompt = build_prompt("MOTION_DETECTED", {"location": "front_door"}, {"hour": 23})
     times: dict[bool, list[float]] = {False: [], True: []}
+    # CPU time of this process per decision: on a shared machine wall time swings with
+    # other people's load, CPU time much less (nothing else runs in this process).
+    cpu: dict[bool, list[float]] = {False: [], True: []}
     try:
         for i in range(WARMUP + runs):
             # Alternate which goes first, so drift in machine load hits both alike.
             for scored in (i % 2 == 0, i % 2 == 1):
+                cpu_start = time.process_time()
                 done = await engine.complete(
                     prompt,
                     grammar=DECISION_GRAMMAR,
                     max_tokens=DECISION_TOKEN_BUDGET,
                     score_actions=scored,
                 )
+                cpu_ms = (time.process_time() - cpu_start) * 1000.0
                 if i >= WARMUP:
                     times[scored].append(done.total_ms)
+                    cpu[scored].append(cpu_ms)
     finally:
         await engine.stop()
     plain, scored = times[False], times[True]
@@ -91,6 +97,10 @@ async def _confidence(ctx: Context, model: Path, tmp: Path, runs: int) -> dict[s
         "scored_p50_ms": percentile(scored, 50),
         "scored_p95_ms": percentile(scored, 95),
         "confidence_ratio_p50": (percentile(scored, 50) or 0) / (percentile(plain, 50) or 1),
+        "plain_cpu_p50_ms": percentile(cpu[False], 50),
+        "scored_cpu_p50_ms": percentile(cpu[True], 50),
+        "confidence_cpu_ratio_p50": (percentile(cpu[True], 50) or 0)
+        / (percentile(cpu[False], 50) or 1),
     }
 
 
@@ -142,11 +152,17 @@ async def _drift(tmp: Path) -> dict[str, Any]:
 
 def _print(r: dict[str, Any]) -> None:
     print(f"bench validation: tiny model, {r['runs']} runs each, interleaved, greedy")
-    print(f"{'':38}{'p50 ms':>10}{'p95 ms':>10}")
-    print(f"{'decision without confidence':38}{r['plain_p50_ms']:>10.2f}{r['plain_p95_ms']:>10.2f}")
-    print(f"{'decision with confidence (logits)':38}{r['scored_p50_ms']:>10.2f}"
-          f"{r['scored_p95_ms']:>10.2f}")  # fmt: skip
-    print(f"confidence scoring / plain p50: {r['confidence_ratio_p50']:.3f}x")
+    print(f"{'':36}{'p50 ms':>9}{'p95 ms':>9}{'CPU p50 ms':>12}")
+    for key, name in (("plain", "decision without confidence"),
+                      ("scored", "decision with confidence (logits)")):  # fmt: skip
+        print(
+            f"{name:36}{r[key + '_p50_ms']:>9.2f}{r[key + '_p95_ms']:>9.2f}"
+            f"{r[key + '_cpu_p50_ms']:>12.2f}"
+        )
+    print(
+        f"with / without confidence: wall p50 {r['confidence_ratio_p50']:.3f}x, "
+        f"CPU p50 {r['confidence_cpu_ratio_p50']:.3f}x"
+    )
     print(
         f"drift: {r['drift_per_decision_us']:.1f} us per decision (trigger + DECISION) vs "
         f"{r['drift_bare_counter_us']:.1f} us for a bare Counter update of the same bins; "

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgetui.inference.confidence import ACTION_PREFIX, action_probs
 from edgetui.models.decision import Completion
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ class ModelWorker:
             )
             from edgetui.inference.confidence import first_tokens
 
+            # Once per model: each action's first token after the grammar's forced prefix.
             self._action_tokens = first_tokens(self._llm)
         except BaseException as exc:
             with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
@@ -211,21 +213,16 @@ class ModelWorker:
         tokens = 0
         parts: list[str] = []
         finish = "length"
-        scorer = None
-        processors = None
-        if job.score_actions and self._action_tokens is not None:
-            import llama_cpp
-
-            from edgetui.inference.confidence import ActionScorer
-
-            scorer = ActionScorer(llm, prompt_tokens, self._action_tokens)
-            processors = llama_cpp.LogitsProcessorList([scorer])
+        # The actions' probabilities are read once, when the piece that starts the action
+        # arrives (the text so far is exactly the grammar's forced prefix).
+        scoring = job.score_actions and self._action_tokens is not None
+        probs: dict[str, float] | None = None
+        so_far = ""
         stream = llm.create_completion(
             job.prompt,
             grammar=self._grammar(job.grammar),
             max_tokens=job.max_tokens,
             temperature=job.temperature,
-            logits_processor=processors,
             stream=True,
         )
         try:
@@ -235,6 +232,13 @@ class ModelWorker:
                     break
                 choice = chunk["choices"][0]
                 if choice["text"]:
+                    if scoring:
+                        if so_far == ACTION_PREFIX:
+                            probs = action_probs(llm, self._action_tokens or {})
+                            scoring = False
+                        elif len(so_far) > len(ACTION_PREFIX):
+                            scoring = False  # past the choice (a merged token): not measured
+                        so_far += choice["text"]
                     if first is None:
                         first = time.perf_counter()
                     tokens += 1  # one streamed piece per sampled token
@@ -256,7 +260,7 @@ class ModelWorker:
             total_ms=(end - job.enqueued) * 1000.0,
             tokens_per_s=rate,
             finish_reason=finish,
-            action_probs=scorer.probs if scorer is not None else None,
+            action_probs=probs,
         )
 
 

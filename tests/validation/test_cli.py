@@ -114,3 +114,18 @@ def test_validate_attached_to_the_daemon(tmp_path: Path) -> None:
     assert status["mode"] == "attached"
     assert report["ok"] and status["validation"]["at"] == report["at"]
     assert status["inference"]["baseline_recording"]["version"] == "1.0.0"  # committed slot
+
+
+def test_bundle_build_refuses_a_bad_golden_file(tmp_path: Path) -> None:
+    key = tmp_path / "k"
+    assert run_cli("keys", "generate", "--out", str(key)).returncode == 0
+    src = tmp_path / "src"
+    src.mkdir()
+    golden = [{"event": {"type": "MOTION_DETECTED"}, "expected": "PANIC"}]
+    (src / "golden.json").write_text(json.dumps({"pass_bar": "28/30", "cases": golden}))
+    args = ["bundle", "build", "--source", str(src), "--version", "1.0.0"]
+    proc = run_cli(*args, "--key", f"{key}.key", "--out", str(tmp_path / "o"))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+    assert "golden.json: case 0: expected: 'PANIC'" in lines[0]
+    assert not (tmp_path / "o" / "manifest.json").exists()

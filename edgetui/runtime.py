@@ -274,51 +274,32 @@ class Runtime:
 
     async def _validate_slot(self, slot_dir: Path, phase: str) -> dict[str, Any] | None:
         """The OTA health hook: the validation suite on a slot (None: part not running)."""
-        if self.validation is None:
-            return None
-        return await self.validation.validate_slot(slot_dir, phase)
-
-    def _committed(self) -> bool:
-        """The booted slot is committed (no OTA: the model in use is as good as it gets)."""
-        return self.ota is None or not self.ota.trial
+        return await self.validation.validate_slot(slot_dir, phase) if self.validation else None
 
     def _build_validation(self) -> ValidationService | None:
         """`edgetui validate`, the OTA before/after runs and per-version baselines."""
-        from edgetui.validation import ValidationHooks, ValidationService
+        from edgetui.validation import build_validation
 
-        if not self.config.validation.enabled:
-            return None
-        hooks = ValidationHooks(
-            inference=lambda: self.inference,
+        self.validation = build_validation(
+            self.config.validation, self.state_dir, engine=self.inference,
             agents=lambda: self.agents.section() if self.agents is not None else None,
-            enabled_agents=list(self.config.agents.enabled),
-            committed=self._committed,
-        )
-        self.validation = ValidationService(self.config.validation, self.state_dir, hooks)
-        if self.inference is not None:
-            self.inference.listeners.append(self.validation.observe)
-            self.inference.extras.append(self.validation.inference_extras)
+            enabled_agents=self.config.agents.enabled, committed=self._committed,
+        )  # fmt: skip
         return self.validation
 
     def _build_drift(self) -> DriftService | None:
         """PSI of the llm agent's decisions (from the bus) against a reference."""
-        from edgetui.validation import DriftHooks, DriftService, model_version
+        from edgetui.validation import build_drift
 
-        if not self.config.validation.enabled or self.bus is None:
-            return None
-        bus = self.bus
-        validation = self.validation
-        self.drift = DriftService(
-            self.config.validation,
-            self.state_dir,
-            db=lambda: validation.database() if validation is not None else None,
-            hooks=DriftHooks(
-                subscribe=lambda types: bus.subscribe(types, name="drift"),
-                model_version=lambda: model_version(self.inference),
-                committed=self._committed,
-            ),
-        )
+        self.drift = build_drift(
+            self.config.validation, self.state_dir, bus=self.bus, engine=self.inference,
+            validation=self.validation, committed=self._committed,
+        )  # fmt: skip
         return self.drift
+
+    def _committed(self) -> bool:
+        """The booted slot is committed (no OTA: the model in use is as good as it gets)."""
+        return self.ota is None or not self.ota.trial
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:

@@ -131,6 +131,21 @@ class InferenceConfig:
 
 
 @dataclass
+class ValidationConfig:
+    enabled: bool = True
+    db_path: str = ""  # baselines and drift references; default: <state dir>/validation.db
+    golden_path: str = ""  # golden prompts when the active slot has none
+    latency_ratio_max: float = 1.5  # validate fails when golden p95 > this x the baseline p95
+    agents_wait_s: float = 10.0  # validate waits this long for freshly started agents
+    baseline_window_s: float = 300.0  # a committed model's baseline is measured this long...
+    baseline_requests: int = 0  # ...or over this many requests, if sooner (0: time only)
+    baseline_min_samples: int = 20  # a window with fewer requests goes on until it has them
+    drift_reference_size: int = 200  # decisions after commit that become the drift reference
+    drift_window: int = 200  # the most recent decisions compared with the reference
+    drift_min_samples: int = 50  # PSI is computed once the window holds this many
+
+
+@dataclass
 class AgentsConfig:
     enabled: list[str] = field(default_factory=lambda: ["sensor", "llm", "speaker"])
     backoff_min_s: float = 0.5  # first restart delay after a crash; doubles each time
@@ -222,6 +237,7 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     remote: RemoteConfig = field(default_factory=RemoteConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
     source: Path | None = None
 
 
@@ -397,6 +413,16 @@ def _validate_values(cfg: Config, where: str) -> None:
             raise ConfigError(f"{where}: [remote] {key}: expected a number above 0")
     if cfg.remote.clock_skew_s < 0:
         raise ConfigError(f"{where}: [remote] clock_skew_s: expected 0 or more")
+    v = cfg.validation
+    for key in ("latency_ratio_max", "baseline_window_s"):
+        if getattr(v, key) <= 0:
+            raise ConfigError(f"{where}: [validation] {key}: expected a number above 0")
+    for key in ("baseline_min_samples", "drift_reference_size", "drift_window"):
+        if getattr(v, key) < 1:
+            raise ConfigError(f"{where}: [validation] {key}: expected an integer of 1 or more")
+    for key in ("baseline_requests", "agents_wait_s", "drift_min_samples"):
+        if getattr(v, key) < 0:
+            raise ConfigError(f"{where}: [validation] {key}: expected 0 or more")
     for key in ("download_min_bytes_per_s", "download_slow_s"):
         if getattr(cfg.ota, key) < 0:
             raise ConfigError(f"{where}: [ota] {key}: expected 0 (off) or more")

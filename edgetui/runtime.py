@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from edgetui.store import Outbox
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
+    from edgetui.validation import DriftService, ValidationService
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ PARTS = (
     "bus",
     "inference",
     "agents",
+    "validation",
+    "drift",
     "alerts",
     "metrics",
     "kiosk",
@@ -117,6 +120,8 @@ class Runtime:
         self.access: AccessPolicy = AccessPolicy(config.access)
         self.local_caller: Caller = self.access.local(via="cli")
         self.remote: RemoteCommands | None = None  # kept across restarts (see its doc)
+        self.validation: ValidationService | None = None
+        self.drift: DriftService | None = None
         self._methods: dict[str, Method] = {}
         self._subscribers: list[_Subscriber] = []
         self._latest: Snapshot | None = None
@@ -215,6 +220,8 @@ class Runtime:
             self._build_bus,
             self._build_inference,
             self._build_agents,
+            self._build_validation,
+            self._build_drift,
             self._build_telemetry_publisher,
             self._build_alerts,
             self._build_metrics,
@@ -245,6 +252,7 @@ class Runtime:
             agents=lambda: self.agents.section() if self.agents is not None else None,
             enabled_agents=list(self.config.agents.enabled),
             inference=lambda: self.inference,
+            validate=self._validate_slot,
         )
         self.ota = OtaService(
             self.config,
@@ -422,6 +430,35 @@ class Runtime:
 
         message = str(info.get("message") or "wrong kiosk PIN")
         self.report_security("wrong_pin", message, caller=current_caller(), data=info)
+
+    async def _validate_slot(self, slot_dir: Path, phase: str) -> dict[str, Any] | None:
+        """The OTA health hook: the validation suite on a slot (None: part not running)."""
+        return await self.validation.validate_slot(slot_dir, phase) if self.validation else None
+
+    def _build_validation(self) -> ValidationService | None:
+        """`edgetui validate`, the OTA before/after runs and per-version baselines."""
+        from edgetui.validation import build_validation
+
+        self.validation = build_validation(
+            self.config.validation, self.state_dir, engine=self.inference,
+            agents=lambda: self.agents.section() if self.agents is not None else None,
+            enabled_agents=self.config.agents.enabled, committed=self._committed,
+        )  # fmt: skip
+        return self.validation
+
+    def _build_drift(self) -> DriftService | None:
+        """PSI of the llm agent's decisions (from the bus) against a reference."""
+        from edgetui.validation import build_drift
+
+        self.drift = build_drift(
+            self.config.validation, self.state_dir, bus=self.bus, engine=self.inference,
+            validation=self.validation, committed=self._committed,
+        )  # fmt: skip
+        return self.drift
+
+    def _committed(self) -> bool:
+        """The booted slot is committed (no OTA: the model in use is as good as it gets)."""
+        return self.ota is None or not self.ota.trial
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:

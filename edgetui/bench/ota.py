@@ -82,7 +82,8 @@ def _make_release(work: Path, size_mb: int) -> tuple[Path, Path]:
     (src / "model").mkdir(parents=True)
     (src / "agents").mkdir()
     (src / "agents" / "sensor.py").write_text("async def run(ctx):\n    pass\n")
-    (src / "golden.json").write_text("[]\n")
+    # One valid case: `bundle build` refuses a golden file a device could not run.
+    (src / "golden.json").write_text('[{"event": {"type": "MOTION_DETECTED"}}]\n')
     with open(src / "model" / "bench.gguf", "wb") as f:
         for _ in range(size_mb):
             f.write(os.urandom(MB))

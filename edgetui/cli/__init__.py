@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "edgetui.cli.kiosk",
     "edgetui.cli.audit",
     "edgetui.cli.command",
+    "edgetui.cli.validate",
 ]
 
 

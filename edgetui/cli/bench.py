@@ -15,6 +15,7 @@ BENCH_MODULES = [
     "edgetui.bench.alerts",
     "edgetui.bench.audit",
     "edgetui.bench.security",
+    "edgetui.bench.validation",
 ]
 
 

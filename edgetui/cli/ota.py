@@ -108,6 +108,10 @@ def render_status(st: dict[str, Any]) -> str:
             f"Health check:  {st['health'].get('state')} (slot {st['health'].get('slot')})"
         )
     lines.append(f"Last rollback: {st.get('last_rollback_reason') or '-'}")
+    v = st.get("validation") or {}
+    if v.get("summary"):
+        versions = f" ({v.get('from_version') or '?'} -> {v.get('to_version') or '?'})"
+        lines.append(f"Validation:    {v['summary']}{versions}")
     lines += ["", "=== Slot States ==="]
     for name in sorted(slots):
         s = slots[name]

@@ -2,7 +2,8 @@
 
 Offers `InferenceEngine` (one worker thread owns the model; queued, timed, measured
 requests; the rule policy when no usable model is loaded), the decision prompt and grammar
-(`prompt`), golden prompts for health checks (`run_golden`), model-file checks
+(`prompt`), golden prompts scored for accuracy against a pass bar (`load_golden`, `run_suite`,
+`run_golden`), model-file checks
 (`check_model`, `gguf_metadata`), `percentile`, and the generator of the tiny test model
 (`tiny_model.make_tiny_model`, imported on demand: it needs numpy and gguf).
 """
@@ -14,7 +15,13 @@ from edgetui.inference.engine import (
     InferenceTimeout,
     InferenceUnavailable,
 )
-from edgetui.inference.golden import GoldenResult, run_golden
+from edgetui.inference.golden import (
+    GoldenResult,
+    GoldenSuite,
+    load_golden,
+    run_golden,
+    run_suite,
+)
 from edgetui.inference.model_file import ModelFileError, check_model, gguf_metadata
 from edgetui.inference.prompt import (
     DECISION_GRAMMAR,
@@ -30,6 +37,7 @@ __all__ = [
     "DECISION_TOKEN_BUDGET",
     "DecisionParseError",
     "GoldenResult",
+    "GoldenSuite",
     "InferenceBusy",
     "InferenceEngine",
     "InferenceError",
@@ -39,7 +47,9 @@ __all__ = [
     "build_prompt",
     "check_model",
     "gguf_metadata",
+    "load_golden",
     "parse_decision",
     "percentile",
     "run_golden",
+    "run_suite",
 ]

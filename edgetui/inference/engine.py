@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,10 @@ class InferenceEngine:
         self.last_prompt: str | None = None
         self._worker: ModelWorker | None = None
         self.drill_delay_s = 0.0  # set by inject_delay (fire drills only)
+        # Handed in by the runtime: called with each completed request (baselines), and
+        # adding keys to the section (baseline, p95_ratio). Other parts never reach in.
+        self.listeners: list[Callable[[Completion], None]] = []
+        self.extras: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -164,6 +169,7 @@ class InferenceEngine:
         grammar: str | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        score_actions: bool = False,
     ) -> Completion:
         """Run one completion on the worker; raises InferenceError (counted) on failure."""
         worker = self._worker
@@ -176,6 +182,7 @@ class InferenceEngine:
                 grammar=grammar,
                 max_tokens=max_tokens or self.config.max_tokens,
                 temperature=self.config.temperature if temperature is None else temperature,
+                score_actions=score_actions,
             )
         except WorkerBusy:
             self.stats.errors += 1
@@ -202,6 +209,11 @@ class InferenceEngine:
             await asyncio.sleep(self.drill_delay_s)
             result.total_ms += self.drill_delay_s * 1000.0
         self.stats.add(result)
+        for listener in self.listeners:
+            try:
+                listener(result)
+            except Exception:
+                log.exception("inference: a completion listener failed")
         return result
 
     def inject_delay(self, seconds: float) -> None:
@@ -226,6 +238,7 @@ class InferenceEngine:
                     prompt,
                     grammar=DECISION_GRAMMAR,
                     max_tokens=max(self.config.max_tokens, DECISION_TOKEN_BUDGET),
+                    score_actions=True,
                 )
                 action, message = parse_decision(done.text)
             except DecisionParseError as exc:
@@ -241,6 +254,7 @@ class InferenceEngine:
                     f"({done.completion_tokens} tokens, {done.total_ms:.0f} ms)",
                     source="model",
                     raw=done.text,
+                    confidence=(done.action_probs or {}).get(action),
                 )
         decision.event_type = event.type
         decision.event_id = event.id
@@ -268,6 +282,11 @@ class InferenceEngine:
             "last_decision": self.last_decision,
         }
         out.update(self.stats.summary())
+        for extra in self.extras:
+            try:
+                out.update(extra(out))
+            except Exception:
+                log.exception("inference: a section extra failed")
         return out
 
     def methods(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgetui.inference.confidence import ACTION_PREFIX, action_probs
 from edgetui.models.decision import Completion
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,10 @@ class Job:
         grammar: str | None,
         max_tokens: int,
         temperature: float,
+        score_actions: bool = False,
     ) -> None:
         self.loop = loop
+        self.score_actions = score_actions
         self.future: asyncio.Future[Completion] = loop.create_future()
         self.prompt = prompt
         self.grammar = grammar
@@ -81,6 +84,7 @@ class ModelWorker:
         self._thread: threading.Thread | None = None
         self._llm: Any = None
         self._grammars: dict[str, Any] = {}
+        self._action_tokens: dict[str, int] | None = None
         self._current: Job | None = None
 
     @property
@@ -105,9 +109,13 @@ class ModelWorker:
         grammar: str | None,
         max_tokens: int,
         temperature: float,
+        score_actions: bool = False,
     ) -> Job:
-        """Queue a job; raises WorkerBusy when `queue_size` jobs are already waiting."""
-        job = Job(asyncio.get_running_loop(), prompt, grammar, max_tokens, temperature)
+        """Queue a job; raises WorkerBusy when `queue_size` jobs are already waiting.
+        `score_actions` (decision grammar only) measures the model's action probabilities."""
+        job = Job(
+            asyncio.get_running_loop(), prompt, grammar, max_tokens, temperature, score_actions
+        )
         try:
             self._jobs.put_nowait(job)
         except queue.Full:
@@ -144,6 +152,10 @@ class ModelWorker:
                 n_threads_batch=self.n_threads,
                 verbose=False,  # llama.cpp's load chatter would pollute CLI output
             )
+            from edgetui.inference.confidence import first_tokens
+
+            # Once per model: each action's first token after the grammar's forced prefix.
+            self._action_tokens = first_tokens(self._llm)
         except BaseException as exc:
             with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
                 loop.call_soon_threadsafe(_settle, loaded, exc)
@@ -201,6 +213,11 @@ class ModelWorker:
         tokens = 0
         parts: list[str] = []
         finish = "length"
+        # The actions' probabilities are read once, when the piece that starts the action
+        # arrives (the text so far is exactly the grammar's forced prefix).
+        scoring = job.score_actions and self._action_tokens is not None
+        probs: dict[str, float] | None = None
+        so_far = ""
         stream = llm.create_completion(
             job.prompt,
             grammar=self._grammar(job.grammar),
@@ -215,6 +232,13 @@ class ModelWorker:
                     break
                 choice = chunk["choices"][0]
                 if choice["text"]:
+                    if scoring:
+                        if so_far == ACTION_PREFIX:
+                            probs = action_probs(llm, self._action_tokens or {})
+                            scoring = False
+                        elif len(so_far) > len(ACTION_PREFIX):
+                            scoring = False  # past the choice (a merged token): not measured
+                        so_far += choice["text"]
                     if first is None:
                         first = time.perf_counter()
                     tokens += 1  # one streamed piece per sampled token
@@ -236,6 +260,7 @@ class ModelWorker:
             total_ms=(end - job.enqueued) * 1000.0,
             tokens_per_s=rate,
             finish_reason=finish,
+            action_probs=probs,
         )
 
 

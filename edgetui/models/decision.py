@@ -25,6 +25,9 @@ class Completion:
     total_ms: float
     tokens_per_s: float | None
     finish_reason: str  # "stop" | "length" | "cancelled"
+    # The model's probability of each action at the step where the grammar makes it choose
+    # one (softmax over the actions' first tokens); None when not measured.
+    action_probs: dict[str, float] | None = None
 
 
 @dataclass
@@ -41,6 +44,9 @@ class Decision:
     latency_ms: float | None = None
     at: str = ""
     raw: str | None = None  # the model's text when source == "model"
+    # The model's probability of the action it chose (from llama.cpp's logits under the
+    # grammar); None for the fallback policy or when it could not be measured.
+    confidence: float | None = None
 
 
 def is_night(hour: int) -> bool:

@@ -156,6 +156,11 @@ def build_bundle(
         raise ValueError(f"{source}: not a directory")
     if expires_days <= 0:
         raise ValueError("expires_days must be above 0")
+    if (source / "golden.json").is_file():
+        # A bad golden file would fail every health check of this release: refuse it now.
+        from edgetui.inference import load_golden
+
+        load_golden(source / "golden.json")  # ValueError naming the file and the case
     private = load_private_key(Path(key))
     out.mkdir(parents=True, exist_ok=True)
     name = package_name(version)

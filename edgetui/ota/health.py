@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ class HealthReport:
     """All checks of one health run; `ok` when none failed."""
 
     checks: list[HealthCheck] = field(default_factory=list)
+    # The validation suite's report on the trial slot (the "after"), when it ran.
+    validation: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -53,6 +55,9 @@ class HealthHooks:
     agents: Callable[[], list[dict[str, Any]] | None] = lambda: None
     enabled_agents: list[str] = field(default_factory=list)
     inference: Callable[[], Any] = lambda: None
+    # The validation suite on a slot directory, phase "before" or "after"; returns its report
+    # (`golden`, `golden_ok`, `latency`, `checks`, ...) or None when that part is not running.
+    validate: Callable[[Path, str], Awaitable[dict[str, Any] | None]] | None = None
 
 
 async def check_model(slot: SlotContent) -> HealthCheck:
@@ -128,6 +133,25 @@ async def check_golden(slot: SlotContent, hooks: HealthHooks, timeout: float) ->
     )
 
 
+async def validate_golden(
+    slot: SlotContent, hooks: HealthHooks, timeout: float
+) -> tuple[HealthCheck, dict[str, Any] | None]:
+    """The golden check through the validation suite (accuracy against the slot's bar)."""
+    assert hooks.validate is not None
+    try:
+        report = await asyncio.wait_for(hooks.validate(slot.root, "after"), timeout)
+    except TimeoutError:
+        return HealthCheck("golden", False, f"golden prompts did not finish in {timeout:g} s"), None
+    except Exception as exc:
+        return HealthCheck("golden", False, f"golden prompts failed: {exc}"), None
+    if report is None:  # the validation part is not running: the plain golden check
+        return await check_golden(slot, hooks, timeout), None
+    check = next((c for c in report.get("checks", []) if c.get("name") == "golden"), None)
+    if check is None:
+        return HealthCheck("golden", None, "golden prompts did not run (skipped)"), report
+    return HealthCheck("golden", check.get("ok"), str(check.get("detail"))), report
+
+
 async def check_command(command: str, slot_dir: Path, timeout: float) -> HealthCheck:
     """The device's own health command exits 0 (run in the slot directory)."""
     if not command:
@@ -162,13 +186,19 @@ async def run_health(slot_dir: Path, config: OtaConfig, hooks: HealthHooks) -> H
     except ValueError as exc:
         return HealthReport([HealthCheck("slot", False, str(exc))])
     agents = asyncio.create_task(watch_agents(hooks, config.health_window_s))
+    validation = None
     try:
+        model = await check_model(slot)
+        if hooks.validate is not None and slot.golden is not None:
+            golden, validation = await validate_golden(slot, hooks, config.health_timeout_s)
+        else:
+            golden = await check_golden(slot, hooks, config.health_timeout_s)
         checks = [
-            await check_model(slot),
-            await check_golden(slot, hooks, config.health_timeout_s),
+            model,
+            golden,
             await check_command(config.health_command, slot.root, config.health_timeout_s),
         ]
         checks.insert(1, await agents)
     finally:
         agents.cancel()
-    return HealthReport(checks)
+    return HealthReport(checks, validation)

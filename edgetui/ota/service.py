@@ -22,6 +22,7 @@ from edgetui.faults import fault_point
 from edgetui.models.ota import OtaState
 from edgetui.models.serde import to_dict
 from edgetui.ota.boot import boot
+from edgetui.ota.compare import Comparison
 from edgetui.ota.errors import OTA_ERROR, OtaError
 from edgetui.ota.health import HealthHooks
 from edgetui.ota.slots import SlotStore, content_digest, now_rfc3339
@@ -67,6 +68,8 @@ class OtaService(TrialMixin):
         self.config = config
         self.ota = config.ota
         self.store = SlotStore(state_dir)
+        self.comparison = Comparison(state_dir)
+        self.validation: dict[str, Any] | None = None  # before/after of the latest update
         self.updater = Updater(self.store, config.ota, config.device.id, config.device.type)
         self._notify = notify
         self._request_restart = request_restart
@@ -93,6 +96,7 @@ class OtaService(TrialMixin):
         for note in result.notes:
             log.warning("OTA boot: %s", note)
         await self._reload()
+        self.validation = await asyncio.to_thread(self.comparison.load)
         if result.rollback_reason:
             self._progress("rolled_back", None, result.rollback_reason)
         if self.trial:
@@ -182,6 +186,7 @@ class OtaService(TrialMixin):
             "health": self.health,
             "last_check": self.last_check,
             "last_rollback_reason": st.last_rollback_reason,
+            "validation": self.validation,
             "history": [to_dict(h) for h in reversed(st.history[-HISTORY_IN_SECTION:])],
         }
 
@@ -295,6 +300,7 @@ class OtaService(TrialMixin):
                 )
                 if not offer.available:
                     raise OtaError("downgrade", offer.message)
+                await self._validate_before(offer.manifest.version)
                 self.update = {
                     "state": "applying",
                     "available": offer.summary(),
@@ -319,6 +325,18 @@ class OtaService(TrialMixin):
             }
             self._schedule_restart(f"trial boot of {version} in slot {target}")
             return {"version": version, "slot": target, "restarting": True}
+
+    async def _validate_before(self, version: str) -> None:
+        """The validation suite on the running slot, kept as the update's "before"."""
+        before = None
+        if self.hooks.validate is not None and self.booted is not None:
+            self._progress("verify", None, "golden prompts on the running slot (before)")
+            try:
+                before = await self.hooks.validate(self.store.slot_dir(self.booted), "before")
+            except Exception as exc:  # the update does not depend on it; the panel says so
+                log.warning("OTA: validation before the update failed: %s", exc)
+        await asyncio.to_thread(self.comparison.start, before, self._installed_version(), version)
+        self.validation = await asyncio.to_thread(self.comparison.load)
 
     def _record_failure(self, slot: str, version: str | None, reason: str) -> None:
         state = self.store.load()

@@ -16,6 +16,7 @@ from edgetui.faults import fault_point
 from edgetui.models.ota import OtaState
 from edgetui.models.serde import to_dict
 from edgetui.ota.boot import commit, roll_back, roll_back_to
+from edgetui.ota.compare import Comparison
 from edgetui.ota.errors import OTA_ERROR
 from edgetui.ota.health import HealthHooks, run_health
 from edgetui.ota.slots import SlotStore, now_rfc3339
@@ -28,6 +29,8 @@ class TrialMixin:
     store: SlotStore
     ota: OtaConfig
     hooks: HealthHooks
+    comparison: Comparison
+    validation: dict[str, Any] | None
     booted: str | None
     trial: bool
     health: dict[str, Any] | None
@@ -111,6 +114,9 @@ class TrialMixin:
         if self._stopped:  # the parts it measured were stopped under it: no verdict
             return
         checks = [to_dict(c) for c in report.checks]
+        if report.validation is not None:
+            await asyncio.to_thread(self.comparison.finish, report.validation, s.version)
+            self.validation = await asyncio.to_thread(self.comparison.load)
         self.health = {
             "state": "passed" if report.ok else "failed",
             "slot": self.booted,

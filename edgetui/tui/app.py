@@ -203,7 +203,7 @@ class EdgeApp(App[None]):
         for panel in mounted.values():
             if panel.SECTION is not None:
                 # Most sections are unchanged from one second to the next: skip the repaint.
-                section = snap.sections.get(panel.SECTION)
+                section = panel.watched(snap)
                 if section == panel.last_section and panel.last_section is not None:
                     continue
                 panel.last_section = section
@@ -224,7 +224,7 @@ class EdgeApp(App[None]):
             cls, act = self._actions.get(f"{parameters[0]}.{parameters[1]}", (None, None))
             if act is None or (act.mutating and self.readonly) or not self._role_allows(act):
                 return False
-            if not self.query(cls):
+            if not any(p.actions_ready() for p in self.query(cls)):
                 return False  # the part is not running: its keys are not offered
         return True
 

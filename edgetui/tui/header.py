@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -24,11 +26,14 @@ class StatusHeader(Static):
         self.version = ""
         self.clock = ""
         self.role: str | None = None  # the caller's [access] role, once the runtime said it
+        self.alerts: dict[str, Any] | None = None  # the `alerts` section's counts
 
     def set_snapshot(self, snap: Snapshot) -> None:
         self.device = f"{snap.device_id} ({snap.device_type})"
         self.mode = snap.mode
         self.version = snap.version
+        section = snap.sections.get("alerts")
+        self.alerts = section.get("counts") if isinstance(section, dict) else None
         self.refresh_line()
 
     def set_clock(self, clock: str) -> None:
@@ -47,9 +52,32 @@ class StatusHeader(Static):
             t.append("  kiosk", style="bold yellow")
         if self.readonly:
             t.append("  read-only", style="bold yellow")
-        t.append(f"  │  v{self.version}" if self.version else "")
-        t.append(f"  │  {self.clock}")
+        if self.alerts is not None:
+            t.append("  │  ")
+            t.append_text(alert_badge(self.alerts))
+        version = f"  │  v{self.version}" if self.version else ""
+        clock = f"  │  {self.clock}"
+        # On a narrow terminal the version gives way, so the badge and the clock stay.
+        room = self.size.width - 2 - t.cell_len - len(clock)
+        if room >= len(version) or not self.size.width:
+            t.append(version)
+        t.append(clock)
         self.update(t, layout=False)
+
+    def on_resize(self) -> None:
+        self.refresh_line()
+
+
+def alert_badge(counts: dict[str, Any]) -> Text:
+    """ "▲ 1 crit 2 warn" in the colour of the worst, or a quiet "no alerts"."""
+    crit, warn = int(counts.get("critical") or 0), int(counts.get("warning") or 0)
+    if not crit and not warn:
+        return Text("no alerts", style="green")
+    t = Text("▲ ", style="bold red" if crit else "bold yellow")
+    t.append(f"{crit} crit", style="bold white on red" if crit else "")
+    t.append(" ")
+    t.append(f"{warn} warn", style="bold black on yellow" if warn else "")
+    return t
 
 
 class Banner(Static):

@@ -34,6 +34,20 @@ INFERENCE: dict[str, Any] = {
     "queue_ms": 0.1,
     "tokens_per_s": 3804.0,
     "latency_history": [12.0 + (i * 7) % 30 for i in range(60)],
+    "baseline": {
+        "version": "1.0.2",
+        "p50_ms": 18.2,
+        "p95_ms": 25.1,
+        "ttft_ms": 0.8,
+        "tokens_per_s": 3900.0,
+        "cpu_percent": 3.1,
+        "rss_mb": 61.5,
+        "samples": 120,
+        "window_s": 300.0,
+        "recorded_at": "2026-05-06T10:00:00.000Z",
+    },
+    "p95_ratio": 1.112,
+    "baseline_recording": None,
     "last_decision": {
         "action": "SPEAK_WARNING",
         "message": "Motion at the garage",
@@ -41,6 +55,7 @@ INFERENCE: dict[str, Any] = {
         "source": "model",
         "event_type": "MOTION_DETECTED",
         "location": "garage",
+        "confidence": 0.87,
     },
 }
 UNAVAILABLE: dict[str, Any] = {
@@ -128,9 +143,24 @@ async def test_inference_panel_shows_the_measured_figures() -> None:
             'SPEAK_WARNING "Motion at the garage"',
             "Why",
             "decision grammar",
+            "[model] conf 87%",
+            # The judgement lines: baseline and ratio, validation, drift, confidence.
+            "Base    p95 25.1 ms (v1.0.2, n=120)  now 1.11x",
+            "Quality golden 11/12 pass 14:05",
+            "drift PSI 0.14 moderate",
+            "conf 0.74 (ref 0.83)",
         ):
             assert part in text, part
         assert "UNAVAILABLE" not in text
+
+
+async def test_inference_panel_without_the_validation_part() -> None:
+    plain = {k: v for k, v in INFERENCE.items() if k not in ("baseline", "p95_ratio")}
+    app, _ = make_app({"inference": plain, "validation": None, "drift": None})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = text_of(app.query_one(InferencePanel))
+        assert "Base" not in text and "Quality" not in text and "drift" not in text
 
 
 async def test_inference_panel_says_plainly_why_the_model_is_unavailable() -> None:
@@ -170,3 +200,24 @@ def test_inference_and_agents_snapshot_100x40(snap_compare: Any) -> None:
 def test_unavailable_model_snapshot_80x24(snap_compare: Any) -> None:
     app, _ = make_app({"inference": UNAVAILABLE, "agents": AGENTS})
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+def test_judgement_lines_say_what_is_not_measured_yet() -> None:
+    from edgetui.tui.panels.inference import judgement
+
+    recording = {"version": "1.0.0", "samples": 3, "min_samples": 20, "elapsed_s": 12.0,
+                 "window_s": 300.0}  # fmt: skip
+    drift = {"psi_max": None, "band": "none", "window_samples": 0, "min_samples": 50,
+             "reference": {"source": "recording", "samples": 7, "size": 200},
+             "confidence_mean": None}  # fmt: skip
+    lines = judgement(
+        {"baseline": None, "p95_ratio": None, "baseline_recording": recording}, None, drift
+    )
+    text = [line.plain for line in lines]
+    assert text[0] == "Base    measuring: 3/20 requests, 12/300 s"
+    assert text[1] == "Quality drift: reference 7/200"
+    drift["reference"] = {"source": "none", "samples": 0, "size": 200}
+    lines = judgement({"baseline": None, "baseline_recording": None}, None, drift)
+    assert lines[0].plain.startswith("Base    no baseline yet")
+    assert lines[1].plain == "Quality drift: no reference yet"
+    assert judgement({"p95_ms": 3.0}, None, None) == []  # the part is not running

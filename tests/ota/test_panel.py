@@ -50,6 +50,13 @@ OTA: dict[str, Any] = {
     "last_check": {"time": "2026-05-06T14:29:00Z", "ok": True, "message": "1.3.0 available"},
     "last_rollback_reason": "1.2.0 rolled back to 1.0.0 (slot a): health check failed: "
     "agents: agent sensor crashed: RuntimeError",
+    "validation": {
+        "from_version": "1.0.0",
+        "to_version": "1.2.0",
+        "before": {"golden": {"passed": 12, "total": 12}, "golden_ok": True},
+        "after": {"golden": {"passed": 11, "total": 12}, "golden_ok": False},
+        "summary": "golden 12/12 -> 11/12, p95 31 -> 33 ms",
+    },
     "history": [
         {
             "time": "2026-05-06T14:21:00Z",
@@ -107,6 +114,7 @@ async def test_panel_shows_slots_reason_and_history() -> None:
     assert "1.3.0 available" in text
     assert "1.2.0 rolled back to 1.0.0" in text
     assert "rollback" in text and "1.2.0→1.0.0" in text
+    assert "Validate  golden 12/12 -> 11/12, p95 31 -> 33 ms  (1.0.0→1.2.0)" in text
 
 
 async def test_check_is_not_mutating_and_works_readonly() -> None:

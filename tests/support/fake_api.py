@@ -12,9 +12,94 @@ from typing import Any
 from edgetui.api import APIError, Disconnected, Notification
 from edgetui.models import ResourceHistory, ResourceSample, Snapshot
 
+# The judgement sections every fixed snapshot carries (a test passes `"alerts": None`, say,
+# to show the dashboard without that part).
+ALERTS: dict[str, Any] = {
+    "alerts": [
+        {
+            "name": "disk_free_low",
+            "severity": "warning",
+            "state": "firing",
+            "since": "2026-05-06T14:12:30.000Z",
+            "value": 8.4,
+            "summary": "disk free < 10%",
+            "labels": {"device": "cam-042"},
+            "acknowledged": True,
+            "silenced_until": None,
+        },
+        {
+            "name": "inference_p95_regression",
+            "severity": "warning",
+            "state": "pending",
+            "since": "2026-05-06T14:28:10.000Z",
+            "value": 1.62,
+            "summary": "inference p95 above 1.5x the baseline for 5 min",
+            "labels": {},
+            "acknowledged": False,
+            "silenced_until": None,
+        },
+        {
+            "name": "agent_crash_loop",
+            "severity": "critical",
+            "state": "firing",
+            "since": "2026-05-06T14:25:00.000Z",
+            "value": 4,
+            "summary": "agent sensor restarted >= 3 times in 10 min",
+            "labels": {"agent": "sensor"},
+            "acknowledged": False,
+            "silenced_until": "2026-05-06T15:25:00.000Z",
+        },
+        {
+            "name": "cpu_high",
+            "severity": "critical",
+            "state": "resolved",
+            "since": "2026-05-06T13:02:00.000Z",
+            "value": 41.0,
+            "summary": "CPU > 90% for 5 min",
+            "labels": {},
+            "acknowledged": False,
+            "silenced_until": None,
+        },
+    ],
+    "counts": {"critical": 1, "warning": 2},
+}
+VALIDATION: dict[str, Any] = {
+    "ok": True,
+    "at": "2026-05-06T14:05:00.000Z",
+    "phase": "manual",
+    "version": "1.0.2",
+    "golden": {"passed": 11, "total": 12, "bar": "11/12"},
+    "golden_ok": True,
+    "latency": {"p95_ms": 29.3, "baseline_p95_ms": 25.1, "ratio": 1.167},
+    "checks": [
+        {"name": "golden", "ok": True, "detail": "golden 11/12 >= 11/12"},
+        {"name": "latency", "ok": True, "detail": "p95 29.3 ms vs baseline 25.1 ms"},
+        {"name": "agents", "ok": True, "detail": "3 agent(s) up"},
+        {"name": "model", "ok": True, "detail": "tiny.gguf matches sha256 3efa9431eed2"},
+    ],
+    "confidence_mean": 0.81,
+    "duration_ms": 412.0,
+}
+DRIFT: dict[str, Any] = {
+    "version": "1.0.2",
+    "psi_max": 0.14,
+    "psi": {"event_type": 0.02, "location": 0.05, "hour": 0.14, "reading": 0.03, "action": 0.07},
+    "band": "moderate",
+    "reference": {"source": "first_window", "samples": 200, "size": 200, "recorded_at": "x"},
+    "window_samples": 200,
+    "window_size": 200,
+    "min_samples": 50,
+    "confidence_mean": 0.74,
+    "confidence_reference": 0.83,
+    "confidence_drop": 0.09,
+}
+DEFAULT_SECTIONS: dict[str, Any] = {"alerts": ALERTS, "validation": VALIDATION, "drift": DRIFT}
+
 
 def fixed_snapshot(mode: str = "standalone", sections: dict[str, Any] | None = None) -> Snapshot:
-    """A plausible, fully deterministic snapshot."""
+    """A plausible, fully deterministic snapshot (with DEFAULT_SECTIONS unless `sections`
+    sets one of them to None)."""
+    merged = {**DEFAULT_SECTIONS, **(sections or {})}
     wave = [20.0 + 15.0 * ((i * 7) % 11) / 10 for i in range(120)]
     return Snapshot(
         device_id="cam-042",
@@ -44,7 +129,7 @@ def fixed_snapshot(mode: str = "standalone", sections: dict[str, Any] | None = N
             net_rx_bps=[1000.0 * (i % 9) for i in range(120)],
             net_tx_bps=[200.0 * (i % 4) for i in range(120)],
         ),
-        sections=sections or {},
+        sections={k: v for k, v in merged.items() if v is not None},
     )
 
 

@@ -44,13 +44,15 @@ async def run(ctx):
 
 
 def make_source(
-    dest: Path, *, seed: int = 0, agent: str | None = None, golden: bool = True
+    dest: Path, *, seed: int = 0, agent: str | None = None, golden: bool | object = True
 ) -> Path:
-    """A slot's content: tiny model, golden prompts, optional sensor agent override."""
+    """A slot's content: tiny model, golden prompts (GOLDEN, or the given document),
+    optional sensor agent override."""
     dest.mkdir(parents=True, exist_ok=True)
     make_tiny_model(dest / "model" / "tiny.gguf", seed=seed)
-    if golden:
-        (dest / "golden.json").write_text(json.dumps(GOLDEN))
+    if golden is not False:
+        doc = GOLDEN if golden is True else golden
+        (dest / "golden.json").write_text(json.dumps(doc))
     agents = dest / "agents"
     agents.mkdir(exist_ok=True)
     if agent:
@@ -84,7 +86,7 @@ class OtaDevice:
         agent: str | None = None,
         out: Path | None = None,
         key: Path | None = None,
-        golden: bool = True,
+        golden: bool | object = True,
         **kw: object,
     ) -> Path:
         """Build a signed bundle of a fresh source into the repo; returns the manifest."""

@@ -1,6 +1,7 @@
 """The dashboard's panels, in display order. A part adds its panel class here."""
 
 from edgetui.tui.panels.agents import AgentsPanel
+from edgetui.tui.panels.alerts import AlertsPanel
 from edgetui.tui.panels.base import Panel, PanelAction
 from edgetui.tui.panels.buffer import BufferPanel
 from edgetui.tui.panels.bus import BusPanel
@@ -10,6 +11,7 @@ from edgetui.tui.panels.resources import ResourcesPanel
 from edgetui.tui.panels.security import SecurityPanel
 
 PANELS: list[type[Panel]] = [
+    AlertsPanel,
     ResourcesPanel,
     BusPanel,
     InferencePanel,

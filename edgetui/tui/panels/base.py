@@ -53,9 +53,17 @@ class Panel(Static):
     def section(self, snap: Snapshot) -> Any:
         return snap.sections.get(self.SECTION) if self.SECTION else None
 
+    def watched(self, snap: Snapshot) -> Any:
+        """What must change for the panel to be repainted (its section, by default)."""
+        return self.section(snap)
+
     def show(self, snap: Snapshot) -> None:
         """Render the snapshot; called once per snapshot while mounted."""
         raise NotImplementedError
+
+    def actions_ready(self) -> bool:
+        """Whether the panel's keys are offered now (its part may come and go)."""
+        return True
 
     def on_resize(self) -> None:
         if self._last is not None:

@@ -26,16 +26,25 @@ class InferencePanel(Panel):
     SECTION = "inference"
     TITLE = "Inference"
     DEFAULT_CSS = "InferencePanel { min-height: 7; }"
+    _lines = 0
+
+    def watched(self, snap: Snapshot) -> Any:
+        # The judgement lines come from the validation and drift sections.
+        return tuple(snap.sections.get(k) for k in ("inference", "validation", "drift"))
 
     def show(self, snap: Snapshot) -> None:
         self._last = snap
         section = self.section(snap) or {}
-        # The unavailable reason wraps (its height varies): only then is a re-layout needed.
-        relayout = not section.get("available", False)
-        self.update(self.render_text(section, max(self.size.width - 2, 40)), layout=relayout)
+        judged = judgement(section, snap.sections.get("validation"), snap.sections.get("drift"))
+        text = self.render_text(section, max(self.size.width - 2, 40), judged)
+        # The unavailable reason wraps (its height varies): only then is a re-layout needed,
+        # or when the judgement lines come or go.
+        relayout = not section.get("available", False) or len(judged) != self._lines
+        self._lines = len(judged)
+        self.update(text, layout=relayout)
 
     @staticmethod
-    def render_text(s: dict[str, Any], width: int) -> Group:
+    def render_text(s: dict[str, Any], width: int, judged: list[Text] | None = None) -> Group:
         head = Text(no_wrap=True, overflow="ellipsis")
         out = head
 
@@ -90,6 +99,9 @@ class InferencePanel(Panel):
         out.append(f"{timeouts} timeouts  ", style="red" if timeouts else "")
         out.append(f"queue {s.get('queued', 0)}/{s.get('queue_size', 0)}", style="dim")
         out.append("\n")
+        for line in judged or []:
+            out.append_text(line)
+            out.append("\n")
         label("Last")
         last = s.get("last_decision")
         if not last:
@@ -103,7 +115,79 @@ class InferencePanel(Panel):
         out.append(f"  on {last.get('event_type', '?')}{where}", style="dim")
         source = str(last.get("source", ""))
         out.append(f"  [{source}]", style="yellow" if source == "fallback" else "green")
+        if last.get("confidence") is not None:
+            out.append(f" conf {last['confidence']:.0%}", style="dim")
         out.append("\n")
         label("Why")
         out.append(str(last.get("reason") or "—"), style="italic")
         return Group(*parts)
+
+
+def _label(name: str) -> Text:
+    return Text(f"{name:<{LABEL}}", style="bold")
+
+
+def judgement(
+    s: dict[str, Any], validation: dict[str, Any] | None, drift: dict[str, Any] | None
+) -> list[Text]:
+    """The "Base" line (baseline and now/baseline) and the "Quality" line (last validation,
+    drift, confidence), each only when its part reports; empty when none runs."""
+    lines: list[Text] = []
+    if "baseline" in s:
+        line = _label("Base")
+        b = s.get("baseline")
+        rec = s.get("baseline_recording")
+        if b:
+            line.append(f"p95 {_ms(b.get('p95_ms'))} (v{b.get('version')}, n={b.get('samples')})")
+            ratio = s.get("p95_ratio")
+            if ratio is not None:
+                style = "bold red" if ratio > 1.5 else "yellow" if ratio > 1.2 else "green"
+                line.append("  now ")
+                line.append(f"{ratio:.2f}x", style=style)
+        elif rec:
+            line.append(
+                f"measuring: {rec.get('samples')}/{rec.get('min_samples')} requests, "
+                f"{rec.get('elapsed_s', 0):.0f}/{rec.get('window_s', 0):.0f} s",
+                style="dim",
+            )
+        else:
+            line.append("no baseline yet (measured after a slot commits)", style="dim")
+        lines.append(line)
+    if validation is None and drift is None:
+        return lines
+    line = _label("Quality")
+    if validation is not None:
+        golden = validation.get("golden") or {}
+        ok = validation.get("ok")
+        if golden.get("total"):
+            line.append(f"golden {golden.get('passed')}/{golden.get('total')} ")
+        line.append("pass" if ok else "FAIL", style="green" if ok else "bold red")
+        at = str(validation.get("at") or "")
+        line.append(f" {at[11:16]}  " if len(at) >= 16 else "  ", style="dim")
+    if drift is not None:
+        psi = drift.get("psi_max")
+        band = str(drift.get("band") or "none")
+        style = {"significant": "bold red", "moderate": "yellow"}.get(band, "green")
+        if psi is None:
+            ref = drift.get("reference") or {}
+            if ref.get("source") in (None, "none"):
+                line.append("drift: no reference yet  ", style="dim")
+            elif ref.get("source") == "recording":
+                got = f"{ref.get('samples')}/{ref.get('size')}"
+                line.append(f"drift: reference {got}  ", style="dim")
+            else:
+                got = f"{drift.get('window_samples', 0)}/{drift.get('min_samples', 0)}"
+                line.append(f"drift: window {got}  ", style="dim")
+        else:
+            line.append("drift PSI ")
+            line.append(f"{psi:.2f} {band}", style=style)
+            line.append("  ")
+        conf, ref_conf = drift.get("confidence_mean"), drift.get("confidence_reference")
+        if conf is not None:
+            line.append(f"conf {conf:.2f}")
+            if ref_conf is not None:
+                drop = drift.get("confidence_drop") or 0.0
+                line.append(f" (ref {ref_conf:.2f})", style="red" if drop > 0.1 else "dim")
+    line.rstrip()
+    lines.append(line)
+    return lines

@@ -171,6 +171,16 @@ class OtaPanel(Panel):
                 )
                 out.append(f"  {mark} {c.get('name')}", style=st)
             out.append("\n")
+        validation = ota.get("validation") or {}
+        if validation.get("summary"):
+            out.append("Validate  ", style="bold")
+            after = validation.get("after") or {}
+            ok = after.get("golden_ok")
+            style = {True: "green", False: "bold red"}.get(ok, "")
+            out.append(str(validation["summary"]), style=style)
+            before, after_v = validation.get("from_version"), validation.get("to_version")
+            out.append(f"  ({before or '-'}→{after_v or '-'})", style="dim")
+            out.append("\n")
         out.append("Rollback  ", style="bold")
         reason = ota.get("last_rollback_reason")
         out.append(reason or "none so far", style="red" if reason else "dim")

@@ -1,0 +1,43 @@
+"""`edgetui validate [--json]`: the on-device regression suite, now.
+
+Golden accuracy against the pass bar, latency against the model version's baseline, agents
+up, model checksum. Exit 0 when it passes, 1 when a check failed (2: usage or config).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, call_part, print_json
+
+MARK = {True: "ok  ", False: "FAIL", None: "skip"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate", help="run the on-device regression suite (golden, latency, agents, model)"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_validate)
+
+
+def render(report: dict[str, Any]) -> str:
+    """One line per check, then the verdict."""
+    lines = [f"{MARK[c.get('ok')]}  {c['name']:<8} {c['detail']}" for c in report["checks"]]
+    version = report.get("version") or "no model"
+    verdict = "PASSED" if report["ok"] else "FAILED"
+    lines.append(f"validation of {version}: {verdict}")
+    return "\n".join(lines)
+
+
+async def cmd_validate(ctx: Context) -> int:
+    async with ctx.api() as api:
+        report = await call_part(
+            api, "validate.run", {}, "validation is not running ([validation] enabled = false?)"
+        )
+    if ctx.args.json:
+        print_json(report)
+    else:
+        print(render(report))
+    return EXIT_OK if report["ok"] else EXIT_ERROR

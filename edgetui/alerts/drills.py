@@ -23,6 +23,7 @@ from edgetui.alerts.state import FIRING, PENDING, RESOLVED, Alert
 DRILLS = ("agent-crash", "uplink-offline", "cpu-burn", "slow-model", "disk-full")
 DEAD_URL = "mqtt://127.0.0.1:9"  # the discard port: nothing listens there on a device
 LEAD_TICKS = 3  # ticks a failure may take to show up in the status (sampling, reconnects)
+CPU_SETTLE_S = 5.0  # cpu-burn: time for the CPU figure to fall back after the burn stops
 PROBE_REFILL_S = 120.0  # slow-model: time for fast probes to push the slow ones out of p95
 
 
@@ -113,7 +114,16 @@ def _plan(name: str, hooks: DrillHooks, params: dict[str, Any]) -> _Plan:
         return _Plan("uplink_offline", {}, cause, restore, f"uplink pointed at {DEAD_URL}")
     if name == "cpu-burn":
         burn = _CpuBurn()
-        return _Plan("cpu_high", {}, burn.start, burn.stop, f"{os.cpu_count()} busy processes")
+        return _Plan(
+            "cpu_high",
+            {},
+            burn.start,
+            burn.stop,
+            f"{os.cpu_count()} busy processes",
+            # The CPU figure is an average over the last tick, and a device's own work goes on
+            # meanwhile: give it a few seconds to fall under the clear level.
+            resolve_extra_s=CPU_SETTLE_S,
+        )
     if name == "disk-full":
         set_disk = hooks.set_disk_free_gb
         if set_disk is None:
@@ -183,6 +193,15 @@ def _has_path(snapshot: dict[str, Any], path: str) -> bool:
         return False
 
 
+def _no_baseline(snapshot: dict[str, Any], path: str) -> bool:
+    """A ratio to the latency baseline (the built-in `inference_slow`) cannot move before the
+    model version has a baseline: the drill's probe requests make latencies, not baselines."""
+    if not path.endswith("p95_ratio"):
+        return False
+    inference = snapshot.get("inference")
+    return not isinstance(inference, dict) or inference.get("baseline") is None
+
+
 def _matches(alert: Alert, rule: str, labels: dict[str, str]) -> bool:
     return alert.name == rule and all(alert.labels.get(k) == v for k, v in labels.items())
 
@@ -201,6 +220,11 @@ async def run_drill(
         raise DrillError(
             f"{name}: rule {plan.rule} reads {rule.metric}, which the status does not have "
             "now: the alert could not fire"
+        )
+    if rule.metric and _no_baseline(engine.last_snapshot, rule.metric):
+        raise DrillError(
+            f"{name}: rule {plan.rule} reads {rule.metric}, and this model version has no "
+            "latency baseline yet (recorded after a commit): the alert could not fire"
         )
     if any(_matches(a, plan.rule, plan.labels) for a in engine.active.values()):
         raise DrillError(f"{name}: alert {plan.rule} is already active; nothing to prove")

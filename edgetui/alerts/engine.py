@@ -191,7 +191,9 @@ class AlertEngine:
                     self.publish(EVENT_TYPES[transition], data)
                 except Exception:
                     log.exception("alerts: cannot publish %s", alert.key)
-            if self.enqueue is not None and not data["silenced"]:
+            # Uplink, like Prometheus to Alertmanager, only what fires and resolves: a pending
+            # alert is local news (the bus, the history), not worth a message to the fleet.
+            if self.enqueue is not None and not data["silenced"] and transition != PENDING:
                 try:
                     await self.enqueue("alert", {"device_id": self.device_id, **data})
                 except Exception as exc:  # a full disk must not stop the evaluation

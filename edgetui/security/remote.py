@@ -242,7 +242,14 @@ class RemoteCommands:
                 text = f"{cmd.command} is not available on this device ({text})"
             await self._finish(cmd, "FAILED", message=text[:500])
         else:
-            await self._finish(cmd, "SUCCEEDED", message=f"{cmd.command} done", result=result)
+            if isinstance(result, dict) and result.get("ok") is False:
+                # The method ran but says it did not do its job (a validation under its bar,
+                # a flush that could not empty the buffer): the execution failed.
+                await self._finish(
+                    cmd, "FAILED", message=_not_done(cmd.command, result), result=result
+                )
+            else:
+                await self._finish(cmd, "SUCCEEDED", message=f"{cmd.command} done", result=result)
 
     async def _finish(self, cmd: Command, state: str, *, message: str, result: Any = None) -> None:
         self.counts[state.lower()] += 1
@@ -337,3 +344,14 @@ def _key_of(payload: bytes) -> str | None:
         if isinstance(kid, str) and len(kid) <= 64:
             return kid
     return None
+
+
+def _not_done(command: str, result: dict[str, Any]) -> str:
+    """`validate did not pass: golden, model` from a result that says ok: false."""
+    failed = [
+        str(c.get("name"))
+        for c in result.get("checks") or []
+        if isinstance(c, dict) and c.get("ok") is False
+    ]
+    why = ", ".join(failed) or str(result.get("last_error") or result.get("error") or "")
+    return f"{command} did not pass" + (f": {why[:200]}" if why else "")

@@ -42,8 +42,12 @@ async def test_pending_then_firing_after_for_s_then_resolved(tmp_path: Path) -> 
         section = await engine.evaluate(snap(resources={"cpu_percent": 20.0}))
         assert section["alerts"] == []
         assert rec.types() == ["ALERT_PENDING", "ALERT_FIRING", "ALERT_RESOLVED"]
-        assert [k for k, _ in rec.outbox] == ["alert"] * 3
-        fired = rec.outbox[1][1]
+        # Uplink: what fired and resolved (pending stays on the device: bus and history).
+        assert [(k, p["state"]) for k, p in rec.outbox] == [
+            ("alert", "firing"),
+            ("alert", "resolved"),
+        ]
+        fired = rec.outbox[0][1]
         assert fired["alertname"] == "cpu_high" and fired["state"] == "firing"
         assert fired["device_id"] == "dev" and fired["severity"] == "warning"
         history = await engine.history({})

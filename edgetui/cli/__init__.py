@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "edgetui.cli.bus",
     "edgetui.cli.model",
     "edgetui.cli.agents",
+    "edgetui.cli.fleet",
 ]
 
 

@@ -108,7 +108,7 @@ def open_fleet_store(ctx: Context) -> Any:
     try:
         return open_store(getattr(ctx.args, "store", None) or ctx.config.fleet.store, ctx.state_dir)
     except StoreError as exc:
-        raise CommandError(str(exc), EXIT_ERROR) from None
+        raise CommandError(str(exc), EXIT_USAGE if exc.usage else EXIT_ERROR) from None
 
 
 def _policy(ctx: Context) -> Any:
@@ -208,6 +208,9 @@ def cmd_devices(ctx: Context) -> int:
 
 
 def cmd_device(ctx: Context) -> int:
+    from edgetui.fleet.records import iso
+    from edgetui.models import to_dict
+
     store = open_fleet_store(ctx)
     try:
         dev = store.device(ctx.args.device_id)
@@ -218,7 +221,7 @@ def cmd_device(ctx: Context) -> int:
             "alerts": [a.to_json() for a in store.alerts(dev.device_id)],
             "commands": [c.to_json() for c in store.commands(dev.device_id)],
             "telemetry": [
-                {**p.__dict__, "ts": p.ts} for p in store.telemetry(dev.device_id)[-120:]
+                {"time": iso(p.ts), **to_dict(p)} for p in store.telemetry(dev.device_id)[-120:]
             ],
         }
     finally:

@@ -34,6 +34,7 @@ def open_store(spec: str | None, state_dir: Path) -> FleetStore:
         return SqlFleetStore(PostgresDialect(where))
     if "://" in where:
         raise StoreError(
-            f"fleet store {where!r}: expected a path, sqlite:///path or postgresql://..."
+            f"fleet store {where!r}: expected a path, sqlite:///path or postgresql://...",
+            usage=True,
         )
     return SqlFleetStore(SqliteDialect(Path(where)))

@@ -21,7 +21,12 @@ from edgetui.fleet.records import (
 
 
 class StoreError(Exception):
-    """The store cannot be opened or used; the text is one line naming the store."""
+    """The store cannot be opened or used; the text is one line naming the store.
+    `usage` is true when the store's name itself is wrong (exit status 2)."""
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 @dataclass(frozen=True)

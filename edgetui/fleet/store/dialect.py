@@ -97,7 +97,7 @@ class PostgresDialect(Dialect):
         try:
             port = parts.port or 5432
         except ValueError:
-            raise StoreError(f"fleet store {url!r}: bad port") from None
+            raise StoreError(f"fleet store {url!r}: bad port", usage=True) from None
         self.params: dict[str, Any] = {
             "user": unquote(parts.username or query.get("user", "postgres")),
             "password": unquote(parts.password) if parts.password else query.get("password"),

@@ -12,6 +12,7 @@ BENCH_MODULES = [
     "edgetui.bench.ota",
     "edgetui.bench.bus",
     "edgetui.bench.inference",
+    "edgetui.bench.fleet",
 ]
 
 

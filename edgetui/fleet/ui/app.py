@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -27,6 +27,17 @@ from edgetui.fleet.ui.table import DeviceTable
 # Rows written by another fleet process (or committed just after a read) can carry an
 # `updated_at` slightly older than the newest one seen: read back this far every tick.
 OVERLAP_S = 5.0
+
+
+def _counts(devices: Iterable[DeviceState]) -> tuple[int, int, int, int]:
+    """(online, offline, critical alerts, warning alerts) over the fleet, in one pass."""
+    online = offline = crit = warn = 0
+    for d in devices:
+        online += d.status == "online"
+        offline += d.status == "offline"
+        crit += d.alerts_critical
+        warn += d.alerts_warning
+    return online, offline, crit, warn
 
 
 class FleetApp(App[None]):
@@ -71,6 +82,7 @@ class FleetApp(App[None]):
         self.filter = DeviceFilter.parse("")
         self._since: float | None = None
         self._dirty = True
+        self._counts = (0, 0, 0, 0)
         self.ticks = 0
 
     def compose(self) -> ComposeResult:
@@ -104,8 +116,13 @@ class FleetApp(App[None]):
         table = self.query_one(DeviceTable)
         col = COLUMNS[self.sort_index]
         if self._dirty or col.name == "seen":
-            rows = [d for d in self.devices.values() if self.filter.matches(d, now)]
+            if self.filter.tests:
+                rows = [d for d in self.devices.values() if self.filter.matches(d, now)]
+            else:
+                rows = list(self.devices.values())
             table.set_rows(sort_devices(rows, col.name, now, reverse=self.reverse), now)
+            if self._dirty:
+                self._counts = _counts(self.devices.values())
             self._dirty = False
         else:
             table.now = now
@@ -113,11 +130,7 @@ class FleetApp(App[None]):
         self._draw_heads(len(table.rows))
 
     def _draw_heads(self, shown: int) -> None:
-        devs = self.devices.values()
-        online = sum(1 for d in devs if d.status == "online")
-        offline = sum(1 for d in devs if d.status == "offline")
-        crit = sum(d.alerts_critical for d in devs)
-        warn = sum(d.alerts_warning for d in devs)
+        online, offline, crit, warn = self._counts
         text = (
             f"[b]{len(self.devices)}[/b] devices  [green]{online} online[/]  "
             f"[dim]{offline} offline[/]  [red]{crit} critical[/]  [yellow]{warn} warning[/]"
@@ -129,12 +142,12 @@ class FleetApp(App[None]):
         if stats is not None:
             link = "connected" if stats.connected else "[red]not connected[/]"
             text += f"  │ ingest {link}, {stats.written} msgs"
-        self.query_one("#summary", Static).update(text)
+        self.query_one("#summary", Static).update(text, layout=False)
         heads = []
         for i, c in enumerate(COLUMNS):
             h = c.header + (("↓" if self.reverse else "↑") if i == self.sort_index else "")
             heads.append(h.rjust(c.width) if c.right else h.ljust(c.width))
-        self.query_one("#colhead", Static).update(" ".join(heads))
+        self.query_one("#colhead", Static).update(" ".join(heads), layout=False)
 
     # -- actions -------------------------------------------------------------------------
     def action_sort(self) -> None:

@@ -53,7 +53,9 @@ class DeviceTable(ScrollView, can_focus=True):
         """Show `rows` (already filtered and sorted); the cursor stays on its device."""
         current = self.current()
         self.rows, self.now = rows, now
-        if current is not None:
+        if current is not None and (
+            self.cursor >= len(rows) or rows[self.cursor].device_id != current
+        ):
             for i, d in enumerate(rows):
                 if d.device_id == current:
                     self.cursor = i

@@ -138,11 +138,13 @@ def _until_stopped(seconds: float, tick: Any = None) -> None:
 def cmd_console(ctx: Context) -> int:
     from edgetui.fleet.ui.launch import run_console  # Textual is loaded here only
 
+    has_broker = getattr(ctx.args, "broker", None) or ctx.config.fleet.broker
+    broker = _broker(ctx) if has_broker else None  # no broker: view the store only
     store = open_fleet_store(ctx)
     try:
         return run_console(
             store,
-            _broker(ctx),
+            broker,
             group=_group(ctx),
             policy=_policy(ctx),
             batch_s=ctx.config.fleet.batch_s,

@@ -107,6 +107,7 @@ class Ingest:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     # -- paho's thread -------------------------------------------------------------------
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
@@ -116,6 +117,13 @@ class Ingest:
         client.subscribe([(t, SubscribeOptions(qos=1)) for t in topics(self.group)])
         self.stats.connected = True
         self._connected.set()
+
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: int, codes: list[Any], _p: Any) -> None:
+        # A broker without shared subscriptions (or an ACL) refuses a topic in the SUBACK.
+        for topic, code in zip(topics(self.group), codes, strict=False):
+            if code.is_failure:
+                self.stats.last_error = f"broker {self.broker} refused {topic}: {code}"
+                log.warning("fleet: %s", self.stats.last_error)
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         self.stats.connected = False

@@ -79,3 +79,25 @@ def test_snapshot_fleet_table_sorted_by_cpu_filtered(snap_compare, tmp_path: Pat
 def test_snapshot_fleet_device_view(snap_compare, tmp_path: Path) -> None:
     press = ["down", "down", "enter"]
     assert snap_compare(make(tmp_path), press=press, terminal_size=(110, 40))
+
+
+async def test_the_summary_says_what_the_ingest_reports(tmp_path: Path) -> None:
+    from edgetui.fleet.ingest import IngestStats
+
+    stats = IngestStats("f1", "g", "mqtt://127.0.0.1:1883", connected=False, written=7)
+    stats.last_error = "broker mqtt://127.0.0.1:1883 refused $share/g/devices/+/telemetry"
+    app = FleetApp(
+        fixed_fleet(tmp_path), clock=lambda: NOW, refresh_s=3600, ingest_stats=lambda: stats
+    )
+    async with app.run_test(size=(200, 20)) as pilot:
+        await pilot.pause()
+        text = str(app.query_one("#summary").render())
+        assert "ingest not connected, 7 msgs" in text
+        assert "refused $share/g/devices/+/telemetry" in text
+        await pilot.press("enter")  # the device view does not offer the table's keys
+        await pilot.pause()
+        assert isinstance(app.screen, DeviceScreen)
+        assert "s" not in app.screen.active_bindings
+        assert "escape" in app.screen.active_bindings
+        await pilot.press("s")  # ignored here: the table is not focused
+        assert isinstance(app.screen, DeviceScreen)

@@ -53,11 +53,10 @@ class FleetApp(App[None]):
     .series-title { margin-top: 1; }
     Sparkline { height: 2; }
     """
+    # The table's own keys (filter, sort) are bound on the table, so the device view's footer
+    # does not offer them.
     BINDINGS = [
         Binding("q", "quit", "quit"),
-        Binding("slash", "filter", "filter"),
-        Binding("s", "sort", "sort"),
-        Binding("r", "reverse", "reverse"),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
 
@@ -142,6 +141,8 @@ class FleetApp(App[None]):
         if stats is not None:
             link = "connected" if stats.connected else "[red]not connected[/]"
             text += f"  │ ingest {link}, {stats.written} msgs"
+            if stats.last_error:
+                text += f"  [red]{stats.last_error}[/]"
         self.query_one("#summary", Static).update(text, layout=False)
         heads = []
         for i, c in enumerate(COLUMNS):

@@ -33,6 +33,9 @@ class DeviceTable(ScrollView, can_focus=True):
         Binding("home", "move(-1000000000)", "first", show=False),
         Binding("end", "move(1000000000)", "last", show=False),
         Binding("enter", "open", "device"),
+        Binding("slash", "app.filter", "filter"),
+        Binding("s", "app.sort", "sort"),
+        Binding("r", "app.reverse", "reverse"),
     ]
 
     class Opened(Message):

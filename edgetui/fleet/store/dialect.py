@@ -34,6 +34,10 @@ class Dialect:
     def begin(self, cur: Any, lock_name: str | None) -> None:
         """Start a transaction; `lock_name` also takes a lock only one writer holds."""
 
+    def bulk(self) -> dict[str, Any]:
+        """Multi-row replacements of hot statements (generic SQL -> Bulk); none by default."""
+        return {}
+
     def _init_schema(self, cur: Any) -> None:
         for stmt in statements(self.real):
             cur.execute(stmt)
@@ -134,6 +138,11 @@ class PostgresDialect(Dialect):
 
     def translate(self, sql: str) -> str:
         return sql.replace("?", "%s")
+
+    def bulk(self) -> dict[str, Any]:
+        from edgetui.fleet.store.bulk import postgres_bulk
+
+        return postgres_bulk()
 
     def bucket(self, width: float) -> str:
         return f"(floor(ts / {float(width)!r}) * {float(width)!r})"

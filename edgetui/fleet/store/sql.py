@@ -108,6 +108,7 @@ class SqlFleetStore:
         self._lock = threading.Lock()
         self._conn = dialect.connect()
         self._sql: dict[str, str] = {}
+        self._bulk = dialect.bulk()
 
     # -- plumbing ------------------------------------------------------------------------
     def _q(self, sql: str) -> str:
@@ -132,8 +133,14 @@ class SqlFleetStore:
                     cur.close()
 
     def _many(self, cur: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
+        if not rows:
+            return
+        bulk = self._bulk.get(sql)
+        if bulk is None:
             cur.executemany(self._q(sql), rows)
+            return
+        for stmt, params in bulk.statements(rows):
+            cur.execute(stmt, params)
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._tx() as cur:

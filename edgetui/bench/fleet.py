@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--devices", type=int, default=10_000)
     p.add_argument("--interval", type=float, default=10.0, help="telemetry interval, s")
     p.add_argument("--seconds", type=float, default=60.0, help="measurement window")
+    p.add_argument(
+        "--store", default="", help="the ingest's fleet store (default: SQLite in a temp dir)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_fleet)
 
@@ -124,7 +127,7 @@ def cmd_bench_fleet(ctx: Context) -> int:
         broker = LocalBroker(work, exe)
         procs: list[subprocess.Popen[str]] = []
         try:
-            db = str(work / "fleet.db")
+            db = args.store or str(work / "fleet.db")
             fleet = _spawn([*py, "--state-dir", tmp, "fleet", "ingest", "--broker", broker.url,
                             "--store", db, "--name", "bench", "--json"])  # fmt: skip
             bare = _spawn([sys.executable, "-m", "edgetui.bench.fleet_bare", broker.url])
@@ -206,8 +209,8 @@ def cmd_bench_fleet(ctx: Context) -> int:
         return EXIT_OK
     print(
         f"bench fleet: {args.devices} simulated devices, telemetry every {args.interval:g} s "
-        f"(expected {expected:.0f} msg/s), {elapsed:.0f} s window; all connected in "
-        f"{connect_s:.1f} s"
+        f"(expected {expected:.0f} msg/s), {elapsed:.0f} s window, {summary.engine} store; "
+        f"all connected in {connect_s:.1f} s"
     )
     print(f"{'process':<14} {'msg/s':>8} {'CPU % of a core':>16} {'peak RSS MB':>12}")
     for f in figures:

@@ -111,3 +111,41 @@ def test_simulate_then_ingest_from_the_shell(tmp_path: Path, mosquitto) -> None:
     assert json.loads(ing.stdout)["by_kind"]["status"] == 20
     doc = run_json(*fleet(db, "status", "--json"))
     assert (doc["devices"], doc["offline"]) == (20, 20)
+
+
+def test_fleet_config_errors_exit_2(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[fleet]\ngroup = "a/b"\n')
+    proc = run_cli("--config", str(cfg), "fleet", "status")
+    assert proc.returncode == 2 and "[fleet] group" in proc.stderr
+    cfg.write_text("[fleet]\nbatch_s = 0\n")
+    proc = run_cli("--config", str(cfg), "fleet", "status")
+    assert proc.returncode == 2 and "[fleet] batch_s" in proc.stderr
+
+
+def test_the_console_ingests_while_it_runs_and_quits_on_q(tmp_path: Path, mosquitto) -> None:
+    import os
+    import sys
+
+    from edgetui.bench.pty_proc import PtyProcess
+    from edgetui.fleet.store import open_store
+    from tests.fleet.helpers import until
+    from tests.fleet.test_ingest import publish
+    from tests.support.cli import env
+
+    publish(mosquitto, "devices/pty-1/status", b"online", retain=True)
+    db = str(tmp_path / "fleet.db")
+    argv = [sys.executable, "-m", "edgetui", "--state-dir", str(tmp_path), "fleet"]
+    console = PtyProcess([*argv, "--broker", mosquitto.url, "--store", db], 120, 30, env=env())
+    try:
+        store = until(lambda: (tmp_path / "fleet.db").exists() and open_store(db, tmp_path))
+        try:
+            until(lambda: store.device("pty-1"), what="the retained status, ingested")
+            assert store.device("pty-1").status == "online"  # type: ignore[union-attr]
+        finally:
+            store.close()
+        until(lambda: console.bytes_out > 0, what="the console drawing")
+        os.write(console.master, b"q")
+        assert console.proc.wait(timeout=30) == 0
+    finally:
+        console.stop()

@@ -110,3 +110,21 @@ def test_a_store_outage_loses_nothing(store: FleetStore, mosquitto: Broker) -> N
             publish(mosquitto, f"devices/d-{i}/status", b"online")
         until(lambda: online(store) == 5, what="all five statuses after the outage")
         assert ing.stats.dropped == 0 and "database is locked" in (ing.stats.last_error or "")
+
+
+def test_the_ingest_downsamples_as_it_goes(store: FleetStore, mosquitto: Broker) -> None:
+    import time
+
+    from edgetui.fleet.records import iso
+    from tests.fleet.payloads import telemetry
+
+    base = (time.time() - 2 * 86400) // 600 * 600  # two days old: one 10-minute bucket
+    with ingesting(store, mosquitto.url, downsample_every_s=0.1) as ing:
+        for k in range(3):  # buffered telemetry from two days ago, arriving now
+            topic, payload = telemetry("old-1", base + k, cpu=10.0 * k)
+            publish(mosquitto, topic, payload)
+        until(lambda: ing.stats.by_kind.get("telemetry") == 3, what="three samples")
+        until(lambda: store.summary().telemetry_rows["old"] == 1, what="one 10-minute bucket")
+        (point,) = store.telemetry("old-1")
+        assert (point.tier, point.n, point.cpu_percent) == (2, 3, 10.0)
+        assert point.ts == base and iso(point.ts) is not None

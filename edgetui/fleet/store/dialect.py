@@ -31,8 +31,9 @@ class Dialect:
         """An SQL expression: `ts` floored to a multiple of `width` seconds."""
         raise NotImplementedError
 
-    def begin(self, cur: Any, lock_name: str | None) -> None:
-        """Start a transaction; `lock_name` also takes a lock only one writer holds."""
+    def begin(self, cur: Any, lock_name: str | None, write: bool = True) -> None:
+        """Start a transaction (`write`: one that will write); `lock_name` also takes a lock
+        only one writer holds."""
 
     def bulk(self) -> dict[str, Any]:
         """Multi-row replacements of hot statements (generic SQL -> Bulk); none by default."""
@@ -83,10 +84,11 @@ class SqliteDialect(Dialect):
     def bucket(self, width: float) -> str:
         return f"(CAST(ts / {float(width)!r} AS INTEGER) * {float(width)!r})"
 
-    def begin(self, cur: Any, lock_name: str | None) -> None:
-        # IMMEDIATE: take the write lock now, so two processes on one file queue up instead
-        # of failing with "database is locked" at the first write.
-        cur.execute("BEGIN IMMEDIATE")
+    def begin(self, cur: Any, lock_name: str | None, write: bool = True) -> None:
+        # IMMEDIATE: a writer takes the write lock now, so two processes on one file queue up
+        # instead of failing with "database is locked" at the first write. A reader takes
+        # none (WAL: it reads a snapshot while the writer writes).
+        cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 class PostgresDialect(Dialect):
@@ -147,7 +149,7 @@ class PostgresDialect(Dialect):
     def bucket(self, width: float) -> str:
         return f"(floor(ts / {float(width)!r}) * {float(width)!r})"
 
-    def begin(self, cur: Any, lock_name: str | None) -> None:
+    def begin(self, cur: Any, lock_name: str | None, write: bool = True) -> None:
         if lock_name:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_id(lock_name),))
 

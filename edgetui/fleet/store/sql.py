@@ -117,11 +117,11 @@ class SqlFleetStore:
         return self._sql[sql]
 
     @contextlib.contextmanager
-    def _tx(self, lock_name: str | None = None) -> Iterator[Any]:
+    def _tx(self, lock_name: str | None = None, *, write: bool = True) -> Iterator[Any]:
         with self._lock:
             cur = self._conn.cursor()
             try:
-                self.dialect.begin(cur, lock_name)
+                self.dialect.begin(cur, lock_name, write)
                 yield cur
                 self._conn.commit()
             except BaseException:
@@ -143,7 +143,7 @@ class SqlFleetStore:
             cur.execute(stmt, params)
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._tx() as cur:
+        with self._tx(write=False) as cur:
             cur.execute(self._q(sql), params)
             return [tuple(r) for r in cur.fetchall()]
 
@@ -298,7 +298,7 @@ class SqlFleetStore:
 
     def summary(self) -> FleetSummary:
         s = FleetSummary(engine=self.engine)
-        with self._tx() as cur:
+        with self._tx(write=False) as cur:
             cur.execute(
                 "SELECT COUNT(*), "
                 "SUM(CASE WHEN status = 'online' THEN 1 ELSE 0 END), "

@@ -29,13 +29,19 @@ def _common(p: argparse.ArgumentParser, broker: bool = True) -> None:
         default=argparse.SUPPRESS,
         help="fleet store: a SQLite path (default <state>/fleet.db) or postgresql://...",
     )
-    p.add_argument(
-        "--group", metavar="G", default=argparse.SUPPRESS, help="shared-subscription group"
-    )
+    if broker:
+        p.add_argument(
+            "--group", metavar="G", default=argparse.SUPPRESS, help="shared-subscription group"
+        )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("fleet", help="the fleet: console, devices, ingest, simulator")
+    p = sub.add_parser(
+        "fleet",
+        help="the fleet: console, devices, ingest, simulator",
+        description="The operator side. With no ACTION: the fleet console, which ingests from "
+        "--broker while it runs (without a broker it shows the store others fill).",
+    )
     _common(p)
     p.set_defaults(func=cmd_console)
     fsub = p.add_subparsers(dest="fleet_command", metavar="ACTION")

@@ -20,6 +20,7 @@ from edgetui.fleet.records import AlertRecord, CommandRecord, parse_time
 SUFFIXES = ("status", "telemetry", "alerts", "commands/result", "audit")
 COMMAND_STATES = ("QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
 ALERT_STATES = ("pending", "firing", "resolved", "inactive")
+MAX_BYTES = 256 * 1024  # a device message is a few hundred bytes; more is not one of ours
 
 
 class MessageError(ValueError):
@@ -105,6 +106,8 @@ def _object(topic: str, payload: bytes) -> dict[str, Any]:
 def parse(topic: str, payload: bytes, received: float) -> Update:
     """One device message as an update; raises MessageError (one line) when unusable."""
     device_id, suffix = split_topic(topic)
+    if len(payload) > MAX_BYTES:
+        raise MessageError(f"{topic}: {len(payload)} bytes, more than {MAX_BYTES}")
     if suffix == "status":
         text = payload.decode(errors="replace").strip()
         if text not in ("online", "offline"):

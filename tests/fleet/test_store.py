@@ -145,3 +145,26 @@ def test_a_store_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StoreError, match=r"dir\.db"):
         open_store(str(tmp_path / "dir.db"), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "why"),
+    [
+        ("devices/a/status", b"maybe", "neither online nor offline"),
+        ("devices/a/telemetry", b"[1]", "expected a JSON object"),
+        ("devices/a/telemetry", b'{"timestamp": "x"}', "without a `metrics` object"),
+        ("devices/a/alerts", b'{"state": "firing"}', "without `alertname`"),
+        ("devices/a/commands/result", b'{"command_id": "c", "state": "DONE"}', "unknown state"),
+        ("devices/a/commands/result", b'{"state": "QUEUED"}', "without `command_id`"),
+        ("devices/a/events", b"{}", "not a device topic"),
+        ("devices/a/audit", b"BIG", "more than"),
+    ],
+)
+def test_unusable_messages_are_one_line_errors(topic: str, payload: bytes, why: str) -> None:
+    from edgetui.fleet.messages import MessageError, parse
+
+    if payload == b"BIG":
+        payload = b"{" + b" " * 300_000 + b"}"
+    with pytest.raises(MessageError, match=why) as exc:
+        parse(topic, payload, T0)
+    assert "\n" not in str(exc.value) and str(exc.value).startswith(topic)

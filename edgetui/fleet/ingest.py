@@ -108,6 +108,7 @@ class Ingest:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_connect_fail = self._on_connect_fail
 
     # -- paho's thread -------------------------------------------------------------------
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
@@ -117,6 +118,10 @@ class Ingest:
         client.subscribe([(t, SubscribeOptions(qos=1)) for t in topics(self.group)])
         self.stats.connected = True
         self._connected.set()
+
+    def _on_connect_fail(self, _c: Any, _u: Any) -> None:
+        # paho retries by itself (reconnect_delay_set); say why meanwhile.
+        self.stats.last_error = f"cannot connect to the broker {self.broker} (retrying)"
 
     def _on_subscribe(self, _c: Any, _u: Any, _mid: int, codes: list[Any], _p: Any) -> None:
         # A broker without shared subscriptions (or an ACL) refuses a topic in the SUBACK.

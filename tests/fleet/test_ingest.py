@@ -128,3 +128,26 @@ def test_the_ingest_downsamples_as_it_goes(store: FleetStore, mosquitto: Broker)
         (point,) = store.telemetry("old-1")
         assert (point.tier, point.n, point.cpu_percent) == (2, 3, 10.0)
         assert point.ts == base and iso(point.ts) is not None
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_an_unreachable_broker_is_said_and_retried(store: FleetStore, tmp_path) -> None:
+    from edgetui.bench.broker import free_port
+    from edgetui.fleet import Ingest, parse_broker
+    from tests.support.mosquitto import start_mosquitto
+
+    port = free_port()
+    ing = Ingest(store, parse_broker(f"mqtt://127.0.0.1:{port}"), batch_s=0.1)
+    ing.start()
+    try:
+        until(lambda: ing.stats.last_error, what="the connection error")
+        assert "cannot connect to the broker" in (ing.stats.last_error or "")
+        broker = start_mosquitto(tmp_path, port=port)  # the broker comes up: paho retries
+        try:
+            assert ing.wait_connected(30)
+            publish(broker, "devices/late/status", b"online")
+            until(lambda: online(store) == 1, what="the status after reconnecting")
+        finally:
+            broker.stop()
+    finally:
+        ing.stop()

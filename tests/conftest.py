@@ -14,6 +14,7 @@ pytest_plugins: list[str] = [
     "tests.support.http_server",
     "tests.support.ota",
     "tests.support.model",
+    "tests.support.digest",
     "tests.support.postgres",
 ]
 

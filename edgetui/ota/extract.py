@@ -4,11 +4,14 @@ Refuses absolute paths, `..`, links leading outside the destination, device node
 size/file-count bombs. Limits are enforced on the bytes actually decompressed while
 streaming, not on header claims alone. Files and directories are fsynced at the end so a
 power cut cannot leave an extracted slot that was reported complete but is not on disk.
+
+Each file is hashed as its bytes are written, and the extraction returns the slot's listing
+(edgetui.ota.slots.Listing), so the slot's content digest costs no second read of the content.
 """
 
 from __future__ import annotations
 
-import gzip
+import hashlib
 import os
 import posixpath
 import shutil
@@ -16,11 +19,12 @@ import tarfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from edgetui.durable import fsync_dir
 from edgetui.faults import fault_point
 from edgetui.ota.errors import OtaError
+from edgetui.ota.slots import DIR, Entry, Listing
 
 CHUNK = 1 << 20
 # Allowance for tar headers, pax records and padding on top of the file bytes.
@@ -45,6 +49,43 @@ class _Counting:
                 "bomb", f"archive expands beyond {self.limit} bytes (decompression bomb?)"
             )
         return data
+
+
+class _Gunzip:
+    """Read-only gzip decompression in pieces of up to `n` bytes per read.
+
+    gzip.GzipFile inflates 8 KiB at a time, and for a 100 MB model its per-call overhead cost
+    more than the inflating. zlib checks each member's header, CRC and length; members may be
+    concatenated and zero-padded as gzip allows. A truncated stream raises EOFError, damaged
+    data zlib.error.
+    """
+
+    def __init__(self, f: _Counting) -> None:
+        self._f = f
+        self._z: Any = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # None between members
+        self._pending = b""
+
+    def read(self, n: int = -1) -> bytes:
+        size = n if n > 0 else CHUNK
+        while True:
+            if not self._pending:
+                self._pending = self._f.read(CHUNK)
+                if not self._pending:
+                    if self._z is not None:
+                        raise EOFError("compressed stream ended before its end marker")
+                    return b""
+            if self._z is None:  # after a member: zero padding, or the next member
+                self._pending = self._pending.lstrip(b"\0")
+                if not self._pending:
+                    continue
+                self._z = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            out = self._z.decompress(self._pending, size)
+            if self._z.eof:
+                self._pending, self._z = self._z.unused_data, None
+            else:
+                self._pending = self._z.unconsumed_tail
+            if out:
+                return out
 
 
 def _unsafe(msg: str) -> OtaError:
@@ -79,6 +120,7 @@ class _Extractor:
         self.regular: set[str] = set()
         self.symlinks: list[str] = []
         self.written: list[Path] = []
+        self.listing: Listing = {}
 
     def _parent(self, rel: str) -> None:
         """Create the parent directories of rel; refuse to go through links or files."""
@@ -97,6 +139,7 @@ class _Extractor:
                 raise _unsafe(f"{rel!r} would be written below the file {walked!r}")
             p.mkdir(mode=0o755, exist_ok=True)
             self.dirs.add(walked)
+            self.listing[walked] = DIR
 
     def _count(self, ti: tarfile.TarInfo, rel: str) -> None:
         self.files += 1
@@ -140,17 +183,22 @@ class _Extractor:
             raise _unsafe(f"duplicate member {rel!r}") from None
         src = tar.extractfile(ti)
         assert src is not None
+        digest = hashlib.sha256()
+        size = 0
         with os.fdopen(fd, "wb", buffering=0) as out:
             while block := src.read(CHUNK):
+                size += len(block)
                 self.bytes += len(block)
                 if self.bytes > self.max_bytes:  # what actually arrives, not the header
                     raise OtaError("bomb", f"archive expands beyond {self.max_bytes} bytes")
+                digest.update(block)  # the bytes written are the bytes hashed: one pass
                 view = memoryview(block)
                 while view:
                     view = view[out.write(view) :]
                 on_chunk()
         self.regular.add(rel)
         self.written.append(target)
+        self.listing[rel] = Entry("f", size, digest.hexdigest())
 
     def _symlink(self, rel: str, link: str) -> None:
         if not link or link.startswith("/"):
@@ -164,6 +212,7 @@ class _Extractor:
         except FileExistsError:
             raise _unsafe(f"duplicate member {rel!r}") from None
         self.symlinks.append(rel)
+        self.listing[rel] = Entry("l", target=link)  # to_dir is known once all exist
 
     def _hardlink(self, rel: str, link: str) -> None:
         src = _clean_name(link)
@@ -175,6 +224,7 @@ class _Extractor:
         except FileExistsError:
             raise _unsafe(f"duplicate member {rel!r}") from None
         self.regular.add(rel)
+        self.listing[rel] = self.listing[src]
 
     def finish(self) -> None:
         # Link chains can only be judged once every member exists.
@@ -182,6 +232,8 @@ class _Extractor:
             real = os.path.realpath(self.dest / rel)
             if not _within(self.root, real):
                 raise _unsafe(f"symlink {rel!r} resolves outside the slot")
+            if os.path.isdir(real):  # a walk of the slot lists it with the directories
+                self.listing[rel] = Entry("l", target=self.listing[rel].target, to_dir=True)
         for path in self.written:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
             try:
@@ -211,10 +263,12 @@ def safe_extract(
     max_bytes: int,
     max_files: int,
     progress: Progress | None = None,
-) -> None:
+) -> Listing:
     """Extract a tar(.gz) into dest (absent or empty); on any refusal dest is left empty.
 
-    progress(done, total) counts archive bytes consumed. Raises OtaError(unsafe_archive|bomb).
+    Returns the listing of what was extracted, each file hashed while it was written:
+    `listing_digest(...)` of it equals `content_digest(dest)`. progress(done, total) counts
+    archive bytes consumed. Raises OtaError(unsafe_archive|bomb).
     """
     archive, dest = Path(archive), Path(dest)
     created = not dest.exists()
@@ -228,7 +282,7 @@ def safe_extract(
             raw = _Counting(raw_file)
             with open(archive, "rb") as probe:
                 gz = probe.read(2) == b"\x1f\x8b"
-            stream = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw  # type: ignore[arg-type]
+            stream = _Gunzip(raw) if gz else raw
             limit = max_bytes + FIXED_OVERHEAD + PER_MEMBER_OVERHEAD * (max_files + 2)
             counted = _Counting(stream, limit)  # type: ignore[arg-type]
 
@@ -247,7 +301,8 @@ def safe_extract(
         ex.finish()
         if progress:
             progress(total, total)
-    except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile) as exc:
+        return ex.listing
+    except (tarfile.TarError, zlib.error, EOFError) as exc:
         _empty(dest, created)
         raise _unsafe(f"corrupt or truncated archive ({exc})") from None
     except BaseException:

@@ -62,6 +62,7 @@ async def check_model(slot: SlotContent) -> HealthCheck:
     if not slot.model_sha256:
         return HealthCheck("model", False, f"{slot.model.name} has no recorded checksum")
     try:
+        # A stat, not a read, when the boot already hashed the unchanged file (file_digest).
         digest = await asyncio.to_thread(sha256_file, slot.model)
     except OSError as exc:
         return HealthCheck("model", False, f"{slot.model.name} unreadable: {exc.strerror}")

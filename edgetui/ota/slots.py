@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from edgetui.durable import atomic_write, fsync_dir
@@ -30,25 +31,91 @@ def now_rfc3339() -> str:
     return rfc3339(timespec="seconds")
 
 
-def content_digest(root: Path) -> str:
-    """`sha256:<hex>` over every path, type, size, file hash and link target under `root`."""
+@dataclass(frozen=True)
+class Entry:
+    """One path of a slot as its content digest sees it."""
+
+    kind: str  # "d" directory, "f" regular file, "l" symlink, "o" anything else
+    size: int = 0  # files
+    sha256: str = ""  # files: hex digest of the bytes
+    target: str = ""  # symlinks: the link text
+    to_dir: bool = False  # symlinks that resolve to a directory (listed after the files)
+
+
+# Relative POSIX path (no "." or "") -> entry; the slot root itself is implicit.
+Listing = dict[str, Entry]
+DIR = Entry("d")
+
+
+def listing_digest(listing: Listing) -> str:
+    """`sha256:<hex>` over a slot's listing, in the canonical form every slot digest uses.
+
+    Per directory, depth first, names sorted: `d <dir>`, then a line per file and symlink
+    (`f <path> <size> <sha256>`, `l <path> <target>`, `o <path>`), then the symlinks that
+    resolve to directories, then each subdirectory. That is the order a sorted os.walk gives,
+    so a digest recorded from a walk (older installs) and one built while extracting match.
+    Directories named in _IGNORED_DIRS are left out with everything under them.
+    """
+    children: dict[str, list[str]] = {"": []}
+    for rel, entry in listing.items():
+        parent, _, name = rel.rpartition("/")
+        children.setdefault(parent, []).append(name)
+        if entry.kind == "d":
+            children.setdefault(rel, [])
     h = hashlib.sha256()
+    stack = [""]  # explicit, not recursive: archive paths may nest deeper than the stack
+    while stack:
+        d = stack.pop()
+        h.update(f"d {d or '.'}\n".encode())
+        files: list[str] = []
+        dir_links: list[str] = []
+        subdirs: list[str] = []
+        for name in sorted(children.get(d, ())):
+            rel = f"{d}/{name}" if d else name
+            e = listing[rel]
+            is_dir = e.kind == "d" or (e.kind == "l" and e.to_dir)
+            if is_dir and name in _IGNORED_DIRS:
+                continue
+            (subdirs if e.kind == "d" else dir_links if is_dir else files).append(rel)
+        for rel in files + dir_links:
+            e = listing[rel]
+            if e.kind == "l":
+                h.update(f"l {rel} {e.target}\n".encode())
+            elif e.kind == "f":
+                h.update(f"f {rel} {e.size} {e.sha256}\n".encode())
+            else:
+                h.update(f"o {rel}\n".encode())
+        stack.extend(reversed(subdirs))
+    return "sha256:" + h.hexdigest()
+
+
+def scan_slot(root: Path) -> Listing:
+    """The listing of the tree under `root`, every file hashed (blocking: reads it all)."""
     root = Path(root)
+    listing: Listing = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in _IGNORED_DIRS)
+        dirnames[:] = [d for d in dirnames if d not in _IGNORED_DIRS]
         base = Path(dirpath)
-        rel_dir = base.relative_to(root).as_posix()
-        h.update(f"d {rel_dir}\n".encode())
-        for name in sorted(filenames) + [d for d in dirnames if (base / d).is_symlink()]:
+        for name in dirnames:  # os.walk lists symlinks to directories here, and skips them
+            p = base / name
+            rel = p.relative_to(root).as_posix()
+            is_link = p.is_symlink()
+            listing[rel] = Entry("l", target=os.readlink(p), to_dir=True) if is_link else DIR
+        for name in filenames:
             p = base / name
             rel = p.relative_to(root).as_posix()
             if p.is_symlink():
-                h.update(f"l {rel} {os.readlink(p)}\n".encode())
+                listing[rel] = Entry("l", target=os.readlink(p))
             elif p.is_file():
-                h.update(f"f {rel} {p.stat().st_size} {sha256_file(p)}\n".encode())
+                listing[rel] = Entry("f", p.stat().st_size, sha256_file(p))
             else:
-                h.update(f"o {rel}\n".encode())
-    return "sha256:" + h.hexdigest()
+                listing[rel] = Entry("o")
+    return listing
+
+
+def content_digest(root: Path) -> str:
+    """`sha256:<hex>` over every path, type, size, file hash and link target under `root`."""
+    return listing_digest(scan_slot(root))
 
 
 class SlotStore:

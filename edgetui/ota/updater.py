@@ -19,7 +19,7 @@ from edgetui.faults import fault_point
 from edgetui.models.ota import OtaState
 from edgetui.models.slot import SlotContent
 from edgetui.ota.errors import OtaError
-from edgetui.ota.slots import SlotStore, content_digest, now_rfc3339
+from edgetui.ota.slots import SlotStore, listing_digest, now_rfc3339
 
 if TYPE_CHECKING:  # imported lazily at run time: a check need not load the bundle code
     from edgetui.ota.manifest import Manifest
@@ -218,7 +218,7 @@ def stage_slot(
     check_free_space(dest, download=0, extract=size, free_space=free_space)
     if progress is not None:
         progress("extract", 0, f"unpacking into slot {slot}")
-    safe_extract(
+    listing = safe_extract(
         package,
         dest,
         max_bytes=budget,
@@ -235,7 +235,9 @@ def stage_slot(
             "malformed_manifest",
             f"bundle says version {content.version}, manifest says {version}",
         )
-    return content_digest(dest)
+    # Built from the hashes taken while extracting (no second read of the content); the
+    # same canonical form as content_digest, which the boot uses to check the slot.
+    return listing_digest(listing)
 
 
 def _percent_reporter(progress: Progress, phase: str, unit: str) -> Callable[[int, int], None]:

@@ -232,6 +232,24 @@ def test_truncated_archive(area: Path) -> None:
     assert "truncated" in str(_refused(arc, area / "slot"))
 
 
+def test_concatenated_gzip_members_and_zero_padding(area: Path) -> None:
+    """gzip allows a stream of several members, zero-padded at the end (as GzipFile reads)."""
+    plain = make_tar(area / "plain.tar", [_member("x", data=os.urandom(300_000))], gz=False)
+    raw = plain.read_bytes()
+    arc = area / "a.tar.gz"
+    arc.write_bytes(gzip.compress(raw[:100_000]) + gzip.compress(raw[100_000:]) + bytes(1024))
+    safe_extract(arc, area / "slot", max_bytes=MB, max_files=10)
+    assert (area / "slot" / "x").read_bytes() == raw[512 : 512 + 300_000]
+
+
+def test_damaged_compressed_data(area: Path) -> None:
+    arc = make_tar(area / "a.tar.gz", [_member("x", data=b"y" * 200_000)])
+    data = bytearray(arc.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    arc.write_bytes(bytes(data))
+    assert "corrupt" in str(_refused(arc, area / "slot"))
+
+
 def test_not_an_archive(area: Path) -> None:
     arc = area / "a.tar.gz"
     arc.write_bytes(b"<html>404</html>" * 100)

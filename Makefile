@@ -1,13 +1,13 @@
 # Two commands from a fresh clone:
 #   make run   - set up, prepare the demo device, open the dashboard (standalone runtime)
-#   make test  - set up (venv, Debian's mosquitto), lint, run the whole suite
+#   make test  - set up (venv, Debian's mosquitto and postgresql), lint, run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STATE  ?= demo-state
 EDGETUI := $(BIN)/edgetui
 
-.PHONY: run test setup mosquitto lint format screenshots clean
+.PHONY: run test setup mosquitto postgresql lint format screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ mosquitto:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 	    mosquitto prometheus; }
 
+# The fleet store's tests start their own PostgreSQL server (initdb in a temp dir) from
+# Debian's package; the packaged cluster service is not used.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; }
+
 run: setup
 	$(EDGETUI) --state-dir $(STATE) demo init
 	$(EDGETUI) --config $(STATE)/config.toml --state-dir $(STATE)
@@ -36,7 +44,7 @@ lint: setup
 	$(BIN)/ruff format --check edgetui agents tests
 	$(BIN)/lint-imports
 
-test: setup mosquitto lint
+test: setup mosquitto postgresql lint
 	$(BIN)/pytest -q
 
 format: setup

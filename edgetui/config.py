@@ -219,6 +219,21 @@ class SecurityConfig:
 
 
 @dataclass
+class FleetConfig:
+    """The operator side (`edgetui fleet ...`); command-line options override these."""
+
+    broker: str = ""  # mqtt://host:port or mqtts://host:port
+    store: str = ""  # default: <state dir>/fleet.db; or postgresql://user@host:port/db
+    group: str = "edgetui-fleet"  # the shared-subscription group the fleet processes form
+    batch_s: float = 0.5  # the ingest writes one batch this often
+    raw_s: float = 3600.0  # telemetry kept raw this long,
+    mid_bucket_s: float = 60.0  # then averaged per this many seconds
+    mid_s: float = 86400.0  # until this age,
+    old_bucket_s: float = 600.0  # then per this many seconds
+    keep_s: float = 30 * 86400.0  # until this age (0: forever)
+
+
+@dataclass
 class Config:
     """The whole configuration; `source` is the file it came from (None: defaults)."""
 
@@ -238,6 +253,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     remote: RemoteConfig = field(default_factory=RemoteConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
     source: Path | None = None
 
 
@@ -423,6 +439,13 @@ def _validate_values(cfg: Config, where: str) -> None:
     for key in ("baseline_requests", "agents_wait_s", "drift_min_samples"):
         if getattr(v, key) < 0:
             raise ConfigError(f"{where}: [validation] {key}: expected 0 or more")
+    for key in ("batch_s", "raw_s", "mid_bucket_s", "mid_s", "old_bucket_s"):
+        if getattr(cfg.fleet, key) <= 0:
+            raise ConfigError(f"{where}: [fleet] {key}: expected a number above 0")
+    if cfg.fleet.keep_s < 0:
+        raise ConfigError(f"{where}: [fleet] keep_s: expected 0 (forever) or more")
+    if not cfg.fleet.group or any(c in cfg.fleet.group for c in "/+#"):
+        raise ConfigError(f"{where}: [fleet] group: expected a name without / + or #")
     for key in ("download_min_bytes_per_s", "download_slow_s"):
         if getattr(cfg.ota, key) < 0:
             raise ConfigError(f"{where}: [ota] {key}: expected 0 (off) or more")

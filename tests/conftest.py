@@ -15,6 +15,7 @@ pytest_plugins: list[str] = [
     "tests.support.ota",
     "tests.support.model",
     "tests.support.digest",
+    "tests.support.postgres",
 ]
 
 

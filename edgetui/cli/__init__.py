@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "edgetui.cli.audit",
     "edgetui.cli.command",
     "edgetui.cli.validate",
+    "edgetui.cli.fleet",
 ]
 
 

@@ -16,6 +16,7 @@ BENCH_MODULES = [
     "edgetui.bench.audit",
     "edgetui.bench.security",
     "edgetui.bench.validation",
+    "edgetui.bench.fleet",
 ]
 
 

@@ -54,10 +54,33 @@ def _model_version(inference: Any, ota: Any) -> str | None:
     return None
 
 
+def _number(section: Any, key: str) -> float | None:
+    value = section.get(key) if isinstance(section, dict) else None
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _device_block(snap: dict[str, Any]) -> dict[str, Any]:
+    """What the fleet console shows beside the seed's metrics: type, edgetui version, booted
+    slot and its state, memory total, inference p95, buffer backlog (null when absent)."""
+    ota = snap.get("ota") if isinstance(snap.get("ota"), dict) else None
+    slot = _booted_slot(ota) if ota else {}
+    queued = _number(snap.get("buffer"), "queued")
+    return {
+        "type": snap.get("device_type"),
+        "version": snap.get("version"),
+        "slot": ota.get("booted") if ota else None,
+        "slot_status": slot.get("status"),
+        "memory_total_mb": _number(snap.get("resources"), "memory_total_mb"),
+        "inference_p95_ms": _number(snap.get("inference"), "p95_ms"),
+        "buffer_queued": None if queued is None else int(queued),
+    }
+
+
 def build_telemetry(
     snap: dict[str, Any], device_id: str, logs: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """The seed's telemetry message from a snapshot dict (`Snapshot.to_dict()` form)."""
+    """The seed's telemetry message from a snapshot dict (`Snapshot.to_dict()` form), plus
+    the `device` block the fleet reads (the seed's keys are unchanged)."""
     res = snap.get("resources") or {}
     inference = snap.get("inference")
     latency = inference.get("p50_ms") if isinstance(inference, dict) else None
@@ -74,6 +97,7 @@ def build_telemetry(
             "uptime_seconds": res.get("process_uptime_seconds"),
         },
         "logs": list(logs or []),
+        "device": _device_block(snap),
     }
 
 

@@ -39,6 +39,36 @@ def test_telemetry_message_has_the_seed_shape_and_nulls_for_absent_parts() -> No
             "uptime_seconds": 3600.0,
         },
         "logs": [{"level": "WARNING", "message": "m", "time": "t"}],
+        "device": {
+            "type": None,
+            "version": None,
+            "slot": None,
+            "slot_status": None,
+            "memory_total_mb": None,
+            "inference_p95_ms": None,
+            "buffer_queued": None,
+        },
+    }
+
+
+def test_telemetry_device_block_for_the_fleet() -> None:
+    snap = dict(
+        SNAP,
+        device_type="camera",
+        version="0.1.0",
+        resources=dict(SNAP["resources"], memory_total_mb=1984.0),
+        inference={"p50_ms": 30.0, "p95_ms": 41.5},
+        buffer={"queued": 12},
+        ota={"booted": "b", "slots": {"b": {"status": "trial", "version": "1.1.0"}}},
+    )
+    assert build_telemetry(snap, "dev-1")["device"] == {
+        "type": "camera",
+        "version": "0.1.0",
+        "slot": "b",
+        "slot_status": "trial",
+        "memory_total_mb": 1984.0,
+        "inference_p95_ms": 41.5,
+        "buffer_queued": 12,
     }
 
 

@@ -1,0 +1,234 @@
+"""`edgetui bench fleet --devices N`: the fleet's ingest against a bare paho subscriber.
+
+N simulated devices (`edgetui fleet simulate`, its own process) publish telemetry every
+`--interval` s to a local mosquitto. Over the same window, the fleet ingest process
+(`edgetui fleet ingest`, into a SQLite fleet store) and a bare paho subscriber on the same
+topics (it only counts) each receive every message; the bench reports each one's rate, CPU
+and peak RSS, the broker's and the simulator's CPU. Then it measures the console's redraw
+with every device in the table (headless, 160x48).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from edgetui.bench.broker import LocalBroker, find_mosquitto, stop_process
+from edgetui.bench.pty_proc import measure
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, print_json
+
+GOAL_CPU = 25.0  # % of one core for the ingest of the whole fleet
+GOAL_REDRAW_MS = 50.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fleet", help="fleet ingest CPU/RSS vs a bare paho subscriber")
+    p.add_argument("--devices", type=int, default=10_000)
+    p.add_argument("--interval", type=float, default=10.0, help="telemetry interval, s")
+    p.add_argument("--seconds", type=float, default=60.0, help="measurement window")
+    p.add_argument(
+        "--store", default="", help="the ingest's fleet store (default: SQLite in a temp dir)"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench_fleet)
+
+
+class _Lines(threading.Thread):
+    """Keeps the last stdout line of a child (its progress)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        super().__init__(daemon=True)
+        self.proc, self.last = proc, ""
+        self.start()
+
+    def run(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.last = line.strip()
+
+
+def _spawn(argv: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def _wait(pred: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _raw_rows(store: Any) -> int:
+    return int(store.summary().telemetry_rows["raw"])
+
+
+def _paint(app: Any) -> None:
+    """Composite the whole screen and hand it to the (headless) driver, synchronously."""
+    screen = app.screen
+    app._display(screen, screen._compositor.render_update(full=True))
+
+
+async def _console_redraws(store: Any, rounds: int = 30) -> dict[str, float]:
+    """Milliseconds for the console (160x48) to redraw with every device of the store in its
+    table: `full` re-filters and re-sorts every row and paints the screen (what a tick with
+    changes does); `repaint` paints with fresh times only (a tick without changes); `load`
+    reads every row from the store (the first tick, in a thread)."""
+    from edgetui.fleet.ui import FleetApp
+    from edgetui.fleet.ui.table import DeviceTable
+
+    app = FleetApp(store, refresh_s=3600)
+    full, repaint = [], []
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        rows = len(app.query_one(DeviceTable).rows)
+        t0 = time.perf_counter()
+        await asyncio.to_thread(store.devices)
+        load = 1000 * (time.perf_counter() - t0)
+        for dirty, out in ((True, full), (False, repaint)):
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                app._dirty = dirty
+                app.redraw()
+                _paint(app)
+                out.append(1000 * (time.perf_counter() - t0))
+                await pilot.pause()
+    return {
+        "rows": rows,
+        "full_p50_ms": statistics.median(full),
+        "full_max_ms": max(full),
+        "repaint_p50_ms": statistics.median(repaint),
+        "repaint_max_ms": max(repaint),
+        "load_ms": load,
+    }
+
+
+def cmd_bench_fleet(ctx: Context) -> int:
+    from edgetui.fleet import open_store
+
+    args = ctx.args
+    exe = find_mosquitto()
+    if exe is None:
+        print("edgetui: bench fleet needs mosquitto (make mosquitto)", file=sys.stderr)
+        return EXIT_ERROR
+    py = [sys.executable, "-m", "edgetui"]
+    with tempfile.TemporaryDirectory(prefix="edgetui-bench-fleet-") as tmp:
+        work = Path(tmp)
+        broker = LocalBroker(work, exe)
+        procs: list[subprocess.Popen[str]] = []
+        try:
+            db = args.store or str(work / "fleet.db")
+            fleet = _spawn([*py, "--state-dir", tmp, "fleet", "ingest", "--broker", broker.url,
+                            "--store", db, "--name", "bench", "--json"])  # fmt: skip
+            bare = _spawn([sys.executable, "-m", "edgetui.bench.fleet_bare", broker.url])
+            procs += [fleet, bare]
+            bare_lines = _Lines(bare)
+            time.sleep(1.0)  # both subscribed before the devices say anything
+            sim = _spawn([*py, "fleet", "simulate", "--broker", broker.url,
+                          "--devices", str(args.devices), "--telemetry-interval",
+                          str(args.interval), "--json"])  # fmt: skip
+            procs.append(sim)
+            sim_lines = _Lines(sim)
+            t_connect = time.monotonic()
+
+            def all_connected() -> bool:
+                try:
+                    return json.loads(sim_lines.last)["connected"] >= args.devices
+                except (ValueError, KeyError):
+                    return False
+
+            if not _wait(all_connected, 600):
+                print(f"edgetui: simulator did not connect: {sim_lines.last}", file=sys.stderr)
+                return EXIT_ERROR
+            connect_s = time.monotonic() - t_connect
+            time.sleep(args.interval + 2)  # one whole interval: steady state
+            store = open_store(db, work)
+            rows0, bare0, t0 = _raw_rows(store), int(bare_lines.last or 0), time.monotonic()
+            figures = measure(
+                {
+                    "fleet ingest": fleet.pid,
+                    "bare paho": bare.pid,
+                    "mosquitto": broker.proc.pid,
+                    "simulator": sim.pid,
+                },
+                args.seconds,
+                warmup=0.0,
+            )
+            elapsed = time.monotonic() - t0
+            rates = {
+                "fleet ingest": (_raw_rows(store) - rows0) / elapsed,
+                "bare paho": (int(bare_lines.last or 0) - bare0) / elapsed,
+            }
+            expected = args.devices / args.interval
+            for p in procs:
+                stop_process(p)
+            procs.clear()
+            console = asyncio.run(_console_redraws(store))
+            summary = store.summary()
+            store.close()
+        finally:
+            for p in procs:
+                stop_process(p)
+            broker.stop()
+    by = {f.name: f for f in figures}
+    ingest_cpu = by["fleet ingest"].cpu_percent
+    doc = {
+        "devices": args.devices,
+        "interval_s": args.interval,
+        "window_s": elapsed,
+        "connect_s": connect_s,
+        "expected_rate": expected,
+        "devices_in_store": summary.devices,
+        "processes": [{**f.__dict__, "rate": rates.get(f.name)} for f in figures],
+        "ingest_vs_bare": {
+            "rate": rates["fleet ingest"] / rates["bare paho"] if rates["bare paho"] else None,
+            "cpu": ingest_cpu / by["bare paho"].cpu_percent
+            if by["bare paho"].cpu_percent
+            else None,
+        },
+        "console": console,
+        "goals": {
+            "ingest_cpu_percent": GOAL_CPU,
+            "ingest_cpu_met": ingest_cpu <= GOAL_CPU and summary.devices >= args.devices,
+            "redraw_ms": GOAL_REDRAW_MS,
+            "redraw_met": console["full_p50_ms"] < GOAL_REDRAW_MS,
+        },
+    }
+    if args.json:
+        print_json(doc)
+        return EXIT_OK
+    print(
+        f"bench fleet: {args.devices} simulated devices, telemetry every {args.interval:g} s "
+        f"(expected {expected:.0f} msg/s), {elapsed:.0f} s window, {summary.engine} store; "
+        f"all connected in {connect_s:.1f} s"
+    )
+    print(f"{'process':<14} {'msg/s':>8} {'CPU % of a core':>16} {'peak RSS MB':>12}")
+    for f in figures:
+        rate = rates.get(f.name)
+        shown = f"{rate:8.1f}" if rate is not None else " " * 8
+        print(f"{f.name:<14} {shown} {f.cpu_percent:>16.2f} {f.peak_rss_mb:>12.1f}")
+    r = doc["ingest_vs_bare"]
+    print(
+        f"ingest / bare paho: rate {r['rate'] or 0:.3f}x, CPU {r['cpu'] or 0:.2f}x; "
+        f"{summary.devices} devices in the fleet store"
+    )
+    met = "meets" if doc["goals"]["ingest_cpu_met"] else "misses"
+    print(f"ingest CPU {ingest_cpu:.1f}% of a core ({met} the goal of <= {GOAL_CPU:.0f}%)")
+    met = "meets" if doc["goals"]["redraw_met"] else "misses"
+    print(
+        f"console, {console['rows']} rows at 160x48: redraw (filter, sort, paint) p50 "
+        f"{console['full_p50_ms']:.1f} ms, max {console['full_max_ms']:.1f} ms ({met} the goal "
+        f"of < {GOAL_REDRAW_MS:.0f} ms); repaint only p50 {console['repaint_p50_ms']:.1f} ms; "
+        f"reading all rows {console['load_ms']:.0f} ms (first tick, in a thread)"
+    )
+    return EXIT_OK

@@ -1,0 +1,301 @@
+"""`edgetui fleet ...`: the operator side. With no action, the fleet console.
+
+fleet [--broker URL] [--store S]          the console (ingests while it runs)
+fleet status [--json]                     counts over the whole fleet
+fleet devices [--json] [--filter EXPR] [--sort COL] [--reverse]
+fleet device ID [--json]                  one device: state, alerts, commands, telemetry
+fleet ingest --broker URL [--seconds N]   a headless ingest process (one of a group)
+fleet simulate --broker URL --devices N   simulated devices
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from typing import Any
+
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+
+
+def _common(p: argparse.ArgumentParser, broker: bool = True) -> None:
+    # SUPPRESS: an option given before the action is not overwritten by the action's default.
+    if broker:
+        p.add_argument("--broker", metavar="URL", default=argparse.SUPPRESS, help="MQTT broker")
+    p.add_argument(
+        "--store",
+        metavar="S",
+        default=argparse.SUPPRESS,
+        help="fleet store: a SQLite path (default <state>/fleet.db) or postgresql://...",
+    )
+    if broker:
+        p.add_argument(
+            "--group", metavar="G", default=argparse.SUPPRESS, help="shared-subscription group"
+        )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fleet",
+        help="the fleet: console, devices, ingest, simulator",
+        description="The operator side. With no ACTION: the fleet console, which ingests from "
+        "--broker while it runs (without a broker it shows the store others fill).",
+    )
+    _common(p)
+    p.set_defaults(func=cmd_console)
+    fsub = p.add_subparsers(dest="fleet_command", metavar="ACTION")
+
+    q = fsub.add_parser("status", help="counts over the whole fleet")
+    _common(q, broker=False)
+    q.add_argument("--json", action="store_true", help="machine-readable JSON")
+    q.set_defaults(func=cmd_status)
+
+    q = fsub.add_parser("devices", help="every device heard from")
+    _common(q, broker=False)
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--filter", metavar="EXPR", default="", help="e.g. 'type=camera cpu>80'")
+    q.add_argument("--sort", metavar="COL", default="id", help="id, type, cpu, p95, seen, ...")
+    q.add_argument("--reverse", action="store_true", help="largest first")
+    q.set_defaults(func=cmd_devices)
+
+    q = fsub.add_parser("device", help="one device: state, alerts, commands, telemetry")
+    _common(q, broker=False)
+    q.add_argument("device_id", metavar="ID")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_device)
+
+    q = fsub.add_parser("ingest", help="ingest into the fleet store until stopped")
+    _common(q)
+    q.add_argument("--name", default="", help="this process's name (default host-pid)")
+    q.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: never)")
+    q.add_argument("--json", action="store_true", help="print the ingest counters when done")
+    q.set_defaults(func=cmd_ingest)
+
+    q = fsub.add_parser("simulate", help="simulated devices on the broker until stopped")
+    _common(q)
+    q.add_argument("--devices", type=int, required=True, metavar="N")
+    q.add_argument("--types", default="camera", help="comma-separated device types")
+    q.add_argument("--offline-rate", type=float, default=0.0, metavar="R")
+    q.add_argument("--fail-rate", type=float, default=0.0, metavar="R")
+    q.add_argument("--low-ram-rate", type=float, default=0.0, metavar="R")
+    q.add_argument("--telemetry-interval", type=float, default=10.0, metavar="S")
+    q.add_argument("--offline-for", type=float, default=60.0, metavar="S")
+    q.add_argument("--prefix", default="sim", help="device ids are PREFIX-00000, ...")
+    q.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: never)")
+    q.add_argument("--json", action="store_true", help="a progress line every 5 s, NDJSON")
+    q.set_defaults(func=cmd_simulate)
+
+
+# -- options ----------------------------------------------------------------------------
+def _broker(ctx: Context) -> Any:
+    from edgetui.fleet import parse_broker
+
+    url = getattr(ctx.args, "broker", None) or ctx.config.fleet.broker
+    if not url:
+        raise CommandError("no broker: give --broker URL or set [fleet] broker", EXIT_USAGE)
+    try:
+        return parse_broker(url)
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+
+
+def _group(ctx: Context) -> str:
+    group = getattr(ctx.args, "group", None) or ctx.config.fleet.group
+    if any(c in group for c in "/+#"):
+        raise CommandError(f"--group {group!r}: expected a name without / + or #", EXIT_USAGE)
+    return group
+
+
+def open_fleet_store(ctx: Context) -> Any:
+    """The store named by --store / [fleet] store; a StoreError becomes a one-line error."""
+    from edgetui.fleet import StoreError, open_store
+
+    try:
+        return open_store(getattr(ctx.args, "store", None) or ctx.config.fleet.store, ctx.state_dir)
+    except StoreError as exc:
+        raise CommandError(str(exc), EXIT_USAGE if exc.usage else EXIT_ERROR) from None
+
+
+def _policy(ctx: Context) -> Any:
+    from edgetui.fleet import DownsamplePolicy
+
+    f = ctx.config.fleet
+    return DownsamplePolicy(f.raw_s, f.mid_bucket_s, f.mid_s, f.old_bucket_s, f.keep_s)
+
+
+def _until_stopped(seconds: float, tick: Any = None) -> None:
+    """Block until SIGINT/SIGTERM (or `seconds`), calling `tick()` every 5 s."""
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    deadline = time.monotonic() + seconds if seconds > 0 else None
+    while not done.is_set():
+        wait = 5.0 if deadline is None else min(5.0, max(0.0, deadline - time.monotonic()))
+        if done.wait(wait):
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        if tick is not None:
+            tick()
+
+
+# -- commands ---------------------------------------------------------------------------
+def cmd_console(ctx: Context) -> int:
+    from edgetui.fleet.ui.launch import run_console  # Textual is loaded here only
+
+    has_broker = getattr(ctx.args, "broker", None) or ctx.config.fleet.broker
+    broker = _broker(ctx) if has_broker else None  # no broker: view the store only
+    store = open_fleet_store(ctx)
+    try:
+        return run_console(
+            store,
+            broker,
+            group=_group(ctx),
+            policy=_policy(ctx),
+            batch_s=ctx.config.fleet.batch_s,
+        )
+    finally:
+        store.close()
+
+
+def cmd_status(ctx: Context) -> int:
+    store = open_fleet_store(ctx)
+    try:
+        s = store.summary()
+    finally:
+        store.close()
+    if ctx.args.json:
+        print_json(s.to_json())
+        return EXIT_OK
+    print(f"store      {s.engine} {store.where}")
+    print(f"devices    {s.devices}: {s.online} online, {s.offline} offline, {s.unknown} unknown")
+    print(f"alerts     {s.alerts['critical']} critical, {s.alerts['warning']} warning firing")
+    print("types      " + (", ".join(f"{k} {v}" for k, v in sorted(s.by_type.items())) or "-"))
+    print("versions   " + (", ".join(f"{k} {v}" for k, v in sorted(s.by_release.items())) or "-"))
+    rows = s.telemetry_rows
+    print(f"telemetry  {rows['raw']} raw, {rows['mid']} 1-min, {rows['old']} 10-min rows")
+    return EXIT_OK
+
+
+def cmd_devices(ctx: Context) -> int:
+    from edgetui.fleet import DeviceFilter, FilterError
+    from edgetui.fleet.columns import BY_NAME, header_text, row_text, sort_devices
+
+    try:
+        flt = DeviceFilter.parse(ctx.args.filter)
+    except FilterError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    if ctx.args.sort not in BY_NAME:
+        raise CommandError(
+            f"--sort {ctx.args.sort!r}: expected one of {', '.join(BY_NAME)}", EXIT_USAGE
+        )
+    store = open_fleet_store(ctx)
+    try:
+        everyone = store.devices()
+    finally:
+        store.close()
+    now = time.time()
+    shown = sort_devices(
+        [d for d in everyone if flt.matches(d, now)], ctx.args.sort, now, reverse=ctx.args.reverse
+    )
+    if ctx.args.json:
+        print_json(
+            {
+                "devices": [d.to_json() for d in shown],
+                "count": len(shown),
+                "total": len(everyone),
+                "filter": flt.text,
+            }
+        )
+        return EXIT_OK
+    print(header_text())
+    for d in shown:
+        print(row_text(d, now))
+    return EXIT_OK
+
+
+def cmd_device(ctx: Context) -> int:
+    from edgetui.fleet.records import iso
+    from edgetui.models import to_dict
+
+    store = open_fleet_store(ctx)
+    try:
+        dev = store.device(ctx.args.device_id)
+        if dev is None:
+            raise CommandError(f"no device {ctx.args.device_id!r} in the fleet store")
+        doc = {
+            "device": dev.to_json(),
+            "alerts": [a.to_json() for a in store.alerts(dev.device_id)],
+            "commands": [c.to_json() for c in store.commands(dev.device_id)],
+            "telemetry": [
+                {"time": iso(p.ts), **to_dict(p)} for p in store.telemetry(dev.device_id)[-120:]
+            ],
+        }
+    finally:
+        store.close()
+    if ctx.args.json:
+        print_json(doc)
+        return EXIT_OK
+    for key, value in doc["device"].items():
+        print(f"{key:<17}{value}")
+    for a in doc["alerts"]:
+        print(f"alert  {a['state']:<9}{a['severity'] or '':<9}{a['key']}  {a['summary'] or ''}")
+    for c in doc["commands"]:
+        print(f"command {c['command_id']}  {c['command'] or ''}  {c['state']}  {c['detail'] or ''}")
+    return EXIT_OK
+
+
+def cmd_ingest(ctx: Context) -> int:
+    from edgetui.fleet import Ingest
+
+    broker = _broker(ctx)
+    store = open_fleet_store(ctx)
+    ingest = Ingest(
+        store,
+        broker,
+        group=_group(ctx),
+        name=ctx.args.name or None,
+        batch_s=ctx.config.fleet.batch_s,
+        policy=_policy(ctx),
+    )
+    ingest.start()
+    try:
+        _until_stopped(ctx.args.seconds)
+    finally:
+        ingest.stop()
+        store.close()
+    if ctx.args.json:
+        print_json(ingest.stats.__dict__)
+    return EXIT_OK
+
+
+def cmd_simulate(ctx: Context) -> int:
+    from edgetui.fleet.simulator import Simulator
+
+    broker = _broker(ctx)
+    types = tuple(t.strip() for t in ctx.args.types.split(",") if t.strip())
+    try:
+        sim = Simulator(
+            broker,
+            ctx.args.devices,
+            types=types or ("camera",),
+            offline_rate=ctx.args.offline_rate,
+            fail_rate=ctx.args.fail_rate,
+            low_ram_rate=ctx.args.low_ram_rate,
+            telemetry_interval_s=ctx.args.telemetry_interval,
+            offline_for_s=ctx.args.offline_for,
+            prefix=ctx.args.prefix,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    sim.start()
+    try:
+        _until_stopped(
+            ctx.args.seconds, (lambda: print_json(sim.stats())) if ctx.args.json else None
+        )
+    finally:
+        sim.stop()
+    if ctx.args.json:
+        print_json(sim.stats())
+    return EXIT_OK

@@ -1,0 +1,197 @@
+"""What devices publish, parsed: one update per MQTT message, or a MessageError in one line.
+
+Topics (see README "Store-and-forward buffer and MQTT uplink"):
+- `devices/<id>/status`: `online` (retained) or `offline` (the last will, also retained);
+- `devices/<id>/telemetry`: the seed's message (`timestamp`, `device_id`, `metrics`, `logs`)
+  plus the `device` block (type, version, booted slot, p95, backlog);
+- `devices/<id>/alerts`: an alert transition (`alertname`, `state`, `severity`, ...);
+- `devices/<id>/commands/result`: a command's progress or result (`command_id`, `state`);
+- `devices/<id>/audit`: an audit record, kept as it came.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from edgetui.fleet.records import AlertRecord, CommandRecord, parse_time
+
+SUFFIXES = ("status", "telemetry", "alerts", "commands/result", "audit")
+COMMAND_STATES = ("QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
+ALERT_STATES = ("pending", "firing", "resolved", "inactive")
+MAX_BYTES = 256 * 1024  # a device message is a few hundred bytes; more is not one of ours
+
+
+class MessageError(ValueError):
+    """A message the fleet cannot use; the text is one line naming the topic and why."""
+
+
+@dataclass
+class StatusUpdate:
+    device_id: str
+    status: str  # online | offline
+    at: float  # when this fleet process received it (the status carries no time)
+
+
+@dataclass
+class TelemetryUpdate:
+    device_id: str
+    ts: float  # the device's timestamp (the receive time when it sent none)
+    received: float
+    cpu_percent: float | None = None
+    memory_free_mb: float | None = None
+    memory_total_mb: float | None = None
+    inference_p50_ms: float | None = None
+    inference_p95_ms: float | None = None
+    buffer_queued: int | None = None
+    agent_status: str | None = None
+    release: str | None = None
+    device_type: str | None = None
+    version: str | None = None
+    slot: str | None = None
+    slot_status: str | None = None
+
+
+@dataclass
+class AlertUpdate:
+    record: AlertRecord
+    received: float
+
+
+@dataclass
+class CommandUpdate:
+    record: CommandRecord
+    received: float
+
+
+@dataclass
+class AuditUpdate:
+    device_id: str
+    received: float
+    body: str
+
+
+Update = StatusUpdate | TelemetryUpdate | AlertUpdate | CommandUpdate | AuditUpdate
+
+
+def split_topic(topic: str) -> tuple[str, str]:
+    """(device id, suffix) of `devices/<id>/<suffix>`; MessageError for any other topic."""
+    parts = topic.split("/", 2)
+    if len(parts) != 3 or parts[0] != "devices" or not parts[1] or parts[2] not in SUFFIXES:
+        raise MessageError(f"{topic}: not a device topic the fleet reads")
+    return parts[1], parts[2]
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _object(topic: str, payload: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MessageError(f"{topic}: not JSON ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise MessageError(f"{topic}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def parse(topic: str, payload: bytes, received: float) -> Update:
+    """One device message as an update; raises MessageError (one line) when unusable."""
+    device_id, suffix = split_topic(topic)
+    if len(payload) > MAX_BYTES:
+        raise MessageError(f"{topic}: {len(payload)} bytes, more than {MAX_BYTES}")
+    if suffix == "status":
+        text = payload.decode(errors="replace").strip()
+        if text not in ("online", "offline"):
+            raise MessageError(f"{topic}: status {text[:40]!r} is neither online nor offline")
+        return StatusUpdate(device_id, text, received)
+    if suffix == "audit":
+        _object(topic, payload)  # kept as it came, but it must be a JSON object
+        return AuditUpdate(device_id, received, payload.decode())
+    data = _object(topic, payload)
+    if suffix == "telemetry":
+        return _telemetry(topic, device_id, data, received)
+    if suffix == "alerts":
+        return _alert(topic, device_id, data, received)
+    return _command(topic, device_id, data, received)
+
+
+def _telemetry(topic: str, device_id: str, data: dict[str, Any], received: float) -> Update:
+    metrics = data.get("metrics")
+    if not isinstance(metrics, dict):
+        raise MessageError(f"{topic}: telemetry without a `metrics` object")
+    dev = data.get("device") if isinstance(data.get("device"), dict) else {}
+    queued = _num(dev.get("buffer_queued"))
+    return TelemetryUpdate(
+        device_id=device_id,
+        ts=parse_time(data.get("timestamp")) or received,
+        received=received,
+        cpu_percent=_num(metrics.get("cpu_utilization")),
+        memory_free_mb=_num(metrics.get("memory_free_mb")),
+        memory_total_mb=_num(dev.get("memory_total_mb")),
+        inference_p50_ms=_num(metrics.get("inference_latency_ms")),
+        inference_p95_ms=_num(dev.get("inference_p95_ms")),
+        buffer_queued=None if queued is None else int(queued),
+        agent_status=_str(metrics.get("agent_status")),
+        release=_str(metrics.get("model_version")),
+        device_type=_str(dev.get("type")),
+        version=_str(dev.get("version")),
+        slot=_str(dev.get("slot")),
+        slot_status=_str(dev.get("slot_status")),
+    )
+
+
+def _alert(topic: str, device_id: str, data: dict[str, Any], received: float) -> Update:
+    name = _str(data.get("alertname"))
+    state = data.get("state")
+    if name is None:
+        raise MessageError(f"{topic}: alert without `alertname`")
+    if state not in ALERT_STATES:
+        raise MessageError(f"{topic}: alert {name}: unknown state {state!r}")
+    labels = data.get("labels") if isinstance(data.get("labels"), dict) else {}
+    key = name
+    if labels:
+        key += "{" + ",".join(f"{k}={labels[k]}" for k in sorted(labels)) + "}"
+    record = AlertRecord(
+        device_id=device_id,
+        key=key,
+        name=name,
+        state="resolved" if state == "inactive" else state,
+        severity=_str(data.get("severity")),
+        value=_num(data.get("value")),
+        summary=_str(data.get("summary")),
+        labels=labels,
+        since=parse_time(data.get("since")),
+        at=parse_time(data.get("at")) or received,
+    )
+    return AlertUpdate(record, received)
+
+
+def _command(topic: str, device_id: str, data: dict[str, Any], received: float) -> Update:
+    # `command_id` names the command; a result published straight (not through the outbox,
+    # whose envelope puts its own `id` in front) may name it `id`.
+    command_id = _str(data.get("command_id")) or _str(data.get("id"))
+    state = data.get("state")
+    if command_id is None:
+        raise MessageError(f"{topic}: command result without `command_id`")
+    if state not in COMMAND_STATES:
+        raise MessageError(f"{topic}: command {command_id}: unknown state {state!r}")
+    detail = _str(data.get("reason")) or _str(data.get("detail")) or _str(data.get("message"))
+    record = CommandRecord(
+        command_id=command_id,
+        device_id=device_id,
+        command=_str(data.get("command")),
+        state=state,
+        detail=detail,
+        issued_at=parse_time(data.get("issued_at")),
+        updated_at=parse_time(data.get("at")) or received,
+    )
+    return CommandUpdate(record, received)

@@ -1,0 +1,157 @@
+"""The fleet store's records: what the console, `fleet devices --json` and the bench read.
+
+Times are epoch seconds (float) inside the fleet; the JSON forms carry them as RFC 3339 UTC
+strings via `iso()`. A value a device did not send is None, never a made-up number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from edgetui.models import to_dict
+
+
+def iso(ts: float | None) -> str | None:
+    """RFC 3339 UTC with milliseconds, like the device snapshot's `time`."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: Any) -> float | None:
+    """Epoch seconds from an RFC 3339 string (or a number); None when it is not one."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+@dataclass
+class DeviceState:
+    """One device's last known state, merged from its status, telemetry and alerts."""
+
+    device_id: str
+    device_type: str | None = None
+    status: str | None = None  # "online" | "offline" (retained status / last will)
+    status_at: float | None = None
+    version: str | None = None  # edgetui on the device
+    release: str | None = None  # what the booted slot runs (the seed's `model_version`)
+    slot: str | None = None  # booted slot name
+    slot_status: str | None = None  # committed | trial | ...
+    cpu_percent: float | None = None
+    memory_free_mb: float | None = None
+    memory_total_mb: float | None = None
+    inference_p50_ms: float | None = None
+    inference_p95_ms: float | None = None
+    buffer_queued: int | None = None
+    agent_status: str | None = None
+    alerts_critical: int = 0
+    alerts_warning: int = 0
+    last_seen: float | None = None  # any message from the device
+    last_telemetry: float | None = None  # the device's timestamp of its last telemetry
+    ingested_by: str | None = None  # which fleet process wrote the last telemetry
+    updated_at: float | None = None  # when the store last changed this row
+
+    @property
+    def memory_percent(self) -> float | None:
+        """Memory in use, % of total (None unless the device sent both figures)."""
+        if self.memory_free_mb is None or not self.memory_total_mb:
+            return None
+        return round(100.0 * (1 - self.memory_free_mb / self.memory_total_mb), 1)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `fleet devices --json` form of one device."""
+        d = to_dict(self)
+        for key in ("status_at", "last_seen", "last_telemetry", "updated_at"):
+            d[key] = iso(d[key])
+        d["memory_percent"] = self.memory_percent
+        d["alerts"] = {"critical": d.pop("alerts_critical"), "warning": d.pop("alerts_warning")}
+        return d
+
+
+@dataclass
+class AlertRecord:
+    """One alert instance of one device, as its last transition left it."""
+
+    device_id: str
+    key: str  # the alert name plus its instance labels
+    name: str
+    state: str  # pending | firing | resolved
+    severity: str | None = None
+    value: float | None = None
+    summary: str | None = None
+    labels: dict[str, Any] = field(default_factory=dict)
+    since: float | None = None
+    at: float | None = None  # the transition's time on the device
+
+    def to_json(self) -> dict[str, Any]:
+        d = to_dict(self)
+        d["since"], d["at"] = iso(self.since), iso(self.at)
+        return d
+
+
+@dataclass
+class TelemetryPoint:
+    """A telemetry sample (tier 0) or the average of `n` samples in a bucket (tiers 1, 2)."""
+
+    ts: float
+    tier: int = 0
+    n: int = 1
+    cpu_percent: float | None = None
+    memory_free_mb: float | None = None
+    inference_p50_ms: float | None = None
+    inference_p95_ms: float | None = None
+    buffer_queued: float | None = None
+
+
+@dataclass
+class CommandRecord:
+    """A command sent to one device and the last result it reported.
+
+    Rollouts will write these when they send commands (with `rollout_id`); today the store
+    fills them from the `commands/result` messages it ingests."""
+
+    command_id: str
+    device_id: str
+    command: str | None = None
+    state: str | None = None  # QUEUED | IN_PROGRESS | SUCCEEDED | FAILED | REJECTED | TIMED_OUT
+    detail: str | None = None
+    rollout_id: str | None = None
+    issued_at: float | None = None
+    updated_at: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = to_dict(self)
+        d["issued_at"], d["updated_at"] = iso(self.issued_at), iso(self.updated_at)
+        return d
+
+
+@dataclass
+class FleetSummary:
+    """Counts over the whole fleet, the `fleet status --json` document."""
+
+    engine: str
+    devices: int = 0
+    online: int = 0
+    offline: int = 0
+    unknown: int = 0  # heard from, but no status yet
+    alerts: dict[str, int] = field(default_factory=lambda: {"critical": 0, "warning": 0})
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_release: dict[str, int] = field(default_factory=dict)
+    telemetry_rows: dict[str, int] = field(default_factory=dict)  # per tier: raw, 1m, 10m
+    commands: dict[str, int] = field(default_factory=dict)  # by state
+    last_seen: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = to_dict(self)
+        d["last_seen"] = iso(self.last_seen)
+        return d

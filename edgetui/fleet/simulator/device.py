@@ -1,0 +1,122 @@
+"""One simulated device: its state and the messages it publishes, in the same shapes as a
+real device (status `online`/`offline`, the seed's telemetry with the `device` block, alert
+transitions as the alerts part sends them). No network here: `pool.py` carries the bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgetui.fleet.records import iso
+
+LOW_RAM_MB = 512.0
+RAM_MB = 2048.0
+
+
+@dataclass
+class SimDevice:
+    """A device of the simulated fleet. `low_ram` devices have 512 MB and fire the memory
+    alert; `will_fail` devices are the ones whose update health check will fail (read by the
+    command handling that rollouts bring); `flaky` devices go offline now and then."""
+
+    device_id: str
+    device_type: str
+    rng: random.Random
+    low_ram: bool = False
+    will_fail: bool = False
+    flaky: bool = False
+    release: str = "1.0.0"
+    version: str = "0.1.0"
+    slot: str = "a"
+    slot_status: str = "committed"
+    seq: int = 0
+    started: float = 0.0
+    alerts: dict[str, str] = field(default_factory=dict)  # alertname -> state
+
+    @property
+    def status_topic(self) -> str:
+        return f"devices/{self.device_id}/status"
+
+    @property
+    def commands_topic(self) -> str:
+        return f"devices/{self.device_id}/commands"
+
+    def topic(self, suffix: str) -> str:
+        return f"devices/{self.device_id}/{suffix}"
+
+    def _envelope(self, body: dict[str, Any]) -> bytes:
+        # The outbox puts a unique `id` and the per-device `seq` in front of every message.
+        self.seq += 1
+        return json.dumps({"id": uuid.uuid4().hex, "seq": self.seq, **body}).encode()
+
+    def telemetry(self, now: float) -> tuple[str, bytes]:
+        """The seed's telemetry message with plausible, jittered figures."""
+        total = LOW_RAM_MB if self.low_ram else RAM_MB
+        free = total * (0.06 if self.low_ram else 0.45) * self.rng.uniform(0.8, 1.2)
+        p50 = self.rng.uniform(25.0, 40.0) * (1.8 if self.low_ram else 1.0)
+        body = {
+            "timestamp": iso(now),
+            "device_id": self.device_id,
+            "metrics": {
+                "cpu_utilization": round(self.rng.uniform(5.0, 60.0), 1),
+                "memory_free_mb": round(free, 1),
+                "disk_free_gb": round(self.rng.uniform(4.0, 12.0), 2),
+                "inference_latency_ms": round(p50, 2),
+                "agent_status": "running",
+                "model_version": self.release,
+                "uptime_seconds": round(max(0.0, now - self.started), 1),
+            },
+            "logs": [],
+            "device": {
+                "type": self.device_type,
+                "version": self.version,
+                "slot": self.slot,
+                "slot_status": self.slot_status,
+                "memory_total_mb": total,
+                "inference_p95_ms": round(p50 * 1.3, 2),
+                "buffer_queued": self.rng.randint(0, 5),
+            },
+        }
+        return self.topic("telemetry"), self._envelope(body)
+
+    def alert_transitions(self, now: float) -> list[tuple[str, bytes]]:
+        """Alerts that change state now: a low-RAM device's memory alert fires once."""
+        out = []
+        if self.low_ram and self.alerts.get("memory_available") != "firing":
+            self.alerts["memory_available"] = "firing"
+            body = {
+                "device_id": self.device_id,
+                "alertname": "memory_available",
+                "state": "firing",
+                "severity": "warning",
+                "value": 6.0,
+                "summary": "memory available below 10%",
+                "labels": {},
+                "since": iso(now),
+                "at": iso(now),
+                "acknowledged": False,
+                "silenced": False,
+            }
+            out.append((self.topic("alerts"), self._envelope(body)))
+        return out
+
+    def handle_command(self, doc: dict[str, Any], now: float) -> list[tuple[str, bytes]]:
+        """The seam for signed commands: what this device publishes on
+        `commands/result` for a command document.
+
+        Verifying signatures with the real verifier, and the simulated A/B slots behind
+        `ota.apply`/`ota.rollback`, come with the signed commands (issue 12 item 5); until
+        then every command is REJECTED with that reason, so the fleet sees an answer."""
+        command_id = doc.get("id") if isinstance(doc.get("id"), str) else None
+        body = {
+            "command_id": command_id or "unknown",
+            "command": doc.get("command") if isinstance(doc.get("command"), str) else None,
+            "state": "REJECTED",
+            "reason": "this simulator does not verify signed commands yet",
+            "at": iso(now),
+        }
+        return [(self.topic("commands/result"), json.dumps(body).encode())]

@@ -1,0 +1,338 @@
+"""The fleet store over SQL, one implementation for both engines: an engine is a `Dialect`
+(how to connect, its float type, its placeholder, how to floor a time into a bucket).
+
+Every write is idempotent and ordered by the device's own times, so two fleet processes
+sharing one PostgreSQL, a message delivered twice, or buffered telemetry arriving late never
+overwrite a newer state. Device rows are always locked in id order, so two writers never
+deadlock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from edgetui.fleet.messages import (
+    AlertUpdate,
+    CommandUpdate,
+    StatusUpdate,
+    TelemetryUpdate,
+    Update,
+)
+from edgetui.fleet.records import (
+    AlertRecord,
+    CommandRecord,
+    DeviceState,
+    FleetSummary,
+    TelemetryPoint,
+)
+from edgetui.fleet.store.base import DownsamplePolicy
+from edgetui.fleet.store.dialect import Dialect
+from edgetui.fleet.store.schema import DEVICE_COLUMNS, SERIES, TELEMETRY_STATE
+
+_NEWER = "CASE WHEN excluded.{c} IS NULL THEN {t}.{c} WHEN {t}.{c} IS NULL OR excluded.{c} > {t}.{c} THEN excluded.{c} ELSE {t}.{c} END"  # noqa: E501
+
+TOUCH = (
+    "INSERT INTO devices (device_id, last_seen, updated_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET last_seen = "
+    + _NEWER.format(c="last_seen", t="devices")
+    + ", updated_at = excluded.updated_at"
+)
+STATUS = (
+    "UPDATE devices SET status = ?, status_at = ? "
+    "WHERE device_id = ? AND (status_at IS NULL OR status_at <= ?)"
+)
+TELEMETRY_ROW = (
+    "UPDATE devices SET "
+    + ", ".join(f"{c} = ?" for c in TELEMETRY_STATE)
+    + ", last_telemetry = ?, ingested_by = ? "
+    "WHERE device_id = ? AND (last_telemetry IS NULL OR last_telemetry <= ?)"
+)
+TELEMETRY_POINT = (
+    f"INSERT INTO telemetry (device_id, tier, ts, n, {', '.join(SERIES)}) "
+    f"VALUES (?, 0, ?, 1, {', '.join('?' for _ in SERIES)}) "
+    "ON CONFLICT (device_id, tier, ts) DO NOTHING"
+)
+ALERT = (
+    "INSERT INTO alerts (device_id, alert_key, name, state, severity, value, summary, labels, "
+    "since, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (device_id, alert_key) DO UPDATE SET name = excluded.name, "
+    "state = excluded.state, severity = excluded.severity, value = excluded.value, "
+    "summary = excluded.summary, labels = excluded.labels, since = excluded.since, "
+    "at = excluded.at WHERE alerts.at IS NULL OR excluded.at >= alerts.at"
+)
+ALERT_COUNTS = (
+    "UPDATE devices SET "
+    "alerts_critical = (SELECT COUNT(*) FROM alerts a WHERE a.device_id = devices.device_id "
+    "AND a.state = 'firing' AND a.severity = 'critical'), "
+    "alerts_warning = (SELECT COUNT(*) FROM alerts a WHERE a.device_id = devices.device_id "
+    "AND a.state = 'firing' AND a.severity = 'warning') WHERE device_id = ?"
+)
+COMMAND = (
+    "INSERT INTO commands (command_id, device_id, command, state, detail, rollout_id, "
+    "issued_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (command_id, device_id) DO UPDATE SET "
+    "command = COALESCE(excluded.command, commands.command), state = excluded.state, "
+    "detail = excluded.detail, rollout_id = COALESCE(commands.rollout_id, excluded.rollout_id), "
+    "issued_at = COALESCE(commands.issued_at, excluded.issued_at), "
+    "updated_at = excluded.updated_at "
+    "WHERE commands.updated_at IS NULL OR excluded.updated_at >= commands.updated_at"
+)
+AUDIT = "INSERT INTO audit (device_id, received, body) VALUES (?, ?, ?)"
+ALERT_COLUMNS = "device_id, alert_key, name, state, severity, value, summary, labels, since, at"
+COMMAND_COLUMNS = "command_id, device_id, command, state, detail, rollout_id, issued_at, updated_at"
+POINT_COLUMNS = f"ts, tier, n, {', '.join(SERIES)}"
+
+
+def _latest(items: Sequence[Any], key: Any, when: Any) -> dict[Any, Any]:
+    """The newest item per key (by `when`); later items win ties."""
+    out: dict[Any, Any] = {}
+    for item in items:
+        k = key(item)
+        if k not in out or when(item) >= when(out[k]):
+            out[k] = item
+    return out
+
+
+class SqlFleetStore:
+    """`FleetStore` over one connection of `dialect`, serialized by a lock (the ingest's
+    writer thread and readers in `asyncio.to_thread` share it)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.engine = dialect.engine
+        self.where = dialect.where
+        self._lock = threading.Lock()
+        self._conn = dialect.connect()
+        self._sql: dict[str, str] = {}
+        self._bulk = dialect.bulk()
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _q(self, sql: str) -> str:
+        if sql not in self._sql:
+            self._sql[sql] = self.dialect.translate(sql)
+        return self._sql[sql]
+
+    @contextlib.contextmanager
+    def _tx(self, lock_name: str | None = None, *, write: bool = True) -> Iterator[Any]:
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                self.dialect.begin(cur, lock_name, write)
+                yield cur
+                self._conn.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self._conn.rollback()
+                raise
+            finally:
+                with contextlib.suppress(Exception):
+                    cur.close()
+
+    def _many(self, cur: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        bulk = self._bulk.get(sql)
+        if bulk is None:
+            cur.executemany(self._q(sql), rows)
+            return
+        for stmt, params in bulk.statements(rows):
+            cur.execute(stmt, params)
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._tx(write=False) as cur:
+            cur.execute(self._q(sql), params)
+            return [tuple(r) for r in cur.fetchall()]
+
+    def close(self) -> None:
+        with self._lock, contextlib.suppress(Exception):
+            self._conn.close()
+
+    # -- writes --------------------------------------------------------------------------
+    def apply(self, updates: Sequence[Update], *, writer: str = "", now: float) -> None:
+        """Write one batch in one transaction (see FleetStore.apply)."""
+        if not updates:
+            return
+        seen: dict[str, float | None] = {}
+        statuses, telemetry, alerts, commands, audits = [], [], [], [], []
+        for u in updates:
+            if isinstance(u, StatusUpdate):
+                statuses.append(u)
+                heard = u.at if u.status == "online" else None  # the will is the broker's
+                dev = u.device_id
+            elif isinstance(u, TelemetryUpdate):
+                telemetry.append(u)
+                heard, dev = u.received, u.device_id
+            elif isinstance(u, AlertUpdate):
+                alerts.append(u.record)
+                heard, dev = u.received, u.record.device_id
+            elif isinstance(u, CommandUpdate):
+                commands.append(u.record)
+                heard, dev = u.received, u.record.device_id
+            else:
+                audits.append(u)
+                heard, dev = u.received, u.device_id
+            prev = seen.get(dev)
+            seen[dev] = heard if prev is None else max(prev, heard or prev)
+        status = _latest(statuses, lambda s: s.device_id, lambda s: s.at)
+        newest = _latest(telemetry, lambda t: t.device_id, lambda t: t.ts)
+        alert = _latest(alerts, lambda a: (a.device_id, a.key), lambda a: a.at or 0.0)
+        command = _latest(
+            commands, lambda c: (c.command_id, c.device_id), lambda c: c.updated_at or 0.0
+        )
+        with self._tx() as cur:
+            self._many(cur, TOUCH, [(d, seen[d], now) for d in sorted(seen)])
+            self._many(
+                cur,
+                STATUS,
+                [(s.status, s.at, d, s.at) for d, s in sorted(status.items())],
+            )
+            self._many(
+                cur,
+                TELEMETRY_ROW,
+                [
+                    (*(getattr(t, c) for c in TELEMETRY_STATE), t.ts, writer or None, d, t.ts)
+                    for d, t in sorted(newest.items())
+                ],
+            )
+            self._many(
+                cur,
+                TELEMETRY_POINT,
+                [(t.device_id, t.ts, *(getattr(t, c) for c in SERIES)) for t in telemetry],
+            )
+            self._many(
+                cur,
+                ALERT,
+                [
+                    (
+                        d,
+                        k,
+                        a.name,
+                        a.state,
+                        a.severity,
+                        a.value,
+                        a.summary,
+                        json.dumps(a.labels, sort_keys=True),
+                        a.since,
+                        a.at,
+                    )
+                    for (d, k), a in sorted(alert.items())
+                ],
+            )
+            self._many(cur, ALERT_COUNTS, [(d,) for d in sorted({d for d, _ in alert})])
+            self._many(cur, COMMAND, [_command_row(c) for _, c in sorted(command.items())])
+            self._many(cur, AUDIT, [(a.device_id, a.received, a.body) for a in audits])
+
+    def record_command(self, record: CommandRecord) -> None:
+        with self._tx() as cur:
+            cur.execute(self._q(COMMAND), _command_row(record))
+
+    def downsample(self, now: float, policy: DownsamplePolicy) -> dict[str, int]:
+        """Fold raw -> mid buckets -> old buckets, then drop what is past `keep_s`."""
+        from edgetui.fleet.downsample import fold_sql
+
+        out: dict[str, int] = {}
+        with self._tx("downsample") as cur:
+            for name, src, dst, age, width in (
+                ("raw_folded", 0, 1, policy.raw_s, policy.mid_bucket_s),
+                ("mid_folded", 1, 2, policy.mid_s, policy.old_bucket_s),
+            ):
+                cutoff = (now - age) // width * width  # whole buckets only
+                insert, delete = fold_sql(self.dialect.bucket(width), src, dst)
+                cur.execute(self._q(insert), (src, cutoff))
+                cur.execute(self._q(delete), (src, cutoff))
+                out[name] = max(cur.rowcount, 0)
+            out["expired"] = 0
+            if policy.keep_s > 0:
+                cur.execute(self._q("DELETE FROM telemetry WHERE ts < ?"), (now - policy.keep_s,))
+                out["expired"] = max(cur.rowcount, 0)
+                cur.execute(self._q("DELETE FROM audit WHERE received < ?"), (now - policy.keep_s,))
+        return out
+
+    # -- reads ---------------------------------------------------------------------------
+    def devices(self, *, changed_since: float | None = None) -> list[DeviceState]:
+        sql = f"SELECT {', '.join(DEVICE_COLUMNS)} FROM devices"
+        params: tuple[Any, ...] = ()
+        if changed_since is not None:
+            sql += " WHERE updated_at > ?"
+            params = (changed_since,)
+        return [DeviceState(*r) for r in self._rows(sql + " ORDER BY device_id", params)]
+
+    def device(self, device_id: str) -> DeviceState | None:
+        sql = f"SELECT {', '.join(DEVICE_COLUMNS)} FROM devices WHERE device_id = ?"
+        rows = self._rows(sql, (device_id,))
+        return DeviceState(*rows[0]) if rows else None
+
+    def alerts(self, device_id: str) -> list[AlertRecord]:
+        rows = self._rows(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE device_id = ? "
+            "ORDER BY CASE state WHEN 'firing' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, "
+            "at DESC, alert_key",
+            (device_id,),
+        )
+        out = []
+        for d, key, name, state, sev, value, summary, labels, since, at in rows:
+            out.append(
+                AlertRecord(d, key, name, state, sev, value, summary, json.loads(labels), since, at)
+            )
+        return out
+
+    def telemetry(self, device_id: str, *, since: float | None = None) -> list[TelemetryPoint]:
+        sql = f"SELECT {POINT_COLUMNS} FROM telemetry WHERE device_id = ?"
+        params: tuple[Any, ...] = (device_id,)
+        if since is not None:
+            sql += " AND ts >= ?"
+            params += (since,)
+        return [TelemetryPoint(*r) for r in self._rows(sql + " ORDER BY ts, tier", params)]
+
+    def commands(self, device_id: str, *, limit: int = 50) -> list[CommandRecord]:
+        rows = self._rows(
+            f"SELECT {COMMAND_COLUMNS} FROM commands WHERE device_id = ? "
+            "ORDER BY updated_at DESC, command_id LIMIT ?",
+            (device_id, limit),
+        )
+        return [CommandRecord(*r) for r in rows]
+
+    def summary(self) -> FleetSummary:
+        s = FleetSummary(engine=self.engine)
+        with self._tx(write=False) as cur:
+            cur.execute(
+                "SELECT COUNT(*), "
+                "SUM(CASE WHEN status = 'online' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN status = 'offline' THEN 1 ELSE 0 END), "
+                "SUM(alerts_critical), SUM(alerts_warning), MAX(last_seen) FROM devices"
+            )
+            total, online, offline, crit, warn, last = cur.fetchone()
+            s.devices, s.online, s.offline = int(total), int(online or 0), int(offline or 0)
+            s.unknown = s.devices - s.online - s.offline
+            s.alerts = {"critical": int(crit or 0), "warning": int(warn or 0)}
+            s.last_seen = last
+            s.by_type = _counts(cur, "SELECT device_type, COUNT(*) FROM devices GROUP BY 1")
+            s.by_release = _counts(cur, "SELECT release, COUNT(*) FROM devices GROUP BY 1")
+            tiers = _counts(cur, "SELECT tier, COUNT(*) FROM telemetry GROUP BY 1")
+            s.telemetry_rows = {
+                name: tiers.get(str(t), 0) for t, name in enumerate(("raw", "mid", "old"))
+            }
+            s.commands = _counts(cur, "SELECT state, COUNT(*) FROM commands GROUP BY 1")
+        return s
+
+
+def _counts(cur: Any, sql: str) -> dict[str, int]:
+    cur.execute(sql)
+    return {("unknown" if k is None else str(k)): int(n) for k, n in cur.fetchall()}
+
+
+def _command_row(c: CommandRecord) -> tuple[Any, ...]:
+    return (
+        c.command_id,
+        c.device_id,
+        c.command,
+        c.state,
+        c.detail,
+        c.rollout_id,
+        c.issued_at,
+        c.updated_at,
+    )

@@ -12,11 +12,24 @@ import pytest
 from edgetui.config import StoreConfig
 from edgetui.security import DataKeyring, OutboxCipher
 from edgetui.store.outbox import Outbox
-from tests.support.cli import daemon_log, spawn_daemon, start_daemon
+from tests.support.cli import daemon_log, run_json, spawn_daemon, start_daemon
 from tests.support.mqtt_sub import Collector
 
 TOTAL = 4000
 WINDOW = 20
+
+
+async def wait_drained(state: Path, cfg: Path, timeout: float = 30.0) -> None:
+    """Until the running daemon's outbox is empty (its buffer stats, through the CLI)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        stats = await asyncio.to_thread(
+            run_json, "--config", str(cfg), "--state-dir", str(state), "buffer", "stats", "--json"
+        )
+        if stats.get("queued") == 0:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"still queued: {stats}"
+        await asyncio.sleep(0.2)
 
 
 def write_config(path: Path, port: int) -> Path:
@@ -124,6 +137,9 @@ async def test_killed_in_each_drain_step_then_restarted(
         daemon = start_daemon(state, config=cfg)
         try:
             await sub.wait_for(lambda: set(range(1, total + 1)) <= set(sub.seqs()), 60)
+            # What the restarted daemon queued itself (its start-up warnings, audit records)
+            # drains too before it is stopped: the invariant below is "nothing left behind".
+            await wait_drained(state, cfg)
         finally:
             daemon.terminate()
             daemon.wait(timeout=30)

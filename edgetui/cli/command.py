@@ -86,7 +86,7 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 
 def cmd_sign(ctx: Context) -> int:
-    from edgetui.security import SUPPORTED, load_signing_key, sign_command
+    from edgetui.security import SUPPORTED, load_private_key, sign_command
 
     a = ctx.args
     try:
@@ -99,7 +99,7 @@ def cmd_sign(ctx: Context) -> int:
             f"unknown command {a.name!r} (supported: {', '.join(SUPPORTED)})", EXIT_USAGE
         )
     try:
-        key = load_signing_key(Path(a.key))
+        key = load_private_key(Path(a.key))
     except (OSError, ValueError) as exc:
         raise CommandError(f"command sign: {exc}") from None
     doc = sign_command(

@@ -1,11 +1,11 @@
 """Signed A/B updates: the device side (slots, trial boot, health check, commit or rollback)
-and the release side (keys, manifests, bundle build and verify).
+and the release side (manifests, bundle build and verify; key files are edgetui.security's).
 
 Offers `OtaService` (the part the runtime runs: checks, applies, rolls back, reports the
 `ota` section), `HealthHooks` (what the health check asks of the other parts, handed in by
-the runtime) and `OtaError`. The release tools (`keys`, `bundle`, `manifest`) and the
-blocking transport (`fetch`, `extract`) are modules of their own; async callers run them
-with asyncio.to_thread.
+the runtime) and `OtaError`. The release tools (`bundle`, `manifest`) and the blocking
+transport (`fetch`, `extract`) are modules of their own; async callers run them with
+asyncio.to_thread.
 """
 
 from edgetui.ota.errors import OtaError

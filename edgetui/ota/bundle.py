@@ -21,13 +21,13 @@ from edgetui.durable import atomic_write
 from edgetui.file_digest import sha256_file
 from edgetui.models.slot import PATH_KEYS, SLOT_RECORD, check_inside, parse_slot_record
 from edgetui.ota.errors import OtaError
-from edgetui.ota.keys import load_private_key
 from edgetui.ota.manifest import (
     Manifest,
     format_time,
     parse_manifest,
     verify_manifest,
 )
+from edgetui.security import load_private_key
 
 MANIFEST_NAME = "manifest.json"
 # Fixed metadata keeps the same source producing the same bytes (reproducible bundles).

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edgetui.models.untrusted import StrictJSONError, clip, loads_strict
 from edgetui.ota.errors import OtaError
-from edgetui.ota.keys import key_id, load_public_key
+from edgetui.security import key_id, load_public_key
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,13 @@ Offers:
 - signed remote commands: `RemoteCommands` (the part that verifies signed commands from
   devices/<id>/commands, runs them one at a time and reports their states on
   devices/<id>/commands/result); `CommandRefused`, `parse_command`, `verify_command`,
-  `sign_command`, `SUPPORTED`, `STATES`, `load_signing_key`, `load_verify_key`, `key_id` (the
-  command document and its Ed25519 signature; the operator side uses them in
-  `edgetui command sign|send`).
+  `sign_command`, `SUPPORTED`, `STATES` (the command document and its Ed25519 signature; the
+  operator side uses them in `edgetui command sign|send`);
+- Ed25519 key files, for OTA release keys and command keys alike: `generate_keypair`,
+  `load_private_key`, `load_public_key`, `raw_public_bytes`, `key_id`.
 
 Modules: `access`, `gate`, `audit` (the writer), `audit_reader`, `device_key`, `monitor`,
-`service`, `pin`, `kiosk`, `sd_notify`, `data_key`, `sealing`, `signing`, `commands`,
+`service`, `pin`, `kiosk`, `sd_notify`, `data_key`, `sealing`, `keys`, `commands`,
 `replay`, `remote`. Other parts and faces import only these names.
 """
 
@@ -69,6 +70,13 @@ from edgetui.security.commands import (
 from edgetui.security.data_key import DataKeyError, DataKeyring
 from edgetui.security.device_key import PUB_NAME, DeviceKey, DeviceKeyError, load_public
 from edgetui.security.gate import call_guarded, check_allowed
+from edgetui.security.keys import (
+    generate_keypair,
+    key_id,
+    load_private_key,
+    load_public_key,
+    raw_public_bytes,
+)
 from edgetui.security.kiosk import KioskPin
 from edgetui.security.monitor import KINDS as MONITOR_KINDS
 from edgetui.security.pin import (
@@ -83,7 +91,6 @@ from edgetui.security.remote import RemoteCommands
 from edgetui.security.sd_notify import SdNotifier
 from edgetui.security.sealing import MissingKey, OutboxCipher, SealError, outbox_cipher
 from edgetui.security.service import SecurityService, audit_path, keys_dir
-from edgetui.security.signing import key_id, load_signing_key, load_verify_key
 
 __all__ = [
     "FORBIDDEN",
@@ -117,17 +124,19 @@ __all__ = [
     "check_allowed",
     "check_pin_format",
     "current_caller",
+    "generate_keypair",
     "hash_pin",
     "iter_lines",
     "key_id",
     "keys_dir",
+    "load_private_key",
     "load_public",
-    "load_signing_key",
-    "load_verify_key",
+    "load_public_key",
     "outbox_cipher",
     "parse_command",
     "parse_record",
     "parse_since",
+    "raw_public_bytes",
     "read_records",
     "record_time",
     "refusal_message",

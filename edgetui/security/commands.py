@@ -27,7 +27,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from edgetui.security.signing import key_id, load_verify_key
+from edgetui.security.keys import key_id, load_public_key
 
 MAX_COMMAND_BYTES = 16 * 1024
 ECHO = 64  # refused input is echoed at most this long
@@ -280,7 +280,7 @@ class Verifier:
         trusted: dict[str, Ed25519PublicKey] = {}
         for path in trusted_keys:
             try:
-                pub = load_verify_key(Path(path))
+                pub = load_public_key(Path(path))
             except OSError as exc:
                 raise ValueError(
                     f"[remote] trusted_keys: cannot read {path}: {exc.strerror}"
@@ -290,7 +290,7 @@ class Verifier:
         for entry in revoked_keys:
             if entry.endswith(".pub") or "/" in entry:
                 try:
-                    revoked.add(key_id(load_verify_key(Path(entry))))
+                    revoked.add(key_id(load_public_key(Path(entry))))
                 except OSError as exc:
                     raise ValueError(
                         f"[remote] revoked_keys: cannot read {entry}: {exc.strerror}"

@@ -15,9 +15,9 @@ import pytest
 
 from edgetui.api import APIError
 from edgetui.ota.bundle import sha256_file
-from edgetui.ota.keys import generate_keypair, load_private_key
 from edgetui.ota.manifest import Manifest, format_time
 from edgetui.runtime import Runtime
+from edgetui.security import generate_keypair, load_private_key
 from tests.support.http_server import FileServer
 from tests.support.ota import OtaDevice
 

@@ -17,7 +17,7 @@ import pytest
 
 from edgetui.models.slot import SlotContent, check_inside, parse_slot_record
 from edgetui.ota.bundle import build_bundle, check_record
-from edgetui.ota.keys import generate_keypair
+from edgetui.security import generate_keypair
 from tests.ota.test_bad_input import refused, sign_package
 from tests.support.ota import OtaDevice
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from edgetui.ota.bundle import build_bundle
-from edgetui.ota.keys import generate_keypair
 from edgetui.ota.manifest import Manifest
+from edgetui.security import generate_keypair
 
 
 @dataclass

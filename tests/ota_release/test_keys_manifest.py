@@ -11,7 +11,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from edgetui.ota.errors import OtaError
-from edgetui.ota.keys import generate_keypair, key_id, load_private_key, load_public_key
 from edgetui.ota.manifest import (
     check_applicable,
     compare_versions,
@@ -19,6 +18,7 @@ from edgetui.ota.manifest import (
     parse_time,
     verify_manifest,
 )
+from edgetui.security import generate_keypair, key_id, load_private_key, load_public_key
 
 from .conftest import Built, Keys
 

@@ -99,7 +99,7 @@ def test_malformed_documents(keys) -> None:
 
 
 def test_trusted_and_revoked_keys_from_files(tmp_path: Path, keys) -> None:
-    from edgetui.ota.keys import generate_keypair
+    from edgetui.security import generate_keypair
 
     _, pub = generate_keypair(tmp_path / "ops")
     _, pub2 = generate_keypair(tmp_path / "old")

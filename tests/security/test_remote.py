@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from edgetui.config import Config, RemoteConfig
-from edgetui.ota.keys import generate_keypair
 from edgetui.runtime import Runtime
-from edgetui.security import RemoteCommands, load_signing_key, sign_command
+from edgetui.security import RemoteCommands, generate_keypair, load_private_key, sign_command
 from tests.support.mqtt_sub import Collector
 
 DEVICE = "test-device"
@@ -59,7 +58,7 @@ def send(sub: Collector, doc: dict[str, Any] | bytes) -> None:
 
 async def test_a_signed_flush_runs_once_even_across_restarts(device, ops_key) -> None:
     rt, sub = device
-    key = load_signing_key(ops_key[0])
+    key = load_private_key(ops_key[0])
     doc = sign_command(key, "buffer.flush", targets=[DEVICE], params={"timeout": 5})
     send(sub, doc)
     await sub.wait_for(lambda: "SUCCEEDED" in states(sub, doc["id"]))
@@ -86,8 +85,8 @@ async def test_refusals_are_published_with_their_reason(device, ops_key, tmp_pat
     refusals: list[tuple[str, str | None]] = []
     assert rt.remote is not None
     rt.remote.on_refused = lambda code, msg, cid, kid: refusals.append((code, cid))
-    key = load_signing_key(ops_key[0])
-    stranger = load_signing_key(generate_keypair(tmp_path / "stranger")[0])
+    key = load_private_key(ops_key[0])
+    stranger = load_private_key(generate_keypair(tmp_path / "stranger")[0])
     send(sub, json.dumps({"command": "flush"}).encode())  # the old unsigned flush
     forged = sign_command(key, "ota.check", targets=[DEVICE])
     forged["command"] = "ota.rollback"
@@ -125,7 +124,7 @@ async def test_refusals_are_published_with_their_reason(device, ops_key, tmp_pat
 
 async def test_a_command_that_fails_says_why(device, ops_key) -> None:
     _rt, sub = device
-    key = load_signing_key(ops_key[0])
+    key = load_private_key(ops_key[0])
     restart = sign_command(key, "agents.restart", targets=["type:generic"], params={"name": "x"})
     validate = sign_command(key, "validate", targets=["all"])
     send(sub, restart)

@@ -1,4 +1,6 @@
-"""Ed25519 signing keys: generate a pair, load either half (PEM or raw 32 bytes), key ids."""
+"""Ed25519 keys, the one place they are made and read: a pair generated for the release side
+or the operator (`edgetui keys generate`), either half loaded from PEM or 32 raw bytes, and
+key ids. OTA manifests and signed remote commands use the same files and the same ids."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgetui.bench.model_choice import model_or_tiny
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
 from edgetui.inference import percentile
 
@@ -30,11 +31,7 @@ async def cmd_bench_inference(ctx: Context) -> int:
     if args.runs < 1:
         raise CommandError("--runs must be at least 1", code=2)
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-") as tmp:
-        model = Path(args.model) if args.model else None
-        if model is None:
-            from edgetui.inference.tiny_model import make_tiny_model
-
-            model = await asyncio.to_thread(make_tiny_model, Path(tmp) / "tiny.gguf")
+        model = await model_or_tiny(args.model, Path(tmp))
         result = await _run(ctx, model, Path(tmp), args.runs)
     if args.json:
         print_json(result)

@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from edgetui.bench.model_choice import model_or_tiny
 from edgetui.cli.context import EXIT_OK, CommandError, Context, print_json
 from edgetui.inference import percentile
 
@@ -35,11 +35,7 @@ async def cmd_bench_validation(ctx: Context) -> int:
     if args.runs < 1:
         raise CommandError("--runs must be at least 1", code=2)
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-") as tmp:
-        model = Path(args.model) if args.model else None
-        if model is None:
-            from edgetui.inference.tiny_model import make_tiny_model
-
-            model = await asyncio.to_thread(make_tiny_model, Path(tmp) / "tiny.gguf")
+        model = await model_or_tiny(args.model, Path(tmp))
         result = await _confidence(ctx, model, Path(tmp), args.runs)
         result.update(await _drift(Path(tmp)))
     if args.json:

@@ -114,12 +114,18 @@ async def _fill(path: Path, n: int) -> list[bytes]:
 async def _drain_rate(path: Path, url: str, args: argparse.Namespace) -> float:
     store = Outbox(StoreConfig(max_messages=10**7, max_bytes=10**10), path)
     await store.start()
+    try:
+        config = UplinkConfig(url=url, inflight=args.window, client_id="bench-uplink")
+        return await timed_drain(store, config, "bench-device")
+    finally:
+        await store.stop()
+
+
+async def timed_drain(store: Outbox, config: UplinkConfig, device_id: str) -> float:
+    """Messages per second of one drain of a started outbox through a real Uplink, timed
+    from the moment the link is up to the last acknowledgement booked."""
     n = store.queued()
-    up = Uplink(
-        UplinkConfig(url=url, inflight=args.window, client_id="bench-uplink"),
-        store,
-        device_id="bench-device",
-    )
+    up = Uplink(config, store, device_id=device_id)
     try:
         await up.start()
         while up.state != "connected":
@@ -135,7 +141,6 @@ async def _drain_rate(path: Path, url: str, args: argparse.Namespace) -> float:
             raise RuntimeError(f"drain did not finish: {result}")
     finally:
         await up.stop()
-        await store.stop()
     return n / elapsed
 
 

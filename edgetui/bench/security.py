@@ -133,27 +133,14 @@ async def _fill(path: Path, cipher: OutboxCipher | None, n: int) -> None:
 
 
 async def _mqtt_drain(path: Path, cipher: OutboxCipher | None, url: str) -> float:
-    from edgetui.uplink import Uplink
+    from edgetui.bench.buffer import timed_drain
 
     store = _store(path, cipher)
     await store.start()
-    n = store.queued()
-    up = Uplink(UplinkConfig(url=url, client_id="bench-security"), store, device_id="bench")
     try:
-        await up.start()
-        while up.state != "connected":
-            if up.state == "backoff":
-                raise RuntimeError(f"uplink cannot connect: {up.state_text()}")
-            await asyncio.sleep(0.01)
-        assert up.connected_since is not None
-        result = await up.flush(timeout=600)
-        elapsed = time.time() - up.connected_since
-        if not result["ok"]:
-            raise RuntimeError(f"drain did not finish: {result}")
+        return await timed_drain(store, UplinkConfig(url=url, client_id="bench-security"), "bench")
     finally:
-        await up.stop()
         await store.stop()
-    return n / elapsed
 
 
 def _outbox_rounds(tmp: Path, args: argparse.Namespace, url: str | None) -> dict[str, list]:

@@ -117,7 +117,6 @@ class Ingest:
             return
         client.subscribe([(t, SubscribeOptions(qos=1)) for t in topics(self.group)])
         self.stats.connected = True
-        self._connected.set()
 
     def _on_connect_fail(self, _c: Any, _u: Any) -> None:
         # paho retries by itself (reconnect_delay_set); say why meanwhile.
@@ -129,6 +128,9 @@ class Ingest:
             if code.is_failure:
                 self.stats.last_error = f"broker {self.broker} refused {topic}: {code}"
                 log.warning("fleet: %s", self.stats.last_error)
+        # Ready once the broker has answered the subscriptions: what is published from
+        # now on reaches this process (waiting only for the CONNACK lost the first messages).
+        self._connected.set()
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         self.stats.connected = False
@@ -151,6 +153,7 @@ class Ingest:
         self.client.loop_start()
 
     def wait_connected(self, timeout: float) -> bool:
+        """True once connected and subscribed (the SUBACK is in), False after `timeout`."""
         return self._connected.wait(timeout)
 
     def stop(self) -> None:

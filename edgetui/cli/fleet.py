@@ -6,6 +6,7 @@ fleet devices [--json] [--filter EXPR] [--sort COL] [--reverse]
 fleet device ID [--json]                  one device: state, alerts, commands, telemetry
 fleet ingest --broker URL [--seconds N]   a headless ingest process (one of a group)
 fleet simulate --broker URL --devices N   simulated devices
+fleet rollout create|run|pause|resume|abort|status   phased rollouts (cli/fleet_rollout.py)
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: never)")
     q.add_argument("--json", action="store_true", help="a progress line every 5 s, NDJSON")
     q.set_defaults(func=cmd_simulate)
+
+    from edgetui.cli.fleet_rollout import register_rollout
+
+    register_rollout(fsub, _common)
 
 
 # -- options ----------------------------------------------------------------------------

@@ -129,8 +129,7 @@ def test_signed_update_commits_fails_and_refuses(mosquitto, ops_key, tmp_path: P
         sub.client.publish(good.commands_topic, json.dumps(tampered), qos=1)
         until(lambda: states(sub, "c-bad") == ["REJECTED"], 20, "tampered refused")
         assert by_command(sub, "c-bad")[-1]["reason"] == "bad_signature"
-    sub.client.loop_stop()
-    sub.client.disconnect()
+    sub.close()
 
 
 def test_without_trusted_keys_every_command_is_rejected(mosquitto, ops_key) -> None:
@@ -142,5 +141,4 @@ def test_without_trusted_keys_every_command_is_rejected(mosquitto, ops_key) -> N
         sub.client.publish(sim.devices[0].commands_topic, json.dumps(doc), qos=1)
         until(lambda: states(sub, doc["id"]) == ["REJECTED"], 20, "rejected")
         assert by_command(sub, doc["id"])[0]["reason"] == "unknown_key"
-    sub.client.loop_stop()
-    sub.client.disconnect()
+    sub.close()

@@ -5,7 +5,9 @@ N simulated devices (`edgetui fleet simulate`, its own process) publish telemetr
 (`edgetui fleet ingest`, into a SQLite fleet store) and a bare paho subscriber on the same
 topics (it only counts) each receive every message; the bench reports each one's rate, CPU
 and peak RSS, the broker's and the simulator's CPU. Then it measures the console's redraw
-with every device in the table (headless, 160x48).
+with every device in the table (headless, 160x48). Then (unless --no-rollout) the
+rollout half, fleet_rollout.py: the simulated fleet has 2% of devices failing their update's
+health check and 5% going offline now and then.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgetui.bench import fleet_rollout
 from edgetui.bench.broker import LocalBroker, find_mosquitto, stop_process
 from edgetui.bench.pty_proc import measure
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, print_json
@@ -38,6 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--store", default="", help="the ingest's fleet store (default: SQLite in a temp dir)"
     )
+    p.add_argument(
+        "--no-rollout", action="store_true", help="skip the rollout half (fleet_rollout.py)"
+    )
+    p.add_argument("--health-window", type=float, default=5.0, metavar="S")
+    p.add_argument("--rollout-timeout", type=float, default=300.0, metavar="S")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_fleet)
 
@@ -134,16 +142,22 @@ def cmd_bench_fleet(ctx: Context) -> int:
             procs += [fleet, bare]
             bare_lines = _Lines(bare)
             time.sleep(1.0)  # both subscribed before the devices say anything
+            key, pub = fleet_rollout.make_key(work)
             sim = _spawn([*py, "fleet", "simulate", "--broker", broker.url,
                           "--devices", str(args.devices), "--telemetry-interval",
-                          str(args.interval), "--json"])  # fmt: skip
+                          str(args.interval), "--json", "--trusted-key", str(pub),
+                          "--fail-rate", "0.02", "--offline-rate", "0.05",
+                          "--offline-for", str(2 * args.interval),
+                          "--install-s", "1", "--health-s", "2"])  # fmt: skip
             procs.append(sim)
             sim_lines = _Lines(sim)
             t_connect = time.monotonic()
 
             def all_connected() -> bool:
                 try:
-                    return json.loads(sim_lines.last)["connected"] >= args.devices
+                    doc = json.loads(sim_lines.last)
+                    # The flaky devices (5%) may be offline right now.
+                    return doc["connected"] >= args.devices - doc["offline_now"]
                 except (ValueError, KeyError):
                     return False
 
@@ -170,6 +184,11 @@ def cmd_bench_fleet(ctx: Context) -> int:
                 "bare paho": (int(bare_lines.last or 0) - bare0) / elapsed,
             }
             expected = args.devices / args.interval
+            rollouts = None
+            if not args.no_rollout:
+                rollouts = fleet_rollout.rollout_phase(
+                    db, broker.url, work, key, args.health_window, args.rollout_timeout
+                )
             for p in procs:
                 stop_process(p)
             procs.clear()
@@ -197,11 +216,13 @@ def cmd_bench_fleet(ctx: Context) -> int:
             else None,
         },
         "console": console,
+        "rollouts": rollouts,
         "goals": {
             "ingest_cpu_percent": GOAL_CPU,
             "ingest_cpu_met": ingest_cpu <= GOAL_CPU and summary.devices >= args.devices,
             "redraw_ms": GOAL_REDRAW_MS,
             "redraw_met": console["full_p50_ms"] < GOAL_REDRAW_MS,
+            "halt_within_health_window": (rollouts or {}).get("halt", {}).get("halt_within_window"),
         },
     }
     if args.json:
@@ -231,4 +252,6 @@ def cmd_bench_fleet(ctx: Context) -> int:
         f"of < {GOAL_REDRAW_MS:.0f} ms); repaint only p50 {console['repaint_p50_ms']:.1f} ms; "
         f"reading all rows {console['load_ms']:.0f} ms (first tick, in a thread)"
     )
+    if rollouts is not None:
+        fleet_rollout.print_rollouts(rollouts)
     return EXIT_OK

@@ -6,6 +6,7 @@ fleet devices [--json] [--filter EXPR] [--sort COL] [--reverse]
 fleet device ID [--json]                  one device: state, alerts, commands, telemetry
 fleet ingest --broker URL [--seconds N]   a headless ingest process (one of a group)
 fleet simulate --broker URL --devices N   simulated devices
+fleet rollout create|run|pause|resume|abort|status   phased rollouts (cli/fleet_rollout.py)
 """
 
 from __future__ import annotations
@@ -82,9 +83,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--telemetry-interval", type=float, default=10.0, metavar="S")
     q.add_argument("--offline-for", type=float, default=60.0, metavar="S")
     q.add_argument("--prefix", default="sim", help="device ids are PREFIX-00000, ...")
+    q.add_argument(
+        "--trusted-key",
+        action="append",
+        default=[],
+        metavar="K.pub",
+        help="command key the devices trust (repeatable; none: every command is REJECTED)",
+    )
+    q.add_argument("--install-s", type=float, default=0.5, metavar="S", help="update install")
+    q.add_argument("--health-s", type=float, default=2.0, metavar="S", help="trial health check")
     q.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: never)")
     q.add_argument("--json", action="store_true", help="a progress line every 5 s, NDJSON")
     q.set_defaults(func=cmd_simulate)
+
+    from edgetui.cli.fleet_rollout import register_rollout
+
+    register_rollout(fsub, _common)
 
 
 # -- options ----------------------------------------------------------------------------
@@ -286,6 +300,9 @@ def cmd_simulate(ctx: Context) -> int:
             telemetry_interval_s=ctx.args.telemetry_interval,
             offline_for_s=ctx.args.offline_for,
             prefix=ctx.args.prefix,
+            trusted_keys=tuple(ctx.args.trusted_key),
+            install_s=ctx.args.install_s,
+            health_s=ctx.args.health_s,
         )
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None

@@ -36,6 +36,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--expires-days", type=float, default=30.0, metavar="N")
     b.add_argument("--changes", default="", metavar="TEXT")
     b.add_argument("--url-base", default=None, metavar="URL", help="where the package is served")
+    b.add_argument(
+        "--min-ram-mb", type=int, default=None, metavar="MB", help="RAM a device needs (signed)"
+    )
+    b.add_argument(
+        "--min-disk-mb",
+        type=int,
+        default=None,
+        metavar="MB",
+        help="free disk a device needs (signed)",
+    )
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bundle_build)
 
@@ -102,6 +112,9 @@ def cmd_bundle_build(ctx: Context) -> int:
                 compare_versions(value, value)
             except ValueError as exc:
                 raise CommandError(f"{label}: {exc}", EXIT_USAGE) from None
+    for label, mb in (("--min-ram-mb", a.min_ram_mb), ("--min-disk-mb", a.min_disk_mb)):
+        if mb is not None and mb < 0:
+            raise CommandError(f"{label} {mb}: expected a number of MB >= 0", EXIT_USAGE)
     try:
         m = build_bundle(
             Path(a.source),
@@ -113,6 +126,8 @@ def cmd_bundle_build(ctx: Context) -> int:
             expires_days=a.expires_days,
             changes=a.changes,
             url_base=a.url_base,
+            min_ram_mb=a.min_ram_mb,
+            min_disk_mb=a.min_disk_mb,
         )
     except (OtaError, OSError, ValueError) as exc:
         return _fail(ctx, exc, "bundle build")

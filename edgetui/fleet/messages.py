@@ -192,6 +192,7 @@ def _command(topic: str, device_id: str, data: dict[str, Any], received: float) 
         state=state,
         detail=detail,
         issued_at=parse_time(data.get("issued_at")),
-        updated_at=parse_time(data.get("at")) or received,
+        # A real device's record says `time`; the simulator's says both.
+        updated_at=parse_time(data.get("at")) or parse_time(data.get("time")) or received,
     )
     return CommandUpdate(record, received)

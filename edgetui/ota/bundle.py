@@ -149,6 +149,8 @@ def build_bundle(
     expires_days: float = 30,
     changes: str = "",
     url_base: str | None = None,
+    min_ram_mb: int | None = None,
+    min_disk_mb: int | None = None,
 ) -> Manifest:
     """Pack `source` into out/edgetui-<version>.tar.gz and write the signed out/manifest.json."""
     source, out = Path(source), Path(out)
@@ -180,6 +182,11 @@ def build_bundle(
         expires=format_time(now + timedelta(days=expires_days)),
         key_id="",
         signature="",
+        extra={
+            k: v
+            for k, v in (("min_ram_mb", min_ram_mb), ("min_disk_mb", min_disk_mb))
+            if v is not None
+        },
     )
     m.sign(private)
     # Round-trip through the parser: a builder must never emit what devices would refuse.

@@ -24,6 +24,8 @@ CODES = frozenset(
         "timeout",
         "not_found",
         "unsupported_scheme",
+        "insufficient_ram",
+        "insufficient_disk",
     }
 )
 

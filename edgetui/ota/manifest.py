@@ -1,7 +1,9 @@
 """The signed update manifest: parse, canonical form, signature and applicability checks.
 
 Fields are the seed manifest's (version, release_date, changes, target_devices,
-update_package_url, checksum, rollback_version) plus size, expires, key_id and signature.
+update_package_url, checksum, rollback_version) plus size, expires, key_id and signature,
+and two optional ones, `min_ram_mb` and `min_disk_mb` (what a device needs to take the
+release; kept in `extra`, so manifests without them verify as before).
 The Ed25519 signature covers the canonical JSON of every field except `signature`
 (sorted keys, no whitespace, UTF-8), so unknown future fields are signed too.
 """
@@ -54,6 +56,18 @@ class Manifest:
     extra: dict[str, Any] = field(default_factory=dict)  # unknown fields, kept for the signature
 
     @property
+    def min_ram_mb(self) -> int | None:
+        """RAM (MB, the device's total) the release needs, or None when it says nothing."""
+        v = self.extra.get("min_ram_mb")
+        return v if isinstance(v, int) else None
+
+    @property
+    def min_disk_mb(self) -> int | None:
+        """Free disk (MB, where the slots live) the release needs, or None."""
+        v = self.extra.get("min_disk_mb")
+        return v if isinstance(v, int) else None
+
+    @property
     def sha256(self) -> str:
         """The package digest as bare hex."""
         return self.checksum.split(":", 1)[1]
@@ -84,6 +98,8 @@ class Manifest:
 # holds the unknown ones. A field added to Manifest is parsed, required and signed with no
 # second list to keep in step.
 _KNOWN = tuple(f.name for f in fields(Manifest) if f.name != "extra")
+# Optional, signed like every field, checked by the device before it downloads anything.
+OPTIONAL_REQUIREMENTS = ("min_ram_mb", "min_disk_mb")
 
 
 def parse_time(value: str) -> datetime:
@@ -152,6 +168,10 @@ def parse_manifest(data: bytes) -> Manifest:
     key = need_str("key_id")
     if len(key) > MAX_KEY_ID_CHARS:  # key ids are echoed in refusals: keep them short
         raise _bad(f"key_id longer than {MAX_KEY_ID_CHARS} characters")
+    for k in OPTIONAL_REQUIREMENTS:
+        v = obj.get(k)
+        if k in obj and (not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 1 << 30):
+            raise _bad(f"{k} must be a whole number of MB from 0 to {1 << 30}")
     return Manifest(
         version=version,
         release_date=obj["release_date"],
@@ -289,4 +309,23 @@ def check_applicable(
             "downgrade",
             f"release {m.version} is older than installed {installed_version} "
             "(downgrade refused; roll back explicitly)",
+        )
+
+
+def check_resources(m: Manifest, *, ram_mb: float | None, disk_free_mb: float | None) -> None:
+    """Refuse a release this device cannot take (`min_ram_mb`, `min_disk_mb`), before any
+    download: OtaError("insufficient_ram"|"insufficient_disk") with a one-line reason.
+    A figure the device could not measure (None) is not held against it."""
+    need = m.min_ram_mb
+    if need is not None and ram_mb is not None and ram_mb < need:
+        raise OtaError(
+            "insufficient_ram",
+            f"release {m.version} needs {need} MB of RAM; this device has {ram_mb:.0f} MB",
+        )
+    need = m.min_disk_mb
+    if need is not None and disk_free_mb is not None and disk_free_mb < need:
+        raise OtaError(
+            "insufficient_disk",
+            f"release {m.version} needs {need} MB of free disk; this device has "
+            f"{disk_free_mb:.0f} MB free",
         )

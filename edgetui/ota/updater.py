@@ -70,6 +70,8 @@ class Updater:
         self.device_type = device_type
         # Replaces shutil.disk_usage(...).free in the download's space check (tests only).
         self.free_space: Callable[[Path], int] | None = None
+        # Replaces the device's total RAM (MB) in the manifest's min_ram_mb check (tests only).
+        self.ram_total_mb: Callable[[], float] | None = None
 
     def fetch_offer(
         self, url: str, installed_version: str | None, *, allow_downgrade: bool = False
@@ -79,7 +81,12 @@ class Updater:
         A valid manifest that is not newer is an Offer with available=False, not an error.
         """
         from edgetui.ota.fetch import fetch_manifest
-        from edgetui.ota.manifest import check_applicable, parse_manifest, verify_manifest
+        from edgetui.ota.manifest import (
+            check_applicable,
+            check_resources,
+            parse_manifest,
+            verify_manifest,
+        )
 
         m = parse_manifest(fetch_manifest(url, timeout=self.config.download_timeout_s))
         verify_manifest(m, list(self.config.trusted_keys), list(self.config.revoked_keys))
@@ -95,6 +102,9 @@ class Updater:
             if exc.code != "downgrade":
                 raise
             return Offer(m, url, installed_version, False, str(exc))
+        # Before any download: a device without the RAM or disk the release needs refuses
+        # it with the reason (insufficient_ram/insufficient_disk), which a rollout groups.
+        check_resources(m, ram_mb=self._ram_mb(), disk_free_mb=self._disk_free_mb())
         return Offer(
             m,
             url,
@@ -102,6 +112,28 @@ class Updater:
             True,
             f"{m.version} is available (installed: {installed_version or 'nothing'})",
         )
+
+    def _ram_mb(self) -> float | None:
+        if self.ram_total_mb is not None:
+            return self.ram_total_mb()
+        try:
+            import psutil
+
+            return psutil.virtual_memory().total / (1024 * 1024)
+        except (ImportError, OSError):
+            return None  # not measured: not held against the device
+
+    def _disk_free_mb(self) -> float | None:
+        directory = self.store.state_dir
+        try:
+            free = self.free_space(directory) if self.free_space else None
+            if free is None:
+                import shutil
+
+                free = shutil.disk_usage(directory).free
+        except OSError:
+            return None
+        return free / (1024 * 1024)
 
     def install(self, offer: Offer, slot: str, progress: Progress) -> OtaState:
         """Download, verify and extract into `slot` (the inactive one), mark it trial and

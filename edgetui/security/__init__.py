@@ -27,7 +27,8 @@ Offers:
   state_dir)`, which makes or reads the key file as `[store]` says;
 - signed remote commands: `RemoteCommands` (the part that verifies signed commands from
   devices/<id>/commands, runs them one at a time and reports their states on
-  devices/<id>/commands/result); `CommandRefused`, `parse_command`, `verify_command`,
+  devices/<id>/commands/result); `CommandRefused`, `Verifier`, `parse_command`,
+  `verify_command`,
   `sign_command`, `SUPPORTED`, `STATES` (the command document and its Ed25519 signature; the
   operator side uses them in `edgetui command sign|send`);
 - Ed25519 key files, for OTA release keys and command keys alike: `generate_keypair`,
@@ -63,6 +64,7 @@ from edgetui.security.commands import (
     STATES,
     SUPPORTED,
     CommandRefused,
+    Verifier,
     parse_command,
     sign_command,
     verify_command,
@@ -117,6 +119,7 @@ __all__ = [
     "SdNotifier",
     "SealError",
     "SecurityService",
+    "Verifier",
     "VerifyReport",
     "allows",
     "audit_path",

@@ -240,7 +240,16 @@ class RemoteCommands:
             text = str(exc) or type(exc).__name__
             if code == -32601:
                 text = f"{cmd.command} is not available on this device ({text})"
-            await self._finish(cmd, "FAILED", message=text[:500])
+            # A method's own slug (an OTA refusal: insufficient_ram, downgrade...) is the
+            # reason, so a fleet can group the devices that could not take an update.
+            data = getattr(exc, "data", None)
+            slug = data.get("code") if isinstance(data, dict) else None
+            await self._finish(
+                cmd,
+                "FAILED",
+                message=text[:500],
+                reason=slug if isinstance(slug, str) and slug != "error" else None,
+            )
         else:
             if isinstance(result, dict) and result.get("ok") is False:
                 # The method ran but says it did not do its job (a validation under its bar,
@@ -251,9 +260,17 @@ class RemoteCommands:
             else:
                 await self._finish(cmd, "SUCCEEDED", message=f"{cmd.command} done", result=result)
 
-    async def _finish(self, cmd: Command, state: str, *, message: str, result: Any = None) -> None:
+    async def _finish(
+        self,
+        cmd: Command,
+        state: str,
+        *,
+        message: str,
+        result: Any = None,
+        reason: str | None = None,
+    ) -> None:
         self.counts[state.lower()] += 1
-        record = await self._report(cmd, state, message=message, result=result)
+        record = await self._report(cmd, state, message=message, result=result, reason=reason)
         if self.on_finished is not None:
             with contextlib.suppress(Exception):
                 self.on_finished(record)
@@ -289,10 +306,16 @@ class RemoteCommands:
         return record
 
     async def _report(
-        self, cmd: Command, state: str, *, message: str, result: Any = None
+        self,
+        cmd: Command,
+        state: str,
+        *,
+        message: str,
+        result: Any = None,
+        reason: str | None = None,
     ) -> dict[str, Any]:
         record = self._record(
-            cmd.id, cmd.command, state, cmd.key_id, message=message, result=result
+            cmd.id, cmd.command, state, cmd.key_id, message=message, result=result, reason=reason
         )
         log.info("remote command %s (%s): %s - %s", cmd.id, cmd.command, state, message)
         await self._send(record)

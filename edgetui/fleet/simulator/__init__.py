@@ -1,5 +1,7 @@
 """`edgetui fleet simulate`: N lightweight simulated devices in one process, publishing
-what real devices publish. Offers `Simulator`, `SimDevice`."""
+what real devices publish and answering signed commands as real devices do (the real
+verifier; simulated A/B slots, health checks and rollbacks). Offers `Simulator`,
+`SimDevice`."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import time
 from typing import Any
 
 from edgetui.fleet.mqtt import Broker
-from edgetui.fleet.simulator.device import SimDevice
+from edgetui.fleet.simulator.device import LOW_RAM_MB, RAM_MB, SimDevice
+from edgetui.fleet.simulator.ota import ManifestCache, SimOta
 from edgetui.fleet.simulator.pool import SimPool
+from edgetui.security import Verifier
 
 __all__ = ["SimDevice", "Simulator"]
 
@@ -22,7 +26,9 @@ class Simulator:
 
     `offline_rate`, `fail_rate` and `low_ram_rate` pick which devices are flaky, will fail
     their update's health check, or have little RAM (a seeded choice: the same run twice
-    gives the same fleet)."""
+    gives the same fleet). `trusted_keys` (.pub files) are the command keys every device
+    trusts; without any, every command is REJECTED (unknown_key). `install_s` and
+    `health_s` time an update: installed (SUCCEEDED, on trial), then health checked."""
 
     def __init__(
         self,
@@ -38,6 +44,11 @@ class Simulator:
         prefix: str = "sim",
         seed: int = 13,
         threads: int | None = None,
+        trusted_keys: tuple[str, ...] = (),
+        revoked_keys: tuple[str, ...] = (),
+        install_s: float = 0.5,
+        health_s: float = 2.0,
+        disk_free_mb: float = 8000.0,
     ) -> None:
         for name, rate in (
             ("offline-rate", offline_rate),
@@ -62,6 +73,23 @@ class Simulator:
             )
             for i in range(devices)
         ]
+        # The keys are read once; every device's verifier shares them.
+        shared = Verifier.from_files(trusted_keys, revoked_keys, "-", "-") if trusted_keys else None
+        manifests = ManifestCache()
+        for dev in self.devices:
+            verifier = None
+            if shared is not None:
+                verifier = Verifier(shared.trusted, shared.revoked, dev.device_id, dev.device_type)
+            dev.ota = SimOta(
+                dev.device_id,
+                verifier,
+                manifests,
+                ram_mb=LOW_RAM_MB if dev.low_ram else RAM_MB,
+                disk_free_mb=disk_free_mb,
+                will_fail=dev.will_fail,
+                install_s=install_s,
+                health_s=health_s,
+            )
         n_threads = threads or min(4, math.ceil(devices / DEVICES_PER_THREAD))
         share = math.ceil(devices / n_threads)
         self.pools = [

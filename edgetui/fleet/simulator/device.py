@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgetui.fleet.records import iso
+from edgetui.fleet.simulator.ota import SimOta
 
 LOW_RAM_MB = 512.0
 RAM_MB = 2048.0
@@ -20,8 +21,9 @@ RAM_MB = 2048.0
 @dataclass
 class SimDevice:
     """A device of the simulated fleet. `low_ram` devices have 512 MB and fire the memory
-    alert; `will_fail` devices are the ones whose update health check will fail (read by the
-    command handling that rollouts bring); `flaky` devices go offline now and then."""
+    alert; `will_fail` devices are the ones whose update health check will fail; `flaky`
+    devices go offline now and then. `ota` (signed commands, A/B slots) is set by the
+    Simulator; its booted slot is what the telemetry reports."""
 
     device_id: str
     device_type: str
@@ -30,12 +32,23 @@ class SimDevice:
     will_fail: bool = False
     flaky: bool = False
     release: str = "1.0.0"
-    version: str = "0.1.0"
-    slot: str = "a"
-    slot_status: str = "committed"
     seq: int = 0
     started: float = 0.0
     alerts: dict[str, str] = field(default_factory=dict)  # alertname -> state
+    ota: SimOta | None = None
+    outbox: list[tuple[str, bytes]] = field(default_factory=list)  # kept while offline
+
+    @property
+    def version(self) -> str:
+        return self.ota.version if self.ota else "0.1.0"
+
+    @property
+    def slot(self) -> str:
+        return self.ota.booted if self.ota else "a"
+
+    @property
+    def slot_status(self) -> str:
+        return self.ota.slot_status if self.ota else "good"
 
     @property
     def status_topic(self) -> str:
@@ -104,19 +117,28 @@ class SimDevice:
             out.append((self.topic("alerts"), self._envelope(body)))
         return out
 
-    def handle_command(self, doc: dict[str, Any], now: float) -> list[tuple[str, bytes]]:
-        """The seam for signed commands: what this device publishes on
-        `commands/result` for a command document.
+    def handle_command(self, payload: bytes, now: float) -> list[tuple[str, bytes]]:
+        """The seam for signed commands: what this device publishes for a command document
+        (verified with the real verifier; see simulator/ota.py)."""
+        if self.ota is None:
+            return []
+        return self._out(self.ota.handle(payload, now), now)
 
-        Verifying signatures with the real verifier, and the simulated A/B slots behind
-        `ota.apply`/`ota.rollback`, come with the signed commands (issue 12 item 5); until
-        then every command is REJECTED with that reason, so the fleet sees an answer."""
-        command_id = doc.get("id") if isinstance(doc.get("id"), str) else None
-        body = {
-            "command_id": command_id or "unknown",
-            "command": doc.get("command") if isinstance(doc.get("command"), str) else None,
-            "state": "REJECTED",
-            "reason": "this simulator does not verify signed commands yet",
-            "at": iso(now),
-        }
-        return [(self.topic("commands/result"), json.dumps(body).encode())]
+    def advance(self, now: float) -> list[tuple[str, bytes]]:
+        """What the device publishes as its pending update steps come due."""
+        if self.ota is None:
+            return []
+        return self._out(self.ota.advance(now), now)
+
+    def _out(
+        self, messages: list[tuple[str, dict[str, Any]]], now: float
+    ) -> list[tuple[str, bytes]]:
+        out = []
+        for suffix, body in messages:
+            if suffix == "telemetry":
+                out.append(self.telemetry(now))
+                continue
+            if suffix == "alerts":
+                self.alerts[str(body.get("alertname"))] = str(body.get("state"))
+            out.append((self.topic(suffix), self._envelope(body)))
+        return out

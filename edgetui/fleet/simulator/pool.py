@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import json
 import logging
 import select
 import threading
@@ -63,6 +62,7 @@ class SimPool(threading.Thread):
         # (due time, sequence, action, device index): telemetry, offline, reconnect, connect
         self._due: list[tuple[float, int, str, int]] = []
         self._n = 0
+        self._waking: set[int] = set()  # devices with an "advance" scheduled
 
     # -- scheduling ----------------------------------------------------------------------
     def _at(self, when: float, action: str, idx: int) -> None:
@@ -98,6 +98,11 @@ class SimPool(threading.Thread):
         client.subscribe(dev.commands_topic, qos=1)
         for topic, payload in dev.alert_transitions(self.clock()):
             client.publish(topic, payload, qos=1)
+        # What the device did while offline (an update finishing, its health check) was
+        # kept, as a real device's outbox keeps it.
+        for topic, payload in dev.outbox:
+            client.publish(topic, payload, qos=1)
+        dev.outbox.clear()
 
     def _on_disconnect(self, _c: mqtt.Client, idx: int, _f: Any, rc: Any, _p: Any) -> None:
         self.online.discard(idx)
@@ -106,14 +111,26 @@ class SimPool(threading.Thread):
 
     def _on_message(self, client: mqtt.Client, idx: int, msg: mqtt.MQTTMessage) -> None:
         self.commands += 1
-        try:
-            doc = json.loads(msg.payload)
-        except ValueError:
-            doc = {}
-        for topic, payload in self.devices[idx].handle_command(
-            doc if isinstance(doc, dict) else {}, self.clock()
-        ):
-            client.publish(topic, payload, qos=1)
+        dev = self.devices[idx]
+        now = self.clock()
+        self._send(idx, dev.handle_command(msg.payload, now))
+        self._wake(idx, now)
+
+    def _send(self, idx: int, messages: list[tuple[str, bytes]]) -> None:
+        client, dev = self._clients[idx], self.devices[idx]
+        for topic, payload in messages:
+            if client.is_connected():
+                client.publish(topic, payload, qos=1)
+            else:
+                dev.outbox.append((topic, payload))
+
+    def _wake(self, idx: int, now: float) -> None:
+        """Schedule the device's next pending update step (one wake-up at a time)."""
+        dev = self.devices[idx]
+        due = dev.ota.next_due() if dev.ota else None
+        if due is not None and idx not in self._waking:
+            self._waking.add(idx)
+            self._at(max(due, now), "advance", idx)
 
     # -- the loop ------------------------------------------------------------------------
     def _client(self, idx: int) -> mqtt.Client:
@@ -159,6 +176,10 @@ class SimPool(threading.Thread):
             self._at(now + delay, "offline", idx)
         elif action == "reconnect":
             self._connect(idx, now)
+        elif action == "advance":
+            self._waking.discard(idx)
+            self._send(idx, dev.advance(now))
+            self._wake(idx, now)
 
     def run(self) -> None:
         start = self.clock()

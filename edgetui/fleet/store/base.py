@@ -18,6 +18,7 @@ from edgetui.fleet.records import (
     FleetSummary,
     TelemetryPoint,
 )
+from edgetui.fleet.rollout_records import Execution, RolloutRecord
 
 
 class StoreError(Exception):
@@ -45,9 +46,8 @@ class DownsamplePolicy:
 class FleetStore(Protocol):
     """Every device's last state, its alerts, telemetry history and command records.
 
-    Room for the rollouts (issue 13 item 3): command records carry a `rollout_id`; rollout
-    records, their waves and per-device executions get their own tables next to these,
-    written through methods added here, in one schema version step."""
+    And the phased rollouts: rollout records, one execution per target device, the
+    runner's lease, and the command records a rollout writes before it publishes."""
 
     engine: str  # "sqlite" | "postgresql"
     where: str  # the file or the server, for messages
@@ -80,6 +80,36 @@ class FleetStore(Protocol):
         ...
 
     def summary(self) -> FleetSummary: ...
+
+    # -- rollouts (store/rollouts.py) ------------------------------------------------------
+    def create_rollout(self, rollout: RolloutRecord, executions: Sequence[Execution]) -> None: ...
+
+    def rollout(self, rollout_id: str) -> RolloutRecord | None: ...
+
+    def rollouts(self) -> list[RolloutRecord]: ...
+
+    def update_rollout(self, rollout: RolloutRecord) -> None: ...
+
+    def set_rollout_state(
+        self, rollout_id: str, state: str, *, now: float, only_from: Sequence[str] = ()
+    ) -> bool: ...
+
+    def claim_rollout(self, rollout_id: str, owner: str, *, now: float, lease_s: float) -> bool:
+        """Take or renew the runner's lease; False while another live runner holds it."""
+        ...
+
+    def release_rollout(self, rollout_id: str, owner: str) -> None: ...
+
+    def executions(self, rollout_id: str) -> list[Execution]: ...
+
+    def save_executions(self, executions: Sequence[Execution]) -> None: ...
+
+    def record_sends(self, sends: Sequence[tuple[Execution, CommandRecord]]) -> None:
+        """Executions as sent and their command records, in one transaction, before the
+        commands are published."""
+        ...
+
+    def rollout_commands(self, rollout_id: str) -> dict[str, tuple[str | None, str | None]]: ...
 
     def downsample(self, now: float, policy: DownsamplePolicy) -> dict[str, int]:
         """Fold aged telemetry into coarser buckets and drop what is past `keep_s`; returns

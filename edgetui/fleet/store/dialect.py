@@ -49,6 +49,11 @@ class Dialect:
                 self.translate("INSERT INTO fleet_meta (key, value) VALUES (?, ?)"),
                 ("schema", str(SCHEMA_VERSION)),
             )
+        elif int(row[0]) < SCHEMA_VERSION:  # the new tables were just created
+            cur.execute(
+                self.translate("UPDATE fleet_meta SET value = ? WHERE key = ?"),
+                (str(SCHEMA_VERSION), "schema"),
+            )
         elif int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"fleet store {self.where}: schema version {row[0]} is newer than this "

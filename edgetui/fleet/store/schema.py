@@ -1,13 +1,14 @@
 """The fleet store's tables, one text for both engines (`{real}` is the float type).
 
 Times are epoch seconds. Schema version 1: devices, alerts, telemetry (tiered), commands,
-audit. Rollouts (issue 13 item 3) add `rollouts`, `rollout_waves` and `executions` in
-version 2; `commands.rollout_id` already links a command record to its rollout.
+audit. Version 2 adds the phased rollouts: `rollouts` (spec, state, wave, lease) and
+`executions` (one row per target device); `commands.rollout_id` links a command record to
+its rollout. Every table is created if missing, so a version 1 store steps up in place.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DEVICE_COLUMNS = (
     "device_id",
@@ -125,6 +126,35 @@ CREATE TABLE IF NOT EXISTS audit (
     body      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_device ON audit (device_id, received);
+CREATE TABLE IF NOT EXISTS rollouts (
+    rollout_id  TEXT PRIMARY KEY,
+    spec        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    wave        INTEGER NOT NULL,
+    halt_reason TEXT,
+    created_at  {real} NOT NULL,
+    updated_at  {real} NOT NULL,
+    wave_done   TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until {real}
+);
+CREATE TABLE IF NOT EXISTS executions (
+    rollout_id     TEXT NOT NULL,
+    device_id      TEXT NOT NULL,
+    wave           INTEGER NOT NULL,
+    state          TEXT NOT NULL,
+    reason         TEXT,
+    attempt        INTEGER NOT NULL,
+    command_id     TEXT,
+    sent_at        {real},
+    installed_at   {real},
+    committed_at   {real},
+    finished_at    {real},
+    rollback_id    TEXT,
+    rollback_state TEXT,
+    PRIMARY KEY (rollout_id, device_id)
+);
+CREATE INDEX IF NOT EXISTS commands_rollout ON commands (rollout_id);
 """
 
 

@@ -31,6 +31,7 @@ from edgetui.fleet.records import (
 )
 from edgetui.fleet.store.base import DownsamplePolicy
 from edgetui.fleet.store.dialect import Dialect
+from edgetui.fleet.store.rollouts import RolloutSql
 from edgetui.fleet.store.schema import DEVICE_COLUMNS, SERIES, TELEMETRY_STATE
 
 _NEWER = "CASE WHEN excluded.{c} IS NULL THEN {t}.{c} WHEN {t}.{c} IS NULL OR excluded.{c} > {t}.{c} THEN excluded.{c} ELSE {t}.{c} END"  # noqa: E501
@@ -97,7 +98,7 @@ def _latest(items: Sequence[Any], key: Any, when: Any) -> dict[Any, Any]:
     return out
 
 
-class SqlFleetStore:
+class SqlFleetStore(RolloutSql):
     """`FleetStore` over one connection of `dialect`, serialized by a lock (the ingest's
     writer thread and readers in `asyncio.to_thread` share it)."""
 

@@ -22,6 +22,7 @@ from edgetui.fleet.filter import DeviceFilter, FilterError
 from edgetui.fleet.records import DeviceState
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui.device import DeviceScreen
+from edgetui.fleet.ui.rollouts import RolloutsScreen, load_rollouts
 from edgetui.fleet.ui.table import DeviceTable
 
 # Rows written by another fleet process (or committed just after a read) can carry an
@@ -57,6 +58,7 @@ class FleetApp(App[None]):
     # does not offer them.
     BINDINGS = [
         Binding("q", "quit", "quit"),
+        Binding("o", "rollouts", "rollouts"),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
 
@@ -185,6 +187,12 @@ class FleetApp(App[None]):
         self._dirty = True
         self.query_one(DeviceTable).focus()
         self.redraw()
+
+    async def action_rollouts(self) -> None:
+        if isinstance(self.screen, RolloutsScreen):
+            return
+        docs = await asyncio.to_thread(load_rollouts, self.store)
+        await self.push_screen(RolloutsScreen(self.store, docs, self.refresh_s))
 
     async def on_device_table_opened(self, event: DeviceTable.Opened) -> None:
         dev_id = event.device_id

@@ -1,0 +1,243 @@
+"""`edgetui fleet rollout ...`: phased rollouts.
+
+fleet rollout create --manifest URL --key operator.key [--waves 1,10,50,100] [--target ...]
+    [--success-threshold 0.95] [--max-failure-rate 0.05] [--min-executed 10]
+    [--health-window 10m] [--timeout 1h] [--retry-after 60s] [--auto-rollback] [--json]
+fleet rollout run ID --broker URL [--ingest] [--tick S] [--lease S]   the runner (headless)
+fleet rollout pause|resume|abort ID [--json]
+fleet rollout status [ID] [--json]                 one rollout, or every rollout
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+
+
+def register_rollout(fsub: argparse._SubParsersAction, common: Any) -> None:
+    p = fsub.add_parser("rollout", help="phased rollouts: create, run, pause, resume, abort")
+    rsub = p.add_subparsers(dest="rollout_command", metavar="ACTION", required=True)
+
+    q = rsub.add_parser("create", help="a rollout of a signed release in waves")
+    common(q, broker=False)
+    q.add_argument("--manifest", required=True, metavar="URL", help="the release's manifest")
+    q.add_argument("--key", required=True, metavar="K.key", help="operator command key")
+    q.add_argument("--waves", default="1,10,50,100", metavar="P,P,...")
+    q.add_argument("--target", nargs="+", action="extend", metavar="type=T|ID", default=[])
+    q.add_argument("--success-threshold", type=float, default=0.95, metavar="F")
+    q.add_argument("--max-failure-rate", type=float, default=0.05, metavar="F")
+    q.add_argument("--min-executed", type=int, default=10, metavar="N")
+    q.add_argument("--health-window", default="10m", metavar="DURATION")
+    q.add_argument("--timeout", default="1h", metavar="DURATION")
+    q.add_argument("--retry-after", default="60s", metavar="DURATION")
+    q.add_argument("--auto-rollback", action="store_true")
+    q.add_argument("--id", default="", help="the rollout's id (default: generated)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_create)
+
+    q = rsub.add_parser("run", help="run a rollout until it is over (the runner)")
+    common(q)
+    q.add_argument("rollout_id", metavar="ID")
+    q.add_argument("--ingest", action="store_true", help="also ingest in this process")
+    q.add_argument("--tick", type=float, default=1.0, metavar="S")
+    q.add_argument("--lease", type=float, default=15.0, metavar="S")
+    q.add_argument("--name", default="", help="this runner's name (default host-pid)")
+    q.add_argument("--json", action="store_true", help="print the final status")
+    q.set_defaults(func=cmd_run)
+
+    for action, helptext in (
+        ("pause", "stop starting new devices"),
+        ("resume", "go on"),
+        ("abort", "end the rollout now"),
+    ):
+        q = rsub.add_parser(action, help=helptext)
+        common(q, broker=False)
+        q.add_argument("rollout_id", metavar="ID")
+        q.add_argument("--json", action="store_true")
+        q.set_defaults(func=cmd_state, action=action)
+
+    q = rsub.add_parser("status", help="a rollout's waves, counts and reasons")
+    common(q, broker=False)
+    q.add_argument("rollout_id", metavar="ID", nargs="?")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_status)
+
+
+def _store(ctx: Context) -> Any:
+    from edgetui.cli.fleet import open_fleet_store
+
+    return open_fleet_store(ctx)
+
+
+def cmd_create(ctx: Context) -> int:
+    from edgetui.fleet.rollouts import (
+        RolloutSpec,
+        SpecError,
+        create_rollout,
+        parse_duration,
+        parse_target,
+        parse_waves,
+        read_manifest_version,
+    )
+
+    a = ctx.args
+    try:
+        spec = RolloutSpec(
+            manifest_url=a.manifest,
+            version=read_manifest_version(a.manifest),
+            key=str(Path(a.key).resolve()),
+            waves=parse_waves(a.waves),
+            target=parse_target(a.target),
+            success_threshold=a.success_threshold,
+            max_failure_rate=a.max_failure_rate,
+            min_executed=a.min_executed,
+            health_window_s=parse_duration("--health-window", a.health_window),
+            timeout_s=parse_duration("--timeout", a.timeout),
+            retry_after_s=parse_duration("--retry-after", a.retry_after),
+            auto_rollback=a.auto_rollback,
+        )
+    except SpecError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    store = _store(ctx)
+    try:
+        r = create_rollout(store, spec, rollout_id=a.id)
+        doc = _status(store, r.rollout_id)
+    except SpecError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    finally:
+        store.close()
+    if a.json:
+        print_json(doc)
+    else:
+        sizes = ", ".join(str(w["devices"]) for w in doc["waves"])
+        print(f"rollout {r.rollout_id}: {spec.version} to {doc['devices']} devices")
+        print(f"waves {sizes}; run it with: edgetui fleet rollout run {r.rollout_id}")
+    return EXIT_OK
+
+
+def _status(store: Any, rollout_id: str) -> dict[str, Any]:
+    from edgetui.fleet.rollouts import rollout_status
+
+    r = store.rollout(rollout_id)
+    if r is None:
+        raise CommandError(f"no rollout {rollout_id!r} in {store.where}", EXIT_ERROR)
+    return rollout_status(r, store.executions(rollout_id))
+
+
+def cmd_run(ctx: Context) -> int:
+    from edgetui.cli.fleet import _broker, _group, _policy
+    from edgetui.fleet import Ingest
+    from edgetui.fleet.rollouts import RolloutRunner
+
+    a = ctx.args
+    broker = _broker(ctx)
+    store = _store(ctx)
+    ingest = None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        if store.rollout(a.rollout_id) is None:
+            raise CommandError(f"no rollout {a.rollout_id!r} in {store.where}", EXIT_ERROR)
+        if a.ingest:
+            ingest = Ingest(
+                store,
+                broker,
+                group=_group(ctx),
+                batch_s=ctx.config.fleet.batch_s,
+                policy=_policy(ctx),
+            )
+            ingest.start()
+        runner = RolloutRunner(
+            store, broker, a.rollout_id, owner=a.name, tick_s=a.tick, lease_s=a.lease
+        )
+        runner.run(stop)
+        doc = _status(store, a.rollout_id)
+    finally:
+        if ingest is not None:
+            ingest.stop()
+        store.close()
+    if a.json:
+        print_json(doc)
+    else:
+        print(f"rollout {a.rollout_id}: {doc['state']}" + _why(doc))
+    return EXIT_OK
+
+
+def _why(doc: dict[str, Any]) -> str:
+    return f" ({doc['halt_reason']})" if doc.get("halt_reason") else ""
+
+
+def cmd_state(ctx: Context) -> int:
+    a = ctx.args
+    to, only_from = {
+        "pause": ("PAUSED", ("RUNNING",)),
+        "resume": ("RUNNING", ("PAUSED",)),
+        "abort": ("ABORTED", ("RUNNING", "PAUSED")),
+    }[a.action]
+    store = _store(ctx)
+    try:
+        before = _status(store, a.rollout_id)
+        ok = store.set_rollout_state(a.rollout_id, to, now=time.time(), only_from=only_from)
+        doc = _status(store, a.rollout_id)
+    finally:
+        store.close()
+    if not ok:
+        msg = f"rollout {a.rollout_id} is {before['state']}: cannot {a.action} it"
+        if a.json:
+            print_json({"ok": False, "error": msg, "state": before["state"]})
+        raise CommandError(msg, EXIT_ERROR)
+    if a.json:
+        print_json({"ok": True, **doc})
+    else:
+        print(f"rollout {a.rollout_id}: {doc['state']}")
+    return EXIT_OK
+
+
+def cmd_status(ctx: Context) -> int:
+    from edgetui.fleet.rollouts import rollout_status
+
+    a = ctx.args
+    store = _store(ctx)
+    try:
+        if a.rollout_id:
+            docs = [_status(store, a.rollout_id)]
+        else:
+            docs = [rollout_status(r, store.executions(r.rollout_id)) for r in store.rollouts()]
+    finally:
+        store.close()
+    if a.json:
+        print_json(docs[0] if a.rollout_id else docs)
+        return EXIT_OK
+    for doc in docs:
+        _print(doc)
+    return EXIT_OK
+
+
+def _print(doc: dict[str, Any]) -> None:
+    c = doc["counts"]
+    print(
+        f"rollout {doc['rollout_id']}  {doc['state']}  wave {doc['wave']}/{len(doc['waves'])}"
+        f"  {doc['spec']['version']}" + _why(doc)
+    )
+    print(
+        f"  devices {doc['devices']}: succeeded {c['SUCCEEDED']}, failed {c['FAILED']}, "
+        f"rejected {c['REJECTED']}, in progress {c['SENT'] + c['INSTALLED']}, "
+        f"pending {c['PENDING']}; failure rate {doc['failure_rate']:.1%}"
+    )
+    for w in doc["waves"]:
+        wc = w["counts"]
+        done = f"done after {w['seconds_to_done']:.1f} s" if w["done_at"] else "not done"
+        print(
+            f"  wave {w['wave']} ({w['percent']:g}%): {w['devices']} devices, "
+            f"{wc['SUCCEEDED']} ok, {wc['FAILED']} failed, {wc['REJECTED']} rejected; {done}"
+        )
+    for title, key in (("rejected", "rejected_reasons"), ("failed", "failed_reasons")):
+        for reason, n in sorted(doc[key].items(), key=lambda kv: -kv[1]):
+            print(f"  {title}: {n} x {reason}")

@@ -1,0 +1,90 @@
+"""A phased rollout as the fleet store keeps it: the rollout (its spec, state, current wave,
+halt reason, lease) and one execution per target device (its wave, state, attempts, the
+command sent and what came back)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from edgetui.fleet.records import iso
+
+# Rollout states. RUNNING and PAUSED go on; the others are final.
+RUNNING, PAUSED = "RUNNING", "PAUSED"
+FINAL = ("SUCCEEDED", "HALTED", "ABORTED", "TIMED_OUT")
+ROLLOUT_STATES = (RUNNING, PAUSED, *FINAL)
+
+# Execution states: PENDING (its wave has not started, or the device is offline), SENT
+# (the signed ota.apply is recorded and published), INSTALLED (the device said SUCCEEDED;
+# waiting for its slot to commit and its health window to pass), then one final state.
+EXEC_OPEN = ("PENDING", "SENT", "INSTALLED")
+EXEC_FINAL = ("SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT", "CANCELED")
+
+
+@dataclass
+class RolloutSpec:
+    """What `fleet rollout create` asked for (kept as JSON in the store)."""
+
+    manifest_url: str
+    version: str  # the release's version: a device that runs it, committed, took it
+    key: str  # the operator's signing key file (the runner signs with it)
+    waves: list[float] = field(default_factory=lambda: [1.0, 10.0, 50.0, 100.0])
+    target: list[str] = field(default_factory=lambda: ["all"])
+    success_threshold: float = 0.95
+    max_failure_rate: float = 0.05
+    min_executed: int = 10
+    health_window_s: float = 600.0
+    timeout_s: float = 3600.0
+    auto_rollback: bool = False
+    retry_after_s: float = 60.0  # an online device that never answered gets a new attempt
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> RolloutSpec:
+        data = json.loads(text)
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class RolloutRecord:
+    """One rollout's row."""
+
+    rollout_id: str
+    spec: RolloutSpec
+    state: str = RUNNING
+    wave: int = 0  # the current wave (0-based)
+    halt_reason: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    wave_done: list[float] = field(default_factory=list)  # when each wave met its threshold
+    lease_owner: str | None = None
+    lease_until: float | None = None
+
+
+@dataclass
+class Execution:
+    """One target device of a rollout."""
+
+    rollout_id: str
+    device_id: str
+    wave: int
+    state: str = "PENDING"
+    reason: str | None = None
+    attempt: int = 0
+    command_id: str | None = None
+    sent_at: float | None = None
+    installed_at: float | None = None
+    committed_at: float | None = None
+    finished_at: float | None = None
+    rollback_id: str | None = None
+    rollback_state: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("sent_at", "installed_at", "committed_at", "finished_at"):
+            d[k] = iso(d[k])
+        return d

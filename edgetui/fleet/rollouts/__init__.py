@@ -1,0 +1,36 @@
+"""Phased rollouts (`edgetui fleet rollout ...`): waves of signed `ota.apply` commands that
+start on a success threshold, halt by themselves on a failure rate and can roll back.
+
+Modules: `spec` (create: options, target set, waves), `judge` (one turn, a pure function),
+`runner` (turns under the store's lease; records every command before publishing it),
+`status` (the status document). Offers `RolloutSpec`, `create_rollout`, `SpecError`,
+`parse_waves`, `parse_target`, `parse_duration`, `read_manifest_version`, `RolloutRunner`,
+`rollout_status`, `judge`.
+"""
+
+from edgetui.fleet.rollout_records import RolloutRecord, RolloutSpec
+from edgetui.fleet.rollouts.judge import judge
+from edgetui.fleet.rollouts.runner import RolloutRunner
+from edgetui.fleet.rollouts.spec import (
+    SpecError,
+    create_rollout,
+    parse_duration,
+    parse_target,
+    parse_waves,
+    read_manifest_version,
+)
+from edgetui.fleet.rollouts.status import rollout_status
+
+__all__ = [
+    "RolloutRecord",
+    "RolloutRunner",
+    "RolloutSpec",
+    "SpecError",
+    "create_rollout",
+    "judge",
+    "parse_duration",
+    "parse_target",
+    "parse_waves",
+    "read_manifest_version",
+    "rollout_status",
+]

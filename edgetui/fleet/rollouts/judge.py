@@ -1,0 +1,236 @@
+"""One turn of a rollout, as a pure function of what the store holds: which executions moved
+on, which devices get their `ota.apply` now, whether the wave is done, whether the rollout
+halts (and which devices get `ota.rollback`).
+
+The rules (README "Phased rollouts"):
+- a device succeeded when its command's result is SUCCEEDED, it then runs the release with
+  its slot committed (`good`), and no critical alert fires through the health window;
+- a device that refuses the release (REJECTED, or FAILED with a reason that says it cannot
+  take it, such as insufficient_ram) is REJECTED: grouped by reason, and counted neither as
+  executed nor against the wave's success threshold;
+- the next wave starts when the current one's successes reach the threshold (hawkBit);
+- the rollout halts once failed / executed exceeds the maximum, after `min_executed`
+  executed devices (AWS IoT Jobs abort config); `auto_rollback` then rolls back every device
+  that took the release;
+- a device that went offline before answering gets a new attempt (a new command id) once it
+  is back online; a device that stays online and silent gets one after `retry_after_s`;
+- at the timeout the rollout ends: SUCCEEDED when its last wave met the threshold, else
+  TIMED_OUT; executions still open are TIMED_OUT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from edgetui.fleet.records import DeviceState
+from edgetui.fleet.rollout_records import (
+    EXEC_OPEN,
+    FINAL,
+    PAUSED,
+    RUNNING,
+    Execution,
+    RolloutRecord,
+)
+
+COMMITTED = ("good", "committed")  # a real device says good; older simulators said committed
+# Reasons a device gives when it cannot take the release at all.
+CANNOT_TAKE = ("insufficient_ram", "insufficient_disk", "wrong_target", "downgrade")
+ANSWERED = ("QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
+
+
+@dataclass
+class Turn:
+    """What a turn decided; the runner writes it (sends first recorded, then published)."""
+
+    changed: dict[str, Execution] = field(default_factory=dict)
+    sends: list[Execution] = field(default_factory=list)
+    rollbacks: list[Execution] = field(default_factory=list)
+    rollout_changed: bool = False
+
+
+def command_id(rollout_id: str, device_id: str, attempt: int) -> str:
+    """Deterministic per (rollout, device, attempt): a restarted runner makes the same ids."""
+    return f"{rollout_id}.{device_id}.{attempt}"
+
+
+def rollback_id(rollout_id: str, device_id: str) -> str:
+    return f"{rollout_id}.{device_id}.rollback"
+
+
+def _finish(e: Execution, state: str, reason: str | None, now: float, turn: Turn) -> None:
+    e.state, e.reason, e.finished_at = state, reason, now
+    turn.changed[e.device_id] = e
+
+
+def _follow(
+    r: RolloutRecord,
+    e: Execution,
+    dev: DeviceState | None,
+    results: dict[str, tuple[str | None, str | None]],
+    now: float,
+    turn: Turn,
+) -> None:
+    """Move one open execution on from its command's result and its device's state."""
+    spec = r.spec
+    if e.state == "SENT":
+        state, detail = results.get(e.command_id or "", (None, None))
+        if state == "SUCCEEDED":
+            e.state, e.installed_at, e.reason = "INSTALLED", now, None
+            turn.changed[e.device_id] = e
+        elif state in ("FAILED", "REJECTED", "TIMED_OUT"):
+            reason = detail or state.lower()
+            cannot = state == "REJECTED" or reason in CANNOT_TAKE
+            _finish(e, "REJECTED" if cannot else "FAILED", reason, now, turn)
+        elif state not in ANSWERED and dev is not None:
+            # No answer at all: offline since the send, or the command was lost.
+            if dev.status == "offline" and (dev.status_at or 0) >= (e.sent_at or 0):
+                if e.reason != "offline":
+                    e.reason = "offline"
+                    turn.changed[e.device_id] = e
+            elif dev.status == "online" and (
+                e.reason == "offline" or now - (e.sent_at or now) >= spec.retry_after_s
+            ):
+                e.state = "PENDING"  # sent again below, with the next attempt
+                turn.changed[e.device_id] = e
+    elif e.state == "INSTALLED" and dev is not None:
+        if dev.alerts_critical > 0:
+            _finish(e, "FAILED", "critical alert in the health window", now, turn)
+        elif dev.version == spec.version and dev.slot_status in COMMITTED:
+            if e.committed_at is None:
+                e.committed_at = now
+                turn.changed[e.device_id] = e
+            elif now - e.committed_at >= spec.health_window_s:
+                _finish(e, "SUCCEEDED", None, now, turn)
+        elif e.committed_at is not None:
+            _finish(e, "FAILED", f"rolled back to {dev.version} in the health window", now, turn)
+        elif now - (e.installed_at or now) >= spec.health_window_s:
+            _finish(e, "FAILED", "slot not committed within the health window", now, turn)
+
+
+def _roll_back(
+    r: RolloutRecord,
+    execs: list[Execution],
+    devices: dict[str, DeviceState],
+    results: dict[str, tuple[str | None, str | None]],
+    now: float,
+    turn: Turn,
+) -> None:
+    """After a halt: every device that took the release gets `ota.rollback`, including one
+    whose update was still under way at the halt (followed until it answers)."""
+    for e in execs:
+        if e.state == "SENT":
+            _follow(r, e, devices.get(e.device_id), results, now, turn)
+            if e.state == "PENDING":  # it never got the update: nothing to roll back
+                _finish(e, "CANCELED", "rollout halted", now, turn)
+        if e.state in ("INSTALLED", "SUCCEEDED") and e.rollback_id is None:
+            e.rollback_id, e.rollback_state = rollback_id(r.rollout_id, e.device_id), "SENT"
+            turn.rollbacks.append(e)
+            turn.changed.pop(e.device_id, None)
+
+
+def counts(execs: Iterable[Execution]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in execs:
+        out[e.state] = out.get(e.state, 0) + 1
+    return out
+
+
+def _wave_met(r: RolloutRecord, execs: list[Execution], wave: int) -> bool:
+    members = [e for e in execs if e.wave == wave]
+    eligible = [e for e in members if e.state != "REJECTED"]
+    if not eligible:
+        return all(e.state not in EXEC_OPEN for e in members)
+    ok = sum(1 for e in eligible if e.state == "SUCCEEDED")
+    return ok / len(eligible) >= r.spec.success_threshold
+
+
+def judge(
+    r: RolloutRecord,
+    execs: list[Execution],
+    devices: dict[str, DeviceState],
+    results: dict[str, tuple[str | None, str | None]],
+    now: float,
+) -> Turn:
+    """One turn of rollout `r` (modified in place, as are the executions in the Turn)."""
+    turn = Turn()
+    spec = r.spec
+    for e in execs:  # rollbacks sent: follow their results, even after a halt
+        if e.rollback_state == "SENT" and e.rollback_id:
+            state, _ = results.get(e.rollback_id, (None, None))
+            if state in ("SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT"):
+                e.rollback_state = state
+                turn.changed[e.device_id] = e
+    if r.state in FINAL:
+        if r.state == "ABORTED":
+            for e in execs:
+                if e.state == "PENDING":
+                    _finish(e, "CANCELED", "rollout aborted", now, turn)
+        elif r.state == "HALTED" and spec.auto_rollback:
+            _roll_back(r, execs, devices, results, now, turn)
+        return turn
+    if now >= r.created_at + spec.timeout_s:
+        met = _wave_met(r, execs, len(spec.waves) - 1) and r.wave == len(spec.waves) - 1
+        r.state = "SUCCEEDED" if met else "TIMED_OUT"
+        r.halt_reason = (
+            None if met else f"timed out after {spec.timeout_s:g} s in wave {r.wave + 1}"
+        )
+        for e in execs:
+            if e.state in EXEC_OPEN:
+                _finish(e, "TIMED_OUT", e.reason or "rollout timed out", now, turn)
+        r.updated_at, turn.rollout_changed = now, True
+        return turn
+    for e in execs:
+        if e.state in ("SENT", "INSTALLED"):
+            _follow(r, e, devices.get(e.device_id), results, now, turn)
+
+    c = counts(execs)
+    failed, succeeded = c.get("FAILED", 0), c.get("SUCCEEDED", 0)
+    executed = failed + succeeded
+    if executed >= spec.min_executed and failed / executed > spec.max_failure_rate:
+        r.state = "HALTED"
+        r.halt_reason = (
+            f"failure rate {failed}/{executed} = {failed / executed:.0%} above "
+            f"{spec.max_failure_rate:.0%} in wave {r.wave + 1}"
+        )
+        r.updated_at, turn.rollout_changed = now, True
+        for e in execs:
+            if e.state == "PENDING":
+                _finish(e, "CANCELED", "rollout halted", now, turn)
+        if spec.auto_rollback:
+            _roll_back(r, execs, devices, results, now, turn)
+        return turn
+
+    if r.state == RUNNING:
+        last = len(spec.waves) - 1
+        while len(r.wave_done) <= r.wave and _wave_met(r, execs, r.wave):
+            r.wave_done.append(now)
+            turn.rollout_changed = True
+            if r.wave < last:
+                r.wave += 1
+        if (
+            r.wave == last
+            and len(r.wave_done) > last
+            and not any(e.state in EXEC_OPEN for e in execs)
+        ):
+            r.state = "SUCCEEDED"
+            turn.rollout_changed = True
+        for e in execs:
+            if e.state != "PENDING" or e.wave > r.wave:
+                continue
+            dev = devices.get(e.device_id)
+            if dev is not None and dev.status == "offline":
+                if e.reason != "offline":
+                    e.reason = "offline"
+                    turn.changed[e.device_id] = e
+                continue  # sent once it is back
+            e.attempt += 1
+            e.command_id = command_id(r.rollout_id, e.device_id, e.attempt)
+            e.state, e.sent_at, e.reason = "SENT", now, None
+            turn.sends.append(e)
+            turn.changed.pop(e.device_id, None)
+    elif r.state != PAUSED:
+        return turn
+    if turn.rollout_changed:
+        r.updated_at = now
+    return turn

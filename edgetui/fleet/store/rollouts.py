@@ -1,0 +1,197 @@
+"""The rollout half of the SQL fleet store: rollouts, their executions, the runner's lease.
+
+Mixed into `SqlFleetStore` (it uses its `_tx`, `_q` and `_rows`). The lease makes one runner
+the owner of a rollout at a time, on both engines: a conditional UPDATE that succeeds only
+when the lease is free, expired or already ours, so two fleet processes sharing PostgreSQL
+never run the same rollout, and a runner that died gives it up when its lease expires.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from edgetui.fleet.records import CommandRecord
+from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
+
+ROLLOUT_COLUMNS = (
+    "rollout_id, spec, state, wave, halt_reason, created_at, updated_at, wave_done, "
+    "lease_owner, lease_until"
+)
+EXEC_FIELDS = (
+    "rollout_id",
+    "device_id",
+    "wave",
+    "state",
+    "reason",
+    "attempt",
+    "command_id",
+    "sent_at",
+    "installed_at",
+    "committed_at",
+    "finished_at",
+    "rollback_id",
+    "rollback_state",
+)
+EXEC_COLUMNS = ", ".join(EXEC_FIELDS)
+EXEC_UPSERT = (
+    f"INSERT INTO executions ({EXEC_COLUMNS}) VALUES ({', '.join('?' for _ in EXEC_FIELDS)}) "
+    "ON CONFLICT (rollout_id, device_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in EXEC_FIELDS[2:])
+)
+ROLLOUT_INSERT = (
+    f"INSERT INTO rollouts ({ROLLOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+)
+COMMAND_SENT = (
+    "INSERT INTO commands (command_id, device_id, command, state, detail, rollout_id, "
+    "issued_at, updated_at) VALUES (?, ?, ?, 'SENT', NULL, ?, ?, NULL) "
+    "ON CONFLICT (command_id, device_id) DO NOTHING"
+)
+
+
+def _rollout(row: tuple[Any, ...]) -> RolloutRecord:
+    return RolloutRecord(
+        rollout_id=row[0],
+        spec=RolloutSpec.from_json(row[1]),
+        state=row[2],
+        wave=int(row[3]),
+        halt_reason=row[4],
+        created_at=float(row[5]),
+        updated_at=float(row[6]),
+        wave_done=[float(x) for x in json.loads(row[7])],
+        lease_owner=row[8],
+        lease_until=None if row[9] is None else float(row[9]),
+    )
+
+
+def _exec_row(e: Execution) -> tuple[Any, ...]:
+    return tuple(getattr(e, f) for f in EXEC_FIELDS)
+
+
+class RolloutSql:
+    """Rollout methods of the fleet store (see FleetStore for the contract)."""
+
+    _tx: Any
+    _q: Any
+    _rows: Any
+
+    def create_rollout(self, rollout: RolloutRecord, executions: Sequence[Execution]) -> None:
+        """Write a new rollout and its executions in one transaction."""
+        with self._tx() as cur:
+            cur.execute(
+                self._q(ROLLOUT_INSERT),
+                (
+                    rollout.rollout_id,
+                    rollout.spec.to_json(),
+                    rollout.state,
+                    rollout.wave,
+                    rollout.halt_reason,
+                    rollout.created_at,
+                    rollout.updated_at,
+                    json.dumps(rollout.wave_done),
+                ),
+            )
+            for e in executions:
+                cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
+
+    def rollout(self, rollout_id: str) -> RolloutRecord | None:
+        rows = self._rows(
+            f"SELECT {ROLLOUT_COLUMNS} FROM rollouts WHERE rollout_id = ?", (rollout_id,)
+        )
+        return _rollout(rows[0]) if rows else None
+
+    def rollouts(self) -> list[RolloutRecord]:
+        """Every rollout, newest first."""
+        rows = self._rows(f"SELECT {ROLLOUT_COLUMNS} FROM rollouts ORDER BY created_at DESC")
+        return [_rollout(r) for r in rows]
+
+    def update_rollout(self, rollout: RolloutRecord) -> None:
+        """Write the rollout's state, wave, halt reason and wave times."""
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    "UPDATE rollouts SET state = ?, wave = ?, halt_reason = ?, updated_at = ?, "
+                    "wave_done = ? WHERE rollout_id = ?"
+                ),
+                (
+                    rollout.state,
+                    rollout.wave,
+                    rollout.halt_reason,
+                    rollout.updated_at,
+                    json.dumps(rollout.wave_done),
+                    rollout.rollout_id,
+                ),
+            )
+
+    def set_rollout_state(
+        self, rollout_id: str, state: str, *, now: float, only_from: Sequence[str] = ()
+    ) -> bool:
+        """Set a rollout's state (`pause`, `resume`, `abort`), only from `only_from` when
+        given; False when the rollout is not in one of them (or does not exist)."""
+        sql = "UPDATE rollouts SET state = ?, updated_at = ? WHERE rollout_id = ?"
+        params: list[Any] = [state, now, rollout_id]
+        if only_from:
+            sql += f" AND state IN ({', '.join('?' for _ in only_from)})"
+            params += list(only_from)
+        with self._tx() as cur:
+            cur.execute(self._q(sql), tuple(params))
+            return bool(cur.rowcount)
+
+    def claim_rollout(self, rollout_id: str, owner: str, *, now: float, lease_s: float) -> bool:
+        """Take or renew the runner's lease; False when another live runner holds it."""
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    "UPDATE rollouts SET lease_owner = ?, lease_until = ? WHERE rollout_id = ? "
+                    "AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)"
+                ),
+                (owner, now + lease_s, rollout_id, owner, now),
+            )
+            return bool(cur.rowcount)
+
+    def release_rollout(self, rollout_id: str, owner: str) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    "UPDATE rollouts SET lease_owner = NULL, lease_until = NULL "
+                    "WHERE rollout_id = ? AND lease_owner = ?"
+                ),
+                (rollout_id, owner),
+            )
+
+    def executions(self, rollout_id: str) -> list[Execution]:
+        rows = self._rows(
+            f"SELECT {EXEC_COLUMNS} FROM executions WHERE rollout_id = ? ORDER BY wave, device_id",
+            (rollout_id,),
+        )
+        return [Execution(*r) for r in rows]
+
+    def save_executions(self, executions: Sequence[Execution]) -> None:
+        """Write these executions as they are now, in one transaction."""
+        if not executions:
+            return
+        with self._tx() as cur:
+            for e in executions:
+                cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
+
+    def record_sends(self, sends: Sequence[tuple[Execution, CommandRecord]]) -> None:
+        """Before publishing: each execution as sent and its command record, in one
+        transaction (the store's command records are what keeps a command from going out
+        twice after a restart)."""
+        if not sends:
+            return
+        with self._tx() as cur:
+            for e, c in sends:
+                cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
+                cur.execute(
+                    self._q(COMMAND_SENT),
+                    (c.command_id, c.device_id, c.command, c.rollout_id, c.issued_at),
+                )
+
+    def rollout_commands(self, rollout_id: str) -> dict[str, tuple[str | None, str | None]]:
+        """command_id -> (state, detail) of the rollout's commands."""
+        rows = self._rows(
+            "SELECT command_id, state, detail FROM commands WHERE rollout_id = ?", (rollout_id,)
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}

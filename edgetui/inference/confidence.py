@@ -28,9 +28,7 @@ _AFTER_ACTION = '"'
 
 def token_texts(llm: Any) -> list[str]:
     """Every token's text as llama.cpp renders it (undecodable bytes dropped)."""
-    return [
-        llm.detokenize([i]).decode("utf-8", errors="ignore") for i in range(int(llm.n_vocab()))
-    ]
+    return [llm.detokenize([i]).decode("utf-8", errors="ignore") for i in range(int(llm.n_vocab()))]
 
 
 def action_candidates(texts: list[str], so_far: str) -> dict[str, list[int]] | None:

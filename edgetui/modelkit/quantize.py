@@ -9,7 +9,7 @@ from pathlib import Path
 FTYPES = {"q8_0": 7, "q4_0": 2}
 
 
-def quantize(src: Path, out: Path, kind: str, *, threads: int = 2) -> Path:
+def quantize_gguf(src: Path, out: Path, kind: str, *, threads: int = 2) -> Path:
     """Write `src` quantized to `kind` ("q8_0" or "q4_0") at `out`; ValueError on bad input."""
     import llama_cpp
 

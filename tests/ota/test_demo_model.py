@@ -48,7 +48,9 @@ def test_demo_init_installs_the_shipped_model_greedy(tmp_path: Path) -> None:
 async def test_the_regressed_release_rolls_back_naming_the_accuracy(tmp_path: Path) -> None:
     state = tmp_path / "demo"
     prepare(state)
-    proc = run_cli("--state-dir", str(state), "demo", "publish", "--version", "1.2.0", "--regressed")
+    proc = run_cli(
+        "--state-dir", str(state), "demo", "publish", "--version", "1.2.0", "--regressed"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "published regressed release 1.2.0" in proc.stdout
 

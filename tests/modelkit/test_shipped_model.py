@@ -74,3 +74,19 @@ def test_eval_bad_input_is_one_line(tmp_path: Path) -> None:
         "model", "quantize", str(tmp_path / "x.gguf"), str(tmp_path / "y"), "--type", "q8_0"
     )
     assert proc.returncode == 1 and "no such model file" in proc.stderr
+
+
+def test_bench_model_compares_the_variants_with_the_rule_policy() -> None:
+    proc = run_cli("bench", "model", "--cases", str(DATA / "clear.jsonl"), "--json", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["cases"] == 20
+    assert set(result["variants"]) == {"rule policy", "f16", "q8_0", "q4_0"}
+    assert result["variants"]["rule policy"]["accuracy"] == 1.0
+    for name in ("f16", "q8_0", "q4_0"):
+        row = result["variants"][name]
+        assert set(row) >= {"accuracy", "p50_ms", "p95_ms", "tokens_per_s", "file_bytes",
+                            "load_ms", "rss_added_mb", "p50_vs_rules"}  # fmt: skip
+        assert row["valid_rate"] == 1.0
+    sizes = [result["variants"][n]["file_bytes"] for n in ("f16", "q8_0", "q4_0")]
+    assert sizes == sorted(sizes, reverse=True)

@@ -291,6 +291,8 @@ class InferenceEngine:
             "load_ms": None if self.load_ms is None else round(self.load_ms, 1),
             "queue_size": self.config.queue_size,
             "queued": self._worker.pending if self._worker is not None else 0,
+            # "chat_template" when the model's GGUF carries one, else "plain"; None: no model.
+            "prompt_format": self._worker.prompt_format if self._worker is not None else None,
             "last_decision": self.last_decision,
         }
         out.update(self.stats.summary())

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,9 @@ class ModelWorker:
         self._llm: Any = None
         self._grammars: dict[str, Any] = {}
         self._scorer: ActionScorer | None = None
+        # The model's chat template, when its GGUF carries one (None: the plain prompt).
+        self._chat: Callable[[str], str] | None = None
+        self.prompt_format = "plain"
         self._current: Job | None = None
 
     @property
@@ -154,6 +158,10 @@ class ModelWorker:
             )
             # Once per model: the vocabulary's texts, to find the tokens that pick an action.
             self._scorer = ActionScorer(self._llm)
+            from edgetui.inference.chat import chat_formatter
+
+            self._chat = chat_formatter(self._llm)
+            self.prompt_format = "plain" if self._chat is None else "chat_template"
         except BaseException as exc:
             with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
                 loop.call_soon_threadsafe(_settle, loaded, exc)
@@ -201,7 +209,8 @@ class ModelWorker:
     def _generate(self, job: Job) -> Completion:
         llm = self._llm
         started = time.perf_counter()
-        prompt_tokens = len(llm.tokenize(job.prompt.encode("utf-8")))
+        prompt = job.prompt if self._chat is None else self._chat(job.prompt)
+        prompt_tokens = len(llm.tokenize(prompt.encode("utf-8")))
         if prompt_tokens + job.max_tokens > self.n_ctx:
             raise ValueError(
                 f"prompt ({prompt_tokens} tokens) + max_tokens ({job.max_tokens}) exceed "
@@ -218,7 +227,7 @@ class ModelWorker:
         probs: dict[str, float] | None = None
         so_far = ""
         stream = llm.create_completion(
-            job.prompt,
+            prompt,
             grammar=self._grammar(job.grammar),
             max_tokens=job.max_tokens,
             temperature=job.temperature,

@@ -17,6 +17,7 @@ BENCH_MODULES = [
     "edgetui.bench.security",
     "edgetui.bench.validation",
     "edgetui.bench.fleet",
+    "edgetui.bench.model",
 ]
 
 

@@ -18,6 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument(
         "--broken", action="store_true", help="a release whose health check fails (rollback demo)"
     )
+    d.add_argument(
+        "--regressed",
+        action="store_true",
+        help="a release whose model gets night motion wrong (golden accuracy rollback demo)",
+    )
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=cmd_publish)
 
@@ -37,13 +42,24 @@ def cmd_publish(ctx: Context) -> int:
     from edgetui.demo.ota import publish
 
     try:
-        manifest = publish(ctx.state_dir, ctx.args.version, broken=ctx.args.broken)
+        manifest = publish(
+            ctx.state_dir,
+            ctx.args.version,
+            broken=ctx.args.broken,
+            regressed=ctx.args.regressed,
+        )
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     if ctx.args.json:
         print_json(manifest)
     else:
-        what = "broken release" if ctx.args.broken else "release"
+        what = (
+            "broken release"
+            if ctx.args.broken
+            else "regressed release"
+            if ctx.args.regressed
+            else "release"
+        )
         print(f"published {what} {manifest['version']} into {ctx.state_dir / 'repo'}")
         print("check and apply it with `edgetui ota check` / `ota apply`, or keys u / i")
     return EXIT_OK

@@ -1,4 +1,5 @@
-"""`edgetui model make-tiny|info|verify`: the GGUF model file, without the runtime."""
+"""`edgetui model make-tiny|info|verify`: the GGUF model file, without the runtime; and the
+release side's dataset|train|eval|quantize (edgetui/cli/model_kit.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from edgetui.inference import ModelFileError, check_model, gguf_metadata
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("model", help="make, inspect and verify GGUF model files")
+    from edgetui.cli import model_kit
+
+    p = sub.add_parser("model", help="make, inspect, verify, train and evaluate GGUF models")
     msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    model_kit.register(msub)
 
     q = msub.add_parser("make-tiny", help="write the tiny random-weight llama GGUF")
     q.add_argument("--out", required=True, metavar="PATH")

@@ -1,14 +1,15 @@
 """Demo OTA: a demo key pair, a factory slot "a" (1.0.0), and a local update repository
 (`<state>/repo/`) holding a signed 1.1.0, so Check then Apply in the dashboard shows an update
-commit. `publish()` adds further releases (`--broken` ones fail their health check).
+commit. Every release carries the shipped decision model (edgetui/data/models/) and its golden
+set, which checks actions against a pass bar. `publish()` adds further releases (`--broken`
+ones fail their health check, `--regressed` ones carry a model trained on wrong night-motion
+labels: their golden accuracy falls under the bar and the update rolls back).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +17,6 @@ log = logging.getLogger(__name__)
 
 FACTORY_VERSION = "1.0.0"
 FIRST_UPDATE = "1.1.0"
-GOLDEN = [
-    {
-        "event": {"type": "MOTION_DETECTED", "data": {"location": "front_door"}},
-        "allowed": ["SPEAK_WARNING", "NOTIFY", "IGNORE"],
-    },
-    {
-        "event": {"type": "MOTION_DETECTED", "data": {"location": "garden"}},
-        "context": {"time_of_day": "02:00 (night)", "hour": 2},
-        "allowed": ["SPEAK_WARNING", "NOTIFY", "IGNORE"],
-    },
-]
 BROKEN_SENSOR = '''"""Demo of a bad release (`edgetui demo publish --broken`): crashes on start."""
 
 
@@ -46,15 +36,18 @@ def paths(state_dir: Path) -> dict[str, Path]:
     }
 
 
-def _source(work: Path, version: str, *, broken: bool) -> Path:
-    """A slot's content: tiny model (weights seeded by the version), golden prompts, agents."""
-    from edgetui.inference.tiny_model import make_tiny_model
+def _source(work: Path, version: str, *, broken: bool, regressed: bool = False) -> Path:
+    """A slot's content: the shipped decision model (or its regressed twin), the golden set
+    that checks its actions, agents."""
+    from edgetui.inference import SHIPPED_GOLDEN, SHIPPED_MODEL, SHIPPED_REGRESSED_MODEL
 
     src = work / version
     if src.exists():
         shutil.rmtree(src)
-    make_tiny_model(src / "model" / "tiny.gguf", seed=zlib.crc32(version.encode()) % 10_000)
-    (src / "golden.json").write_text(json.dumps(GOLDEN, indent=2) + "\n")
+    (src / "model").mkdir(parents=True)
+    model = SHIPPED_REGRESSED_MODEL if regressed else SHIPPED_MODEL
+    shutil.copyfile(model, src / "model" / model.name)
+    shutil.copyfile(SHIPPED_GOLDEN, src / "golden.json")
     agents = src / "agents"
     agents.mkdir(parents=True)
     (agents / "README.txt").write_text(
@@ -66,7 +59,12 @@ def _source(work: Path, version: str, *, broken: bool) -> Path:
 
 
 def publish(
-    state_dir: Path, version: str, *, broken: bool = False, out: Path | None = None
+    state_dir: Path,
+    version: str,
+    *,
+    broken: bool = False,
+    regressed: bool = False,
+    out: Path | None = None,
 ) -> dict[str, Any]:
     """Build and sign a demo release into the repository; returns its manifest as a dict."""
     from edgetui.ota.bundle import build_bundle
@@ -74,12 +72,13 @@ def publish(
     p = paths(Path(state_dir))
     if not p["key"].exists():
         raise FileNotFoundError(f"{p['key']}: no demo key; run `edgetui demo init` first")
-    src = _source(p["work"], version, broken=broken)
-    changes = (
-        "demo: sensor agent crashes on start (fails its health check)"
-        if broken
-        else f"demo: model weights for {version}"
-    )
+    src = _source(p["work"], version, broken=broken, regressed=regressed)
+    if broken:
+        changes = "demo: sensor agent crashes on start (fails its health check)"
+    elif regressed:
+        changes = "demo: decision model trained on wrong night-motion labels (fails golden)"
+    else:
+        changes = f"demo: decision model for {version}"
     try:
         m = build_bundle(src, version, p["key"], out or p["repo"], changes=changes)
     finally:
@@ -89,6 +88,7 @@ def publish(
 
 def ota_step(state_dir: Path, config: dict[str, Any]) -> None:
     """Demo step: key pair, factory slot a, repository with the first update; config keys."""
+    from edgetui.inference import SHIPPED_TEMPERATURE
     from edgetui.ota.factory import install_factory
     from edgetui.ota.slots import SlotStore
     from edgetui.security import generate_keypair
@@ -101,6 +101,8 @@ def ota_step(state_dir: Path, config: dict[str, Any]) -> None:
     keys = [str(k) for k in ota.get("trusted_keys", []) if str(k) != str(p["pub"])]
     ota["trusted_keys"] = [str(p["pub"]), *keys]
     ota.setdefault("health_window_s", 5.0)
+    # The shipped model is trained for greedy decoding (its confidence is defined for it).
+    config.setdefault("inference", {}).setdefault("temperature", SHIPPED_TEMPERATURE)
     if SlotStore(state_dir).load().slots["a"].status == "empty":
         publish(state_dir, FACTORY_VERSION, out=p["factory"])
         install_factory(state_dir, p["factory"] / "manifest.json", [str(p["pub"])])

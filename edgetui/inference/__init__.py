@@ -5,7 +5,8 @@ requests; the rule policy when no usable model is loaded), the decision prompt a
 (`prompt`), golden prompts scored for accuracy against a pass bar (`load_golden`, `run_suite`,
 `run_golden`), model-file checks
 (`check_model`, `gguf_metadata`), `percentile`, and the generator of the tiny test model
-(`tiny_model.make_tiny_model`, imported on demand: it needs numpy and gguf).
+(`tiny_model.make_tiny_model`, imported on demand: it needs numpy and gguf), and the shipped
+decision model's files (`SHIPPED_MODEL`, `SHIPPED_REGRESSED_MODEL`, `SHIPPED_GOLDEN`).
 """
 
 from edgetui.inference.engine import (
@@ -30,11 +31,19 @@ from edgetui.inference.prompt import (
     build_prompt,
     parse_decision,
 )
+from edgetui.inference.shipped import GOLDEN_PATH as SHIPPED_GOLDEN
+from edgetui.inference.shipped import MODEL_PATH as SHIPPED_MODEL
+from edgetui.inference.shipped import REGRESSED_PATH as SHIPPED_REGRESSED_MODEL
+from edgetui.inference.shipped import SHIPPED_TEMPERATURE
 from edgetui.inference.stats import percentile
 
 __all__ = [
     "DECISION_GRAMMAR",
     "DECISION_TOKEN_BUDGET",
+    "SHIPPED_GOLDEN",
+    "SHIPPED_MODEL",
+    "SHIPPED_REGRESSED_MODEL",
+    "SHIPPED_TEMPERATURE",
     "DecisionParseError",
     "GoldenResult",
     "GoldenSuite",

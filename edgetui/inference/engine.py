@@ -247,15 +247,27 @@ class InferenceEngine:
             except InferenceError as exc:
                 decision = fallback_decision(event.type, data, context, f"inference failed: {exc}")
             else:
-                decision = Decision(
-                    action=action,
-                    message=message,
-                    reason=f"{self.model_name} chose it under the decision grammar "
-                    f"({done.completion_tokens} tokens, {done.total_ms:.0f} ms)",
-                    source="model",
-                    raw=done.text,
-                    confidence=(done.action_probs or {}).get(action),
-                )
+                confidence = (done.action_probs or {}).get(action)
+                floor = self.config.min_confidence
+                if confidence is not None and confidence < floor:
+                    # An unsure model: the rule policy decides, and says why.
+                    decision = fallback_decision(
+                        event.type,
+                        data,
+                        context,
+                        f"model confidence {confidence:.2f} < {floor:.2f} (it chose {action})",
+                    )
+                    decision.confidence = confidence  # measured: the reason it fell back
+                else:
+                    decision = Decision(
+                        action=action,
+                        message=message,
+                        reason=f"{self.model_name} chose it under the decision grammar "
+                        f"({done.completion_tokens} tokens, {done.total_ms:.0f} ms)",
+                        source="model",
+                        raw=done.text,
+                        confidence=confidence,
+                    )
         decision.event_type = event.type
         decision.event_id = event.id
         location = data.get("location")
@@ -279,6 +291,8 @@ class InferenceEngine:
             "load_ms": None if self.load_ms is None else round(self.load_ms, 1),
             "queue_size": self.config.queue_size,
             "queued": self._worker.pending if self._worker is not None else 0,
+            # "chat_template" when the model's GGUF carries one, else "plain"; None: no model.
+            "prompt_format": self._worker.prompt_format if self._worker is not None else None,
             "last_decision": self.last_decision,
         }
         out.update(self.stats.summary())

@@ -62,7 +62,7 @@ def _weights(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> 
     return (rng.standard_normal(shape) * scale).astype(np.float16)
 
 
-def make_tiny_model(out: Path, *, seed: int = 0) -> Path:
+def make_tiny_model(out: Path, *, seed: int = 0, chat_template: str | None = None) -> Path:
     """Write the tiny GGUF to `out` (atomically) and return its path; same seed, same bytes."""
     import gguf
 
@@ -95,6 +95,8 @@ def make_tiny_model(out: Path, *, seed: int = 0) -> Path:
     writer.add_eos_token_id(2)
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
+    if chat_template is not None:  # a stand-in for an instruct model's own prompt format
+        writer.add_chat_template(chat_template)
 
     s = 1.0 / np.sqrt(N_EMBD)
     ones = np.ones(N_EMBD, dtype=np.float32)

@@ -11,10 +11,11 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgetui.inference.confidence import ACTION_PREFIX, action_probs
+from edgetui.inference.confidence import ActionScorer, crosses_prefix
 from edgetui.models.decision import Completion
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,10 @@ class ModelWorker:
         self._thread: threading.Thread | None = None
         self._llm: Any = None
         self._grammars: dict[str, Any] = {}
-        self._action_tokens: dict[str, int] | None = None
+        self._scorer: ActionScorer | None = None
+        # The model's chat template, when its GGUF carries one (None: the plain prompt).
+        self._chat: Callable[[str], str] | None = None
+        self.prompt_format = "plain"
         self._current: Job | None = None
 
     @property
@@ -152,10 +156,12 @@ class ModelWorker:
                 n_threads_batch=self.n_threads,
                 verbose=False,  # llama.cpp's load chatter would pollute CLI output
             )
-            from edgetui.inference.confidence import first_tokens
+            # Once per model: the vocabulary's texts, to find the tokens that pick an action.
+            self._scorer = ActionScorer(self._llm)
+            from edgetui.inference.chat import chat_formatter
 
-            # Once per model: each action's first token after the grammar's forced prefix.
-            self._action_tokens = first_tokens(self._llm)
+            self._chat = chat_formatter(self._llm)
+            self.prompt_format = "plain" if self._chat is None else "chat_template"
         except BaseException as exc:
             with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
                 loop.call_soon_threadsafe(_settle, loaded, exc)
@@ -203,7 +209,8 @@ class ModelWorker:
     def _generate(self, job: Job) -> Completion:
         llm = self._llm
         started = time.perf_counter()
-        prompt_tokens = len(llm.tokenize(job.prompt.encode("utf-8")))
+        prompt = job.prompt if self._chat is None else self._chat(job.prompt)
+        prompt_tokens = len(llm.tokenize(prompt.encode("utf-8")))
         if prompt_tokens + job.max_tokens > self.n_ctx:
             raise ValueError(
                 f"prompt ({prompt_tokens} tokens) + max_tokens ({job.max_tokens}) exceed "
@@ -213,13 +220,14 @@ class ModelWorker:
         tokens = 0
         parts: list[str] = []
         finish = "length"
-        # The actions' probabilities are read once, when the piece that starts the action
-        # arrives (the text so far is exactly the grammar's forced prefix).
-        scoring = job.score_actions and self._action_tokens is not None
+        # The actions' probabilities are read once, when the piece that crosses the grammar's
+        # forced prefix arrives (it may be fused with the prefix: then it is the first piece).
+        scorer = self._scorer if job.score_actions else None
+        scoring = scorer is not None
         probs: dict[str, float] | None = None
         so_far = ""
         stream = llm.create_completion(
-            job.prompt,
+            prompt,
             grammar=self._grammar(job.grammar),
             max_tokens=job.max_tokens,
             temperature=job.temperature,
@@ -232,12 +240,10 @@ class ModelWorker:
                     break
                 choice = chunk["choices"][0]
                 if choice["text"]:
-                    if scoring:
-                        if so_far == ACTION_PREFIX:
-                            probs = action_probs(llm, self._action_tokens or {})
+                    if scoring and scorer is not None:
+                        if crosses_prefix(so_far, choice["text"]):
+                            probs = scorer.probs(llm, so_far)
                             scoring = False
-                        elif len(so_far) > len(ACTION_PREFIX):
-                            scoring = False  # past the choice (a merged token): not measured
                         so_far += choice["text"]
                     if first is None:
                         first = time.perf_counter()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import llama_cpp
 
 from edgetui.inference import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET
-from edgetui.inference.confidence import ACTION_PREFIX, first_tokens
+from edgetui.inference.confidence import ActionScorer, crosses_prefix
 from edgetui.models.decision import ACTIONS
 from edgetui.models.event import Event
 from tests.inference.helpers import started_engine
@@ -43,28 +42,33 @@ async def test_the_fallback_has_no_confidence(state_dir: Path, tmp_path: Path) -
 
 
 class ReferenceScorer:
-    """The obvious way, as a logits processor: at the step after the prefix, softmax over the
-    actions' first tokens. The worker reads the same logits once instead of every token."""
+    """The obvious way, as a logits processor: at the step whose token crosses the prefix,
+    the same candidate sets over that step's logits. The worker reads the same logits once
+    instead of every token."""
 
-    def __init__(self, llm: llama_cpp.Llama, n_prompt: int, tokens: dict[str, int]) -> None:
-        self.llm, self.n_prompt, self.tokens = llm, n_prompt, tokens
+    def __init__(self, llm: llama_cpp.Llama, n_prompt: int, scorer: ActionScorer) -> None:
+        self.llm, self.n_prompt, self.scorer = llm, n_prompt, scorer
+        self.rows: list = []
         self.probs: dict[str, float] | None = None
 
     def __call__(self, input_ids, scores):
-        text = self.llm.detokenize([int(t) for t in input_ids[self.n_prompt :]])
-        if self.probs is None and text == ACTION_PREFIX.encode():
-            logits = {a: float(scores[t]) for a, t in self.tokens.items()}
-            top = max(logits.values())
-            exp = {a: math.exp(v - top) for a, v in logits.items()}
-            self.probs = {a: round(v / sum(exp.values()), 4) for a, v in exp.items()}
+        self.rows.append(scores.copy())
         return scores
+
+    def finish(self, tokens: list[int]) -> None:
+        so_far = ""
+        for i, tok in enumerate(tokens):
+            piece = self.llm.detokenize([tok]).decode()
+            if crosses_prefix(so_far, piece):
+                self.probs = self.scorer.probs_from(self.rows[i], so_far)
+                return
+            so_far += piece
 
 
 async def test_confidence_matches_a_logits_processor(state_dir: Path, tiny_model: Path) -> None:
     llm = llama_cpp.Llama(model_path=str(tiny_model), n_ctx=1024, verbose=False)
     grammar = llama_cpp.LlamaGrammar.from_string(DECISION_GRAMMAR, verbose=False)
-    tokens = first_tokens(llm)
-    assert tokens is not None
+    action_scorer = ActionScorer(llm)
     engine = await started_engine(
         state_dir, model_path=str(tiny_model), temperature=0.0, timeout_s=120.0
     )
@@ -73,14 +77,17 @@ async def test_confidence_matches_a_logits_processor(state_dir: Path, tiny_model
             data = {"location": where}
             await engine.decide(Event(type="MOTION_DETECTED", source="t", data=data), CONTEXT)
             prompt = engine.last_prompt
-            scorer = ReferenceScorer(llm, len(llm.tokenize(prompt.encode())), tokens)
-            llm.create_completion(
+            n_prompt = len(llm.tokenize(prompt.encode()))
+            scorer = ReferenceScorer(llm, n_prompt, action_scorer)
+            out = llm.create_completion(
                 prompt,
                 grammar=grammar,
                 max_tokens=DECISION_TOKEN_BUDGET,
                 temperature=0.0,
                 logits_processor=llama_cpp.LogitsProcessorList([scorer]),
             )
+            assert out["choices"][0]["text"]
+            scorer.finish(list(llm._input_ids[n_prompt:]))
             assert scorer.probs is not None
             assert engine.stats.last.action_probs == scorer.probs
     finally:
@@ -88,12 +95,28 @@ async def test_confidence_matches_a_logits_processor(state_dir: Path, tiny_model
         llm.close()
 
 
-def test_each_action_has_its_own_first_token(tiny_model: Path) -> None:
+def test_each_action_has_its_own_candidate_tokens(tiny_model: Path) -> None:
     llm = llama_cpp.Llama(model_path=str(tiny_model), n_ctx=256, verbose=False)
     try:
-        tokens = first_tokens(llm)
-        assert tokens is not None and len(set(tokens.values())) == 3
-        for action, tok in tokens.items():
-            assert llm.detokenize([tok]).decode() == action[0]  # a character vocabulary
+        cands = ActionScorer(llm).candidates('{"action":"')
+        assert cands is not None and set(cands) == set(ACTIONS)
+        for action, ids in cands.items():
+            texts = {llm.detokenize([t]).decode() for t in ids}
+            assert action[0] in texts  # a character vocabulary: the first letter at least
+            assert all(t.startswith(action[0]) for t in texts)
+    finally:
+        llm.close()
+
+
+def test_a_token_fused_with_the_prefix_still_gives_the_confidence() -> None:
+    from edgetui.inference import SHIPPED_MODEL
+
+    llm = llama_cpp.Llama(model_path=str(SHIPPED_MODEL), n_ctx=256, verbose=False)
+    try:
+        fused = ActionScorer(llm).candidates("")
+        assert fused is not None
+        texts = {a: {llm.detokenize([t]).decode() for t in ids} for a, ids in fused.items()}
+        assert '{"action":"NOTIFY",' in texts["NOTIFY"]
+        assert '{"action":"SPEAK_WARNING",' in texts["SPEAK_WARNING"]
     finally:
         llm.close()

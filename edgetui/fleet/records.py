@@ -117,8 +117,8 @@ class TelemetryPoint:
 class CommandRecord:
     """A command sent to one device and the last result it reported.
 
-    Rollouts will write these when they send commands (with `rollout_id`); today the store
-    fills them from the `commands/result` messages it ingests."""
+    A rollout writes one (with `rollout_id`, state SENT) before it publishes the command; the
+    ingest updates it from the `commands/result` messages devices publish."""
 
     command_id: str
     device_id: str

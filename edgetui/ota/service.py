@@ -208,7 +208,8 @@ class OtaService(TrialMixin):
         s = self._state.slots.get(slot) if slot else None
         if slot is None or s is None or not s.content_sha256:
             return None
-        actual = await asyncio.to_thread(content_digest, self.store.slot_dir(slot))
+        # A tamper check reads the bytes again: the digest memo trusts file stamps.
+        actual = await asyncio.to_thread(content_digest, self.store.slot_dir(slot), fresh=True)
         return {
             "slot": slot,
             "version": s.version,

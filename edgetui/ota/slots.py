@@ -89,8 +89,9 @@ def listing_digest(listing: Listing) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def scan_slot(root: Path) -> Listing:
-    """The listing of the tree under `root`, every file hashed (blocking: reads it all)."""
+def scan_slot(root: Path, *, fresh: bool = False) -> Listing:
+    """The listing of the tree under `root`, every file hashed (blocking: reads it all;
+    `fresh`: read every byte again, even of files hashed before in this process)."""
     root = Path(root)
     listing: Listing = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -107,15 +108,16 @@ def scan_slot(root: Path) -> Listing:
             if p.is_symlink():
                 listing[rel] = Entry("l", target=os.readlink(p))
             elif p.is_file():
-                listing[rel] = Entry("f", p.stat().st_size, sha256_file(p))
+                listing[rel] = Entry("f", p.stat().st_size, sha256_file(p, fresh=fresh))
             else:
                 listing[rel] = Entry("o")
     return listing
 
 
-def content_digest(root: Path) -> str:
-    """`sha256:<hex>` over every path, type, size, file hash and link target under `root`."""
-    return listing_digest(scan_slot(root))
+def content_digest(root: Path, *, fresh: bool = False) -> str:
+    """`sha256:<hex>` over every path, type, size, file hash and link target under `root`
+    (`fresh`: no remembered file digest is used, as a tamper check needs)."""
+    return listing_digest(scan_slot(root, fresh=fresh))
 
 
 class SlotStore:

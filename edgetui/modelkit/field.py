@@ -52,10 +52,15 @@ def field_case(
     return case
 
 
+def _bucket(case: dict[str, Any]) -> int:
+    """A case's place in [0, _BUCKETS), from a hash of its prompt."""
+    digest = hashlib.sha256(case["prompt"].encode()).digest()
+    return int.from_bytes(digest[:8], "big") % _BUCKETS
+
+
 def in_validation(case: dict[str, Any], fraction: float = VAL_FRACTION) -> bool:
     """The split, from a hash of the prompt: stable across runs and machines."""
-    digest = hashlib.sha256(case["prompt"].encode()).digest()
-    return int.from_bytes(digest[:8], "big") % _BUCKETS < fraction * _BUCKETS
+    return _bucket(case) < fraction * _BUCKETS
 
 
 def split_cases(
@@ -63,8 +68,9 @@ def split_cases(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """(train, val, duplicates): one case per prompt (the first given wins), split by
     `in_validation`. Both splits get at least one case (training needs a validation set):
-    when the hash left one empty, the case whose hash is nearest the cut moves over.
-    ValueError when fewer than two distinct prompts are given."""
+    when the hash left one empty, the case whose hash is nearest the cut moves over, so
+    the choice is still a function of the cases. ValueError when fewer than two distinct
+    prompts are given."""
     unique: dict[str, dict[str, Any]] = {}
     duplicates = 0
     for case in cases:
@@ -80,9 +86,13 @@ def split_cases(
     train = [c for c in unique.values() if not in_validation(c, fraction)]
     val = [c for c in unique.values() if in_validation(c, fraction)]
     if not val:
-        val.append(train.pop(-1))
+        nearest = min(train, key=lambda c: (_bucket(c), c["prompt"]))
+        train.remove(nearest)
+        val.append(nearest)
     elif not train:
-        train.append(val.pop(-1))
+        nearest = max(val, key=lambda c: (_bucket(c), c["prompt"]))
+        val.remove(nearest)
+        train.append(nearest)
     return train, val, duplicates
 
 

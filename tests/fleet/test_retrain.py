@@ -278,3 +278,27 @@ def test_a_device_drift_alert_reaches_the_retraining_set(
         if case["data"]["location"] == "door0":  # the visitor rule, from the device's context
             assert case["expected"] == {"action": "NOTIFY", "message": "Expected visitor at door0"}
         assert case["field"]["source"] == "model" and case["field"]["device_id"] == "cam-e2e"
+
+
+def test_retrain_set_never_loads_jax(tmp_path: Path) -> None:
+    """The fleet CLI labels with the model kit's teacher, not its trainer: no JAX loaded."""
+    import subprocess
+    import sys
+
+    from tests.support.cli import ROOT, env
+
+    store = open_store(str(tmp_path / "fleet.db"), tmp_path)
+    store.apply(updates(retrain("cam-1", sample("s1"), sample("s2", hour=9))), now=T0)
+    store.close()
+    code = (
+        "import sys; from edgetui.cli import main; "
+        f"rc = main(['fleet', 'retrain-set', '--store', {str(tmp_path / 'fleet.db')!r}, "
+        f"'--out', {str(tmp_path / 'out')!r}]); "
+        "print(rc, sorted(m for m in ('jax', 'optax', 'llama_cpp') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env(), cwd=ROOT,
+        timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "0 []"

@@ -3,9 +3,9 @@
 For each trigger event it builds local context (time of day, recent events, expected
 visitors), asks `ctx.inference.decide()` for a grammar-constrained decision, and publishes
 SPEAK_WARNING or NOTIFY (nothing for IGNORE) plus a DECISION event recording what was decided
-and why. Without a usable model the engine (or, with no engine at all, this agent) applies
-the rule-based policy documented in `edgetui.models.decision.fallback_decision` and the
-decision says so.
+and why, with the context it was decided in. Without a usable model the engine (or, with no
+engine at all, this agent) applies the rule-based policy documented in
+`edgetui.models.decision.fallback_decision` and the decision says so.
 
 Settings: `triggers` (["MOTION_DETECTED", "SOUND_LEVEL", "TEMPERATURE"]),
 `expected_visitors` (list of strings, e.g. "courier at front_door 09:00-12:00"),
@@ -79,7 +79,7 @@ async def run(ctx: AgentContext) -> None:
                 "temperature_alert_c": temp_c,
             }
             decision = await _decide(ctx, event, context)
-            _publish(ctx, event, decision)
+            _publish(ctx, event, decision, context)
             decided += 1
             recent.append(_summary(event))
             ctx.set_status(
@@ -119,7 +119,7 @@ async def _decide(ctx: AgentContext, event: Event, context: dict[str, Any]) -> D
     return await ctx.inference.decide(event, context)
 
 
-def _publish(ctx: AgentContext, cause: Event, decision: Decision) -> None:
+def _publish(ctx: AgentContext, cause: Event, decision: Decision, context: dict[str, Any]) -> None:
     data = {
         "message": decision.message,
         "location": decision.location,
@@ -129,4 +129,7 @@ def _publish(ctx: AgentContext, cause: Event, decision: Decision) -> None:
     }
     if decision.action in ACTION_EVENTS:
         ctx.publish(decision.action, data)
-    ctx.publish("DECISION", to_dict(decision))
+    # The context the decision was made in rides along: the drift part keeps the recent ones
+    # so that, when the owner opts in (`[retrain]`), the inputs behind a drift alert can be
+    # sent to the fleet and relabelled there (README "Retraining set").
+    ctx.publish("DECISION", {**to_dict(decision), "context": context})

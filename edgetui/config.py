@@ -149,6 +149,18 @@ class ValidationConfig:
 
 
 @dataclass
+class RetrainConfig:
+    """`[retrain]`: the llm agent's recent inputs sent to the fleet when a drift or
+    confidence alert fires (README "Retraining set"). Off unless the owner opts in."""
+
+    share_inputs: bool = False  # opt-in: nothing leaves the device while false
+    max_samples: int = 200  # recent decisions kept, and sent at most per firing alert
+    max_per_day: int = 1000  # samples sent per UTC day, over every alert (0: none)
+    # The alerts whose firing sends the samples (the built-in drift and confidence rules).
+    rules: list[str] = field(default_factory=lambda: ["drift_high", "confidence_drop"])
+
+
+@dataclass
 class AgentsConfig:
     enabled: list[str] = field(default_factory=lambda: ["sensor", "llm", "speaker"])
     backoff_min_s: float = 0.5  # first restart delay after a crash; doubles each time
@@ -256,6 +268,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     remote: RemoteConfig = field(default_factory=RemoteConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    retrain: RetrainConfig = field(default_factory=RetrainConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
     source: Path | None = None
 
@@ -444,6 +457,10 @@ def _validate_values(cfg: Config, where: str) -> None:
     for key in ("baseline_requests", "agents_wait_s", "drift_min_samples"):
         if getattr(v, key) < 0:
             raise ConfigError(f"{where}: [validation] {key}: expected 0 or more")
+    if cfg.retrain.max_samples < 1:
+        raise ConfigError(f"{where}: [retrain] max_samples: expected an integer of 1 or more")
+    if cfg.retrain.max_per_day < 0:
+        raise ConfigError(f"{where}: [retrain] max_per_day: expected 0 or more")
     for key in ("batch_s", "raw_s", "mid_bucket_s", "mid_s", "old_bucket_s"):
         if getattr(cfg.fleet, key) <= 0:
             raise ConfigError(f"{where}: [fleet] {key}: expected a number above 0")

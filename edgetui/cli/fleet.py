@@ -7,6 +7,7 @@ fleet device ID [--json]                  one device: state, alerts, commands, t
 fleet ingest --broker URL [--seconds N]   a headless ingest process (one of a group)
 fleet simulate --broker URL --devices N   simulated devices
 fleet rollout create|run|pause|resume|abort|status   phased rollouts (cli/fleet_rollout.py)
+fleet retrain-set --out DIR               the retraining set (cli/fleet_retrain.py)
 """
 
 from __future__ import annotations
@@ -99,6 +100,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     from edgetui.cli.fleet_rollout import register_rollout
 
     register_rollout(fsub, _common)
+
+    from edgetui.cli.fleet_retrain import register_retrain
+
+    register_retrain(fsub, _common)
 
 
 # -- options ----------------------------------------------------------------------------

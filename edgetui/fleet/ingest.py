@@ -1,7 +1,8 @@
 """Ingest: devices' messages from the broker into the fleet store, in batches, off any
 event loop.
 
-- Telemetry, alerts, command results and audit come through MQTT 5 shared subscriptions
+- Telemetry, alerts, command results, audit and retraining samples come through MQTT 5
+  shared subscriptions
   (`$share/<group>/devices/+/<suffix>`): every fleet process in the group gets a share, so
   several processes split a large fleet on a broker cluster.
 - Status comes through a plain subscription to `devices/+/status`: a broker does not send
@@ -34,7 +35,7 @@ from edgetui.fleet.store import DownsamplePolicy, FleetStore
 
 log = logging.getLogger(__name__)
 
-SHARED_SUFFIXES = ("telemetry", "alerts", "commands/result", "audit")
+SHARED_SUFFIXES = ("telemetry", "alerts", "commands/result", "audit", "retrain")
 
 
 def topics(group: str) -> list[str]:

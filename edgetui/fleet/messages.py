@@ -6,7 +6,9 @@ Topics (see README "Store-and-forward buffer and MQTT uplink"):
   plus the `device` block (type, version, booted slot, p95, backlog);
 - `devices/<id>/alerts`: an alert transition (`alertname`, `state`, `severity`, ...);
 - `devices/<id>/commands/result`: a command's progress or result (`command_id`, `state`);
-- `devices/<id>/audit`: an audit record, kept as it came.
+- `devices/<id>/audit`: an audit record, kept as it came;
+- `devices/<id>/retrain`: the llm agent's inputs behind a firing drift or confidence alert
+  (opt-in on the device, `[retrain]`): `alert`, `samples` (see `_retrain`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from edgetui.fleet.records import AlertRecord, CommandRecord, parse_time
+from edgetui.fleet.records import AlertRecord, CommandRecord, RetrainSample, parse_time
 
-SUFFIXES = ("status", "telemetry", "alerts", "commands/result", "audit")
+SUFFIXES = ("status", "telemetry", "alerts", "commands/result", "audit", "retrain")
 COMMAND_STATES = ("QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
 ALERT_STATES = ("pending", "firing", "resolved", "inactive")
 MAX_BYTES = 256 * 1024  # a device message is a few hundred bytes; more is not one of ours
@@ -72,7 +74,14 @@ class AuditUpdate:
     body: str
 
 
-Update = StatusUpdate | TelemetryUpdate | AlertUpdate | CommandUpdate | AuditUpdate
+@dataclass
+class RetrainUpdate:
+    device_id: str
+    received: float
+    samples: list[RetrainSample]
+
+
+Update = StatusUpdate | TelemetryUpdate | AlertUpdate | CommandUpdate | AuditUpdate | RetrainUpdate
 
 
 def split_topic(topic: str) -> tuple[str, str]:
@@ -121,6 +130,8 @@ def parse(topic: str, payload: bytes, received: float) -> Update:
         return _telemetry(topic, device_id, data, received)
     if suffix == "alerts":
         return _alert(topic, device_id, data, received)
+    if suffix == "retrain":
+        return _retrain(topic, device_id, data, received)
     return _command(topic, device_id, data, received)
 
 
@@ -196,3 +207,51 @@ def _command(topic: str, device_id: str, data: dict[str, Any], received: float) 
         updated_at=parse_time(data.get("at")) or parse_time(data.get("time")) or received,
     )
     return CommandUpdate(record, received)
+
+
+def _retrain(topic: str, device_id: str, data: dict[str, Any], received: float) -> Update:
+    """`{"alert", "alert_key", "fired_at", "samples": [{"id", "at", "model_version",
+    "event_type", "data", "context", "decision"}]}`; a malformed sample rejects the message
+    (a device of ours never sends one: it is a bug or not ours, and half a batch would hide
+    it)."""
+    samples = data.get("samples")
+    if not isinstance(samples, list) or not samples:
+        raise MessageError(f"{topic}: retrain message without `samples`")
+    alert = _str(data.get("alert"))
+    out = []
+    for i, item in enumerate(samples):
+        if not isinstance(item, dict):
+            raise MessageError(f"{topic}: sample {i}: expected an object")
+        sample_id = _str(item.get("id"))
+        event_type = _str(item.get("event_type"))
+        body, context = item.get("data"), item.get("context")
+        if sample_id is None or len(sample_id) > 200:
+            raise MessageError(f"{topic}: sample {i}: no `id`")
+        if event_type is None:
+            raise MessageError(f"{topic}: sample {sample_id}: no `event_type`")
+        if not isinstance(body, dict) or not isinstance(context, dict):
+            raise MessageError(f"{topic}: sample {sample_id}: `data` and `context` must be objects")
+        hour = context.get("hour")
+        if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
+            raise MessageError(f"{topic}: sample {sample_id}: context.hour is not 0-23")
+        decision = item.get("decision") if isinstance(item.get("decision"), dict) else {}
+        out.append(
+            RetrainSample(
+                device_id=device_id,
+                sample_id=sample_id,
+                event_type=event_type,
+                data=body,
+                context=context,
+                alert=alert,
+                model_version=_str(item.get("model_version")),
+                at=parse_time(item.get("at")),
+                action=_str(decision.get("action")),
+                message=decision.get("message")
+                if isinstance(decision.get("message"), str)
+                else None,
+                source=_str(decision.get("source")),
+                confidence=_num(decision.get("confidence")),
+                received=received,
+            )
+        )
+    return RetrainUpdate(device_id, received, out)

@@ -137,6 +137,26 @@ class CommandRecord:
 
 
 @dataclass
+class RetrainSample:
+    """One of a device's decision inputs sent for the retraining set (`devices/<id>/retrain`):
+    what the llm agent decided about, in which context, and what the device decided."""
+
+    device_id: str
+    sample_id: str  # the device's id for it: a resend is the same row
+    event_type: str
+    data: dict[str, Any]  # the trigger event's fields
+    context: dict[str, Any]  # hour, time_of_day, expected_visitors, recent_events, thresholds
+    alert: str | None = None  # the alert whose firing sent it
+    model_version: str | None = None
+    at: float | None = None  # when the device decided
+    action: str | None = None  # the device's decision (its model, or its rule fallback)
+    message: str | None = None
+    source: str | None = None  # model | fallback
+    confidence: float | None = None
+    received: float | None = None  # when the fleet got it
+
+
+@dataclass
 class FleetSummary:
     """Counts over the whole fleet, the `fleet status --json` document."""
 

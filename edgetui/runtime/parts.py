@@ -287,6 +287,16 @@ class PartBuilders:
         self.alerts = build_engine(
             self.config, self.state_dir, bus=self.bus, store=self.store, hooks=hooks
         )
+        if self.alerts is not None and self.drift is not None:
+            # The retraining trigger: a firing drift/confidence alert sends the drift part's
+            # recent inputs (when `[retrain]` opts in; the sampler decides).
+            sampler = self.drift.retrain
+            if sampler is not None:
+                self.alerts.listeners.append(
+                    lambda a, transition: sampler.alert_changed(
+                        a.name, transition, a.key, drill=bool(a.labels.get("drill"))
+                    )
+                )
         return self.alerts
 
     def _build_metrics(self) -> MetricsExporter | None:
@@ -344,6 +354,8 @@ class PartBuilders:
         self.drift = build_drift(
             self.config.validation, self.state_dir, bus=self.bus, engine=self.inference,
             validation=self.validation, committed=self._committed,
+            retrain=self.config.retrain, device_id=self.config.device.id,
+            outbox=lambda: self.store,
         )  # fmt: skip
         return self.drift
 

@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 
 # Priority classes, highest first: a lower number drains first and is dropped last.
 # `result`: the states of signed remote commands (devices/<id>/commands/result). `audit`
-# comes last: the audit trail in the state directory is the record, its uplink copy a replica.
-KINDS = ("alert", "result", "event", "telemetry", "log", "audit")
+# comes after the others: the audit trail in the state directory is the record, its uplink copy
+# a replica. `retrain` (opt-in samples of the llm agent's inputs, `[retrain]`) is the lowest:
+# training data for a later model, the first to go when the queue is full. New classes go at
+# the end, so the class numbers of rows already queued keep their meaning.
+KINDS = ("alert", "result", "event", "telemetry", "log", "audit", "retrain")
 PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 TOPIC_SUFFIX = {
     "alert": "alerts",
@@ -33,6 +36,7 @@ TOPIC_SUFFIX = {
     "telemetry": "telemetry",
     "log": "logs",
     "audit": "audit",
+    "retrain": "retrain",
 }
 # A row's class is stored as its kind and its prio; when a class is added, the prio of the
 # rows already queued is set again from their kind (a no-op when nothing changed).

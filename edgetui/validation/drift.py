@@ -26,6 +26,7 @@ from edgetui.config import ValidationConfig
 from edgetui.models.clock import rfc3339
 from edgetui.validation.db import ValidationDB
 from edgetui.validation.psi import FEATURES, band, bins, psi
+from edgetui.validation.retrain import RetrainSampler
 
 log = logging.getLogger(__name__)
 TYPES = ["DECISION", "SOUND_LEVEL", "TEMPERATURE", "MOTION_DETECTED"]
@@ -135,8 +136,11 @@ class DriftService:
         state_dir: Path,
         db: Callable[[], ValidationDB | None],
         hooks: DriftHooks,
+        retrain: RetrainSampler | None = None,
     ) -> None:
         self.config = config
+        # The recent inputs behind the decisions, for the retraining trigger (retrain.py).
+        self.retrain = retrain
         self.state_dir = Path(state_dir)
         self._db = db
         self.hooks = hooks
@@ -159,6 +163,8 @@ class DriftService:
             self._sub.close()
         await cancel_and_wait(self._task)
         self._task = None
+        if self.retrain is not None:
+            await self.retrain.stop()
 
     async def _consume(self) -> None:
         async for event in self._sub:
@@ -207,6 +213,10 @@ class DriftService:
         inputs = dict(cause)
         if data.get("location") and "location" not in inputs:
             inputs["location"] = data["location"]
+        if self.retrain is not None and cause:  # without its trigger a sample is no case
+            self.retrain.observe(
+                str(data.get("event_type") or ""), inputs, data.get("context"), data, self.version
+            )
         conf = data.get("confidence")
         obs = Observation(
             bins(
@@ -238,7 +248,9 @@ class DriftService:
         """The `drift` section."""
         if self._cache is None:
             self._cache = self._compute()
-        return self._cache
+        if self.retrain is None:
+            return self._cache
+        return {**self._cache, "retrain": self.retrain.section()}
 
     def _compute(self) -> dict[str, Any]:
         ref = self.reference

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgetui.config import ValidationConfig
+from edgetui.config import RetrainConfig, ValidationConfig
 from edgetui.validation.drift import DriftHooks, DriftService
+from edgetui.validation.retrain import RetrainSampler
 from edgetui.validation.service import ValidationHooks, ValidationService, model_version
 
 
@@ -46,10 +47,18 @@ def build_drift(
     engine: Any,
     validation: ValidationService | None,
     committed: Callable[[], bool],
+    retrain: RetrainConfig | None = None,
+    device_id: str = "",
+    outbox: Callable[[], Any] = lambda: None,
 ) -> DriftService | None:
-    """The "drift" part (None when disabled or without a bus), fed by a bus subscription."""
+    """The "drift" part (None when disabled or without a bus), fed by a bus subscription.
+    With `retrain`, it keeps the recent decision inputs for the retraining trigger, queued
+    into `outbox()` (the running outbox, or None) when an alert fires and the owner opted in."""
     if not config.enabled or bus is None:
         return None
+    sampler = None
+    if retrain is not None:
+        sampler = RetrainSampler(retrain, state_dir, device_id=device_id, outbox=outbox)
     return DriftService(
         config,
         state_dir,
@@ -59,4 +68,5 @@ def build_drift(
             model_version=lambda: model_version(engine),
             committed=committed,
         ),
+        retrain=sampler,
     )

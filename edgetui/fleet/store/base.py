@@ -6,7 +6,7 @@ console and CLI read through `asyncio.to_thread`, so no engine call ever runs on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -16,6 +16,7 @@ from edgetui.fleet.records import (
     CommandRecord,
     DeviceState,
     FleetSummary,
+    RetrainSample,
     TelemetryPoint,
 )
 from edgetui.fleet.rollout_records import Execution, RolloutRecord
@@ -47,7 +48,8 @@ class FleetStore(Protocol):
     """Every device's last state, its alerts, telemetry history and command records.
 
     And the phased rollouts: rollout records, one execution per target device, the
-    runner's lease, and the command records a rollout writes before it publishes."""
+    runner's lease, and the command records a rollout writes before it publishes; and the
+    retraining samples devices send when a drift or confidence alert fires."""
 
     engine: str  # "sqlite" | "postgresql"
     where: str  # the file or the server, for messages
@@ -115,6 +117,18 @@ class FleetStore(Protocol):
         ...
 
     def rollout_commands(self, rollout_id: str) -> dict[str, tuple[str | None, str | None]]: ...
+
+    # -- the retraining set (store/retrain.py) -----------------------------------------------
+    def retrain_samples(
+        self,
+        *,
+        since: float | None = None,
+        devices: Iterable[str] | None = None,
+        version: str | None = None,
+    ) -> list[RetrainSample]:
+        """The decision inputs devices sent for retraining (decided at or after `since`, of
+        `devices`, of model `version`), in (device, sample id) order."""
+        ...
 
     def downsample(self, now: float, policy: DownsamplePolicy) -> dict[str, int]:
         """Fold aged telemetry into coarser buckets and drop what is past `keep_s`; returns

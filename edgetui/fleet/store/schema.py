@@ -3,12 +3,15 @@
 Times are epoch seconds. Schema version 1: devices, alerts, telemetry (tiered), commands,
 audit. Version 2 adds the phased rollouts: `rollouts` (spec, state, wave, lease) and
 `executions` (one row per target device); `commands.rollout_id` links a command record to
-its rollout. Every table is created if missing, so a version 1 store steps up in place.
+its rollout. Version 3 adds `retrain_samples`: the decision inputs devices send when a
+drift or confidence alert fires (`devices/<id>/retrain`), one row per (device, sample id), so
+a resend is the same row. Every table is created if missing, so an older store steps up in
+place.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DEVICE_COLUMNS = (
     "device_id",
@@ -155,6 +158,23 @@ CREATE TABLE IF NOT EXISTS executions (
     PRIMARY KEY (rollout_id, device_id)
 );
 CREATE INDEX IF NOT EXISTS commands_rollout ON commands (rollout_id);
+CREATE TABLE IF NOT EXISTS retrain_samples (
+    device_id     TEXT NOT NULL,
+    sample_id     TEXT NOT NULL,
+    alert         TEXT,
+    model_version TEXT,
+    at            {real},
+    event_type    TEXT NOT NULL,
+    data          TEXT NOT NULL,
+    context       TEXT NOT NULL,
+    action        TEXT,
+    message       TEXT,
+    source        TEXT,
+    confidence    {real},
+    received      {real} NOT NULL,
+    PRIMARY KEY (device_id, sample_id)
+);
+CREATE INDEX IF NOT EXISTS retrain_received ON retrain_samples (received);
 """
 
 

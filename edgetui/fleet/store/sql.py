@@ -18,6 +18,7 @@ from typing import Any
 from edgetui.fleet.messages import (
     AlertUpdate,
     CommandUpdate,
+    RetrainUpdate,
     StatusUpdate,
     TelemetryUpdate,
     Update,
@@ -31,6 +32,7 @@ from edgetui.fleet.records import (
 )
 from edgetui.fleet.store.base import DownsamplePolicy
 from edgetui.fleet.store.dialect import Dialect
+from edgetui.fleet.store.retrain import RETRAIN_INSERT, RetrainSql, retrain_row
 from edgetui.fleet.store.rollouts import RolloutSql
 from edgetui.fleet.store.schema import DEVICE_COLUMNS, SERIES, TELEMETRY_STATE
 
@@ -102,7 +104,7 @@ def _latest(items: Sequence[Any], key: Any, when: Any) -> dict[Any, Any]:
     return out
 
 
-class SqlFleetStore(RolloutSql):
+class SqlFleetStore(RolloutSql, RetrainSql):
     """`FleetStore` over one connection of `dialect`, serialized by a lock (the ingest's
     writer thread and readers in `asyncio.to_thread` share it)."""
 
@@ -163,6 +165,7 @@ class SqlFleetStore(RolloutSql):
             return
         seen: dict[str, float | None] = {}
         statuses, telemetry, alerts, commands, audits = [], [], [], [], []
+        retrain: list[tuple[Any, ...]] = []
         for u in updates:
             if isinstance(u, StatusUpdate):
                 statuses.append(u)
@@ -177,6 +180,9 @@ class SqlFleetStore(RolloutSql):
             elif isinstance(u, CommandUpdate):
                 commands.append(u.record)
                 heard, dev = u.received, u.record.device_id
+            elif isinstance(u, RetrainUpdate):
+                retrain.extend(retrain_row(s) for s in u.samples)
+                heard, dev = u.received, u.device_id
             else:
                 audits.append(u)
                 heard, dev = u.received, u.device_id
@@ -230,6 +236,7 @@ class SqlFleetStore(RolloutSql):
             self._many(cur, ALERT_COUNTS, [(d,) for d in sorted({d for d, _ in alert})])
             self._many(cur, COMMAND, [_command_row(c) for _, c in sorted(command.items())])
             self._many(cur, AUDIT, [(a.device_id, a.received, a.body) for a in audits])
+            self._many(cur, RETRAIN_INSERT, retrain)
 
     def record_command(self, record: CommandRecord) -> None:
         with self._tx() as cur:

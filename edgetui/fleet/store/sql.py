@@ -82,7 +82,12 @@ COMMAND = (
     "updated_at = excluded.updated_at "
     "WHERE commands.updated_at IS NULL OR excluded.updated_at >= commands.updated_at"
 )
-AUDIT = "INSERT INTO audit (device_id, received, body) VALUES (?, ?, ?)"
+# A record already kept with the same receive time is the same delivery written again (the
+# ingest's spool replayed after a crash between the store's commit and the spool's delete).
+AUDIT = (
+    "INSERT INTO audit (device_id, received, body) SELECT ?, ?, ? WHERE NOT EXISTS "
+    "(SELECT 1 FROM audit WHERE device_id = ? AND received = ? AND body = ?)"
+)
 ALERT_COLUMNS = "device_id, alert_key, name, state, severity, value, summary, labels, since, at"
 COMMAND_COLUMNS = "command_id, device_id, command, state, detail, rollout_id, issued_at, updated_at"
 POINT_COLUMNS = f"ts, tier, n, {', '.join(SERIES)}"
@@ -225,7 +230,7 @@ class SqlFleetStore(RolloutSql):
             )
             self._many(cur, ALERT_COUNTS, [(d,) for d in sorted({d for d, _ in alert})])
             self._many(cur, COMMAND, [_command_row(c) for _, c in sorted(command.items())])
-            self._many(cur, AUDIT, [(a.device_id, a.received, a.body) for a in audits])
+            self._many(cur, AUDIT, [(a.device_id, a.received, a.body) * 2 for a in audits])
 
     def record_command(self, record: CommandRecord) -> None:
         with self._tx() as cur:

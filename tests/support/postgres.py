@@ -61,6 +61,13 @@ class PgServer:
         conn.close()
         return self.url(name)
 
+    def restart(self) -> None:
+        """Start the server again on the same port and data after `stop()` (a store that
+        was down comes back)."""
+        self.proc = _spawn(self.bindir, self.datadir, self.port, self.runas)
+        if not wait_accepts("127.0.0.1", self.port, 60, self.proc):
+            raise RuntimeError(f"postgres did not start again on port {self.port}")
+
     def stop(self) -> None:
         subprocess.run(
             [
@@ -117,7 +124,18 @@ def start_postgres() -> PgServer:
     if init.returncode != 0:
         raise RuntimeError(f"initdb failed: {init.stderr.strip()[-500:]}")
     port = free_port()
-    proc = subprocess.Popen(
+    proc = _spawn(bindir, datadir, port, runas)
+    server = PgServer(port, datadir, bindir, proc, runas)
+    if not wait_accepts("127.0.0.1", port, 60, proc):
+        server.stop()
+        log = (root / "postgres.log").read_text(errors="replace")[-1000:]
+        raise RuntimeError(f"postgres did not start on port {port}: {log}")
+    return server
+
+
+def _spawn(bindir: Path, datadir: Path, port: int, runas: list[str]) -> subprocess.Popen[bytes]:
+    root = datadir.parent
+    return subprocess.Popen(
         [
             *runas,
             str(bindir / "postgres"),
@@ -137,14 +155,8 @@ def start_postgres() -> PgServer:
             "max_connections=50",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=open(root / "postgres.log", "ab"),  # noqa: SIM115 - the child owns it
+        stderr=open(root / "postgres.log", "ab"),  # the child owns it
     )
-    server = PgServer(port, datadir, bindir, proc, runas)
-    if not wait_accepts("127.0.0.1", port, 60, proc):
-        server.stop()
-        log = (root / "postgres.log").read_text(errors="replace")[-1000:]
-        raise RuntimeError(f"postgres did not start on port {port}: {log}")
-    return server
 
 
 @pytest.fixture(scope="session")

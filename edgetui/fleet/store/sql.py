@@ -112,7 +112,7 @@ class SqlFleetStore(RolloutSql):
         self.engine = dialect.engine
         self.where = dialect.where
         self._lock = threading.Lock()
-        self._conn = dialect.connect()
+        self._conn: Any = dialect.connect()  # None after it broke: the next call reconnects
         self._sql: dict[str, str] = {}
         self._bulk = dialect.bulk()
 
@@ -125,14 +125,24 @@ class SqlFleetStore(RolloutSql):
     @contextlib.contextmanager
     def _tx(self, lock_name: str | None = None, *, write: bool = True) -> Iterator[Any]:
         with self._lock:
+            if self._conn is None:  # it broke (a PostgreSQL restart): StoreError while down
+                self._conn = self.dialect.connect()
             cur = self._conn.cursor()
             try:
                 self.dialect.begin(cur, lock_name, write)
                 yield cur
                 self._conn.commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    self._conn.rollback()
+            except BaseException as exc:
+                broken = self.dialect.broken(exc)
+                if not broken:
+                    try:
+                        self._conn.rollback()
+                    except Exception:
+                        broken = True
+                if broken:  # the connection itself is gone: connect again next time
+                    with contextlib.suppress(Exception):
+                        self._conn.close()
+                    self._conn = None
                 raise
             finally:
                 with contextlib.suppress(Exception):
@@ -155,7 +165,8 @@ class SqlFleetStore(RolloutSql):
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(Exception):
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
 
     # -- writes --------------------------------------------------------------------------
     def apply(self, updates: Sequence[Update], *, writer: str = "", now: float) -> None:

@@ -1,5 +1,6 @@
 """How long `store.apply` takes for alert transitions, command results and audit records
-against a real PostgreSQL (Debian's package, started like the tests' server), and SQLite.
+against a real PostgreSQL (Debian's package, started like the tests' server), set-based and
+row by row (the set-based forms of those statements taken out again), and SQLite.
 
     .venv/bin/python -m tests.fleet.pg_batch_timing [--n 5000] [--repeat 3]
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from edgetui.fleet.messages import Update
 from edgetui.fleet.store import FleetStore, open_store
+from edgetui.fleet.store.sql import ALERT, ALERT_COUNTS, AUDIT, COMMAND, SqlFleetStore
 from tests.fleet.payloads import T0, alert, result, updates
 from tests.support.postgres import start_postgres
 
@@ -61,9 +63,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for name, spec in (
                 ("sqlite", str(Path(tmp) / "fleet.db")),
-                ("postgresql", server.create_db()),
+                ("postgresql set-based", server.create_db()),
+                ("postgresql row by row", server.create_db()),
             ):
                 store = open_store(spec, Path(tmp))
+                assert isinstance(store, SqlFleetStore)
+                if name.endswith("row by row"):  # pg8000's executemany, as before
+                    for sql in (ALERT, ALERT_COUNTS, AUDIT, COMMAND):
+                        del store._bulk[sql]
                 try:
                     best = timed(store, a.n, a.repeat)
                 finally:

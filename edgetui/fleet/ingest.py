@@ -139,13 +139,13 @@ class Ingest:
         self.client.on_connect_fail = self._on_connect_fail
 
     # -- paho's thread -------------------------------------------------------------------
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, rc: Any, _p: Any) -> None:
         if rc.is_failure:
             self.stats.last_error = f"broker {self.broker} refused the connection: {rc}"
             return
         # Subscribed again even when the session was resumed: same topics, same options, so
         # the broker only replaces them (and a session it expired meanwhile gets them back).
-        self.stats.session_present = bool(getattr(_f, "session_present", False))
+        self.stats.session_present = bool(getattr(flags, "session_present", False))
         client.subscribe([(t, SubscribeOptions(qos=1)) for t in topics(self.group)])
         self.stats.connected = True
 

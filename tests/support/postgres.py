@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,18 +45,8 @@ class PgServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
 
     def create_db(self) -> str:
-        import pg8000.dbapi
-
         name = "t_" + uuid.uuid4().hex[:12]
-        deadline = time.monotonic() + 60
-        while True:  # the port opens a moment before the server takes connections
-            try:
-                conn = pg8000.dbapi.connect(user="postgres", host="127.0.0.1", port=self.port)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        conn = self._connect()
         conn.autocommit = True
         conn.cursor().execute(f"CREATE DATABASE {name}")
         conn.close()
@@ -67,6 +58,20 @@ class PgServer:
         self.proc = _spawn(self.bindir, self.datadir, self.port, self.runas)
         if not wait_accepts("127.0.0.1", self.port, 60, self.proc):
             raise RuntimeError(f"postgres did not start again on port {self.port}")
+        self._connect().close()  # "the database system is starting up" until it answers
+
+    def _connect(self) -> Any:
+        """A connection to the `postgres` database, once the server takes sessions."""
+        import pg8000.dbapi
+
+        deadline = time.monotonic() + 60
+        while True:  # the port opens a moment before the server takes connections
+            try:
+                return pg8000.dbapi.connect(user="postgres", host="127.0.0.1", port=self.port)
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def stop(self) -> None:
         subprocess.run(

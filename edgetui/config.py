@@ -246,6 +246,12 @@ class FleetConfig:
     mid_s: float = 86400.0  # until this age,
     old_bucket_s: float = 600.0  # then per this many seconds
     keep_s: float = 30 * 86400.0  # until this age (0: forever)
+    # The broker keeps a named ingest's MQTT session (subscriptions, queued QoS 1 messages)
+    # this long while it is away (0: a clean session, nothing kept).
+    session_expiry_s: float = 86400.0
+    # What the store refuses is spooled to <state>/fleet-spool.db, up to this size, oldest
+    # dropped past it (0: no spool, kept in memory only).
+    spool_max_mb: float = 256.0
 
 
 @dataclass
@@ -466,6 +472,9 @@ def _validate_values(cfg: Config, where: str) -> None:
             raise ConfigError(f"{where}: [fleet] {key}: expected a number above 0")
     if cfg.fleet.keep_s < 0:
         raise ConfigError(f"{where}: [fleet] keep_s: expected 0 (forever) or more")
+    for key in ("session_expiry_s", "spool_max_mb"):
+        if getattr(cfg.fleet, key) < 0:
+            raise ConfigError(f"{where}: [fleet] {key}: expected 0 (off) or more")
     if not cfg.fleet.group or any(c in cfg.fleet.group for c in "/+#"):
         raise ConfigError(f"{where}: [fleet] group: expected a name without / + or #")
     for key in ("download_min_bytes_per_s", "download_slow_s"):

@@ -136,6 +136,21 @@ def open_fleet_store(ctx: Context) -> Any:
         raise CommandError(str(exc), EXIT_USAGE if exc.usage else EXIT_ERROR) from None
 
 
+def open_spool(ctx: Context) -> Any:
+    """The ingest's spool, `<state>/fleet-spool.db` (None when `[fleet] spool_max_mb` is 0);
+    a SpoolError becomes a one-line error."""
+    from edgetui.fleet import Spool, SpoolError
+    from edgetui.fleet.spool import FILENAME
+
+    max_mb = ctx.config.fleet.spool_max_mb
+    if max_mb <= 0:
+        return None
+    try:
+        return Spool(ctx.state_dir / FILENAME, int(max_mb * 1024 * 1024))
+    except SpoolError as exc:
+        raise CommandError(str(exc), EXIT_ERROR) from None
+
+
 def _policy(ctx: Context) -> Any:
     from edgetui.fleet import DownsamplePolicy
 
@@ -173,6 +188,7 @@ def cmd_console(ctx: Context) -> int:
             group=_group(ctx),
             policy=_policy(ctx),
             batch_s=ctx.config.fleet.batch_s,
+            spool=open_spool(ctx) if broker is not None else None,
         )
     finally:
         store.close()
@@ -277,6 +293,8 @@ def cmd_ingest(ctx: Context) -> int:
         name=ctx.args.name or None,
         batch_s=ctx.config.fleet.batch_s,
         policy=_policy(ctx),
+        spool=open_spool(ctx),
+        session_expiry_s=ctx.config.fleet.session_expiry_s,
     )
     ingest.start()
     try:

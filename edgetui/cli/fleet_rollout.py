@@ -131,7 +131,7 @@ def _status(store: Any, rollout_id: str) -> dict[str, Any]:
 
 
 def cmd_run(ctx: Context) -> int:
-    from edgetui.cli.fleet import _broker, _group, _policy
+    from edgetui.cli.fleet import _broker, _group, _policy, open_spool
     from edgetui.fleet import Ingest
     from edgetui.fleet.rollouts import RolloutRunner
 
@@ -152,6 +152,7 @@ def cmd_run(ctx: Context) -> int:
                 group=_group(ctx),
                 batch_s=ctx.config.fleet.batch_s,
                 policy=_policy(ctx),
+                spool=open_spool(ctx),
             )
             ingest.start()
         runner = RolloutRunner(

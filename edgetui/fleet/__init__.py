@@ -5,19 +5,21 @@ control socket or its parts; it meets devices only through the broker.
 - `store`: the fleet store, one interface (`FleetStore`) over SQLite (embedded default) or
   PostgreSQL (shared by several fleet processes);
 - `ingest`: MQTT 5 shared subscriptions into the store, in batches, on threads;
+- `spool`: what the store refuses, on local disk until it takes it (replayed first);
 - `messages`, `records`: what devices publish, parsed, and what the store keeps;
 - `filter`: the filter expressions of `fleet devices --filter` and the console's `/`;
 - `simulator`: many simulated devices in one process (`fleet simulate`);
 - `ui`: the fleet console (the only fleet module that imports Textual).
 
-Offers `Ingest`, `FleetStore`, `open_store`, `StoreError`, `DownsamplePolicy`,
-`parse_broker`, `Broker`, `DeviceFilter`, `FilterError`, `DeviceState`.
+Offers `Ingest`, `Spool`, `SpoolError`, `FleetStore`, `open_store`, `StoreError`,
+`DownsamplePolicy`, `parse_broker`, `Broker`, `DeviceFilter`, `FilterError`, `DeviceState`.
 """
 
 from edgetui.fleet.filter import DeviceFilter, FilterError
 from edgetui.fleet.ingest import Ingest
 from edgetui.fleet.mqtt import Broker, parse_broker
 from edgetui.fleet.records import DeviceState
+from edgetui.fleet.spool import Spool, SpoolError
 from edgetui.fleet.store import DownsamplePolicy, FleetStore, StoreError, open_store
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "FilterError",
     "FleetStore",
     "Ingest",
+    "Spool",
+    "SpoolError",
     "StoreError",
     "open_store",
     "parse_broker",

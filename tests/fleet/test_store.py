@@ -136,8 +136,17 @@ def test_a_rollout_command_is_recorded_then_marked_and_replays_never_overwrite(
         updates(result("cam-3", "r1.cam-3.1", "REJECTED", T0 + 6, reason="replayed")),
         now=T0 + 6,
     )
+    # The same within one batch: the refusal is newer, the result still wins.
+    store.apply(
+        updates(
+            result("cam-2", "r1.cam-2.1", "SUCCEEDED", T0 + 5),
+            result("cam-2", "r1.cam-2.1", "REJECTED", T0 + 6, reason="replayed"),
+        ),
+        now=T0 + 6,
+    )
     states = store.rollout_commands("r1")
     assert states["r1.cam-1.1"][0] == "SUCCEEDED"
+    assert states["r1.cam-2.1"][0] == "SUCCEEDED"
     assert states["r1.cam-3.1"][0] == "RECORDED"
     # Only a command the fleet has no record of keeps the device's replay refusal.
     store.apply(updates(result("cam-2", "x.9", "REJECTED", T0 + 7, reason="replayed")), now=T0 + 7)

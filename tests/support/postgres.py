@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,22 +45,33 @@ class PgServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
 
     def create_db(self) -> str:
-        import pg8000.dbapi
-
         name = "t_" + uuid.uuid4().hex[:12]
-        deadline = time.monotonic() + 60
-        while True:  # the port opens a moment before the server takes connections
-            try:
-                conn = pg8000.dbapi.connect(user="postgres", host="127.0.0.1", port=self.port)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        conn = self._connect()
         conn.autocommit = True
         conn.cursor().execute(f"CREATE DATABASE {name}")
         conn.close()
         return self.url(name)
+
+    def restart(self) -> None:
+        """Start the server again on the same port and data after `stop()` (a store that
+        was down comes back)."""
+        self.proc = _spawn(self.bindir, self.datadir, self.port, self.runas)
+        if not wait_accepts("127.0.0.1", self.port, 60, self.proc):
+            raise RuntimeError(f"postgres did not start again on port {self.port}")
+        self._connect().close()  # "the database system is starting up" until it answers
+
+    def _connect(self) -> Any:
+        """A connection to the `postgres` database, once the server takes sessions."""
+        import pg8000.dbapi
+
+        deadline = time.monotonic() + 60
+        while True:  # the port opens a moment before the server takes connections
+            try:
+                return pg8000.dbapi.connect(user="postgres", host="127.0.0.1", port=self.port)
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def stop(self) -> None:
         subprocess.run(
@@ -117,7 +129,18 @@ def start_postgres() -> PgServer:
     if init.returncode != 0:
         raise RuntimeError(f"initdb failed: {init.stderr.strip()[-500:]}")
     port = free_port()
-    proc = subprocess.Popen(
+    proc = _spawn(bindir, datadir, port, runas)
+    server = PgServer(port, datadir, bindir, proc, runas)
+    if not wait_accepts("127.0.0.1", port, 60, proc):
+        server.stop()
+        log = (root / "postgres.log").read_text(errors="replace")[-1000:]
+        raise RuntimeError(f"postgres did not start on port {port}: {log}")
+    return server
+
+
+def _spawn(bindir: Path, datadir: Path, port: int, runas: list[str]) -> subprocess.Popen[bytes]:
+    root = datadir.parent
+    return subprocess.Popen(
         [
             *runas,
             str(bindir / "postgres"),
@@ -137,14 +160,8 @@ def start_postgres() -> PgServer:
             "max_connections=50",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=open(root / "postgres.log", "ab"),  # noqa: SIM115 - the child owns it
+        stderr=open(root / "postgres.log", "ab"),  # the child owns it
     )
-    server = PgServer(port, datadir, bindir, proc, runas)
-    if not wait_accepts("127.0.0.1", port, 60, proc):
-        server.stop()
-        log = (root / "postgres.log").read_text(errors="replace")[-1000:]
-        raise RuntimeError(f"postgres did not start on port {port}: {log}")
-    return server
 
 
 @pytest.fixture(scope="session")

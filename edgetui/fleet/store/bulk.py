@@ -6,10 +6,17 @@ statement carries a whole batch as one array per column, expanded by `unnest` on
 (a long VALUES list instead costs pg8000 its placeholder rewriting, character by character).
 Each array is cast to its column's type, so a column of NULLs is typed too. SQLite's
 executemany runs in-process and needs none of this.
+
+The upserts (alerts, command results) keep the row-by-row statement's `ON CONFLICT ...`
+tail word for word (derived from sql.py's text, so a guard added there holds here too).
+`INSERT ... ON CONFLICT DO UPDATE` cannot touch one row twice in one statement, and a
+`NOT EXISTS` does not see rows the same statement inserts, so rows that share a key are
+coalesced first, the way row-by-row execution would have left them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,13 +30,22 @@ STATE_CASTS["buffer_queued"] = I
 
 @dataclass(frozen=True)
 class Bulk:
-    """`template` with `{rows}` where `unnest(<one array per column>)` goes."""
+    """`template` with `{rows}` where `unnest(<one array per column>)` goes.
+
+    `pick`: which of the generic statement's parameters become columns (a parameter the
+    generic form repeats is sent once); `coalesce`: rows -> rows with one per key."""
 
     template: str
     casts: tuple[str, ...]
+    pick: tuple[int, ...] | None = None
+    coalesce: Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]] | None = None
 
     def statements(self, rows: list[tuple[Any, ...]]) -> list[tuple[str, list[Any]]]:
         """(sql, one list per column) per chunk of rows."""
+        if self.pick is not None:
+            rows = [tuple(r[i] for i in self.pick) for r in rows]
+        if self.coalesce is not None:
+            rows = self.coalesce(rows)
         sql = self.template.format(
             rows="unnest(" + ", ".join(f"%s::{c}[]" for c in self.casts) + ")"
         )
@@ -37,6 +53,62 @@ class Bulk:
             (sql, [list(col) for col in zip(*rows[k : k + CHUNK], strict=True)])
             for k in range(0, len(rows), CHUNK)
         ]
+
+
+Row = tuple[Any, ...]
+
+
+def newest_per_key(
+    key: tuple[int, ...], when: int, merge: Callable[[Row, Row], Row] | None = None
+) -> Callable[[list[Row]], list[Row]]:
+    """Coalescing for an upsert whose guard is `excluded.<when> >= <table>.<when>`: row by
+    row, a later row wins unless it is older (a NULL time loses to any time, and a row
+    with a NULL time is overwritten by the next); `merge(old, new)` is what the upsert's SET
+    makes of the two. The survivors keep their first order."""
+
+    def coalesce(rows: list[Row]) -> list[Row]:
+        out: dict[Row, Row] = {}
+        for r in rows:
+            k = tuple(r[i] for i in key)
+            old = out.get(k)
+            if old is None:
+                out[k] = r
+            elif old[when] is None or (r[when] is not None and r[when] >= old[when]):
+                out[k] = r if merge is None else merge(old, r)
+        return list(out.values())
+
+    return coalesce
+
+
+def merge_command(old: Row, new: Row) -> Row:
+    """sql.py's COMMAND SET: the command's name and issue time survive a result that does
+    not repeat them, the rollout stays the first one recorded."""
+    cid, dev, command, state, detail, rollout, issued, updated = new
+    return (
+        cid,
+        dev,
+        command if command is not None else old[2],
+        state,
+        detail,
+        old[5] if old[5] is not None else rollout,
+        old[6] if old[6] is not None else issued,
+        updated,
+    )
+
+
+def distinct(rows: list[Row]) -> list[Row]:
+    """Exact duplicates once (first order kept), as a row-by-row `NOT EXISTS` insert does."""
+    return list(dict.fromkeys(rows))
+
+
+def _from_values(sql: str) -> str:
+    """`INSERT INTO t (cols) VALUES (?, ...) <tail>` as `INSERT INTO t (cols) SELECT * FROM
+    {rows} <tail>`: the tail (ON CONFLICT, its SET and its guard) stays word for word."""
+    head, sep, rest = sql.partition(" VALUES (")
+    values, sep2, tail = rest.partition(") ")
+    if not sep or not sep2 or set(values) - set("?, "):
+        raise ValueError(f"not a single-row INSERT ... VALUES (?, ...): {sql[:80]}")
+    return f"{head} SELECT * FROM {{rows}} {tail}"
 
 
 _NEWER = (
@@ -48,7 +120,16 @@ _NEWER = (
 
 def postgres_bulk() -> dict[str, Bulk]:
     """Keyed by the generic statement (sql.py) each one replaces."""
-    from edgetui.fleet.store.sql import STATUS, TELEMETRY_POINT, TELEMETRY_ROW, TOUCH
+    from edgetui.fleet.store.sql import (
+        ALERT,
+        ALERT_COUNTS,
+        AUDIT,
+        COMMAND,
+        STATUS,
+        TELEMETRY_POINT,
+        TELEMETRY_ROW,
+        TOUCH,
+    )
 
     state = ", ".join(f"{c} = v.{c}" for c in TELEMETRY_STATE)
     series = ", ".join(SERIES)
@@ -78,5 +159,30 @@ def postgres_bulk() -> dict[str, Bulk]:
             f"FROM {{rows}} AS v (device_id, ts, {series}) "
             "ON CONFLICT (device_id, tier, ts) DO NOTHING",
             (T, F, *([F] * len(SERIES))),
+        ),
+        # (device_id, alert_key, name, state, severity, value, summary, labels, since, at)
+        ALERT: Bulk(
+            _from_values(ALERT), (T, T, T, T, T, F, T, T, F, F), coalesce=newest_per_key((0, 1), 9)
+        ),
+        ALERT_COUNTS: Bulk(
+            ALERT_COUNTS.removesuffix(" WHERE device_id = ?")
+            + " FROM (SELECT DISTINCT device_id FROM {rows} AS u (device_id)) AS v "
+            "WHERE devices.device_id = v.device_id",
+            (T,),
+        ),
+        # (command_id, device_id, command, state, detail, rollout_id, issued_at, updated_at)
+        COMMAND: Bulk(
+            _from_values(COMMAND),
+            (T, T, T, T, T, T, F, F),
+            coalesce=newest_per_key((0, 1), 7, merge_command),
+        ),
+        AUDIT: Bulk(
+            "INSERT INTO audit (device_id, received, body) "
+            "SELECT v.device_id, v.received, v.body FROM {rows} AS v (device_id, received, body) "
+            "WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.device_id = v.device_id "
+            "AND a.received = v.received AND a.body = v.body)",
+            (T, F, T),
+            pick=(0, 1, 2),
+            coalesce=distinct,
         ),
     }

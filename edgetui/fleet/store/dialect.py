@@ -39,6 +39,10 @@ class Dialect:
         """Multi-row replacements of hot statements (generic SQL -> Bulk); none by default."""
         return {}
 
+    def broken(self, exc: BaseException) -> bool:
+        """True when `exc` says the connection is lost (the store reconnects next time)."""
+        return False
+
     def _init_schema(self, cur: Any) -> None:
         for stmt in statements(self.real):
             cur.execute(stmt)
@@ -150,6 +154,13 @@ class PostgresDialect(Dialect):
         from edgetui.fleet.store.bulk import postgres_bulk
 
         return postgres_bulk()
+
+    def broken(self, exc: BaseException) -> bool:
+        # pg8000 says a lost server with InterfaceError ("network error"), and keeps
+        # saying it on that connection after the server is back.
+        import pg8000.exceptions
+
+        return isinstance(exc, pg8000.exceptions.InterfaceError | OSError)
 
     def bucket(self, width: float) -> str:
         return f"(floor(ts / {float(width)!r}) * {float(width)!r})"

@@ -88,7 +88,12 @@ COMMAND = (
     # had none, e.g. someone else replayed a command).
     "AND COALESCE(excluded.detail, '') <> 'replayed'"
 )
-AUDIT = "INSERT INTO audit (device_id, received, body) VALUES (?, ?, ?)"
+# A record already kept with the same receive time is the same delivery written again (the
+# ingest's spool replayed after a crash between the store's commit and the spool's delete).
+AUDIT = (
+    "INSERT INTO audit (device_id, received, body) SELECT ?, ?, ? WHERE NOT EXISTS "
+    "(SELECT 1 FROM audit WHERE device_id = ? AND received = ? AND body = ?)"
+)
 ALERT_COLUMNS = "device_id, alert_key, name, state, severity, value, summary, labels, since, at"
 COMMAND_COLUMNS = "command_id, device_id, command, state, detail, rollout_id, issued_at, updated_at"
 POINT_COLUMNS = f"ts, tier, n, {', '.join(SERIES)}"
@@ -113,7 +118,7 @@ class SqlFleetStore(RolloutSql, RetrainSql):
         self.engine = dialect.engine
         self.where = dialect.where
         self._lock = threading.Lock()
-        self._conn = dialect.connect()
+        self._conn: Any = dialect.connect()  # None after it broke: the next call reconnects
         self._sql: dict[str, str] = {}
         self._bulk = dialect.bulk()
 
@@ -126,14 +131,24 @@ class SqlFleetStore(RolloutSql, RetrainSql):
     @contextlib.contextmanager
     def _tx(self, lock_name: str | None = None, *, write: bool = True) -> Iterator[Any]:
         with self._lock:
+            if self._conn is None:  # it broke (a PostgreSQL restart): StoreError while down
+                self._conn = self.dialect.connect()
             cur = self._conn.cursor()
             try:
                 self.dialect.begin(cur, lock_name, write)
                 yield cur
                 self._conn.commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    self._conn.rollback()
+            except BaseException as exc:
+                broken = self.dialect.broken(exc)
+                if not broken:
+                    try:
+                        self._conn.rollback()
+                    except Exception:
+                        broken = True
+                if broken:  # the connection itself is gone: connect again next time
+                    with contextlib.suppress(Exception):
+                        self._conn.close()
+                    self._conn = None
                 raise
             finally:
                 with contextlib.suppress(Exception):
@@ -156,7 +171,8 @@ class SqlFleetStore(RolloutSql, RetrainSql):
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(Exception):
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
 
     # -- writes --------------------------------------------------------------------------
     def apply(self, updates: Sequence[Update], *, writer: str = "", now: float) -> None:
@@ -191,8 +207,12 @@ class SqlFleetStore(RolloutSql, RetrainSql):
         status = _latest(statuses, lambda s: s.device_id, lambda s: s.at)
         newest = _latest(telemetry, lambda t: t.device_id, lambda t: t.ts)
         alert = _latest(alerts, lambda a: (a.device_id, a.key), lambda a: a.at or 0.0)
+        # A device's "replayed" refusal never beats a real result (see COMMAND's guard), so
+        # within a batch too it is kept only for a command with nothing else.
         command = _latest(
-            commands, lambda c: (c.command_id, c.device_id), lambda c: c.updated_at or 0.0
+            commands,
+            lambda c: (c.command_id, c.device_id),
+            lambda c: (c.detail != "replayed", c.updated_at or 0.0),
         )
         with self._tx() as cur:
             self._many(cur, TOUCH, [(d, seen[d], now) for d in sorted(seen)])
@@ -235,7 +255,7 @@ class SqlFleetStore(RolloutSql, RetrainSql):
             )
             self._many(cur, ALERT_COUNTS, [(d,) for d in sorted({d for d, _ in alert})])
             self._many(cur, COMMAND, [_command_row(c) for _, c in sorted(command.items())])
-            self._many(cur, AUDIT, [(a.device_id, a.received, a.body) for a in audits])
+            self._many(cur, AUDIT, [(a.device_id, a.received, a.body) * 2 for a in audits])
             self._many(cur, RETRAIN_INSERT, retrain)
 
     def record_command(self, record: CommandRecord) -> None:

@@ -143,6 +143,10 @@ class FleetApp(App[None]):
         if stats is not None:
             link = "connected" if stats.connected else "[red]not connected[/]"
             text += f"  │ ingest {link}, {stats.written} msgs"
+            if stats.spool_messages:  # the store refuses: how much waits on local disk
+                text += f", [yellow]{stats.spool_messages} spooled[/]"
+            if stats.dropped:
+                text += f", [red]{stats.dropped} dropped[/]"
             if stats.last_error:
                 text += f"  [red]{stats.last_error}[/]"
         self.query_one("#summary", Static).update(text, layout=False)

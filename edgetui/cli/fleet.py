@@ -168,6 +168,7 @@ def cmd_console(ctx: Context) -> int:
             group=_group(ctx),
             policy=_policy(ctx),
             batch_s=ctx.config.fleet.batch_s,
+            readonly=bool(getattr(ctx.args, "readonly", False)),
         )
     finally:
         store.close()

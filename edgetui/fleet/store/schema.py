@@ -155,6 +155,9 @@ CREATE TABLE IF NOT EXISTS executions (
     PRIMARY KEY (rollout_id, device_id)
 );
 CREATE INDEX IF NOT EXISTS commands_rollout ON commands (rollout_id);
+-- The console's device view lists a device's executions (created on open, so an older
+-- version 2 store gets it too).
+CREATE INDEX IF NOT EXISTS executions_device ON executions (device_id);
 """
 
 

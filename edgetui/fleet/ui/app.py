@@ -19,10 +19,13 @@ from textual.widgets import Footer, Input, Static
 
 from edgetui.fleet.columns import COLUMNS, sort_devices
 from edgetui.fleet.filter import DeviceFilter, FilterError
+from edgetui.fleet.mqtt import Broker
 from edgetui.fleet.records import DeviceState
+from edgetui.fleet.rollouts.runner import default_owner
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui.device import DeviceScreen
 from edgetui.fleet.ui.rollouts import RolloutsScreen, load_rollouts
+from edgetui.fleet.ui.runs import ConsoleRuns
 from edgetui.fleet.ui.table import DeviceTable
 
 # Rows written by another fleet process (or committed just after a read) can carry an
@@ -42,7 +45,8 @@ def _counts(devices: Iterable[DeviceState]) -> tuple[int, int, int, int]:
 
 
 class FleetApp(App[None]):
-    """`edgetui fleet`: the device table, `/` to filter, `s`/`r` to sort, enter for a device."""
+    """`edgetui fleet`: the device table, `/` to filter, `s`/`r` to sort, enter for a device,
+    `o` for the rollouts (which it can also run: with a `broker`, not `readonly`)."""
 
     TITLE = "edgetui fleet"
     CSS = """
@@ -70,6 +74,12 @@ class FleetApp(App[None]):
         refresh_s: float = 1.0,
         ingest_stats: Callable[[], Any] | None = None,
         where: str = "",
+        broker: Broker | None = None,
+        readonly: bool = False,
+        runner_owner: str = "",
+        runner_tick_s: float = 1.0,
+        lease_s: float = 15.0,
+        runner_clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
         self.store = store
@@ -85,6 +95,16 @@ class FleetApp(App[None]):
         self._dirty = True
         self._counts = (0, 0, 0, 0)
         self.ticks = 0
+        self.readonly = readonly
+        # Rollouts run from this console (needs the broker: the runner publishes commands).
+        self.runs = ConsoleRuns(
+            store,
+            broker,
+            owner=runner_owner or f"console-{default_owner()}",
+            tick_s=runner_tick_s,
+            lease_s=lease_s,
+            clock=runner_clock,
+        )
 
     def compose(self) -> ComposeResult:
         yield Static("", id="summary")
@@ -110,6 +130,9 @@ class FleetApp(App[None]):
             self._since = max(max(stamps) - OVERLAP_S, self._since or 0.0)
         self._dirty = self._dirty or bool(changed)
         self.redraw()
+        # The one refresh timer also drives the Rollouts view while it is shown.
+        if isinstance(self.screen, RolloutsScreen):
+            await self.screen.reload()
 
     def redraw(self) -> None:
         """Filter and sort (only when something changed, or the order depends on time)."""
@@ -192,15 +215,37 @@ class FleetApp(App[None]):
         if isinstance(self.screen, RolloutsScreen):
             return
         docs = await asyncio.to_thread(load_rollouts, self.store)
-        await self.push_screen(RolloutsScreen(self.store, docs, self.refresh_s))
+        await self.push_screen(
+            RolloutsScreen(self.store, docs, self.runs, clock=self.clock, readonly=self.readonly)
+        )
+
+    async def action_quit(self) -> None:
+        """Stop this console's rollout runners first (each releases its lease), then quit."""
+        if any(run.active for run in self.runs.runs.values()):
+            self.notify("stopping the rollout runners ...")
+            await asyncio.to_thread(self.runs.stop_all)
+        self.exit()
+
+    def on_unmount(self) -> None:
+        # Any other way out (ctrl+c, an error): tell the runners to stop; `run_console`
+        # waits for them once the app is gone.
+        self.runs.signal_stop()
 
     async def on_device_table_opened(self, event: DeviceTable.Opened) -> None:
         dev_id = event.device_id
 
         def load() -> tuple[Any, ...]:
             s = self.store
-            return s.device(dev_id), s.telemetry(dev_id), s.alerts(dev_id), s.commands(dev_id)
+            return (
+                s.device(dev_id),
+                s.telemetry(dev_id),
+                s.alerts(dev_id),
+                s.commands(dev_id),
+                s.device_executions(dev_id),  # indexed by device: cheap
+            )
 
-        device, points, alerts, commands = await asyncio.to_thread(load)
+        device, points, alerts, commands, execs = await asyncio.to_thread(load)
         if device is not None:
-            await self.push_screen(DeviceScreen(device, points, alerts, commands, self.clock))
+            await self.push_screen(
+                DeviceScreen(device, points, alerts, commands, self.clock, execs)
+            )

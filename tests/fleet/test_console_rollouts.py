@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from edgetui.fleet import parse_broker
 from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui import FleetApp
 from edgetui.fleet.ui.device import DeviceScreen
-from edgetui.fleet.ui.forms import ConfirmScreen
+from edgetui.fleet.ui.forms import ConfirmScreen, CreateRolloutScreen
 from edgetui.fleet.ui.rollouts import RolloutsScreen
 from tests.fleet.fixed_fleet import NOW, T0, fixed_fleet
+from tests.fleet.rollout_support import VERSION, make_release
 
 # No broker answers here: the tests that pass it never get as far as connecting.
 NOWHERE = parse_broker("mqtt://127.0.0.1:9")
@@ -215,3 +216,52 @@ def test_snapshot_fleet_rollouts_halted_selected(snap_compare, tmp_path: Path) -
 def test_snapshot_fleet_rollouts_abort_confirmation(snap_compare, tmp_path: Path) -> None:
     app = FleetApp(fixed_rollouts(tmp_path), clock=lambda: NOW, refresh_s=3600, broker=NOWHERE)
     assert snap_compare(app, press=["o", "a"], terminal_size=(120, 32))
+
+
+async def test_n_creates_a_rollout_with_the_cli_s_checks(tmp_path: Path) -> None:
+    release = make_release(tmp_path)
+    store = fixed_rollouts(tmp_path)
+    app = FleetApp(store, clock=lambda: NOW, refresh_s=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("n")
+        form = await wait_ui(
+            pilot, lambda: isinstance(app.screen, CreateRolloutScreen) and app.screen
+        )
+
+        def fill(**values: str) -> None:
+            for fid, value in values.items():
+                form.query_one(f"#f-{fid}", Input).value = value
+
+        def error() -> str:
+            return str(form.query_one("#error", Static).render())
+
+        fill(manifest=release.manifest_url, key=str(release.key), waves="50,10")
+        await pilot.click("#create")
+        await wait_ui(pilot, lambda: "cumulative percentages must increase" in error())
+        assert error() == "--waves '50,10': cumulative percentages must increase"
+        fill(waves="50", success_threshold="most")
+        form.query_one("#f-success_threshold", Input).focus()
+        await pilot.press("enter")  # enter in a field submits too
+        await wait_ui(pilot, lambda: "--success-threshold 'most': expected a number" in error())
+        fill(success_threshold="0.9", target="type=gateway", rollout_id="r-new")
+        await pilot.pause(0.3)  # a button ignores clicks for 0.2 s after a press
+        await pilot.click("#create")
+        await wait_ui(pilot, lambda: isinstance(app.screen, RolloutsScreen))
+        await wait_ui(pilot, lambda: "r-new created" in said(app))
+        r = store.rollout("r-new")
+        assert r is not None and r.spec.waves == [50.0, 100.0] and r.spec.version == VERSION
+        assert r.spec.success_threshold == 0.9
+        assert [e.device_id for e in store.executions("r-new")] == [
+            "gw-008", "gw-009", "gw-010", "gw-011"
+        ]  # fmt: skip
+        await wait_ui(pilot, lambda: app.screen.selected == "r-new")
+        await pilot.press("n", "escape")  # cancelled: nothing created
+        await wait_ui(pilot, lambda: isinstance(app.screen, RolloutsScreen))
+        assert len(store.rollouts()) == 3
+
+
+def test_snapshot_fleet_rollouts_create_form(snap_compare, tmp_path: Path) -> None:
+    app = FleetApp(fixed_rollouts(tmp_path), clock=lambda: NOW, refresh_s=3600, broker=NOWHERE)
+    assert snap_compare(app, press=["o", "n"], terminal_size=(120, 32))

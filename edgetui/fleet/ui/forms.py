@@ -84,8 +84,13 @@ class CreateRolloutScreen(ModalScreen[str | None]):
     CreateRolloutScreen > Vertical {
         width: 84; height: auto; border: thick $accent; background: $surface; padding: 0 1;
     }
-    CreateRolloutScreen Grid { grid-size: 2; grid-columns: 20 1fr; height: auto; }
-    CreateRolloutScreen Grid Label { padding: 1 0 0 0; }
+    CreateRolloutScreen Grid {
+        grid-size: 2; grid-columns: 20 1fr; grid-rows: 1; grid-gutter: 0 0; height: auto;
+        margin: 1 0;
+    }
+    CreateRolloutScreen Input { height: 1; border: none; padding: 0 1; background: $boost; }
+    CreateRolloutScreen Input:focus { border: none; background: $primary 30%; }
+    CreateRolloutScreen Checkbox { height: 1; border: none; padding: 0; }
     CreateRolloutScreen #error { color: $error; height: auto; }
     CreateRolloutScreen Horizontal { height: auto; }
     CreateRolloutScreen Button { margin-right: 2; }

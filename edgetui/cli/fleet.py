@@ -1,6 +1,6 @@
 """`edgetui fleet ...`: the operator side. With no action, the fleet console.
 
-fleet [--broker URL] [--store S]          the console (ingests while it runs)
+fleet [--broker URL] [--store S]          the console (ingests while it runs; runs rollouts)
 fleet status [--json]                     counts over the whole fleet
 fleet devices [--json] [--filter EXPR] [--sort COL] [--reverse]
 fleet device ID [--json]                  one device: state, alerts, commands, telemetry

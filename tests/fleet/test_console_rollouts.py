@@ -89,11 +89,18 @@ async def test_the_rollouts_view_without_rollouts(tmp_path: Path) -> None:
         assert isinstance(app.screen, RolloutsScreen) and app.screen.docs == []
 
 
-async def wait_ui(pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Let the app run until `pred` holds (its store calls run in threads)."""
+async def wait_ui(pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Let the app run until `pred` holds (its store calls run in threads); on a timeout,
+    say what the Rollouts view shows."""
     deadline = time.monotonic() + timeout
     while not (value := pred()):
-        assert time.monotonic() < deadline, f"timed out waiting for {pred}"
+        if time.monotonic() > deadline:
+            shown = {
+                w.id: str(w.render())
+                for w in pilot.app.screen.query(Static)
+                if w.id in ("rollout-msg", "rollout-run", "error")
+            }
+            raise AssertionError(f"timed out after {timeout} s; the screen shows {shown}")
         await pilot.pause(0.05)
     return value
 

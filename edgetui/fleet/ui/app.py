@@ -15,6 +15,7 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
 
 from edgetui.fleet.columns import COLUMNS, sort_devices
@@ -129,10 +130,17 @@ class FleetApp(App[None]):
         if stamps:
             self._since = max(max(stamps) - OVERLAP_S, self._since or 0.0)
         self._dirty = self._dirty or bool(changed)
-        self.redraw()
-        # The one refresh timer also drives the Rollouts view while it is shown.
-        if isinstance(self.screen, RolloutsScreen):
-            await self.screen.reload()
+        try:
+            self.redraw()
+            # The one refresh timer also drives the Rollouts view while it is open (also
+            # under its confirmation or form).
+            view = next((s for s in self.screen_stack if isinstance(s, RolloutsScreen)), None)
+            if view is not None:
+                await view.reload()
+        except NoMatches:
+            # A tick that was reading the store while the console closed: its widgets are
+            # gone, there is nothing left to draw.
+            return
 
     def redraw(self) -> None:
         """Filter and sort (only when something changed, or the order depends on time)."""

@@ -161,6 +161,7 @@ class RolloutsScreen(Screen[None]):
         self._ids: list[str] = []
         self._cells: list[tuple[str, ...]] = []
         self._lines = 0  # the detail's height in lines
+        self._ready = False  # mounted: the app's tick may come before, or after a pop
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="rollout-list", cursor_type="row", zebra_stripes=False)
@@ -175,6 +176,7 @@ class RolloutsScreen(Screen[None]):
         for key, header in COLUMNS:
             table.add_column(header, key=key)
         table.focus()
+        self._ready = True
         self.redraw()
 
     # -- drawing -------------------------------------------------------------------------
@@ -184,6 +186,8 @@ class RolloutsScreen(Screen[None]):
         self.redraw()
 
     def redraw(self) -> None:
+        if not self._ready or not self.is_attached:  # not mounted yet, or already popped
+            return
         table = self.query_one(DataTable)
         rows = [(d["rollout_id"], row_cells(d, self.runs)) for d in self.docs]
         ids = [rid for rid, _ in rows]
@@ -223,6 +227,8 @@ class RolloutsScreen(Screen[None]):
 
     def say(self, text: str, *, error: bool = False) -> None:
         """The last action's outcome, in one line under the table."""
+        if not self._ready or not self.is_attached:
+            return
         text = escape(text)  # it may quote a store's or a device's words
         self.query_one("#rollout-msg", Static).update(
             f"[red]{text}[/]" if error else text, layout=False
@@ -231,7 +237,8 @@ class RolloutsScreen(Screen[None]):
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.selected = event.row_key.value
-        self._draw_selected()
+        if self._ready and self.is_attached:
+            self._draw_selected()
 
     # -- keys ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -117,13 +117,14 @@ class TelemetryPoint:
 class CommandRecord:
     """A command sent to one device and the last result it reported.
 
-    A rollout writes one (with `rollout_id`, state SENT) before it publishes the command; the
-    ingest updates it from the `commands/result` messages devices publish."""
+    A rollout writes one (with `rollout_id`, state RECORDED) before it publishes the command
+    and marks it SENT once the broker acknowledged it; the ingest updates it from the
+    `commands/result` messages devices publish."""
 
     command_id: str
     device_id: str
     command: str | None = None
-    state: str | None = None  # QUEUED | IN_PROGRESS | SUCCEEDED | FAILED | REJECTED | TIMED_OUT
+    state: str | None = None  # RECORDED | SENT, then the device's QUEUED ... TIMED_OUT
     detail: str | None = None
     rollout_id: str | None = None
     issued_at: float | None = None

@@ -32,18 +32,25 @@ def fleet(*args: str) -> subprocess.CompletedProcess[str]:
     return run_cli("fleet", *args)
 
 
-def runner_process(db: str, url: str, rid: str, name: str) -> subprocess.Popen[str]:
+def runner_process(
+    db: str, url: str, rid: str, name: str, fault: str = ""
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "edgetui", "fleet", "rollout", "run", rid, "--store", db,
          "--broker", url, "--tick", "0.2", "--lease", "2", "--name", name],
-        env=env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**env(), "EDGETUI_FAULT": fault}, cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("step", ["recorded", "published"])
 def test_a_killed_runner_resumes_without_sending_twice(
-    store: FleetStore, store_url: str, mosquitto, tmp_path: Path
+    store: FleetStore, store_url: str, mosquitto, tmp_path: Path, step: str
 ) -> None:
+    """SIGKILLed at wave 2, once its commands are recorded (none published) or once the
+    broker acknowledged them (none marked): the next runner goes on with no new command
+    and no device executing one twice."""
     release = make_release(tmp_path)
     counter = CommandCounter(mosquitto.host, mosquitto.port)
     with (
@@ -58,31 +65,46 @@ def test_a_killed_runner_resumes_without_sending_twice(
         )  # fmt: skip
         assert made.returncode == 0, made.stderr
         assert [w["devices"] for w in json.loads(made.stdout)["waves"]] == [3, 12, 15]
-        first = runner_process(store_url, mosquitto.url, "rk", "runner-a")
+        # The 2nd turn that reaches the step is wave 2's: wave 1's 3 commands were the 1st.
+        first = runner_process(
+            store_url, mosquitto.url, "rk", "runner-a", f"fleet.rollout.{step}@2"
+        )
         try:
-            # Killed once wave 2's commands are out and before the rollout is over.
-            until(
-                lambda: (
-                    store.rollout("rk").wave >= 1
-                    and any(e.wave == 1 and e.attempt for e in store.executions("rk"))
-                ),
-                40,
-                "wave 2 under way",
-            )
-            first.send_signal(signal.SIGKILL)
-            first.wait(10)
+            assert first.wait(60) == -signal.SIGKILL
         finally:
             first.kill()
-        assert store.rollout("rk").state == "RUNNING"
-        assert store.rollout("rk").lease_owner == "runner-a"  # the dead runner's lease
+        r = store.rollout("rk")
+        assert (r.state, r.wave, r.lease_owner) == ("RUNNING", 1, "runner-a")
+        wave2 = {e.device_id for e in store.executions("rk") if e.wave == 1}
+        assert len(wave2) == 12
+        states = store.rollout_commands("rk")
+        recorded = {cid for cid, (state, _) in states.items() if state == "RECORDED"}
+        if step == "recorded":
+            assert len(recorded) == 12  # wave 2's: recorded, none published
+            assert not set(counter.per_device("ota.apply")) & wave2
+        else:  # all published; those the devices have not answered yet are still RECORDED
+            until(lambda: set(counter.per_device("ota.apply")) >= wave2, 10, "wave 2 sent")
+            assert not {state for state, _ in states.values()} & {"SENT"}  # none marked
         second = runner_process(store_url, mosquitto.url, "rk", "runner-b")
         out, err = second.communicate(timeout=60)
         assert second.returncode == 0, err
         assert out.strip() == "rollout rk: SUCCEEDED"
     applies = counter.per_device("ota.apply")
-    assert len(applies) == 30 and set(applies.values()) == {1}, applies
-    assert set(counter.per_id().values()) == {1}
+    assert len(applies) == 30
+    # One command id per device, whatever was published again.
+    ids: dict[str, set[str]] = {}
+    for d in counter.docs():
+        ids.setdefault(d["_device"], set()).add(d["id"])
+    assert {len(v) for v in ids.values()} == {1}
+    if step == "recorded":  # nothing had gone out: everything published exactly once
+        assert set(applies.values()) == {1}, applies
+    else:  # what was unanswered went again under the same id, refused by the devices
+        again = {d for d, n in applies.items() if n > 1}
+        assert again <= {cid.split(".")[1] for cid in recorded}, (again, recorded)
+        assert max(applies.values()) <= 2
     assert {e.attempt for e in store.executions("rk")} == {1}
+    assert {e.state for e in store.executions("rk")} == {"SUCCEEDED"}
+    assert {state for state, _ in store.rollout_commands("rk").values()} == {"SUCCEEDED"}
     counter.close()
 
 

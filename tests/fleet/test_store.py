@@ -103,6 +103,48 @@ def test_command_results_keep_the_newest_state(store: FleetStore) -> None:
     assert store.summary().commands == {"SUCCEEDED": 1, "REJECTED": 1}
 
 
+def test_a_rollout_command_is_recorded_then_marked_and_replays_never_overwrite(
+    store: FleetStore,
+) -> None:
+    from edgetui.fleet.rollout_records import Execution
+
+    sends = [
+        (
+            Execution("r1", dev, 0, "SENT", attempt=1, command_id=f"r1.{dev}.1", sent_at=T0),
+            CommandRecord(f"r1.{dev}.1", dev, "ota.apply", rollout_id="r1", issued_at=T0),
+        )
+        for dev in ("cam-1", "cam-2", "cam-3")
+    ]
+    store.record_sends(sends)
+    assert {s for s, _ in store.rollout_commands("r1").values()} == {"RECORDED"}
+    # cam-1 answers before the runner marks it; the mark must not hide the answer.
+    store.apply(updates(result("cam-1", "r1.cam-1.1", "QUEUED", T0 + 1)), now=T0 + 1)
+    store.mark_published([("r1.cam-1.1", "cam-1"), ("r1.cam-2.1", "cam-2")])
+    states = store.rollout_commands("r1")
+    assert [states[f"r1.{d}.1"][0] for d in ("cam-1", "cam-2", "cam-3")] == [
+        "QUEUED",
+        "SENT",
+        "RECORDED",  # never acknowledged: a runner publishes it again, same id
+    ]
+    # A second delivery of a command id is refused by the device as a replay, later than
+    # its real result: the record keeps the real result.
+    store.apply(updates(result("cam-1", "r1.cam-1.1", "SUCCEEDED", T0 + 5)), now=T0 + 5)
+    store.apply(
+        updates(result("cam-1", "r1.cam-1.1", "REJECTED", T0 + 6, reason="replayed")),
+        now=T0 + 6,
+    )
+    store.apply(
+        updates(result("cam-3", "r1.cam-3.1", "REJECTED", T0 + 6, reason="replayed")),
+        now=T0 + 6,
+    )
+    states = store.rollout_commands("r1")
+    assert states["r1.cam-1.1"][0] == "SUCCEEDED"
+    assert states["r1.cam-3.1"][0] == "RECORDED"
+    # Only a command the fleet has no record of keeps the device's replay refusal.
+    store.apply(updates(result("cam-2", "x.9", "REJECTED", T0 + 7, reason="replayed")), now=T0 + 7)
+    assert ("x.9", "REJECTED") in [(c.command_id, c.state) for c in store.commands("cam-2")]
+
+
 def test_telemetry_is_downsampled_with_age(store: FleetStore) -> None:
     now = T0 + 3 * 86400
     policy = DownsamplePolicy()

@@ -2,10 +2,15 @@
 rollout is over (and its rollbacks answered).
 
 Every command is signed with the operator's key and recorded in the store (execution as
-SENT, command record with the rollout's id) BEFORE it is published: a runner killed at any
-point and started again finds the record and never publishes that command again. Command ids
-are deterministic per (rollout, device, attempt), and a new attempt is only made for a
-device that went offline before answering or stayed silent past `retry_after_s`.
+SENT, command record RECORDED, with the rollout's id) BEFORE it is published, and marked
+SENT once the broker acknowledged it (QoS 1). A runner killed at any point and started again
+finds the records: it never makes a command twice, and it publishes again, under the same
+command id, only what the broker never acknowledged. A runner killed between the broker's
+acknowledgement and the mark publishes that command id a second time; the device's replay
+window refuses it ("replayed", which the fleet store never lets overwrite a result), so no
+device executes a command twice. Command ids are deterministic per (rollout, device,
+attempt), and a new attempt is only made for a device that went offline before answering or
+stayed silent past `retry_after_s`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgetui.faults import fault_point
 from edgetui.fleet.mqtt import Broker, make_client
 from edgetui.fleet.records import CommandRecord
 from edgetui.fleet.rollout_records import FINAL, Execution, RolloutRecord
@@ -64,6 +70,8 @@ class RolloutRunner:
         self._key: Any = None
         self._client: Any = None
         self._connected = threading.Event()
+        # Commands handed to paho and not yet acknowledged: command id -> (device, info).
+        self._inflight: dict[str, tuple[str, Any]] = {}
         self.done = threading.Event()  # set when run() returns
 
     # -- MQTT ----------------------------------------------------------------------------
@@ -76,13 +84,33 @@ class RolloutRunner:
         client.loop_start()
         self._client = client
 
-    def _publish(self, device_id: str, doc: dict[str, Any]) -> None:
+    def _publish(self, docs: list[tuple[Execution, dict[str, Any]]]) -> list[tuple[str, str]]:
+        """Publish every command at QoS 1, then wait for the broker's acknowledgements;
+        returns the (command_id, device_id) pairs acknowledged since the last call."""
         import json
 
-        info = self._client.publish(f"devices/{device_id}/commands", json.dumps(doc), qos=1)
-        # QoS 1: once queued in paho it is retried until the broker acknowledges it.
-        info.wait_for_publish(timeout=10)
-        self.published += 1
+        for e, doc in docs:
+            info = self._client.publish(f"devices/{e.device_id}/commands", json.dumps(doc), qos=1)
+            # Handed to paho, a QoS 1 message is sent again after a reconnect until the
+            # broker acknowledges it: this process never publishes it a second time.
+            self._inflight[doc["id"]] = (e.device_id, info)
+        for cid, (_, info) in list(self._inflight.items()):
+            try:
+                info.wait_for_publish(timeout=10)
+            except ValueError:  # paho's queue was full: not taken, published again next turn
+                del self._inflight[cid]
+            except RuntimeError as exc:  # no connection: paho keeps it queued
+                log.warning("rollout %s: commands not sent yet: %s", self.rollout_id, exc)
+                break
+        acked = [
+            (cid, device_id)
+            for cid, (device_id, info) in self._inflight.items()
+            if info.is_published()
+        ]
+        for cid, _ in acked:
+            del self._inflight[cid]
+        self.published += len(acked)
+        return acked
 
     # -- one turn ------------------------------------------------------------------------
     def _sign(self, r: RolloutRecord, e: Execution, command: str, cid: str, now: float) -> Any:
@@ -117,27 +145,59 @@ class RolloutRunner:
             self.store.update_rollout(r)
         outgoing = [(e, "ota.apply", e.command_id or "") for e in t.sends]
         outgoing += [(e, "ota.rollback", e.rollback_id or "") for e in t.rollbacks]
-        if not outgoing:
-            return r
         docs = [(e, self._sign(r, e, cmd, cid, now)) for e, cmd, cid in outgoing]
-        self.store.record_sends(
-            [
-                (
-                    e,
-                    CommandRecord(
-                        command_id=doc["id"],
-                        device_id=e.device_id,
-                        command=doc["command"],
-                        rollout_id=r.rollout_id,
-                        issued_at=now,
-                    ),
-                )
-                for e, doc in docs
-            ]
-        )
-        for e, doc in docs:
-            self._publish(e.device_id, doc)
+        if docs:
+            self.store.record_sends(
+                [
+                    (
+                        e,
+                        CommandRecord(
+                            command_id=doc["id"],
+                            device_id=e.device_id,
+                            command=doc["command"],
+                            rollout_id=r.rollout_id,
+                            issued_at=now,
+                        ),
+                    )
+                    for e, doc in docs
+                ]
+            )
+            fault_point("fleet.rollout.recorded")
+        docs += self._unacknowledged(r, execs, results, {e.device_id for e, _, _ in outgoing}, now)
+        if docs or self._inflight:
+            acked = self._publish(docs)
+            fault_point("fleet.rollout.published")
+            self.store.mark_published(acked)
         return r
+
+    def _unacknowledged(
+        self,
+        r: RolloutRecord,
+        execs: list[Execution],
+        results: dict[str, tuple[str | None, str | None]],
+        skip: set[str],
+        now: float,
+    ) -> list[tuple[Execution, dict[str, Any]]]:
+        """Commands recorded by a runner that died (or whose publish failed before paho took
+        it) that the broker never acknowledged: signed again under the same id, for the same
+        device."""
+
+        def lost(cid: str | None) -> bool:
+            return (
+                bool(cid)
+                and cid not in self._inflight
+                and (results.get(cid or "", (None, None))[0] == "RECORDED")
+            )
+
+        again: list[tuple[Execution, dict[str, Any]]] = []
+        for e in execs:
+            if e.device_id in skip:
+                continue
+            if e.state == "SENT" and lost(e.command_id):
+                again.append((e, self._sign(r, e, "ota.apply", e.command_id or "", now)))
+            if e.rollback_state == "SENT" and lost(e.rollback_id):
+                again.append((e, self._sign(r, e, "ota.rollback", e.rollback_id or "", now)))
+        return again
 
     def finished(self, r: RolloutRecord | None) -> bool:
         if r is None:

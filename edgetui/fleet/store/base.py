@@ -109,8 +109,13 @@ class FleetStore(Protocol):
     def save_executions(self, executions: Sequence[Execution]) -> None: ...
 
     def record_sends(self, sends: Sequence[tuple[Execution, CommandRecord]]) -> None:
-        """Executions as sent and their command records, in one transaction, before the
-        commands are published."""
+        """Executions as sent and their command records (state RECORDED), in one
+        transaction, before the commands are published."""
+        ...
+
+    def mark_published(self, commands: Sequence[tuple[str, str]]) -> None:
+        """(command_id, device_id) pairs the broker acknowledged: RECORDED becomes SENT
+        (a device's result already stored is kept)."""
         ...
 
     def rollout_commands(self, rollout_id: str) -> dict[str, tuple[str | None, str | None]]: ...

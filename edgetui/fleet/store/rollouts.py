@@ -43,10 +43,17 @@ EXEC_UPSERT = (
 ROLLOUT_INSERT = (
     f"INSERT INTO rollouts ({ROLLOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
 )
-COMMAND_SENT = (
+# A command is RECORDED before it is published and SENT once the broker acknowledged it; a
+# device's own result (QUEUED, SUCCEEDED, ...) replaces either, and the mark never replaces
+# a device's result that arrived first.
+COMMAND_RECORDED = (
     "INSERT INTO commands (command_id, device_id, command, state, detail, rollout_id, "
-    "issued_at, updated_at) VALUES (?, ?, ?, 'SENT', NULL, ?, ?, NULL) "
+    "issued_at, updated_at) VALUES (?, ?, ?, 'RECORDED', NULL, ?, ?, NULL) "
     "ON CONFLICT (command_id, device_id) DO NOTHING"
+)
+COMMAND_PUBLISHED = (
+    "UPDATE commands SET state = 'SENT' "
+    "WHERE command_id = ? AND device_id = ? AND state = 'RECORDED'"
 )
 
 
@@ -184,18 +191,26 @@ class RolloutSql:
                 cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
 
     def record_sends(self, sends: Sequence[tuple[Execution, CommandRecord]]) -> None:
-        """Before publishing: each execution as sent and its command record, in one
-        transaction (the store's command records are what keeps a command from going out
-        twice after a restart)."""
+        """Before publishing: each execution as sent and its command record (RECORDED), in
+        one transaction. The records are what keeps a restarted runner from making a command
+        again, and what tells it which ones the broker never acknowledged."""
         if not sends:
             return
         with self._tx() as cur:
             for e, c in sends:
                 cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
                 cur.execute(
-                    self._q(COMMAND_SENT),
+                    self._q(COMMAND_RECORDED),
                     (c.command_id, c.device_id, c.command, c.rollout_id, c.issued_at),
                 )
+
+    def mark_published(self, commands: Sequence[tuple[str, str]]) -> None:
+        """(command_id, device_id) pairs the broker acknowledged: RECORDED -> SENT."""
+        if not commands:
+            return
+        with self._tx() as cur:
+            for command_id, device_id in commands:
+                cur.execute(self._q(COMMAND_PUBLISHED), (command_id, device_id))
 
     def rollout_commands(self, rollout_id: str) -> dict[str, tuple[str | None, str | None]]:
         """command_id -> (state, detail) of the rollout's commands."""

@@ -80,7 +80,11 @@ COMMAND = (
     "detail = excluded.detail, rollout_id = COALESCE(commands.rollout_id, excluded.rollout_id), "
     "issued_at = COALESCE(commands.issued_at, excluded.issued_at), "
     "updated_at = excluded.updated_at "
-    "WHERE commands.updated_at IS NULL OR excluded.updated_at >= commands.updated_at"
+    "WHERE (commands.updated_at IS NULL OR excluded.updated_at >= commands.updated_at) "
+    # A device refusing a second delivery of a command id it already has says nothing about
+    # that command's outcome: it never overwrites a record (it is kept only when the fleet
+    # had none, e.g. someone else replayed a command).
+    "AND COALESCE(excluded.detail, '') <> 'replayed'"
 )
 AUDIT = "INSERT INTO audit (device_id, received, body) VALUES (?, ?, ?)"
 ALERT_COLUMNS = "device_id, alert_key, name, state, severity, value, summary, labels, since, at"

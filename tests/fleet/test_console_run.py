@@ -110,7 +110,7 @@ async def test_quitting_the_console_stops_its_runners(mosquitto, tmp_path: Path)
         await pilot.press("x")
         await wait_ui(pilot, lambda: lease_owner(store, "r-wait") == "console-t")
         await pilot.press("escape")  # leaving the view does not stop the runner
-        await pilot.pause(0.3)
+        await wait_ui(pilot, lambda: "running 1 rollout here" in text(app, "#summary"))
         assert app.runs.active("r-wait")
         started = time.monotonic()
         await pilot.press("q")

@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from edgetui.fleet.columns import COLUMNS, sort_devices
 from edgetui.fleet.filter import DeviceFilter, FilterError
@@ -170,6 +171,9 @@ class FleetApp(App[None]):
         )
         if self.filter.text:
             text += f"  filter [b]{self.filter.text}[/b]"
+        here = sum(run.active for run in self.runs.runs.values())
+        if here:  # the runners outlive the Rollouts view: say so on every screen's tick
+            text += f"  │ [green]running {here} rollout{'s' if here > 1 else ''} here[/] (o)"
         stats = self.ingest_stats() if self.ingest_stats else None
         if stats is not None:
             link = "connected" if stats.connected else "[red]not connected[/]"
@@ -233,6 +237,23 @@ class FleetApp(App[None]):
             self.notify("stopping the rollout runners ...")
             await asyncio.to_thread(self.runs.stop_all)
         self.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A rollout runner of this console ended: say how, wherever the operator is."""
+        worker = event.worker
+        if worker.group != "rollouts" or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+        ):
+            return
+        run = self.runs.get(worker.name.removeprefix("rollout "))
+        if run is None:
+            return
+        if run.error or worker.error is not None:
+            why = run.error or str(worker.error)
+            self.notify(f"rollout {run.rollout_id}: runner failed: {why}", severity="error")
+        elif not run.stop.is_set():
+            self.notify(f"rollout {run.rollout_id}: runner finished, {run.state or 'gone'}")
 
     def on_unmount(self) -> None:
         # Any other way out (ctrl+c, an error): tell the runners to stop; `run_console`

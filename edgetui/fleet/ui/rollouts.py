@@ -162,6 +162,7 @@ class RolloutsScreen(Screen[None]):
         self._cells: list[tuple[str, ...]] = []
         self._lines = 0  # the detail's height in lines
         self._ready = False  # mounted: the app's tick may come before, or after a pop
+        self._keys: tuple[str | None, bool] | None = None  # what run/stop were shown for
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="rollout-list", cursor_type="row", zebra_stripes=False)
@@ -223,7 +224,10 @@ class RolloutsScreen(Screen[None]):
         self._lines = lines
         run = self.runs.get(self.selected) if self.selected else None
         self.query_one("#rollout-run", Static).update(run.line() if run else "", layout=False)
-        self.refresh_bindings()  # run/stop follow the selected rollout
+        keys = (self.selected, self.runs.active(self.selected or ""))
+        if keys != self._keys:  # run/stop follow the selected rollout and its runner
+            self._keys = keys
+            self.refresh_bindings()
 
     def say(self, text: str, *, error: bool = False) -> None:
         """The last action's outcome, in one line under the table."""

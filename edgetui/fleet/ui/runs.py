@@ -21,7 +21,7 @@ from edgetui.fleet.records import iso
 from edgetui.fleet.rollouts import RolloutRunner
 from edgetui.fleet.store import FleetStore
 
-STOP_WAIT_S = 15.0  # a turn in flight may wait up to 10 s for a PUBACK
+STOP_WAIT_S = 15.0  # a turn under way waits for the broker's PUBACKs (up to 10 s)
 
 
 def one_line(exc: BaseException) -> str:

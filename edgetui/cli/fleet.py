@@ -1,6 +1,6 @@
 """`edgetui fleet ...`: the operator side. With no action, the fleet console.
 
-fleet [--broker URL] [--store S]          the console (ingests while it runs)
+fleet [--broker URL] [--store S]          the console (ingests while it runs; runs rollouts)
 fleet status [--json]                     counts over the whole fleet
 fleet devices [--json] [--filter EXPR] [--sort COL] [--reverse]
 fleet device ID [--json]                  one device: state, alerts, commands, telemetry
@@ -189,6 +189,7 @@ def cmd_console(ctx: Context) -> int:
             policy=_policy(ctx),
             batch_s=ctx.config.fleet.batch_s,
             spool=open_spool(ctx) if broker is not None else None,
+            readonly=bool(getattr(ctx.args, "readonly", False)),
         )
     finally:
         store.close()

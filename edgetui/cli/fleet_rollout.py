@@ -14,7 +14,6 @@ import argparse
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
@@ -76,30 +75,21 @@ def _store(ctx: Context) -> Any:
 
 
 def cmd_create(ctx: Context) -> int:
-    from edgetui.fleet.rollouts import (
-        RolloutSpec,
-        SpecError,
-        create_rollout,
-        parse_duration,
-        parse_target,
-        parse_waves,
-        read_manifest_version,
-    )
+    from edgetui.fleet.rollouts import SpecError, create_rollout, spec_from_options
 
     a = ctx.args
     try:
-        spec = RolloutSpec(
-            manifest_url=a.manifest,
-            version=read_manifest_version(a.manifest),
-            key=str(Path(a.key).resolve()),
-            waves=parse_waves(a.waves),
-            target=parse_target(a.target),
+        spec = spec_from_options(
+            manifest=a.manifest,
+            key=a.key,
+            waves=a.waves,
+            target=a.target,
             success_threshold=a.success_threshold,
             max_failure_rate=a.max_failure_rate,
             min_executed=a.min_executed,
-            health_window_s=parse_duration("--health-window", a.health_window),
-            timeout_s=parse_duration("--timeout", a.timeout),
-            retry_after_s=parse_duration("--retry-after", a.retry_after),
+            health_window=a.health_window,
+            timeout=a.timeout,
+            retry_after=a.retry_after,
             auto_rollback=a.auto_rollback,
         )
     except SpecError as exc:
@@ -176,12 +166,10 @@ def _why(doc: dict[str, Any]) -> str:
 
 
 def cmd_state(ctx: Context) -> int:
+    from edgetui.fleet.rollouts import TRANSITIONS
+
     a = ctx.args
-    to, only_from = {
-        "pause": ("PAUSED", ("RUNNING",)),
-        "resume": ("RUNNING", ("PAUSED",)),
-        "abort": ("ABORTED", ("RUNNING", "PAUSED")),
-    }[a.action]
+    to, only_from = TRANSITIONS[a.action]
     store = _store(ctx)
     try:
         before = _status(store, a.rollout_id)

@@ -14,6 +14,13 @@ from edgetui.fleet.records import iso
 RUNNING, PAUSED = "RUNNING", "PAUSED"
 FINAL = ("SUCCEEDED", "HALTED", "ABORTED", "TIMED_OUT")
 ROLLOUT_STATES = (RUNNING, PAUSED, *FINAL)
+# What the operator's `pause`, `resume` and `abort` do (CLI and console alike): the state
+# each sets and the states it may be set from.
+TRANSITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pause": (PAUSED, (RUNNING,)),
+    "resume": (RUNNING, (PAUSED,)),
+    "abort": ("ABORTED", (RUNNING, PAUSED)),
+}
 
 # Execution states: PENDING (its wave has not started, or the device is offline), SENT
 # (the signed ota.apply is recorded and published), INSTALLED (the device said SUCCEEDED;

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from edgetui.fleet.records import CommandRecord
+from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
 from edgetui.fleet.store import DownsamplePolicy, FleetStore, StoreError, open_store
 from tests.fleet.payloads import T0, alert, result, status, telemetry, updates
 
@@ -219,3 +220,14 @@ def test_unusable_messages_are_one_line_errors(topic: str, payload: bytes, why: 
     with pytest.raises(MessageError, match=why) as exc:
         parse(topic, payload, T0)
     assert "\n" not in str(exc.value) and str(exc.value).startswith(topic)
+
+
+def test_a_device_s_executions_in_every_rollout(store: FleetStore) -> None:
+    spec = RolloutSpec("file:///m.json", "2.0.0", "/k")
+    for rid, t in (("r2", 2.0), ("r1", 1.0)):
+        execs = [Execution(rid, "d1", 0, "SUCCEEDED"), Execution(rid, "d2", 1)]
+        store.create_rollout(RolloutRecord(rid, spec, created_at=t, updated_at=t), execs)
+    got = [(e.rollout_id, e.device_id, e.state) for e in store.device_executions("d1")]
+    assert got == [("r1", "d1", "SUCCEEDED"), ("r2", "d1", "SUCCEEDED")]
+    assert [e.wave for e in store.device_executions("d2")] == [1, 1]
+    assert store.device_executions("nope") == []

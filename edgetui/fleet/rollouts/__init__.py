@@ -4,11 +4,12 @@ start on a success threshold, halt by themselves on a failure rate and can roll 
 Modules: `spec` (create: options, target set, waves), `judge` (one turn, a pure function),
 `runner` (turns under the store's lease; records every command before publishing it),
 `status` (the status document). Offers `RolloutSpec`, `create_rollout`, `SpecError`,
-`parse_waves`, `parse_target`, `parse_duration`, `read_manifest_version`, `RolloutRunner`,
-`rollout_status`, `judge`.
+`parse_waves`, `parse_target`, `parse_duration`, `read_manifest_version`,
+`spec_from_options` (create's options, for the CLI and the console's form), `RolloutRunner`,
+`rollout_status`, `judge`, `TRANSITIONS` (what pause, resume and abort do).
 """
 
-from edgetui.fleet.rollout_records import RolloutRecord, RolloutSpec
+from edgetui.fleet.rollout_records import TRANSITIONS, RolloutRecord, RolloutSpec
 from edgetui.fleet.rollouts.judge import judge
 from edgetui.fleet.rollouts.runner import RolloutRunner
 from edgetui.fleet.rollouts.spec import (
@@ -18,10 +19,12 @@ from edgetui.fleet.rollouts.spec import (
     parse_target,
     parse_waves,
     read_manifest_version,
+    spec_from_options,
 )
 from edgetui.fleet.rollouts.status import rollout_status
 
 __all__ = [
+    "TRANSITIONS",
     "RolloutRecord",
     "RolloutRunner",
     "RolloutSpec",
@@ -33,4 +36,5 @@ __all__ = [
     "parse_waves",
     "read_manifest_version",
     "rollout_status",
+    "spec_from_options",
 ]

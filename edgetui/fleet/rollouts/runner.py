@@ -64,6 +64,9 @@ class RolloutRunner:
         self.clock = clock
         self.published = 0
         self.holding = False  # whether this runner holds the lease now
+        # The last turn's failure in one line ("" after a good turn): the console shows it,
+        # the headless runner only logs it.
+        self.last_error = ""
         self._key: Any = None
         self._client: Any = None
         self._connected = threading.Event()
@@ -223,7 +226,9 @@ class RolloutRunner:
                     r = self.turn()
                 except Exception as exc:  # the store or broker is away: try the next turn
                     log.warning("rollout %s: turn failed: %s", self.rollout_id, exc)
+                    self.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 else:
+                    self.last_error = ""
                     if self.holding and self.finished(r):
                         break
                 stop.wait(self.tick_s)

@@ -13,6 +13,7 @@ import secrets
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from edgetui.fleet.records import DeviceState
@@ -87,6 +88,48 @@ def read_manifest_version(url: str) -> str:
     if not isinstance(version, str) or not version:
         raise SpecError(f"--manifest {url}: no version in it")
     return version
+
+
+def _number(option: str, value: float | int | str, kind: type[float] | type[int]) -> Any:
+    """A number option given as text (the console's form) or already parsed (argparse)."""
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise SpecError(f"{option} {value!r}: expected {what}") from None
+
+
+def spec_from_options(
+    *,
+    manifest: str,
+    key: str,
+    waves: str = "1,10,50,100",
+    target: list[str] | None = None,
+    success_threshold: float | str = 0.95,
+    max_failure_rate: float | str = 0.05,
+    min_executed: int | str = 10,
+    health_window: str = "10m",
+    timeout: str = "1h",
+    retry_after: str = "60s",
+    auto_rollback: bool = False,
+) -> RolloutSpec:
+    """A spec from `fleet rollout create`'s options, shared by the CLI and the console's form
+    so that both refuse the same things; SpecError names the bad option. Reads the manifest
+    (blocking: the console calls it in a thread)."""
+    return RolloutSpec(
+        manifest_url=manifest,
+        version=read_manifest_version(manifest),
+        key=str(Path(key).expanduser().resolve()),
+        waves=parse_waves(waves),
+        target=parse_target(target or []),
+        success_threshold=_number("--success-threshold", success_threshold, float),
+        max_failure_rate=_number("--max-failure-rate", max_failure_rate, float),
+        min_executed=_number("--min-executed", min_executed, int),
+        health_window_s=parse_duration("--health-window", health_window),
+        timeout_s=parse_duration("--timeout", timeout),
+        retry_after_s=parse_duration("--retry-after", retry_after),
+        auto_rollback=auto_rollback,
+    )
 
 
 def check_spec(spec: RolloutSpec) -> None:

@@ -104,6 +104,10 @@ class FleetStore(Protocol):
 
     def executions(self, rollout_id: str) -> list[Execution]: ...
 
+    def device_executions(self, device_id: str) -> list[Execution]:
+        """One device's executions in every rollout."""
+        ...
+
     def save_executions(self, executions: Sequence[Execution]) -> None: ...
 
     def record_sends(self, sends: Sequence[tuple[Execution, CommandRecord]]) -> None:

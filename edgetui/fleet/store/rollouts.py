@@ -174,6 +174,14 @@ class RolloutSql:
         )
         return [Execution(*r) for r in rows]
 
+    def device_executions(self, device_id: str) -> list[Execution]:
+        """One device's executions in every rollout (the console's device view)."""
+        rows = self._rows(
+            f"SELECT {EXEC_COLUMNS} FROM executions WHERE device_id = ? ORDER BY rollout_id",
+            (device_id,),
+        )
+        return [Execution(*r) for r in rows]
+
     def save_executions(self, executions: Sequence[Execution]) -> None:
         """Write these executions as they are now, in one transaction."""
         if not executions:

@@ -175,6 +175,9 @@ CREATE TABLE IF NOT EXISTS retrain_samples (
     PRIMARY KEY (device_id, sample_id)
 );
 CREATE INDEX IF NOT EXISTS retrain_received ON retrain_samples (received);
+-- The console's device view lists a device's executions (created on open, so an older
+-- version 2 store gets it too).
+CREATE INDEX IF NOT EXISTS executions_device ON executions (device_id);
 """
 
 

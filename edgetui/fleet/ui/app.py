@@ -15,14 +15,19 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from edgetui.fleet.columns import COLUMNS, sort_devices
 from edgetui.fleet.filter import DeviceFilter, FilterError
+from edgetui.fleet.mqtt import Broker
 from edgetui.fleet.records import DeviceState
+from edgetui.fleet.rollouts.runner import default_owner
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui.device import DeviceScreen
 from edgetui.fleet.ui.rollouts import RolloutsScreen, load_rollouts
+from edgetui.fleet.ui.runs import ConsoleRuns
 from edgetui.fleet.ui.table import DeviceTable
 
 # Rows written by another fleet process (or committed just after a read) can carry an
@@ -42,7 +47,8 @@ def _counts(devices: Iterable[DeviceState]) -> tuple[int, int, int, int]:
 
 
 class FleetApp(App[None]):
-    """`edgetui fleet`: the device table, `/` to filter, `s`/`r` to sort, enter for a device."""
+    """`edgetui fleet`: the device table, `/` to filter, `s`/`r` to sort, enter for a device,
+    `o` for the rollouts (which it can also run: with a `broker`, not `readonly`)."""
 
     TITLE = "edgetui fleet"
     CSS = """
@@ -70,6 +76,12 @@ class FleetApp(App[None]):
         refresh_s: float = 1.0,
         ingest_stats: Callable[[], Any] | None = None,
         where: str = "",
+        broker: Broker | None = None,
+        readonly: bool = False,
+        runner_owner: str = "",
+        runner_tick_s: float = 1.0,
+        lease_s: float = 15.0,
+        runner_clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
         self.store = store
@@ -85,6 +97,16 @@ class FleetApp(App[None]):
         self._dirty = True
         self._counts = (0, 0, 0, 0)
         self.ticks = 0
+        self.readonly = readonly
+        # Rollouts run from this console (needs the broker: the runner publishes commands).
+        self.runs = ConsoleRuns(
+            store,
+            broker,
+            owner=runner_owner or f"console-{default_owner()}",
+            tick_s=runner_tick_s,
+            lease_s=lease_s,
+            clock=runner_clock,
+        )
 
     def compose(self) -> ComposeResult:
         yield Static("", id="summary")
@@ -109,7 +131,17 @@ class FleetApp(App[None]):
         if stamps:
             self._since = max(max(stamps) - OVERLAP_S, self._since or 0.0)
         self._dirty = self._dirty or bool(changed)
-        self.redraw()
+        try:
+            self.redraw()
+            # The one refresh timer also drives the Rollouts view while it is open (also
+            # under its confirmation or form).
+            view = next((s for s in self.screen_stack if isinstance(s, RolloutsScreen)), None)
+            if view is not None:
+                await view.reload()
+        except NoMatches:
+            # A tick that was reading the store while the console closed: its widgets are
+            # gone, there is nothing left to draw.
+            return
 
     def redraw(self) -> None:
         """Filter and sort (only when something changed, or the order depends on time)."""
@@ -139,6 +171,9 @@ class FleetApp(App[None]):
         )
         if self.filter.text:
             text += f"  filter [b]{self.filter.text}[/b]"
+        here = sum(run.active for run in self.runs.runs.values())
+        if here:  # the runners outlive the Rollouts view: say so on every screen's tick
+            text += f"  │ [green]running {here} rollout{'s' if here > 1 else ''} here[/] (o)"
         stats = self.ingest_stats() if self.ingest_stats else None
         if stats is not None:
             link = "connected" if stats.connected else "[red]not connected[/]"
@@ -196,15 +231,54 @@ class FleetApp(App[None]):
         if isinstance(self.screen, RolloutsScreen):
             return
         docs = await asyncio.to_thread(load_rollouts, self.store)
-        await self.push_screen(RolloutsScreen(self.store, docs, self.refresh_s))
+        await self.push_screen(
+            RolloutsScreen(self.store, docs, self.runs, clock=self.clock, readonly=self.readonly)
+        )
+
+    async def action_quit(self) -> None:
+        """Stop this console's rollout runners first (each releases its lease), then quit."""
+        if any(run.active for run in self.runs.runs.values()):
+            self.notify("stopping the rollout runners ...")
+            await asyncio.to_thread(self.runs.stop_all)
+        self.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A rollout runner of this console ended: say how, wherever the operator is."""
+        worker = event.worker
+        if worker.group != "rollouts" or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+        ):
+            return
+        run = self.runs.get(worker.name.removeprefix("rollout "))
+        if run is None:
+            return
+        if run.error or worker.error is not None:
+            why = run.error or str(worker.error)
+            self.notify(f"rollout {run.rollout_id}: runner failed: {why}", severity="error")
+        elif not run.stop.is_set():
+            self.notify(f"rollout {run.rollout_id}: runner finished, {run.state or 'gone'}")
+
+    def on_unmount(self) -> None:
+        # Any other way out (ctrl+c, an error): tell the runners to stop; `run_console`
+        # waits for them once the app is gone.
+        self.runs.signal_stop()
 
     async def on_device_table_opened(self, event: DeviceTable.Opened) -> None:
         dev_id = event.device_id
 
         def load() -> tuple[Any, ...]:
             s = self.store
-            return s.device(dev_id), s.telemetry(dev_id), s.alerts(dev_id), s.commands(dev_id)
+            return (
+                s.device(dev_id),
+                s.telemetry(dev_id),
+                s.alerts(dev_id),
+                s.commands(dev_id),
+                s.device_executions(dev_id),  # indexed by device: cheap
+            )
 
-        device, points, alerts, commands = await asyncio.to_thread(load)
+        device, points, alerts, commands, execs = await asyncio.to_thread(load)
         if device is not None:
-            await self.push_screen(DeviceScreen(device, points, alerts, commands, self.clock))
+            await self.push_screen(
+                DeviceScreen(device, points, alerts, commands, self.clock, execs)
+            )

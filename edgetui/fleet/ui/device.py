@@ -1,5 +1,5 @@
 """One device: its last state, telemetry history as sparklines (from the fleet store), its
-alerts and its command history. Escape goes back to the table."""
+alerts, its command history and its executions in rollouts. Escape goes back to the table."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from edgetui.fleet.records import (
     TelemetryPoint,
     iso,
 )
+from edgetui.fleet.rollout_records import Execution
 
 SERIES = (
     ("cpu_percent", "CPU %"),
@@ -69,6 +70,19 @@ def _commands_text(commands: list[CommandRecord]) -> str:
     )
 
 
+def _executions_text(executions: list[Execution]) -> str:
+    if not executions:
+        return "in no rollout"
+    lines = []
+    for e in executions:
+        rollback = f"  rollback {e.rollback_state}" if e.rollback_state else ""
+        lines.append(
+            f"{e.rollout_id}  wave {e.wave + 1}  {e.state:<10}{e.reason or '':<28}"
+            f"attempt {e.attempt}  {e.command_id or ''}{rollback}"
+        )
+    return "\n".join(lines)
+
+
 class DeviceScreen(Screen[None]):
     """The view of one device, from what the store holds when it opens."""
 
@@ -81,10 +95,12 @@ class DeviceScreen(Screen[None]):
         alerts: list[AlertRecord],
         commands: list[CommandRecord],
         clock: Callable[[], float],
+        executions: list[Execution] | None = None,
     ) -> None:
         super().__init__()
         self.device, self.points = device, telemetry
         self.alerts, self.commands, self.clock = alerts, commands, clock
+        self.executions = executions or []
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -105,4 +121,6 @@ class DeviceScreen(Screen[None]):
             yield Static(_alerts_text(self.alerts), id="alerts")
             yield Label("[b]commands[/b]")
             yield Static(_commands_text(self.commands), id="commands")
+            yield Label("[b]rollouts[/b]")
+            yield Static(_executions_text(self.executions), id="executions")
         yield Footer()

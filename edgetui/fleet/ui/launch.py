@@ -17,16 +17,26 @@ def run_console(
     policy: DownsamplePolicy,
     batch_s: float = 0.5,
     spool: Spool | None = None,
+    readonly: bool = False,
 ) -> int:
     """Ingest from `broker` into `store` while the console shows the store; 0 on quit.
-    Without a broker the console only shows the store (other processes ingest into it)."""
+    Without a broker the console only shows the store (other processes ingest into it) and
+    cannot run rollouts; `readonly` hides every key that changes a rollout."""
     if broker is None:
-        FleetApp(store).run()
+        app = FleetApp(store, readonly=readonly)
+        try:
+            app.run()
+        finally:
+            app.runs.stop_all()
         return 0
     ingest = Ingest(store, broker, group=group, batch_s=batch_s, policy=policy, spool=spool)
     ingest.start()
+    app = FleetApp(store, ingest_stats=lambda: ingest.stats, broker=broker, readonly=readonly)
     try:
-        FleetApp(store, ingest_stats=lambda: ingest.stats).run()
+        app.run()
     finally:
+        # However the app ended, its rollout runners stop and release their leases before
+        # the store they write to is closed.
+        app.runs.stop_all()
         ingest.stop()
     return 0

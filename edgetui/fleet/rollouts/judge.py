@@ -4,7 +4,9 @@ halts (and which devices get `ota.rollback`).
 
 The rules (README "Phased rollouts"):
 - a device succeeded when its command's result is SUCCEEDED, it then runs the release with
-  its slot committed (`good`), and no critical alert fires through the health window;
+  its slot committed (`good`), and no critical alert fires through the health window; it
+  failed on such an alert, a rollback, or no commit by the window's end as its own telemetry
+  from then on shows (`_window_over`: not the runner's clock alone);
 - a device that refuses the release (REJECTED, or FAILED with a reason that says it cannot
   take it, such as insufficient_ram) is REJECTED: grouped by reason, and counted neither as
   executed nor against the wave's success threshold;

@@ -48,6 +48,7 @@ _NEWER = (
 
 def postgres_bulk() -> dict[str, Bulk]:
     """Keyed by the generic statement (sql.py) each one replaces."""
+    from edgetui.fleet.store.rollouts import COMMAND_SENT, EXEC_FIELDS, EXEC_UPSERT
     from edgetui.fleet.store.sql import STATUS, TELEMETRY_POINT, TELEMETRY_ROW, TOUCH
 
     state = ", ".join(f"{c} = v.{c}" for c in TELEMETRY_STATE)
@@ -78,5 +79,21 @@ def postgres_bulk() -> dict[str, Bulk]:
             f"FROM {{rows}} AS v (device_id, ts, {series}) "
             "ON CONFLICT (device_id, tier, ts) DO NOTHING",
             (T, F, *([F] * len(SERIES))),
+        ),
+        # A rollout's executions and command records: 10,000 a turn at most, where row by row
+        # cost 14 s against PostgreSQL (0.3 s with SQLite).
+        EXEC_UPSERT: Bulk(
+            f"INSERT INTO executions ({', '.join(EXEC_FIELDS)}) SELECT * FROM {{rows}} "
+            "ON CONFLICT (rollout_id, device_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in EXEC_FIELDS[2:]),
+            (T, T, I, T, T, I, T, F, F, F, F, T, T),
+        ),
+        COMMAND_SENT: Bulk(
+            "INSERT INTO commands (command_id, device_id, command, state, detail, rollout_id, "
+            "issued_at, updated_at) SELECT v.command_id, v.device_id, v.command, 'SENT', NULL, "
+            "v.rollout_id, v.issued_at, NULL "
+            "FROM {rows} AS v (command_id, device_id, command, rollout_id, issued_at) "
+            "ON CONFLICT (command_id, device_id) DO NOTHING",
+            (T, T, T, T, F),
         ),
     }

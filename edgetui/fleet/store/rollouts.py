@@ -69,12 +69,19 @@ def _exec_row(e: Execution) -> tuple[Any, ...]:
     return tuple(getattr(e, f) for f in EXEC_FIELDS)
 
 
+def _exec_rows(executions: Sequence[Execution]) -> list[tuple[Any, ...]]:
+    """One row per (rollout, device), the last one given winning (as row by row would):
+    PostgreSQL's set-based upsert cannot touch a row twice in one statement."""
+    return list({(e.rollout_id, e.device_id): _exec_row(e) for e in executions}.values())
+
+
 class RolloutSql:
     """Rollout methods of the fleet store (see FleetStore for the contract)."""
 
     _tx: Any
     _q: Any
     _rows: Any
+    _many: Any  # executemany, or one set-based statement per 5,000 rows on PostgreSQL
 
     def create_rollout(self, rollout: RolloutRecord, executions: Sequence[Execution]) -> None:
         """Write a new rollout and its executions in one transaction."""
@@ -92,8 +99,7 @@ class RolloutSql:
                     json.dumps(rollout.wave_done),
                 ),
             )
-            for e in executions:
-                cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
+            self._many(cur, EXEC_UPSERT, _exec_rows(executions))
 
     def rollout(self, rollout_id: str) -> RolloutRecord | None:
         rows = self._rows(
@@ -172,8 +178,7 @@ class RolloutSql:
         if not executions:
             return
         with self._tx() as cur:
-            for e in executions:
-                cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
+            self._many(cur, EXEC_UPSERT, _exec_rows(executions))
 
     def record_sends(self, sends: Sequence[tuple[Execution, CommandRecord]]) -> None:
         """Before publishing: each execution as sent and its command record, in one
@@ -182,12 +187,15 @@ class RolloutSql:
         if not sends:
             return
         with self._tx() as cur:
-            for e, c in sends:
-                cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
-                cur.execute(
-                    self._q(COMMAND_SENT),
-                    (c.command_id, c.device_id, c.command, c.rollout_id, c.issued_at),
-                )
+            self._many(cur, EXEC_UPSERT, _exec_rows([e for e, _ in sends]))
+            self._many(
+                cur,
+                COMMAND_SENT,
+                [
+                    (c.command_id, c.device_id, c.command, c.rollout_id, c.issued_at)
+                    for _, c in sends
+                ],
+            )
 
     def rollout_commands(self, rollout_id: str) -> dict[str, tuple[str | None, str | None]]:
         """command_id -> (state, detail) of the rollout's commands."""

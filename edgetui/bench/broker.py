@@ -52,9 +52,10 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
 
 
 class LocalBroker:
-    """mosquitto on a free loopback port, config and log in `workdir`; stop() ends it."""
+    """mosquitto on a free loopback port, config and log in `workdir`; stop() ends it.
+    `extra`: more lines for its config file."""
 
-    def __init__(self, workdir: Path, exe: str) -> None:
+    def __init__(self, workdir: Path, exe: str, extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         conf = workdir / "mosquitto.conf"
         lines = [
@@ -66,6 +67,7 @@ class LocalBroker:
         ]
         if os.geteuid() == 0:
             lines.append("user root")
+        lines += extra
         conf.write_text("\n".join(lines) + "\n")
         self.proc = subprocess.Popen(
             [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -31,6 +32,11 @@ from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, print_json
 
 GOAL_CPU = 25.0  # % of one core for the ingest of the whole fleet
 GOAL_REDRAW_MS = 50.0
+# mosquitto's default keeps 1000 QoS 1 messages queued per subscriber beyond those in flight
+# and silently drops the rest: when a wave of thousands of devices answers at once (each a
+# result and a telemetry message within a second) the ingest's queue overflows and results
+# are lost (devices stay IN_PROGRESS in the store for good). A fleet's broker needs no cap.
+BROKER_CONF = ("max_queued_messages 0",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -75,6 +81,20 @@ def _wait(pred: Any, timeout: float) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds of each process so far (all its threads)."""
+    import psutil
+
+    out = {}
+    for name, pid in pids.items():
+        try:
+            t = psutil.Process(pid).cpu_times()
+            out[name] = t.user + t.system
+        except psutil.Error:
+            out[name] = 0.0
+    return out
 
 
 def _raw_rows(store: Any) -> int:
@@ -132,7 +152,7 @@ def cmd_bench_fleet(ctx: Context) -> int:
     py = [sys.executable, "-m", "edgetui"]
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-fleet-") as tmp:
         work = Path(tmp)
-        broker = LocalBroker(work, exe)
+        broker = LocalBroker(work, exe, BROKER_CONF)
         procs: list[subprocess.Popen[str]] = []
         try:
             db = args.store or str(work / "fleet.db")
@@ -148,7 +168,8 @@ def cmd_bench_fleet(ctx: Context) -> int:
                           str(args.interval), "--json", "--trusted-key", str(pub),
                           "--fail-rate", "0.02", "--offline-rate", "0.05",
                           "--offline-for", str(2 * args.interval),
-                          "--install-s", "1", "--health-s", "2"])  # fmt: skip
+                          "--install-s", str(fleet_rollout.SIM_INSTALL_S),
+                          "--health-s", str(fleet_rollout.SIM_HEALTH_S)])  # fmt: skip
             procs.append(sim)
             sim_lines = _Lines(sim)
             t_connect = time.monotonic()
@@ -186,9 +207,23 @@ def cmd_bench_fleet(ctx: Context) -> int:
             expected = args.devices / args.interval
             rollouts = None
             if not args.no_rollout:
+                busy = {
+                    "runner (bench)": os.getpid(),
+                    "fleet ingest": fleet.pid,
+                    "bare paho": bare.pid,
+                    "mosquitto": broker.proc.pid,
+                    "simulator": sim.pid,
+                }
+                cpu0, t_roll = _cpu_seconds(busy), time.monotonic()
                 rollouts = fleet_rollout.rollout_phase(
                     db, broker.url, work, key, args.health_window, args.rollout_timeout
                 )
+                took = time.monotonic() - t_roll
+                cpu1 = _cpu_seconds(busy)
+                rollouts["seconds"] = round(took, 1)
+                rollouts["cpu_percent"] = {
+                    n: round(100.0 * (cpu1[n] - cpu0[n]) / took, 2) for n in busy
+                }
             for p in procs:
                 stop_process(p)
             procs.clear()

@@ -231,3 +231,41 @@ def test_a_device_s_executions_in_every_rollout(store: FleetStore) -> None:
     assert got == [("r1", "d1", "SUCCEEDED"), ("r2", "d1", "SUCCEEDED")]
     assert [e.wave for e in store.device_executions("d2")] == [1, 1]
     assert store.device_executions("nope") == []
+
+
+def test_rollout_rows_are_written_set_based_and_idempotent(store: FleetStore) -> None:
+    # PostgreSQL writes these with one statement per 5,000 rows (unnest), SQLite with
+    # executemany: the same rows either way.
+    from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
+
+    spec = RolloutSpec(manifest_url="file:///m.json", version="2.0.0", key="/k")
+    execs = [Execution("r1", f"cam-{i}", i % 2) for i in range(3)]
+    store.create_rollout(RolloutRecord("r1", spec, created_at=T0, updated_at=T0), execs)
+    for e in execs[:2]:
+        e.state, e.attempt, e.command_id, e.sent_at = "SENT", 1, f"r1.{e.device_id}.1", T0
+    sends = [
+        (
+            e,
+            CommandRecord(
+                e.command_id or "", e.device_id, "ota.apply", rollout_id="r1", issued_at=T0
+            ),
+        )
+        for e in execs[:2]
+    ]
+    store.record_sends(sends)
+    store.apply(updates(result("cam-0", "r1.cam-0.1", "SUCCEEDED", T0 + 1)), now=T0 + 1)
+    store.record_sends(sends)  # again (a restarted runner): the result is kept
+    assert store.rollout_commands("r1") == {
+        "r1.cam-0.1": ("SUCCEEDED", None),
+        "r1.cam-1.1": ("RECORDED", None),
+    }
+    first, last = Execution("r1", "cam-2", 0, state="PENDING"), Execution("r1", "cam-2", 0)
+    last.state, last.reason, last.finished_at = "CANCELED", "rollout halted", T0 + 2
+    store.save_executions([first, last])  # the same device twice: the last one wins
+    got = {e.device_id: e for e in store.executions("r1")}
+    assert [(d, got[d].state, got[d].attempt, got[d].wave) for d in sorted(got)] == [
+        ("cam-0", "SENT", 1, 0),
+        ("cam-1", "SENT", 1, 1),
+        ("cam-2", "CANCELED", 0, 0),
+    ]
+    assert got["cam-2"].finished_at == T0 + 2 and got["cam-0"].sent_at == T0

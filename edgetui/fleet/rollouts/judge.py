@@ -4,14 +4,17 @@ halts (and which devices get `ota.rollback`).
 
 The rules (README "Phased rollouts"):
 - a device succeeded when its command's result is SUCCEEDED, it then runs the release with
-  its slot committed (`good`), and no critical alert fires through the health window;
+  its slot committed (`good`), and no critical alert fires through the health window; it
+  failed on such an alert, a rollback, or no commit by the window's end as its own telemetry
+  from then on shows (`_window_over`: not the runner's clock alone);
 - a device that refuses the release (REJECTED, or FAILED with a reason that says it cannot
   take it, such as insufficient_ram) is REJECTED: grouped by reason, and counted neither as
   executed nor against the wave's success threshold;
 - the next wave starts when the current one's successes reach the threshold (hawkBit);
 - the rollout halts once failed / executed exceeds the maximum, after `min_executed`
-  executed devices (AWS IoT Jobs abort config); `auto_rollback` then rolls back every device
-  that took the release;
+  executed devices (AWS IoT Jobs abort config), a device counting as executed once it passed
+  (committed) or failed its health check (`halt_rate`); `auto_rollback` then rolls back every
+  device that took the release;
 - a device that went offline before answering gets a new attempt (a new command id) once it
   is back online; a device that stays online and silent gets one after `retry_after_s`;
 - at the timeout the rollout ends: SUCCEEDED when its last wave met the threshold, else
@@ -63,6 +66,16 @@ def _finish(e: Execution, state: str, reason: str | None, now: float, turn: Turn
     turn.changed[e.device_id] = e
 
 
+def _window_over(e: Execution, dev: DeviceState, window_s: float, now: float) -> bool:
+    """Whether the device itself said it did not commit within the window: its telemetry from
+    the window's end or later still shows no commit. A device offline in its window (a real
+    one reboots into the new slot), or whose messages are still queued at the broker or the
+    ingest, is not failed for a commit the fleet has not heard about yet (it waits, at worst
+    until the rollout's timeout)."""
+    end = (e.installed_at or now) + window_s
+    return now >= end and (dev.last_telemetry or 0.0) >= end
+
+
 def _follow(
     r: RolloutRecord,
     e: Execution,
@@ -104,7 +117,7 @@ def _follow(
                 _finish(e, "SUCCEEDED", None, now, turn)
         elif e.committed_at is not None:
             _finish(e, "FAILED", f"rolled back to {dev.version} in the health window", now, turn)
-        elif now - (e.installed_at or now) >= spec.health_window_s:
+        elif _window_over(e, dev, spec.health_window_s, now):
             _finish(e, "FAILED", "slot not committed within the health window", now, turn)
 
 
@@ -129,11 +142,24 @@ def _roll_back(
             turn.changed.pop(e.device_id, None)
 
 
-def counts(execs: Iterable[Execution]) -> dict[str, int]:
-    out: dict[str, int] = {}
+def halt_rate(execs: Iterable[Execution]) -> tuple[int, int]:
+    """(failed, executed) for the halt: a device counts as executed once its update passed or
+    failed its own health check, so a committed device still in its health window counts
+    with the successes (and moves to the failures if a critical alert fires there).
+
+    Counting only SUCCEEDED (commit + the whole health window) would count a wave's failures
+    a health window before its successes: when a wave of thousands starts at once, its
+    failures alone come in on top of the executed devices of the waves before, and the rate
+    seen for those seconds is several times the real one (2% failing read as 6% at 10,000
+    devices, wave 3: a halt the fleet did not deserve)."""
+    failed = executed = 0
     for e in execs:
-        out[e.state] = out.get(e.state, 0) + 1
-    return out
+        if e.state == "FAILED":
+            failed += 1
+            executed += 1
+        elif e.state == "SUCCEEDED" or (e.state == "INSTALLED" and e.committed_at is not None):
+            executed += 1
+    return failed, executed
 
 
 def _wave_met(r: RolloutRecord, execs: list[Execution], wave: int) -> bool:
@@ -184,9 +210,7 @@ def judge(
         if e.state in ("SENT", "INSTALLED"):
             _follow(r, e, devices.get(e.device_id), results, now, turn)
 
-    c = counts(execs)
-    failed, succeeded = c.get("FAILED", 0), c.get("SUCCEEDED", 0)
-    executed = failed + succeeded
+    failed, executed = halt_rate(execs)
     if executed >= spec.min_executed and failed / executed > spec.max_failure_rate:
         r.state = "HALTED"
         r.halt_reason = (

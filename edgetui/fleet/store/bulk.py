@@ -120,6 +120,12 @@ _NEWER = (
 
 def postgres_bulk() -> dict[str, Bulk]:
     """Keyed by the generic statement (sql.py) each one replaces."""
+    from edgetui.fleet.store.rollouts import (
+        COMMAND_PUBLISHED,
+        COMMAND_RECORDED,
+        EXEC_FIELDS,
+        EXEC_UPSERT,
+    )
     from edgetui.fleet.store.sql import (
         ALERT,
         ALERT_COUNTS,
@@ -184,5 +190,28 @@ def postgres_bulk() -> dict[str, Bulk]:
             (T, F, T),
             pick=(0, 1, 2),
             coalesce=distinct,
+        ),
+        # A rollout's executions and command records: 10,000 a turn at most, where row by row
+        # cost 14 s against PostgreSQL (0.3 s with SQLite).
+        EXEC_UPSERT: Bulk(
+            f"INSERT INTO executions ({', '.join(EXEC_FIELDS)}) SELECT * FROM {{rows}} "
+            "ON CONFLICT (rollout_id, device_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in EXEC_FIELDS[2:]),
+            (T, T, I, T, T, I, T, F, F, F, F, T, T),
+        ),
+        COMMAND_RECORDED: Bulk(
+            "INSERT INTO commands (command_id, device_id, command, state, detail, rollout_id, "
+            "issued_at, updated_at) SELECT v.command_id, v.device_id, v.command, 'RECORDED', NULL, "
+            "v.rollout_id, v.issued_at, NULL "
+            "FROM {rows} AS v (command_id, device_id, command, rollout_id, issued_at) "
+            "ON CONFLICT (command_id, device_id) DO NOTHING",
+            (T, T, T, T, F),
+        ),
+        # The broker's acknowledgements of a turn's commands: RECORDED -> SENT.
+        COMMAND_PUBLISHED: Bulk(
+            "UPDATE commands SET state = 'SENT' FROM {rows} AS v (command_id, device_id) "
+            "WHERE commands.command_id = v.command_id AND commands.device_id = v.device_id "
+            "AND commands.state = 'RECORDED'",
+            (T, T),
         ),
     }

@@ -76,12 +76,19 @@ def _exec_row(e: Execution) -> tuple[Any, ...]:
     return tuple(getattr(e, f) for f in EXEC_FIELDS)
 
 
+def _exec_rows(executions: Sequence[Execution]) -> list[tuple[Any, ...]]:
+    """One row per (rollout, device), the last one given winning (as row by row would):
+    PostgreSQL's set-based upsert cannot touch a row twice in one statement."""
+    return list({(e.rollout_id, e.device_id): _exec_row(e) for e in executions}.values())
+
+
 class RolloutSql:
     """Rollout methods of the fleet store (see FleetStore for the contract)."""
 
     _tx: Any
     _q: Any
     _rows: Any
+    _many: Any  # executemany, or one set-based statement per 5,000 rows on PostgreSQL
 
     def create_rollout(self, rollout: RolloutRecord, executions: Sequence[Execution]) -> None:
         """Write a new rollout and its executions in one transaction."""
@@ -99,8 +106,7 @@ class RolloutSql:
                     json.dumps(rollout.wave_done),
                 ),
             )
-            for e in executions:
-                cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
+            self._many(cur, EXEC_UPSERT, _exec_rows(executions))
 
     def rollout(self, rollout_id: str) -> RolloutRecord | None:
         rows = self._rows(
@@ -187,8 +193,7 @@ class RolloutSql:
         if not executions:
             return
         with self._tx() as cur:
-            for e in executions:
-                cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
+            self._many(cur, EXEC_UPSERT, _exec_rows(executions))
 
     def record_sends(self, sends: Sequence[tuple[Execution, CommandRecord]]) -> None:
         """Before publishing: each execution as sent and its command record (RECORDED), in
@@ -197,20 +202,22 @@ class RolloutSql:
         if not sends:
             return
         with self._tx() as cur:
-            for e, c in sends:
-                cur.execute(self._q(EXEC_UPSERT), _exec_row(e))
-                cur.execute(
-                    self._q(COMMAND_RECORDED),
-                    (c.command_id, c.device_id, c.command, c.rollout_id, c.issued_at),
-                )
+            self._many(cur, EXEC_UPSERT, _exec_rows([e for e, _ in sends]))
+            self._many(
+                cur,
+                COMMAND_RECORDED,
+                [
+                    (c.command_id, c.device_id, c.command, c.rollout_id, c.issued_at)
+                    for _, c in sends
+                ],
+            )
 
     def mark_published(self, commands: Sequence[tuple[str, str]]) -> None:
         """(command_id, device_id) pairs the broker acknowledged: RECORDED -> SENT."""
         if not commands:
             return
         with self._tx() as cur:
-            for command_id, device_id in commands:
-                cur.execute(self._q(COMMAND_PUBLISHED), (command_id, device_id))
+            self._many(cur, COMMAND_PUBLISHED, [tuple(c) for c in commands])
 
     def rollout_commands(self, rollout_id: str) -> dict[str, tuple[str | None, str | None]]:
         """command_id -> (state, detail) of the rollout's commands."""

@@ -349,18 +349,16 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull, OutboxKeys):
     def _sealed(self, rows: list[tuple[Any, ...]], first: int) -> list[tuple[Any, ...]]:
         """(id, kind, prio, created, size, text) rows as (seq, ..., sealed payload)."""
         assert self.cipher is not None
-        seal = self.cipher.seal
+        seqs = range(first, first + len(rows))
+        blobs = self.cipher.seal_many(
+            [row[5].encode() for row in rows],
+            [row_aad(seq, row[1], row[3], row[0]) for seq, row in zip(seqs, rows, strict=True)],
+        )
         return [
-            (
-                seq,
-                oid,
-                kind,
-                prio,
-                created,
-                size,
-                seal(text.encode(), row_aad(seq, kind, created, oid)),
+            (seq, oid, kind, prio, created, size, blob)
+            for seq, (oid, kind, prio, created, size, _), blob in zip(
+                seqs, rows, blobs, strict=True
             )
-            for seq, (oid, kind, prio, created, size, text) in enumerate(rows, first)
         ]
 
     def _require(self) -> aiosqlite.Connection:

@@ -93,6 +93,10 @@ class Drainer:
         self._pending: deque[OutboxRow] = deque()
         self._cursor: tuple[int, int] = (-1, 0)
         self._more = False
+        # New rows were announced and not looked for yet: kept until a fetch runs, because
+        # a wake-up that finds the window full cannot look now (forgetting it left a row
+        # queued until the next wake-up).
+        self._look_owed = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rate: deque[tuple[float, int]] = deque()
@@ -222,6 +226,7 @@ class Drainer:
         self._pending.clear()
         self._cursor = (-1, 0)
         self._more = False
+        self._look_owed = False  # the next link starts with a look (attach)
         with self._lock:
             self._in_link = None
             self._left_link.notify_all()
@@ -247,10 +252,12 @@ class Drainer:
                 self._pending.clear()
                 self._cursor = (-1, 0)
                 new_rows = True
+            self._look_owed = self._look_owed or new_rows
             self._settle()
             if wind_down is not None and (not self._sent or time.monotonic() >= wind_down):
                 return None  # a clean stop: what was in flight is acknowledged (or late)
-            rc = self._publish(client, new_rows or self._more) if wind_down is None else _OK
+            look = self._look_owed or self._more
+            rc = self._publish(client, look) if wind_down is None else _OK
             if rc == _OK and client.want_write():
                 rc = client.loop_write()
             if rc != _OK:
@@ -258,7 +265,7 @@ class Drainer:
             busy = pending_tls_bytes(sock) or (
                 wind_down is None
                 and len(self._sent) < self.window
-                and (self._pending or self._more)
+                and (self._pending or self._more or self._look_owed)
             )
             if not busy and not self._sent and self._journaled:
                 self._compact()  # nothing in flight: a good moment
@@ -344,6 +351,7 @@ class Drainer:
             if not self._pending:
                 if not look:
                     return _OK
+                self._look_owed = False  # this read sees every row committed so far
                 rows, last, self._more = self.store.fetch_unsent_blocking(
                     self.batch, self._cursor
                 )  # _more: a full batch, more may follow

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from edgetui.config import StoreConfig
 from edgetui.store.outbox import Outbox
+from tests.support.latency_proxy import LatencyProxy
 from tests.support.mosquitto import free_port, start_mosquitto
 from tests.support.mqtt_sub import Collector
 from tests.uplink.helpers import close_pair, make_pair, wait_until
@@ -189,3 +190,26 @@ async def test_a_clean_stop_waits_for_the_pubacks_of_what_is_in_flight(
         assert published < 5000 and ob2.queued() == 5000 - published
     finally:
         await ob2.stop()
+
+
+async def test_a_row_committed_while_the_window_is_full_is_still_sent(
+    tmp_path: Path, mosquitto
+) -> None:
+    # One message in flight at a time and PUBACKs held 50 ms by a proxy: each row added
+    # while the previous one waits for its PUBACK wakes the drain with the window full and
+    # nothing fetched pending. The look that wake-up asked for must wait for a free slot,
+    # not be forgotten (the row used to stay queued until something else woke the drain).
+    proxy = LatencyProxy(mosquitto.host, mosquitto.port, delay_s=0.05)
+    sub = Collector(mosquitto.host, mosquitto.port)
+    ob, up = await make_pair(tmp_path, proxy.url, inflight=1)
+    await up.start()
+    await wait_until(lambda: up.section()["state"] == "connected", what="connected")
+    for i in range(5):
+        await ob.enqueue("telemetry", {"i": i})
+        await asyncio.sleep(0.01)  # inside the previous row's PUBACK delay
+    # Nothing else is added now: every row must leave without another wake-up.
+    await wait_until(lambda: ob.queued() == 0, timeout=20, what="every row sent")
+    assert len({r["seq"] for r in sub.rows()}) == 5
+    await close_pair(ob, up)
+    proxy.close()
+    sub.close()

@@ -296,12 +296,15 @@ class Drainer:
         except (OSError, ValueError):  # a socket closed under us: the caller finds out
             return [[], [], []]
         if self._wake_r in ready[0]:
-            with self._lock:
-                self._signalled = False
+            # Empty the pipe first, then allow the next byte: the other way round, a
+            # signal in between had its byte swallowed and left `_signalled` set on an
+            # empty pipe, so every later wake-up waited for the idle timeout.
             try:
                 self._wake_r.recv(4096)
             except OSError:
                 pass
+            with self._lock:
+                self._signalled = False
         return ready
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, rc: Any, props: Any) -> None:

@@ -339,10 +339,14 @@ class Drainer:
             self._journaled = 0  # after: a failed delete is tried again
 
     def _publish(self, client: Any, look: bool) -> Any:
-        """Fill the window; returns paho's error code if the connection is gone."""
+        """Fill the window; returns paho's error code if the connection is gone. `look`:
+        rows may have been added after the cursor (a wake-up); kept in `_more` until a read
+        happens, since a full window (or rows still pending) defers the read."""
+        if look:
+            self._more = True
         while len(self._sent) < self.window:
             if not self._pending:
-                if not look:
+                if not self._more:
                     return _OK
                 rows, last, self._more = self.store.fetch_unsent_blocking(
                     self.batch, self._cursor

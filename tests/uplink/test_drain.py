@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import signal
 from pathlib import Path
 
 from edgetui.config import StoreConfig
@@ -189,3 +191,32 @@ async def test_a_clean_stop_waits_for_the_pubacks_of_what_is_in_flight(
         assert published < 5000 and ob2.queued() == 5000 - published
     finally:
         await ob2.stop()
+
+
+async def test_a_row_queued_while_the_window_is_full_goes_out_once_there_is_room(
+    tmp_path: Path, mosquitto
+) -> None:
+    """The wake-up for a row added while every window slot waits for a PUBACK is kept
+    until the drain can read it: it was consumed unread, and the row sat in the outbox
+    until some later row woke the drain again (seen as a crash test's restarted daemon
+    never draining its own start-up warning)."""
+    sub = Collector(mosquitto.host, mosquitto.port)
+    ob, up = await make_pair(tmp_path, mosquitto.url, inflight=2)
+    try:
+        await up.start()
+        await wait_until(lambda: up.state == "connected", what="connected")
+        os.kill(mosquitto.proc.pid, signal.SIGSTOP)  # no PUBACK until SIGCONT
+        try:
+            await ob.enqueue_many([("telemetry", {"n": 1}), ("telemetry", {"n": 2})])
+            await wait_until(lambda: up.drainer.published == 2, what="the window full")
+            await ob.enqueue("telemetry", {"n": 3})
+            # The drain thread has taken the wake-up (with the window still full).
+            await wait_until(lambda: not up.drainer._new_rows, what="the wake-up taken")
+            assert up.drainer.published == 2
+        finally:
+            os.kill(mosquitto.proc.pid, signal.SIGCONT)
+        await wait_until(lambda: sub.seqs() == [1, 2, 3], timeout=60, what="all three rows")
+        await wait_until(lambda: ob.queued() == 0, timeout=60, what="an empty outbox")
+    finally:
+        sub.close()
+        await close_pair(ob, up)

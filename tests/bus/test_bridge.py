@@ -38,7 +38,7 @@ class Peer:
         self.client.subscribe(TOPIC + "#", qos=0)
         self.client.loop_start()
         # Until the SUBACK, the broker would drop what the bus sends: wait for it.
-        assert subscribed.wait(10), "peer subscription not acknowledged"
+        assert subscribed.wait(60), "peer subscription not acknowledged"
 
     def publish(self, topic: str, payload: bytes | str) -> None:
         self.client.publish(topic, payload, qos=1).wait_for_publish(10)

@@ -107,6 +107,7 @@ class MqttBridge:
         # tls_set() reads the system's CA certificates: off the event loop.
         client = await asyncio.to_thread(self._new_client, tls)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
@@ -234,7 +235,13 @@ class MqttBridge:
             return
         # no_local: the broker does not send our own publications back to us.
         client.subscribe(self.prefix + "+", options=SubscribeOptions(qos=0, noLocal=True))
-        self._call(self._set_state, "connected", None)
+
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: int, codes: list[Any], _p: Any) -> None:
+        # "connected" once the SUBACK is in: before it, the broker would drop what another
+        # process publishes for this bus.
+        refused = [str(c) for c in codes if c.is_failure]
+        error = f"broker refused the subscription: {refused[0]}" if refused else None
+        self._call(self._set_state, "connected", error)
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._call(self._set_state, "disconnected", f"disconnected: {reason}")

@@ -18,6 +18,7 @@ from edgetui.cli.context import (
 )
 
 INVALID_PARAMS = -32602
+SWITCH_MARGIN = 256  # bus tail: events the history read covers beyond those it prints
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,10 +83,15 @@ async def cmd_tail(ctx: Context) -> int:
                 if note.kind == "subscribed":
                     if not args.history:
                         continue
-                    params = {"limit": args.history, "type": args.type}
-                    for ev in await api.call("bus.history", params):
+                    # More events than are printed: every event published between the
+                    # subscription and this read is then known, not only the last N (the
+                    # older ones would come next from the subscription, out of order).
+                    # SWITCH_MARGIN: as many as the daemon queues for one subscriber.
+                    params = {"limit": args.history + SWITCH_MARGIN, "type": args.type}
+                    recent = await api.call("bus.history", params)
+                    seen.update(ev.get("id", "") for ev in recent)
+                    for ev in recent[-args.history :]:
                         _emit(ev, args.json)
-                        seen.add(ev.get("id", ""))
                         printed += 1
                         if args.count and printed >= args.count:
                             return EXIT_OK

@@ -191,6 +191,13 @@ class InferenceEngine:
             ) from None
         try:
             result = await asyncio.wait_for(asyncio.shield(job.future), self.config.timeout_s)
+        except asyncio.CancelledError:
+            # The caller went away (a task cancelled at a stop): the worker's answer, or its
+            # WorkerCancelled, would be left on a future nobody reads ("Future exception was
+            # never retrieved", logged whenever the garbage collector gets to it).
+            job.cancel()
+            job.future.cancel()
+            raise
         except TimeoutError:
             job.cancel()  # the worker stops at the next token (or skips it if not started)
             job.future.cancel()  # nobody awaits it any more

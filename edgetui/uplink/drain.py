@@ -349,7 +349,9 @@ class Drainer:
             self._journaled = 0  # after: a failed delete is tried again
 
     def _publish(self, client: Any, look: bool) -> Any:
-        """Fill the window; returns paho's error code if the connection is gone."""
+        """Fill the window; returns paho's error code if the connection is gone. `look`:
+        read rows after the cursor once the pending ones are out (a wake-up owed a look,
+        or the last read was a full batch)."""
         while len(self._sent) < self.window:
             if not self._pending:
                 if not look:

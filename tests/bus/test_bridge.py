@@ -15,6 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edgetui.bus import EventBus, build_bus
+from edgetui.bus.mqtt_bridge import MqttBridge
 from edgetui.config import BusConfig
 from edgetui.models import to_dict
 from edgetui.models.event import Event
@@ -37,7 +38,7 @@ class Peer:
         self.client.subscribe(TOPIC + "#", qos=0)
         self.client.loop_start()
         # Until the SUBACK, the broker would drop what the bus sends: wait for it.
-        assert subscribed.wait(10), "peer subscription not acknowledged"
+        assert subscribed.wait(60), "peer subscription not acknowledged"
 
     def publish(self, topic: str, payload: bytes | str) -> None:
         self.client.publish(topic, payload, qos=1).wait_for_publish(10)
@@ -80,6 +81,35 @@ def event_json(**over: Any) -> dict[str, Any]:
     return d
 
 
+async def test_connected_once_the_broker_acknowledged_the_subscription(
+    mosquitto: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bridge says "connected" after its SUBACK, not at its CONNACK: a message another
+    process publishes once it says so is not dropped by the broker for want of a
+    subscription."""
+    seen: list[str] = []
+    on_subscribe, set_state = MqttBridge._on_subscribe, MqttBridge._set_state
+
+    def subscribed(self: MqttBridge, *args: Any) -> None:
+        seen.append("suback")
+        on_subscribe(self, *args)
+
+    def state(self: MqttBridge, state: str, error: str | None) -> None:
+        seen.append(state)
+        set_state(self, state, error)
+
+    monkeypatch.setattr(MqttBridge, "_on_subscribe", subscribed)
+    monkeypatch.setattr(MqttBridge, "_set_state", state)
+    b = build_bus(BusConfig(bridge_url=mosquitto.url), DEV)
+    await b.start()
+    try:
+        await wait_for(lambda: b.bridge.state == "connected")
+        assert seen == ["suback", "connected"]
+        assert b.bridge.last_error is None
+    finally:
+        await b.stop()
+
+
 async def test_local_event_goes_out_on_the_device_topic(bus: EventBus, peer: Peer) -> None:
     await asyncio.sleep(0.2)  # the peer's subscription is in place
     ev = bus.publish("SPEAK_WARNING", {"message": "hello"}, source="edgetui://test-device/llm")
@@ -96,24 +126,34 @@ async def test_message_from_another_process_joins_the_bus_once(bus: EventBus, pe
     ev = await asyncio.wait_for(sub.get(), 10)
     assert ev.id == raw["id"] and ev.data == {"location": "x"} and ev.source == raw["source"]
     assert bus.bridge.section()["received"] == 1
-    # Not echoed back: the peer sees only its own message, never a second copy from us.
     await peer.next_message()  # its own publication
-    await asyncio.sleep(0.5)
-    assert peer.messages.empty()
-    assert bus.bridge.section()["sent"] == 0
-    # The same id again (a retransmission) is not published twice.
+    # The same id again (a retransmission) is not published twice: the bridge gets the
+    # peer's messages in order, so once the next one is on the bus the repeat was handled.
     peer.publish(TOPIC + "MOTION_DETECTED", json.dumps(raw))
-    await asyncio.sleep(0.5)
-    assert sub.queued == 0 and bus.published == 1
+    marker = event_json()
+    peer.publish(TOPIC + "MOTION_DETECTED", json.dumps(marker))
+    assert (await asyncio.wait_for(sub.get(), 10)).id == marker["id"]
+    assert sub.queued == 0 and bus.published == 2
+    # Not echoed back: before the bridge's own next publication, the peer sees only its
+    # own messages, never a copy from us.
+    local = bus.publish("NOTIFY", {"n": 1}, source="edgetui://test-device/llm")
+    before: list[str] = []
+    while (doc := json.loads((await peer.next_message())[1]))["id"] != local.id:
+        before.append(doc["id"])
+    assert before == [raw["id"], marker["id"]]
+    assert bus.bridge.section()["sent"] == 1
 
 
 async def test_own_events_are_not_received_back(bus: EventBus, peer: Peer) -> None:
     sub = bus.subscribe("*", name="t")
-    bus.publish("NOTIFY", {"n": 1}, source="edgetui://test-device/llm")
+    own = bus.publish("NOTIFY", {"n": 1}, source="edgetui://test-device/llm")
     await peer.next_message()  # it reached the broker
-    await asyncio.sleep(0.5)
-    assert sub.queued == 1  # only the local copy
-    assert bus.published == 1 and bus.bridge.section()["received"] == 0
+    # A copy of it coming back would reach the bridge before what the peer publishes now.
+    marker = event_json()
+    peer.publish(TOPIC + "MOTION_DETECTED", json.dumps(marker))
+    assert (await asyncio.wait_for(sub.get(), 10)).id == own.id  # the local copy
+    assert (await asyncio.wait_for(sub.get(), 10)).id == marker["id"]  # no second copy
+    assert bus.published == 2 and bus.bridge.section()["received"] == 1
 
 
 @pytest.mark.parametrize(

@@ -129,3 +129,45 @@ async def test_tail_history_runs_into_live_events_without_a_gap(daemon: Path) ->
     ns = [json.loads(line)["data"]["n"] for line in out.decode().splitlines()]
     assert len(ns) == 80
     assert ns == list(range(ns[0], ns[0] + 80)), "tail skipped or repeated events"
+
+
+async def test_tail_prints_no_older_event_after_the_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """More events than -n published between tail's subscription and its history read
+    (a lively bus, a tail process the machine left waiting): the history shows the last
+    N, and the older ones, which the subscription delivers too, are not printed after
+    them. A fake daemon puts that interleaving in place deterministically."""
+    import argparse
+    import contextlib
+    from collections.abc import AsyncIterator
+    from typing import Any
+
+    from edgetui.api import Notification
+    from edgetui.cli.bus import cmd_tail
+    from edgetui.cli.context import Context
+    from edgetui.config import Config
+
+    events = [
+        {"id": f"e{n}", "type": "TICK", "source": "t", "data": {"n": n}} for n in range(1, 18)
+    ]
+
+    class Daemon:
+        async def subscribe(self, kinds: Any) -> AsyncIterator[Notification]:
+            yield Notification("subscribed", {})
+            for ev in events:  # all published after the subscription
+                yield Notification("event", ev)
+
+        async def call(self, method: str, params: dict[str, Any]) -> Any:
+            assert method == "bus.history"
+            return events[:15][-params["limit"] :]  # 15 published by the time of the read
+
+    @contextlib.asynccontextmanager
+    async def api(self: Context, **_: Any) -> AsyncIterator[Daemon]:
+        yield Daemon()
+
+    monkeypatch.setattr(Context, "api", api)
+    args = argparse.Namespace(history=10, count=12, type="TICK", json=True)
+    assert await cmd_tail(Context(args=args, config=Config(), state_dir=tmp_path)) == 0
+    ns = [json.loads(line)["data"]["n"] for line in capsys.readouterr().out.splitlines()]
+    assert ns == list(range(6, 18))

@@ -12,7 +12,7 @@ from edgetui.api import Notification
 from edgetui.tui.app import EdgeApp
 from edgetui.tui.panels.bus import MAX_LINES, BusPanel
 from tests.support.fake_api import FakeAPI, fixed_snapshot
-from tests.support.ui import daemon_that_returns, make_app
+from tests.support.ui import daemon_that_returns, make_app, until
 
 SECTION: dict[str, Any] = {
     "published": 1234,
@@ -212,14 +212,6 @@ async def test_reconnect_fills_in_the_events_missed_while_away(daemon_restarted:
         assert [e["id"] for e in panel.events] == [f"id-{n:04d}" for n in range(1, 8)]
         lines = logged(panel)
         assert len(lines) == 7 and "back soon" in lines[5]
-
-
-async def until(pilot: Pilot[Any], cond: Any) -> None:
-    for _ in range(200):
-        if cond():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached")
 
 
 async def test_no_bus_section_means_no_panel() -> None:

@@ -30,7 +30,7 @@ def ingesting(store: FleetStore, url: str, **kw: Any) -> Iterator[Ingest]:
     ing = Ingest(store, parse_broker(url), **kw)
     ing.start()
     try:
-        assert ing.wait_connected(20), ing.stats.last_error
+        assert ing.wait_connected(60), ing.stats.last_error
         yield ing
     finally:
         ing.stop()

@@ -51,7 +51,7 @@ def wait_fleet(store: FleetStore, n: int) -> None:
     """Until the store has `n` devices online with their telemetry (type, version)."""
     until(
         lambda: sum(1 for d in store.devices() if d.status == "online" and d.version) >= n,
-        30,
+        60,
         f"{n} devices online in the store",
     )
 

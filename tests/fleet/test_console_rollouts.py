@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Static
 
 from edgetui.fleet import parse_broker
 from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
@@ -89,7 +89,7 @@ async def test_the_rollouts_view_without_rollouts(tmp_path: Path) -> None:
         assert isinstance(app.screen, RolloutsScreen) and app.screen.docs == []
 
 
-async def wait_ui(pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 20.0) -> Any:
+async def wait_ui(pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 60.0) -> Any:
     """Let the app run until `pred` holds (its store calls run in threads); on a timeout,
     say what the Rollouts view shows."""
     deadline = time.monotonic() + timeout
@@ -253,7 +253,9 @@ async def test_n_creates_a_rollout_with_the_cli_s_checks(tmp_path: Path) -> None
         await pilot.press("enter")  # enter in a field submits too
         await wait_ui(pilot, lambda: "--success-threshold 'most': expected a number" in error())
         fill(success_threshold="0.9", target="type=gateway", rollout_id="r-new")
-        await pilot.pause(0.3)  # a button ignores clicks for 0.2 s after a press
+        # A button ignores clicks while it shows its last press (0.2 s, on a timer).
+        create = form.query_one("#create", Button)
+        await wait_ui(pilot, lambda: not create.has_class("-active"))
         await pilot.click("#create")
         await wait_ui(pilot, lambda: isinstance(app.screen, RolloutsScreen))
         await wait_ui(pilot, lambda: "r-new created" in said(app))

@@ -38,6 +38,16 @@ def test_two_fleet_processes_split_the_load_and_share_postgres(
     b = spawn_ingest(mosquitto.url, postgres_url, "fleet-b", tmp_path / "b")
     store = open_store(postgres_url, tmp_path)
     try:
+        # Both in the shared subscription before the devices publish: one that starts late
+        # on a loaded machine would miss its share and fail the "both took a real share"
+        # check below. The broker's log says when it acknowledged each one's SUBSCRIBE.
+        until(
+            lambda: all(
+                f"Sending SUBACK to edgetui-fleet-{name}" in mosquitto.log_text()
+                for name in ("fleet-a", "fleet-b")
+            ),
+            what="both fleet processes subscribed",
+        )
         with simulating(mosquitto.url, n, telemetry_interval_s=0.5):
             until(lambda: online(store) == n, what="every device online")
             until(

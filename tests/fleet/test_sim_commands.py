@@ -141,3 +141,32 @@ def test_without_trusted_keys_every_command_is_rejected(mosquitto, ops_key) -> N
         until(lambda: states(sub, doc["id"]) == ["REJECTED"], 20, "rejected")
         assert by_command(sub, doc["id"])[0]["reason"] == "unknown_key"
     sub.close()
+
+
+def test_a_device_counts_as_connected_once_its_commands_subscription_is_in_place(
+    mosquitto, ops_key, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """wait_connected() is what a sender waits on before publishing commands: a device
+    counts once the broker acknowledged its commands subscription, not at its CONNACK (a
+    command published in between is lost, and its sender waits in vain for a result)."""
+    from edgetui.fleet.simulator.pool import SimPool
+
+    online_at_connack: list[bool] = []
+    real = SimPool._on_connect
+
+    def spy(self: SimPool, client: Any, idx: int, *rest: Any) -> None:
+        real(self, client, idx, *rest)
+        online_at_connack.append(idx in self.online)
+
+    monkeypatch.setattr(SimPool, "_on_connect", spy)
+    key = load_private_key(ops_key[0])
+    sub = Collector(mosquitto.host, mosquitto.port, topic="devices/+/commands/result")
+    with simulating(mosquitto.url, 3) as sim:
+        assert sim.wait_connected(timeout=60)
+        assert online_at_connack == [False, False, False]
+        docs = [sign_command(key, "ota.check", targets=["all"]) for _ in sim.devices]
+        for dev, doc in zip(sim.devices, docs, strict=True):
+            sub.client.publish(dev.commands_topic, json.dumps(doc), qos=1)
+        for doc in docs:
+            until(lambda d=doc: states(sub, d["id"]) == ["REJECTED"], 60, "every device's result")
+    sub.close()

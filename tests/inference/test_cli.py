@@ -39,16 +39,22 @@ def test_status_json_has_inference_and_agents_via_the_daemon(
     )
     daemon = start_daemon(state, config=cfg)
     try:
-        for _ in range(100):  # the daemon answers before every part has started
-            if "agents" in run_json("--state-dir", str(state), "status", "--json"):
+        # The daemon answers before every part has started, and an agent subscribes to the
+        # bus when it first runs (its status is "updating" until then): an event published
+        # before the llm agent is idle would never be decided about.
+        deadline = time.monotonic() + 60
+        while True:
+            agents = run_json("--state-dir", str(state), "status", "--json").get("agents")
+            if agents and all(a["status"] in ("idle", "running") for a in agents):
                 break
+            assert time.monotonic() < deadline, f"agents not started: {agents}"
             time.sleep(0.1)
         pub = run_cli(
             "--config", str(cfg), "--state-dir", str(state),
             "bus", "publish", "MOTION_DETECTED", "--data", '{"location": "gate"}',
         )  # fmt: skip
         assert pub.returncode == 0, pub.stderr
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             snap = run_json("--config", str(cfg), "--state-dir", str(state), "status", "--json")
             # The daemon answers before every part started: wait for the decision.

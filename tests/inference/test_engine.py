@@ -238,3 +238,31 @@ async def test_golden_passes_with_the_model_and_fails_without(
     res = await run_golden(missing, golden)
     assert not res.ok and "model unavailable" in res.detail
     await missing.stop()
+
+
+async def test_a_cancelled_caller_leaves_no_unread_error_behind(
+    state_dir: Path, tiny_model: Path
+) -> None:
+    """A request whose caller is cancelled (a drill's probe pump, an agent at a stop) is
+    cancelled with it: the worker's later WorkerCancelled is not left on a future nobody
+    reads, which asyncio reports ("Future exception was never retrieved") from whatever
+    garbage collection gets to it, even one inside another traceback's formatting."""
+    import gc
+
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx["message"]))
+    engine = await started_engine(state_dir, model_path=str(tiny_model))
+    try:
+        for _ in range(3):  # queued behind the first, and the first one running
+            task = asyncio.create_task(engine.complete("Once upon a time", max_tokens=256))
+            await asyncio.sleep(0)  # submitted: the task now waits for the worker
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    finally:
+        await engine.stop()
+    for _ in range(5):  # the worker's answers, handed over with call_soon_threadsafe
+        await asyncio.sleep(0)
+    gc.collect()
+    assert reported == []

@@ -7,7 +7,8 @@ from typing import Any
 
 from edgetui.api import Notification
 from edgetui.tui.panels.ota import OtaPanel
-from tests.support.ui import make_app
+from edgetui.tui.screens.confirm import ConfirmScreen
+from tests.support.ui import make_app, until
 
 SLOT = {
     "status": "good",
@@ -84,6 +85,10 @@ def ota_app(**kw: Any):
     return make_app({"ota": copy.deepcopy(OTA)}, **kw)
 
 
+def panel_text(pilot: Any) -> str:
+    return str(pilot.app.query_one(OtaPanel).render())
+
+
 def test_ota_panel_snapshot(snap_compare) -> None:
     app, _ = ota_app()
     assert snap_compare(app, terminal_size=(100, 40))
@@ -100,7 +105,7 @@ def test_ota_panel_progress_snapshot(snap_compare) -> None:
                 {"phase": "download", "percent": 42, "message": "100/238 KiB", "active": True},
             )
         )
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "42%" in panel_text(pilot))
 
     assert snap_compare(app, terminal_size=(100, 40), run_before=run_before)
 
@@ -123,9 +128,10 @@ async def test_check_is_not_mutating_and_works_readonly() -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await pilot.press("u")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: api.calls)
         await pilot.press("i")  # hidden in read-only mode
         await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmScreen)
     assert [c[0] for c in api.calls] == ["ota.check"]
 
 
@@ -135,10 +141,10 @@ async def test_apply_asks_then_calls() -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await pilot.press("i")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert api.calls == []  # waiting for the confirmation
         await pilot.press("y")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: api.calls)
     assert api.calls == [("ota.apply", {})]
 
 
@@ -148,13 +154,13 @@ async def test_rollback_cancelled_does_nothing_and_commit_calls() -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await pilot.press("b")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         await pilot.press("g")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: api.calls)
     assert [c[0] for c in api.calls] == ["ota.commit"]
 
 
@@ -168,6 +174,4 @@ async def test_progress_note_draws_a_bar() -> None:
                 {"phase": "extract", "percent": 50, "message": "unpacking", "active": True},
             )
         )
-        await pilot.pause(0.2)
-        text = str(app.query_one(OtaPanel).render())
-    assert "50% extract: unpacking" in text
+        await until(pilot, lambda: "50% extract: unpacking" in panel_text(pilot))

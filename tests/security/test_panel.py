@@ -10,7 +10,7 @@ from edgetui.tui.header import StatusHeader
 from edgetui.tui.panels.security import SecurityPanel
 from tests.ota.test_panel import OTA
 from tests.support.fake_api import FakeAPI, fixed_snapshot
-from tests.support.ui import make_app
+from tests.support.ui import make_app, until
 
 SECURITY = {
     "events": [
@@ -140,8 +140,7 @@ async def test_operator_role_keeps_its_actions() -> None:
         keys = dict(app.key_table())
         assert keys.get("i") == "OTA apply" and keys.get("u") == "OTA check"
         await pilot.press("u")
-        await pilot.pause(0.3)
-        assert ("ota.check", {}) in api.calls
+        await until(pilot, lambda: ("ota.check", {}) in api.calls)
 
 
 def test_security_panel_snapshot(snap_compare) -> None:

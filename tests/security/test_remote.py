@@ -18,6 +18,7 @@ from tests.support.mqtt_sub import Collector
 
 DEVICE = "test-device"
 RESULTS = f"devices/{DEVICE}/commands/result"
+STATUS = f"devices/{DEVICE}/status"
 
 
 @pytest.fixture
@@ -33,14 +34,25 @@ async def device(
     config.uplink.url = mosquitto.url
     config.remote.trusted_keys = [str(ops_key[1])]
     sub = Collector(mosquitto.host, mosquitto.port, topic=RESULTS)
+    sub.status = Collector(mosquitto.host, mosquitto.port, topic=STATUS)  # type: ignore[attr-defined]
     rt = Runtime(config, state_dir)
     await rt.start()
-    await sub.wait_for(lambda: rt.uplink is not None and rt.uplink.state == "connected")
+    await subscribed(sub, 0)
     try:
         yield rt, sub
     finally:
         await rt.stop()
+        sub.status.close()  # type: ignore[attr-defined]
         sub.close()
+
+
+async def subscribed(sub: Collector, before: int) -> None:
+    """Until the device's connection said `online` for the (before+1)-th time. The uplink
+    is "connected" before its commands SUBSCRIBE reaches the broker (a command sent then
+    is lost); it publishes `online` right after that SUBSCRIBE on the same connection, so
+    once `online` is here the subscription is in place."""
+    status: Collector = sub.status  # type: ignore[attr-defined]
+    await status.wait_for(lambda: status.statuses().count(b"online") > before, 60)
 
 
 def results(sub: Collector, command_id: str | None) -> list[dict[str, Any]]:
@@ -71,9 +83,10 @@ async def test_a_signed_flush_runs_once_even_across_restarts(device, ops_key) ->
     await sub.wait_for(lambda: "REJECTED" in states(sub, doc["id"]))
     assert results(sub, doc["id"])[-1]["reason"] == "replayed"
     remote = rt.remote
+    online = sub.status.statuses().count(b"online")  # type: ignore[attr-defined]
     await rt.restart("test")
     assert rt.remote is remote  # the part outlives a runtime restart
-    await sub.wait_for(lambda: rt.uplink is not None and rt.uplink.state == "connected")
+    await subscribed(sub, online)
     send(sub, doc)
     await sub.wait_for(lambda: states(sub, doc["id"]).count("REJECTED") == 2)
     section = rt.remote.section()

@@ -43,7 +43,7 @@ class Collector:
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self.client.connect(host, port)
         self.client.loop_start()
-        if not self._subscribed.wait(10):
+        if not self._subscribed.wait(60):  # only bounds a hang
             raise RuntimeError("collector did not subscribe")
 
     def _on_message(self, c: Any, u: Any, msg: mqtt.MQTTMessage) -> None:

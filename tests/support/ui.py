@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -55,3 +56,13 @@ def daemon_that_returns(
         return second
 
     return connect, reconnect, back
+
+
+async def until(pilot: Any, cond: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Let the app run until `cond()` holds. A pause of a fixed length is not enough for a
+    key press, a screen, a search or a worker's call on a loaded machine; `timeout` only
+    bounds a hang."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not reached"
+        await pilot.pause(0.02)

@@ -14,7 +14,7 @@ from edgetui.tui.header import StatusHeader
 from edgetui.tui.panels.alerts import AlertsPanel
 from edgetui.tui.screens.alert_action import AlertActionScreen, parse_duration
 from edgetui.tui.screens.pin import PinScreen
-from tests.support.ui import make_app
+from tests.support.ui import make_app, until
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -26,14 +26,6 @@ def text_of(widget: Any) -> str:
     console = Console(width=max(widget.size.width - 2, 20), record=True, file=io.StringIO())
     console.print(widget.content)
     return console.export_text()
-
-
-async def until(pilot: Pilot[Any], cond, tries: int = 100) -> None:
-    for _ in range(tries):
-        if cond():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached")
 
 
 async def test_firing_first_by_severity_with_since_value_and_rule() -> None:

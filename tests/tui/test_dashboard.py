@@ -8,7 +8,7 @@ from edgetui.tui.panels.resources import ResourcesPanel
 from edgetui.tui.screens.help import HelpScreen
 from edgetui.tui.screens.pin import PinScreen
 from tests.support.fake_api import FakeAPI, fixed_snapshot
-from tests.support.ui import daemon_that_returns, make_app
+from tests.support.ui import daemon_that_returns, make_app, until
 
 
 async def test_resources_panel_shows_snapshot_figures() -> None:
@@ -102,20 +102,12 @@ async def test_disconnect_banner_and_reconnect() -> None:
         await pilot.pause()
         assert app.connection == "attached"
         first.drop()
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if app.connection == "disconnected":
-                break
+        await until(pilot, lambda: app.connection == "disconnected")
         banner = app.query_one(Banner)
-        assert app.connection == "disconnected"
         assert banner.has_class("-shown")
         assert "disconnected" in str(banner.render())
         daemon_back.set()
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if app.connection == "attached":
-                break
-        assert app.connection == "attached"
+        await until(pilot, lambda: app.connection == "attached")
         assert not banner.has_class("-shown")
     assert first.closed
 
@@ -132,7 +124,7 @@ async def test_resize_reflows_to_two_columns() -> None:
 
 
 async def test_command_palette_opens_and_offers_help() -> None:
-    from textual.command import CommandPalette
+    from textual.command import CommandList, CommandPalette
 
     app, _ = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -140,10 +132,17 @@ async def test_command_palette_opens_and_offers_help() -> None:
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Help")
-        await pilot.pause(0.3)
+
+        # The palette searches in a worker: enter picks the highlighted command, which must
+        # be the search's answer by then.
+        def help_highlighted() -> bool:
+            found = app.screen.query_one(CommandList)
+            index = found.highlighted
+            return index is not None and "Help" in str(found.get_option_at_index(index).prompt)
+
+        await until(pilot, help_highlighted)
         await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, HelpScreen)
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
 
 
 async def test_kiosk_disables_command_palette() -> None:

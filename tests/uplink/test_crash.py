@@ -32,6 +32,13 @@ async def wait_drained(state: Path, cfg: Path, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.2)
 
 
+async def offline_said(sub: Collector, before: int) -> None:
+    """Until the collector has more than `before` `offline` statuses: the broker sends a
+    killed daemon's last will (or a stopped one's own `offline`) after everything that
+    daemon published, in order, so its messages in transit have landed by then."""
+    await sub.wait_for(lambda: sub.statuses().count(b"offline") > before, 60)
+
+
 def write_config(path: Path, port: int) -> Path:
     path.write_text(
         f"""
@@ -77,6 +84,7 @@ async def test_sigkill_mid_drain_repeatedly_then_restart(tmp_path: Path, mosquit
     try:
         everything = set(range(1, TOTAL + 1))
         for _ in range(5):
+            wills = sub.statuses().count(b"offline")
             daemon = spawn_daemon(state, config=cfg)
             target = len(sub.messages) + rng.randint(50, 500)
             while len(sub.messages) < target and daemon.poll() is None:
@@ -85,13 +93,15 @@ async def test_sigkill_mid_drain_repeatedly_then_restart(tmp_path: Path, mosquit
                 await asyncio.sleep(0.005)
             daemon.kill()  # SIGKILL, wherever the drain is
             daemon.wait(timeout=30)
-            await asyncio.sleep(0.3)  # let in-transit deliveries land before counting
+            # Its last will comes after whatever it got to the broker: then count.
+            await offline_said(sub, wills)
             new = sub.seqs()[consumed:]
             consumed += len(new)
             dups = [s for s in new if s in seen]
             assert len(dups) <= WINDOW, f"{len(dups)} duplicates after a restart"
             seen.update(new)
             assert sub.statuses()[-1] == b"offline"  # the last will
+        wills = sub.statuses().count(b"offline")
         daemon = start_daemon(state, config=cfg)
         try:
             deadline = asyncio.get_running_loop().time() + 90
@@ -101,9 +111,10 @@ async def test_sigkill_mid_drain_repeatedly_then_restart(tmp_path: Path, mosquit
         finally:
             daemon.terminate()
             daemon.wait(timeout=30)
+        await offline_said(sub, wills)  # said on a clean stop too
         new = sub.seqs()[consumed:]
         assert len([s for s in new if s in seen]) <= WINDOW
-        assert sub.statuses()[-1] == b"offline"  # said on a clean stop too
+        assert sub.statuses()[-1] == b"offline"
     finally:
         sub.close()
 
@@ -130,7 +141,7 @@ async def test_killed_in_each_drain_step_then_restarted(
     try:
         daemon = spawn_daemon(state, config=cfg, env_extra={"EDGETUI_FAULT": step})
         assert daemon.wait(timeout=60) == -9, f"not killed at {step}: {daemon_log(state)[-800:]}"
-        await asyncio.sleep(0.3)  # let in-transit deliveries land
+        await offline_said(sub, 0)  # its last will: what it got to the broker has landed
         before = set(sub.seqs())
         assert before, "nothing was delivered before the kill"
         assert len(before) < total, "the drain finished before the fault point"
@@ -156,7 +167,7 @@ async def test_killed_in_each_drain_step_then_restarted(
         last, queued = ob.stats.last_seq, ob.queued()
         await ob.stop()
         assert queued == 0 and last >= total
-        await sub.wait_for(lambda: set(range(1, last + 1)) <= set(sub.seqs()), 10)
+        await sub.wait_for(lambda: set(range(1, last + 1)) <= set(sub.seqs()), 60)
         assert all(r["_topic"].endswith("/logs") for r in sub.rows() if r["seq"] > total)
     finally:
         sub.close()

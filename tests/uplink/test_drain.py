@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import signal
 from pathlib import Path
 
 from edgetui.config import StoreConfig
 from edgetui.store.outbox import Outbox
-from tests.support.latency_proxy import LatencyProxy
 from tests.support.mosquitto import free_port, start_mosquitto
 from tests.support.mqtt_sub import Collector
 from tests.uplink.helpers import close_pair, make_pair, wait_until
@@ -192,24 +193,30 @@ async def test_a_clean_stop_waits_for_the_pubacks_of_what_is_in_flight(
         await ob2.stop()
 
 
-async def test_a_row_committed_while_the_window_is_full_is_still_sent(
+async def test_a_row_queued_while_the_window_is_full_goes_out_once_there_is_room(
     tmp_path: Path, mosquitto
 ) -> None:
-    # One message in flight at a time and PUBACKs held 50 ms by a proxy: each row added
-    # while the previous one waits for its PUBACK wakes the drain with the window full and
-    # nothing fetched pending. The look that wake-up asked for must wait for a free slot,
-    # not be forgotten (the row used to stay queued until something else woke the drain).
-    proxy = LatencyProxy(mosquitto.host, mosquitto.port, delay_s=0.05)
+    """The wake-up for a row added while every window slot waits for a PUBACK is kept
+    until the drain can read it: it was consumed unread, and the row sat in the outbox
+    until some later row woke the drain again (seen as a crash test's restarted daemon
+    never draining its own start-up warning)."""
     sub = Collector(mosquitto.host, mosquitto.port)
-    ob, up = await make_pair(tmp_path, proxy.url, inflight=1)
-    await up.start()
-    await wait_until(lambda: up.section()["state"] == "connected", what="connected")
-    for i in range(5):
-        await ob.enqueue("telemetry", {"i": i})
-        await asyncio.sleep(0.01)  # inside the previous row's PUBACK delay
-    # Nothing else is added now: every row must leave without another wake-up.
-    await wait_until(lambda: ob.queued() == 0, timeout=20, what="every row sent")
-    assert len({r["seq"] for r in sub.rows()}) == 5
-    await close_pair(ob, up)
-    proxy.close()
-    sub.close()
+    ob, up = await make_pair(tmp_path, mosquitto.url, inflight=2)
+    try:
+        await up.start()
+        await wait_until(lambda: up.state == "connected", what="connected")
+        os.kill(mosquitto.proc.pid, signal.SIGSTOP)  # no PUBACK until SIGCONT
+        try:
+            await ob.enqueue_many([("telemetry", {"n": 1}), ("telemetry", {"n": 2})])
+            await wait_until(lambda: up.drainer.published == 2, what="the window full")
+            await ob.enqueue("telemetry", {"n": 3})
+            # The drain thread has taken the wake-up (with the window still full).
+            await wait_until(lambda: not up.drainer._new_rows, what="the wake-up taken")
+            assert up.drainer.published == 2
+        finally:
+            os.kill(mosquitto.proc.pid, signal.SIGCONT)
+        await wait_until(lambda: sub.seqs() == [1, 2, 3], timeout=60, what="all three rows")
+        await wait_until(lambda: ob.queued() == 0, timeout=60, what="an empty outbox")
+    finally:
+        sub.close()
+        await close_pair(ob, up)

@@ -51,7 +51,9 @@ class SimPool(threading.Thread):
         self.interval_s = interval_s
         self.offline_for_s = offline_for_s
         self.clock = clock
-        self.online: set[int] = set()  # connected and acknowledged by the broker
+        # Connected, and the broker acknowledged the commands subscription: only then does a
+        # command published to the device reach it (wait_connected() counts these).
+        self.online: set[int] = set()
         self.published = 0
         self.commands = 0
         self.offline: set[int] = set()  # sent offline on purpose, back later
@@ -93,7 +95,6 @@ class SimPool(threading.Thread):
         if rc.is_failure:
             return
         dev = self.devices[idx]
-        self.online.add(idx)
         client.publish(dev.status_topic, "online", qos=1, retain=True)
         client.subscribe(dev.commands_topic, qos=1)
         for topic, payload in dev.alert_transitions(self.clock()):
@@ -103,6 +104,10 @@ class SimPool(threading.Thread):
         for topic, payload in dev.outbox:
             client.publish(topic, payload, qos=1)
         dev.outbox.clear()
+
+    def _on_subscribe(self, _c: mqtt.Client, idx: int, _mid: int, _rcs: Any, _p: Any) -> None:
+        # The SUBACK, not the CONNACK: a command published between the two would be lost.
+        self.online.add(idx)
 
     def _on_disconnect(self, _c: mqtt.Client, idx: int, _f: Any, rc: Any, _p: Any) -> None:
         self.online.discard(idx)
@@ -143,6 +148,7 @@ class SimPool(threading.Thread):
         c.on_socket_register_write = self._want_write
         c.on_socket_unregister_write = self._done_write
         c.on_connect = self._on_connect
+        c.on_subscribe = self._on_subscribe
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         return c

@@ -4,6 +4,8 @@ runner in this process."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,46 @@ def test_low_ram_devices_reject_with_their_reason(
     assert doc["rejected_reasons"] == {"insufficient_ram": len(low)}
     assert {e.device_id for e in execs if e.state == "REJECTED"} == low
     assert doc["counts"]["SUCCEEDED"] == 12 - len(low) and doc["executed"] == 12 - len(low)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_stalled_broker_leaves_commands_recorded_and_sent_once(
+    store: FleetStore, mosquitto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the broker acknowledges nothing, a turn gives up waiting at its deadline: the
+    commands stay RECORDED and in paho's hands, the next turns do not publish them again,
+    and they are marked SENT (or answered) once the broker is back."""
+    from edgetui.fleet.mqtt import parse_broker
+    from edgetui.fleet.rollouts import RolloutRunner
+    from edgetui.fleet.rollouts import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "PUBACK_WAIT_S", 0.5)
+    release = make_release(tmp_path)
+    counter = CommandCounter(mosquitto.host, mosquitto.port)
+    with (
+        ingesting(store, mosquitto.url),
+        simulating(mosquitto.url, 4, trusted_keys=(str(release.pub),), **SIM),
+    ):
+        wait_fleet(store, 4)
+        start(store, release, "rs", waves=[100.0])
+        runner = RolloutRunner(store, parse_broker(mosquitto.url), "rs", owner="t", tick_s=0.1)
+        runner._connect()
+        try:
+            assert runner._connected.wait(30)
+            os.kill(mosquitto.proc.pid, signal.SIGSTOP)
+            try:
+                for _ in range(3):  # the first records and hands over; the others wait
+                    runner.turn()
+                states = store.rollout_commands("rs")
+                assert len(states) == 4 and {s for s, _ in states.values()} == {"RECORDED"}
+                assert runner.published == 0 and len(runner._inflight) == 4
+            finally:
+                os.kill(mosquitto.proc.pid, signal.SIGCONT)
+            r = until(lambda: (r := runner.turn()) and r.state == "SUCCEEDED" and r, 60, "done")
+            assert r.state == "SUCCEEDED" and runner.published == 4
+        finally:
+            runner._client.loop_stop()
+            runner._client.disconnect()
+    until(lambda: len(counter.per_device("ota.apply")) == 4, 60, "4 commands counted")
+    assert set(counter.per_id().values()) == {1}  # each published once, stall or not
+    counter.close()

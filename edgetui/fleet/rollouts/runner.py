@@ -35,6 +35,7 @@ from edgetui.security import load_private_key, sign_command
 log = logging.getLogger(__name__)
 
 MAX_VALIDITY_S = 86400.0  # a device's default [remote] max_validity_s
+PUBACK_WAIT_S = 10.0  # how long a turn waits for the broker's acknowledgements
 
 
 def default_owner() -> str:
@@ -94,9 +95,12 @@ class RolloutRunner:
             # Handed to paho, a QoS 1 message is sent again after a reconnect until the
             # broker acknowledges it: this process never publishes it a second time.
             self._inflight[doc["id"]] = (e.device_id, info)
+        # One deadline for the whole turn: a broker that stopped acknowledging must not
+        # cost 10 s per command.
+        deadline = time.monotonic() + PUBACK_WAIT_S
         for cid, (_, info) in list(self._inflight.items()):
             try:
-                info.wait_for_publish(timeout=10)
+                info.wait_for_publish(timeout=max(0.0, deadline - time.monotonic()))
             except ValueError:  # paho's queue was full: not taken, published again next turn
                 del self._inflight[cid]
             except RuntimeError as exc:  # no connection: paho keeps it queued

@@ -2,7 +2,8 @@
 
 fleet rollout create --manifest URL --key operator.key [--waves 1,10,50,100] [--target ...]
     [--success-threshold 0.95] [--max-failure-rate 0.05] [--min-executed 10]
-    [--health-window 10m] [--timeout 1h] [--retry-after 60s] [--auto-rollback] [--json]
+    [--health-window 10m] [--timeout 1h] [--retry-after 60s]
+    [--in-progress-timeout 30m] [--auto-rollback] [--json]
 fleet rollout run ID --broker URL [--ingest] [--tick S] [--lease S]   the runner (headless)
 fleet rollout pause|resume|abort ID [--json]
 fleet rollout status [ID] [--json]                 one rollout, or every rollout
@@ -35,6 +36,12 @@ def register_rollout(fsub: argparse._SubParsersAction, common: Any) -> None:
     q.add_argument("--health-window", default="10m", metavar="DURATION")
     q.add_argument("--timeout", default="1h", metavar="DURATION")
     q.add_argument("--retry-after", default="60s", metavar="DURATION")
+    q.add_argument(
+        "--in-progress-timeout",
+        default="30m",
+        metavar="DURATION",
+        help="an update answered but not finished this long after its command is TIMED_OUT",
+    )
     q.add_argument("--auto-rollback", action="store_true")
     q.add_argument("--id", default="", help="the rollout's id (default: generated)")
     q.add_argument("--json", action="store_true")
@@ -90,6 +97,7 @@ def cmd_create(ctx: Context) -> int:
             health_window=a.health_window,
             timeout=a.timeout,
             retry_after=a.retry_after,
+            in_progress_timeout=a.in_progress_timeout,
             auto_rollback=a.auto_rollback,
         )
     except SpecError as exc:

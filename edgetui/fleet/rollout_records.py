@@ -45,6 +45,9 @@ class RolloutSpec:
     timeout_s: float = 3600.0
     auto_rollback: bool = False
     retry_after_s: float = 60.0  # an online device that never answered gets a new attempt
+    # An update answered (QUEUED or IN_PROGRESS) but not finished this long after its command
+    # was sent is TIMED_OUT (AWS IoT Jobs' in-progress timeout); 0: only the rollout's timeout.
+    in_progress_timeout_s: float = 1800.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

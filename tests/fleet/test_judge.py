@@ -131,3 +131,33 @@ def test_no_commit_fails_only_once_the_device_said_so_after_its_window() -> None
     stuck.last_telemetry = T0 + 16  # the window is over and the device still says trial
     judge(r, [e], {"d2": stuck}, {}, T0 + 17)
     assert (e.state, e.reason) == ("FAILED", "slot not committed within the health window")
+
+
+def _sent(dev: str, sent_at: float) -> Execution:
+    return Execution("r", dev, 1, state="SENT", attempt=1, command_id=f"r.{dev}.1", sent_at=sent_at)
+
+
+def test_an_update_answered_but_never_finished_times_out_in_progress() -> None:
+    r = _rollout(max_rate=0.5, min_executed=100)
+    r.spec.in_progress_timeout_s, r.spec.timeout_s = 600.0, 3600.0
+    now = T0 + 1000
+    execs = [_sent("old", now - 600), _sent("young", now - 599), _sent("silent", now - 900)]
+    devices = {e.device_id: _device(e.device_id, good=False) for e in execs}
+    results = {"r.old.1": ("IN_PROGRESS", None), "r.young.1": ("QUEUED", None)}
+    turn = judge(r, execs, devices, results, now)
+    got = {e.device_id: (e.state, e.reason) for e in execs}
+    assert got["old"] == ("TIMED_OUT", "IN_PROGRESS for 600 s without a result")
+    assert got["young"] == ("SENT", None)  # not yet
+    # Never answered at all: the retry rule's business (`retry_after_s`), not this one.
+    assert [(e.device_id, e.attempt) for e in turn.sends] == [("silent", 2)]
+    assert halt_rate(execs) == (1, 1)  # a stuck update counts against the rollout
+
+
+def test_without_an_in_progress_timeout_only_the_rollout_s_timeout_ends_it() -> None:
+    r = _rollout(max_rate=0.5, min_executed=100)
+    r.spec.in_progress_timeout_s = 0.0
+    e = _sent("d", T0 + 10)
+    judge(r, [e], {"d": _device("d", good=False)}, {"r.d.1": ("IN_PROGRESS", None)}, T0 + 290)
+    assert e.state == "SENT"
+    judge(r, [e], {"d": _device("d", good=False)}, {"r.d.1": ("IN_PROGRESS", None)}, T0 + 300)
+    assert (r.state, e.state) == ("TIMED_OUT", "TIMED_OUT")

@@ -17,6 +17,8 @@ The rules (README "Phased rollouts"):
   device that took the release;
 - a device that went offline before answering gets a new attempt (a new command id) once it
   is back online; a device that stays online and silent gets one after `retry_after_s`;
+- a device that answered (QUEUED, IN_PROGRESS) but has no final result `in_progress_timeout_s`
+  after the send is TIMED_OUT (AWS IoT Jobs' in-progress timeout), a failure for the halt;
 - at the timeout the rollout ends: SUCCEEDED when its last wave met the threshold, else
   TIMED_OUT; executions still open are TIMED_OUT.
 """
@@ -95,6 +97,15 @@ def _follow(
             reason = detail or state.lower()
             cannot = state == "REJECTED" or reason in CANNOT_TAKE
             _finish(e, "REJECTED" if cannot else "FAILED", reason, now, turn)
+        elif (
+            state in ("QUEUED", "IN_PROGRESS")
+            and spec.in_progress_timeout_s > 0
+            and now - (e.sent_at or now) >= spec.in_progress_timeout_s
+        ):
+            # Answered, then silent: its final result was lost or the update hangs. A retry
+            # would be refused as a replay or collide with the update under way.
+            reason = f"{state} for {spec.in_progress_timeout_s:g} s without a result"
+            _finish(e, "TIMED_OUT", reason, now, turn)
         elif state not in ANSWERED and dev is not None:
             # No answer at all: offline since the send, or the command was lost.
             if dev.status == "offline" and (dev.status_at or 0) >= (e.sent_at or 0):
@@ -144,8 +155,9 @@ def _roll_back(
 
 def halt_rate(execs: Iterable[Execution]) -> tuple[int, int]:
     """(failed, executed) for the halt: a device counts as executed once its update passed or
-    failed its own health check, so a committed device still in its health window counts
-    with the successes (and moves to the failures if a critical alert fires there).
+    failed its own health check (or timed out in progress), so a committed device still in
+    its health window counts with the successes (and moves to the failures if a critical
+    alert fires there).
 
     Counting only SUCCEEDED (commit + the whole health window) would count a wave's failures
     a health window before its successes: when a wave of thousands starts at once, its
@@ -154,7 +166,7 @@ def halt_rate(execs: Iterable[Execution]) -> tuple[int, int]:
     devices, wave 3: a halt the fleet did not deserve)."""
     failed = executed = 0
     for e in execs:
-        if e.state == "FAILED":
+        if e.state in ("FAILED", "TIMED_OUT"):  # a stuck update counts against the rollout
             failed += 1
             executed += 1
         elif e.state == "SUCCEEDED" or (e.state == "INSTALLED" and e.committed_at is not None):

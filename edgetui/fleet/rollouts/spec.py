@@ -111,6 +111,7 @@ def spec_from_options(
     health_window: str = "10m",
     timeout: str = "1h",
     retry_after: str = "60s",
+    in_progress_timeout: str = "30m",
     auto_rollback: bool = False,
 ) -> RolloutSpec:
     """A spec from `fleet rollout create`'s options, shared by the CLI and the console's form
@@ -128,6 +129,7 @@ def spec_from_options(
         health_window_s=parse_duration("--health-window", health_window),
         timeout_s=parse_duration("--timeout", timeout),
         retry_after_s=parse_duration("--retry-after", retry_after),
+        in_progress_timeout_s=parse_duration("--in-progress-timeout", in_progress_timeout),
         auto_rollback=auto_rollback,
     )
 

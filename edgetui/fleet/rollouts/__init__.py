@@ -6,12 +6,13 @@ Modules: `spec` (create: options, target set, waves), `judge` (one turn, a pure 
 `status` (the status document). Offers `RolloutSpec`, `create_rollout`, `SpecError`,
 `parse_waves`, `parse_target`, `parse_duration`, `read_manifest_version`,
 `spec_from_options` (create's options, for the CLI and the console's form), `RolloutRunner`,
-`rollout_status`, `judge`, `TRANSITIONS` (what pause, resume and abort do).
+`rollout_status`, `judge`, `one_line` (an error in one short line), `TRANSITIONS` (what
+pause, resume and abort do).
 """
 
 from edgetui.fleet.rollout_records import TRANSITIONS, RolloutRecord, RolloutSpec
 from edgetui.fleet.rollouts.judge import judge
-from edgetui.fleet.rollouts.runner import RolloutRunner
+from edgetui.fleet.rollouts.runner import RolloutRunner, one_line
 from edgetui.fleet.rollouts.spec import (
     SpecError,
     create_rollout,
@@ -31,6 +32,7 @@ __all__ = [
     "SpecError",
     "create_rollout",
     "judge",
+    "one_line",
     "parse_duration",
     "parse_target",
     "parse_waves",

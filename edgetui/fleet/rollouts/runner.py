@@ -42,6 +42,13 @@ def default_owner() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line: the console never shows a traceback."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return line if len(line) <= 160 else line[:157] + "..."
+
+
 class RolloutRunner:
     """Runs one rollout from `store` over `broker` (see the module docstring)."""
 
@@ -230,7 +237,7 @@ class RolloutRunner:
                     r = self.turn()
                 except Exception as exc:  # the store or broker is away: try the next turn
                     log.warning("rollout %s: turn failed: %s", self.rollout_id, exc)
-                    self.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                    self.last_error = one_line(exc)
                 else:
                     self.last_error = ""
                     if self.holding and self.finished(r):

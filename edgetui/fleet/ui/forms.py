@@ -15,7 +15,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from edgetui.fleet.rollouts import RolloutSpec, SpecError, spec_from_options
+from edgetui.fleet.rollouts import RolloutSpec, SpecError, one_line, spec_from_options
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -162,6 +162,6 @@ class CreateRolloutScreen(ModalScreen[str | None]):
             error.update(str(exc))
             return
         except Exception as exc:  # the store refused (a duplicate id, the store away)
-            error.update(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            error.update(one_line(exc))
             return
         self.dismiss(created)

@@ -23,10 +23,16 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from edgetui.fleet.rollouts import TRANSITIONS, RolloutSpec, create_rollout, rollout_status
+from edgetui.fleet.rollouts import (
+    TRANSITIONS,
+    RolloutSpec,
+    create_rollout,
+    one_line,
+    rollout_status,
+)
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui.forms import ConfirmScreen, CreateRolloutScreen
-from edgetui.fleet.ui.runs import ConsoleRuns, lease_text, one_line
+from edgetui.fleet.ui.runs import ConsoleRuns, lease_text
 
 COLOUR = {
     "RUNNING": "green",

@@ -18,17 +18,10 @@ from textual.markup import escape
 
 from edgetui.fleet.mqtt import Broker
 from edgetui.fleet.records import iso
-from edgetui.fleet.rollouts import RolloutRunner
+from edgetui.fleet.rollouts import RolloutRunner, one_line
 from edgetui.fleet.store import FleetStore
 
 STOP_WAIT_S = 15.0  # a turn under way waits for the broker's PUBACKs (up to 10 s)
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one short line: the console never shows a traceback."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return line if len(line) <= 160 else line[:157] + "..."
 
 
 def lease_text(owner: str | None, until: float | None, now: float) -> str:

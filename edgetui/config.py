@@ -131,6 +131,20 @@ class InferenceConfig:
     # A model decision whose confidence (P of its action) is under this goes to the rule
     # policy, which says why. 0 = off. The shipped model's wrong decisions average 0.76.
     min_confidence: float = 0.0
+    # The model runs in a worker process (inference/child.py). It is killed when its resident
+    # memory passes max_rss_mb (0 = no limit) or a load takes longer than load_timeout_s; a
+    # request with no answer within timeout_s counts as a hang and kills it too.
+    max_rss_mb: int = 0
+    load_timeout_s: float = 120.0
+    # A dead worker is restarted after restart_backoff_s, doubled per crash before an answer,
+    # up to restart_backoff_max_s; max_crashes within crash_window_s: the rules decide.
+    restart_backoff_s: float = 1.0
+    restart_backoff_max_s: float = 60.0
+    max_crashes: int = 5
+    crash_window_s: float = 600.0
+    # llama.cpp's CPU-specific weight repacking at load (AMX, q4_0 8x8): off by default, it
+    # crashed q4_0 models on AMX CPUs (inference/load_params.py).
+    repack_weights: bool = False
 
 
 @dataclass
@@ -440,6 +454,18 @@ def _validate_values(cfg: Config, where: str) -> None:
             )
     if not 0.0 <= cfg.inference.min_confidence <= 1.0:
         raise ConfigError(f"{where}: [inference] min_confidence: expected a number in [0, 1]")
+    inf = cfg.inference
+    for key in ("timeout_s", "load_timeout_s", "restart_backoff_s", "crash_window_s"):
+        if getattr(inf, key) <= 0:
+            raise ConfigError(f"{where}: [inference] {key}: expected a number above 0")
+    if inf.restart_backoff_max_s < inf.restart_backoff_s:
+        raise ConfigError(
+            f"{where}: [inference] restart_backoff_max_s: expected at least restart_backoff_s"
+        )
+    if inf.max_crashes < 1:
+        raise ConfigError(f"{where}: [inference] max_crashes: expected 1 or more")
+    if inf.max_rss_mb < 0:
+        raise ConfigError(f"{where}: [inference] max_rss_mb: expected 0 (no limit) or more")
     if cfg.ui.kiosk_max_attempts < 1:
         raise ConfigError(f"{where}: [ui] kiosk_max_attempts: expected 1 or more")
     for key in ("kiosk_backoff_s", "kiosk_lockout_s"):

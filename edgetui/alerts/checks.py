@@ -197,6 +197,27 @@ def ota_rolled_back(s: dict[str, Any], now: float, win: float, st: CheckState) -
     return [({}, 0.0)]
 
 
+def inference_worker_crashes(
+    s: dict[str, Any], now: float, win: float, st: CheckState
+) -> Instances:
+    """Crashes of the model worker process within the window, from its `crashes` counter;
+    at least 3 (critical) while the supervisor has given up, however old the crashes."""
+    inf = s.get("inference")
+    worker = inf.get("worker") if isinstance(inf, dict) else None
+    if not isinstance(worker, dict):
+        return []
+    n = number(worker.get("crashes"))
+    if n is None:
+        return []
+    win_ = st.window("crashes")
+    if not win_.samples:  # the counter starts at 0 with the engine: a crash on load counts
+        win_.samples.append((now, 0.0))
+    value = win_.add(now, n, win or 600.0)
+    if worker.get("state") == "failed" and worker.get("last_exit"):
+        value = max(value, 3.0)
+    return [({}, value)]
+
+
 CHECKS: dict[str, Check] = {
     "memory_available_percent": memory_available_percent,
     "disk_free_percent": disk_free_percent,
@@ -205,5 +226,6 @@ CHECKS: dict[str, Check] = {
     "uplink_offline": uplink_offline,
     "buffer_oldest_ttl_ratio": buffer_oldest_ttl_ratio,
     "inference_error_percent": inference_error_percent,
+    "inference_worker_crashes": inference_worker_crashes,
     "ota_rolled_back": ota_rolled_back,
 }

@@ -170,6 +170,16 @@ def builtin_rules(config: AlertsConfig) -> list[Rule]:
             summary="inference errors or timeouts above 5%",
         ),
         Rule(
+            "inference_crashed",
+            check="inference_worker_crashes",
+            op=">=",
+            warning=1.0,
+            critical=3.0,
+            window_s=600.0,
+            summary="the model worker crashed: the rules decide until it is back; look at "
+            "inference.worker.last_exit (edgetui status --json), then validate the model",
+        ),
+        Rule(
             "inference_slow",
             metric="inference.p95_ratio",
             op=">",

@@ -1,7 +1,8 @@
 """On-device inference: the llama.cpp engine that turns an event into a decision.
 
-Offers `InferenceEngine` (one worker thread owns the model; queued, timed, measured
-requests; the rule policy when no usable model is loaded), the decision prompt and grammar
+Offers `InferenceEngine` (the model runs in a supervised worker process, so a llama.cpp crash
+costs the answers in flight, not the runtime; queued, timed, measured requests; the rule
+policy when no usable model answers), the decision prompt and grammar
 (`prompt`), golden prompts scored for accuracy against a pass bar (`load_golden`, `run_suite`,
 `run_golden`), model-file checks
 (`check_model`, `gguf_metadata`), `percentile`, and the generator of the tiny test model
@@ -11,6 +12,7 @@ decision model's files (`SHIPPED_MODEL`, `SHIPPED_REGRESSED_MODEL`, `SHIPPED_GOL
 
 from edgetui.inference.engine import (
     InferenceBusy,
+    InferenceCrashed,
     InferenceEngine,
     InferenceError,
     InferenceTimeout,
@@ -48,6 +50,7 @@ __all__ = [
     "GoldenResult",
     "GoldenSuite",
     "InferenceBusy",
+    "InferenceCrashed",
     "InferenceEngine",
     "InferenceError",
     "InferenceTimeout",

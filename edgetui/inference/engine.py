@@ -1,5 +1,8 @@
-"""The inference engine: one worker thread owns the llama.cpp model; the event loop never waits
-on it. Requests queue with a bound and a timeout, and every request is measured.
+"""The inference engine: the llama.cpp model runs in a worker process (`child.py`), kept alive
+by a supervisor (`supervisor.py`); the event loop never waits on it. Requests queue with a
+bound and a timeout, and every request is measured. A worker that crashes costs the answers
+in flight, which get the rule policy's decision ("model crashed (signal 11)"), never the
+runtime.
 
 The model comes from the active OTA slot (checked against the slot's recorded sha256), else
 from `[inference] model_path` (checked against `model_sha256` when set). A model that is
@@ -18,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.config import InferenceConfig
+from edgetui.inference.load_params import load_params
 from edgetui.inference.model_file import ModelFileError, check_model
+from edgetui.inference.process import WorkerCrashed, WorkerLoadError
 from edgetui.inference.prompt import (
     DECISION_GRAMMAR,
     DECISION_TOKEN_BUDGET,
@@ -27,6 +32,7 @@ from edgetui.inference.prompt import (
     parse_decision,
 )
 from edgetui.inference.stats import LatencyStats
+from edgetui.inference.supervisor import WorkerSupervisor
 from edgetui.inference.worker import ModelWorker, WorkerBusy, WorkerCancelled
 from edgetui.models.clock import rfc3339
 from edgetui.models.decision import Completion, Decision, fallback_decision
@@ -51,6 +57,10 @@ class InferenceTimeout(InferenceError):
 
 class InferenceBusy(InferenceError):
     """The request queue is full."""
+
+
+class InferenceCrashed(InferenceError):
+    """The worker process died with the request in flight; str(e): "model crashed (signal 11)"."""
 
 
 @dataclass
@@ -91,11 +101,17 @@ class InferenceEngine:
 
     name = "inference"
 
-    def __init__(self, config: InferenceConfig, state_dir: Path) -> None:
+    def __init__(
+        self, config: InferenceConfig, state_dir: Path, *, isolation: str = "process"
+    ) -> None:
+        """`isolation`: "process" (the runtime's: llama.cpp in a supervised worker process)
+        or "thread" (llama.cpp in a thread of this process: the benchmark's baseline only)."""
+        if isolation not in ("process", "thread"):
+            raise ValueError(f"isolation: expected 'process' or 'thread', got {isolation!r}")
         self.config = config
         self.state_dir = Path(state_dir)
-        self.available = False
-        self.unavailable_reason: str | None = "not started"
+        self.isolation = isolation
+        self._refused: str | None = "not started"
         self.model_name: str | None = None
         self.model_path: Path | None = None
         self.version: str | None = None
@@ -105,12 +121,35 @@ class InferenceEngine:
         self.stats = LatencyStats()
         self.last_decision: dict[str, Any] | None = None
         self.last_prompt: str | None = None
-        self._worker: ModelWorker | None = None
+        self._worker: ModelWorker | WorkerSupervisor | None = None
         self.drill_delay_s = 0.0  # set by inject_delay (fire drills only)
         # Handed in by the runtime: called with each completed request (baselines), and
         # adding keys to the section (baseline, p95_ratio). Other parts never reach in.
         self.listeners: list[Callable[[Completion], None]] = []
         self.extras: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
+
+    @property
+    def available(self) -> bool:
+        """A model answers requests right now (False while its worker restarts)."""
+        if self._refused is not None or self._worker is None:
+            return False
+        worker = self._worker
+        return worker.ready if isinstance(worker, WorkerSupervisor) else True
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why no model answers (None while one does)."""
+        if self._refused is not None:
+            return self._refused
+        worker = self._worker
+        if isinstance(worker, WorkerSupervisor) and not worker.ready:
+            return worker.reason or "model worker not running"
+        return None
+
+    @property
+    def supervisor(self) -> WorkerSupervisor | None:
+        """The worker process's supervisor (None in thread isolation or without a model)."""
+        return self._worker if isinstance(self._worker, WorkerSupervisor) else None
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -127,37 +166,48 @@ class InferenceEngine:
         except ModelFileError as exc:
             return self._refuse(str(exc))
         self.sha256, self.model_name = checked.sha256, checked.name
-        worker = ModelWorker(
-            n_threads=self.config.n_threads,
-            n_ctx=self.config.n_ctx,
-            queue_size=self.config.queue_size,
-        )
         started = time.perf_counter()
-        try:
-            await worker.start(checked.path)
-        except Exception as exc:
-            await worker.stop()
-            return self._refuse(f"llama.cpp could not load {checked.path.name}: {exc}")
-        self.load_ms = (time.perf_counter() - started) * 1000.0
-        self._worker = worker
-        self.available, self.unavailable_reason = True, None
+        if self.isolation == "process":
+            supervisor = WorkerSupervisor(self.config, checked.path)
+            self._worker, self._refused = supervisor, None
+            try:
+                await supervisor.start()
+            except WorkerLoadError as exc:
+                self._worker = None
+                return self._refuse(str(exc))
+            if not supervisor.ready:  # crashed on load: restarting, or given up
+                log.error("inference: %s (rule-based fallback active)", supervisor.reason)
+                return
+            self.load_ms = supervisor.load_ms
+        else:
+            worker = ModelWorker(
+                n_threads=self.config.n_threads,
+                n_ctx=self.config.n_ctx,
+                queue_size=self.config.queue_size,
+                model_params=load_params(self.config),
+            )
+            try:
+                await worker.start(checked.path)
+            except Exception as exc:
+                await worker.stop()
+                return self._refuse(f"llama.cpp could not load {checked.path.name}: {exc}")
+            self._worker, self._refused = worker, None
+            self.load_ms = (time.perf_counter() - started) * 1000.0
         log.info(
             "inference: loaded %s (%s, sha256 %s…) in %.0f ms",
             checked.path,
             self.origin,
             checked.sha256[:12],
-            self.load_ms,
+            self.load_ms or 0.0,
         )
 
     def _refuse(self, reason: str) -> None:
-        self.available = False
-        self.unavailable_reason = reason
+        self._refused = reason
         log.error("inference: model refused: %s (rule-based fallback active)", reason)
 
     async def stop(self) -> None:
         worker, self._worker = self._worker, None
-        self.available = False
-        self.unavailable_reason = "stopped"
+        self._refused = "stopped"
         if worker is not None:
             await worker.stop()
 
@@ -184,6 +234,9 @@ class InferenceEngine:
                 temperature=self.config.temperature if temperature is None else temperature,
                 score_actions=score_actions,
             )
+        except WorkerCrashed as exc:  # died between the check above and now
+            self.stats.errors += 1
+            raise InferenceUnavailable(str(exc)) from None
         except WorkerBusy:
             self.stats.errors += 1
             raise InferenceBusy(
@@ -208,6 +261,9 @@ class InferenceEngine:
         except WorkerCancelled as exc:
             self.stats.errors += 1
             raise InferenceError(str(exc)) from None
+        except WorkerCrashed as exc:
+            self.stats.errors += 1
+            raise InferenceCrashed(str(exc)) from None
         except Exception as exc:
             self.stats.errors += 1
             raise InferenceError(f"llama.cpp failed: {exc}") from exc
@@ -216,6 +272,8 @@ class InferenceEngine:
             await asyncio.sleep(self.drill_delay_s)
             result.total_ms += self.drill_delay_s * 1000.0
         self.stats.add(result)
+        if isinstance(worker, WorkerSupervisor):
+            worker.note_answer()
         for listener in self.listeners:
             try:
                 listener(result)
@@ -251,6 +309,8 @@ class InferenceEngine:
             except DecisionParseError as exc:
                 self.stats.errors += 1
                 decision = fallback_decision(event.type, data, context, f"bad model output: {exc}")
+            except InferenceCrashed as exc:  # "model crashed (signal 11)": says it all
+                decision = fallback_decision(event.type, data, context, str(exc))
             except InferenceError as exc:
                 decision = fallback_decision(event.type, data, context, f"inference failed: {exc}")
             else:
@@ -301,6 +361,9 @@ class InferenceEngine:
             # "chat_template" when the model's GGUF carries one, else "plain"; None: no model.
             "prompt_format": self._worker.prompt_format if self._worker is not None else None,
             "last_decision": self.last_decision,
+            "isolation": self.isolation,
+            # The worker process (pid, state, restarts, last exit): None without one.
+            "worker": self.supervisor.section() if self.supervisor is not None else None,
         }
         out.update(self.stats.summary())
         for extra in self.extras:

@@ -1,4 +1,5 @@
-"""The one thread that owns the llama.cpp model. Jobs arrive through a queue; results go back
+"""The one thread that owns the llama.cpp model (inside the worker process, `child.py`; the
+benchmark also runs it in-process as the baseline). Jobs arrive through a queue; results go back
 to the event loop with call_soon_threadsafe, so nothing on the loop ever blocks on llama.cpp.
 A job can be cancelled: before it starts it is skipped, while it runs it stops at the next
 token (that is why completions are streamed)."""
@@ -76,9 +77,18 @@ class Job:
 class ModelWorker:
     """Loads the model in its own thread and runs completions there, one at a time."""
 
-    def __init__(self, *, n_threads: int, n_ctx: int, queue_size: int) -> None:
+    def __init__(
+        self,
+        *,
+        n_threads: int,
+        n_ctx: int,
+        queue_size: int,
+        model_params: dict[str, Any] | None = None,
+    ) -> None:
         self.n_threads = n_threads
         self.n_ctx = n_ctx
+        # `llama_model_params` fields set at load (load_params.py: the weight repacking switch).
+        self.model_params = dict(model_params or {})
         # Waiting jobs only: the running one has been taken off. The stop sentinel goes in
         # after the queue was emptied, so the bound never blocks it.
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max(1, queue_size))
@@ -149,13 +159,16 @@ class ModelWorker:
         try:
             import llama_cpp
 
-            self._llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                verbose=False,  # llama.cpp's load chatter would pollute CLI output
-            )
+            from edgetui.inference.load_params import llama_params
+
+            with llama_params(self.model_params):
+                self._llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    verbose=False,  # llama.cpp's load chatter would pollute CLI output
+                )
             # Once per model: the vocabulary's texts, to find the tokens that pick an action.
             self._scorer = ActionScorer(self._llm)
             from edgetui.inference.chat import chat_formatter

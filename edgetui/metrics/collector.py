@@ -155,6 +155,30 @@ class SnapshotCollector:
         yield from _counter(
             "edgetui_inference_completion_tokens", "tokens generated", self.latency.tokens
         )
+        worker = inf.get("worker")
+        if isinstance(worker, dict):
+            yield from self._inference_worker(worker)
+
+    def _inference_worker(self, w: dict[str, Any]) -> Iterator[Metric]:
+        yield from _gauge(
+            "edgetui_inference_worker_up", "1 while the model worker process serves",
+            w.get("state") == "running",
+        )  # fmt: skip
+        yield from _counter(
+            "edgetui_inference_worker_restarts", "model worker process restarts", w.get("restarts")
+        )
+        yield from _counter(
+            "edgetui_inference_worker_crashes", "model worker process crashes", w.get("crashes")
+        )
+        yield from _gauge(
+            "edgetui_inference_worker_resident_bytes", "model worker resident memory",
+            w.get("rss_mb"), 2**20,
+        )  # fmt: skip
+        yield from _gauge(
+            "edgetui_inference_worker_recovery_seconds",
+            "last crash to the first model answer after it",
+            w.get("recovery_ms"), 0.001,
+        )  # fmt: skip
 
     def _bus(self, bus: dict[str, Any]) -> Iterator[Metric]:
         for key, doc in (

@@ -88,7 +88,15 @@ async def evaluate_model(
         try:
             if not engine.available:
                 raise ValueError(f"{model}: cannot load ({engine.unavailable_reason})")
-            return await _score(engine, model, cases)
+            report = await _score(engine, model, cases)
+            worker = engine.supervisor
+            if worker is not None and worker.last_exit is not None:
+                # The rules answered for the crashed requests: the figures would be theirs.
+                raise ValueError(
+                    f"{model}: the model worker crashed during the evaluation "
+                    f"({worker.last_exit.cause} {worker.last_exit.when})"
+                )
+            return report
         finally:
             await engine.stop()
 

@@ -187,6 +187,7 @@ async def run_health(slot_dir: Path, config: OtaConfig, hooks: HealthHooks) -> H
         return HealthReport([HealthCheck("slot", False, str(exc))])
     agents = asyncio.create_task(watch_agents(hooks, config.health_window_s))
     validation = None
+    crashes = _worker_crashes(hooks.inference())
     try:
         model = await check_model(slot)
         if hooks.validate is not None and slot.golden is not None:
@@ -199,6 +200,24 @@ async def run_health(slot_dir: Path, config: OtaConfig, hooks: HealthHooks) -> H
             await check_command(config.health_command, slot.root, config.health_timeout_s),
         ]
         checks.insert(1, await agents)
+        crashed = check_worker(hooks.inference(), crashes)
+        if crashed is not None:
+            checks.append(crashed)
     finally:
         agents.cancel()
     return HealthReport(checks, validation)
+
+
+def _worker_crashes(engine: Any) -> int:
+    worker = getattr(engine, "supervisor", None)
+    return int(getattr(worker, "crashes", 0) or 0)
+
+
+def check_worker(engine: Any, crashes_before: int) -> HealthCheck | None:
+    """Fails when the model worker process crashed during the health check: a model that
+    crashes once in thirty answers is no healthier than one that crashes at once."""
+    worker = getattr(engine, "supervisor", None)
+    if worker is None or _worker_crashes(engine) <= crashes_before or worker.last_exit is None:
+        return None
+    last = worker.last_exit
+    return HealthCheck("inference", False, f"model worker crashed ({last.cause}) {last.when}")

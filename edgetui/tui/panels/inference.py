@@ -92,6 +92,11 @@ class InferencePanel(Panel):
         else:
             out.append("no requests yet", style="dim")
         out.append("\n")
+        worker = s.get("worker")
+        if isinstance(worker, dict):
+            label("Worker")
+            out.append_text(worker_text(worker))
+            out.append("\n")
         label("Count")
         errors, timeouts = s.get("errors", 0), s.get("timeouts", 0)
         out.append(f"{s.get('requests', 0)} requests  ")
@@ -121,6 +126,36 @@ class InferencePanel(Panel):
         label("Why")
         out.append(str(last.get("reason") or "—"), style="italic")
         return Group(*parts)
+
+
+WORKER_STYLE = {"running": "green", "starting": "yellow", "restarting": "bold yellow"}
+
+
+def worker_text(w: dict[str, Any]) -> Text:
+    """The model worker process in one line: state, pid, memory, restarts, the last exit."""
+    out = Text()
+    state = str(w.get("state") or "?")
+    out.append(state, style=WORKER_STYLE.get(state, "bold red"))
+    if w.get("pid"):
+        out.append(f" pid {w['pid']}")
+    if state == "restarting" and w.get("next_restart_s") is not None:
+        out.append(f" in {w['next_restart_s']:.0f} s", style="yellow")
+    if w.get("rss_mb") is not None:
+        cap = f"/{w['max_rss_mb']}" if w.get("max_rss_mb") else ""
+        out.append(f"  {w['rss_mb']:.0f}{cap} MB", style="dim")
+    restarts = int(w.get("restarts") or 0)
+    out.append(f"  {restarts} restarts", style="yellow" if restarts else "dim")
+    last = w.get("last_exit")
+    if isinstance(last, dict):
+        when = {"load": "on load", "decide": "while deciding"}.get(last.get("during"), "idle")
+        at = str(last.get("at") or "")[11:19]
+        out.append(f"  last exit {last.get('cause')} {when} {at}", style="red")
+        n, cap = w.get("crashes_in_window"), w.get("max_crashes")
+        if n is not None and cap:
+            out.append(f" ({n}/{cap} in {w.get('crash_window_s', 0):.0f} s)", style="dim")
+    if w.get("recovery_ms") is not None:
+        out.append(f"  back in {w['recovery_ms'] / 1000:.1f} s", style="dim")
+    return out
 
 
 def _label(name: str) -> Text:

@@ -1,13 +1,20 @@
-"""`edgetui bench inference`: the same prompt, grammar and model through the full agent path
-(MOTION_DETECTED published on the bus -> llm agent -> engine worker -> DECISION event) and as a
-bare llama-cpp-python call, interleaved in the same run; p50/p95 of each, ratio, overhead."""
+"""`edgetui bench inference`: the same prompt, grammar and model three ways, interleaved in one
+run: the full agent path with the model in its worker process (what the runtime runs:
+MOTION_DETECTED on the bus -> llm agent -> engine -> worker process -> DECISION), the same path
+with the model in a thread of this process (the engine before the worker process), and a bare
+llama-cpp-python call. p50/p95/p99 of each, the ratios to the bare call, and then the time from
+a SIGKILLed worker to the first model decision again. `--repack` adds bare calls with
+llama.cpp's weight repacking on, to price the default (off)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +23,19 @@ from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, prin
 from edgetui.inference import percentile
 
 WARMUP = 3
+GOAL_P50, GOAL_P95 = 1.10, 1.20  # worker process / bare call
+RECOVERIES = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("inference", help="agent-path decision latency vs bare llama-cpp call")
+    p = sub.add_parser(
+        "inference", help="decision latency: worker process vs in-thread vs bare llama call"
+    )
     p.add_argument("--model", metavar="PATH", help="GGUF to use (default: the tiny model)")
     p.add_argument("--runs", type=int, default=30, metavar="N")
+    p.add_argument(
+        "--repack", action="store_true", help="also time bare calls with weight repacking on"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_inference)
 
@@ -32,7 +46,7 @@ async def cmd_bench_inference(ctx: Context) -> int:
         raise CommandError("--runs must be at least 1", code=2)
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-") as tmp:
         model = await model_or_tiny(args.model, Path(tmp))
-        result = await _run(ctx, model, Path(tmp), args.runs)
+        result = await _run(ctx, model, Path(tmp), args.runs, args.repack)
     if args.json:
         print_json(result)
     else:
@@ -40,24 +54,42 @@ async def cmd_bench_inference(ctx: Context) -> int:
     return EXIT_OK if result["identical"] == result["runs"] else EXIT_ERROR
 
 
-async def _run(ctx: Context, model: Path, tmp: Path, runs: int) -> dict[str, Any]:
-    import llama_cpp
+@dataclass
+class AgentPath:
+    """A bus, the llm agent and an engine of one isolation, answering published events."""
 
+    engine: Any
+    bus: Any
+    agents: Any
+    decisions: Any
+    samples: list[float] = field(default_factory=list)
+
+    async def decide(self, timeout: float) -> tuple[float, dict[str, Any]]:
+        t0 = time.perf_counter()
+        cause = self.bus.publish(
+            "MOTION_DETECTED", {"location": "front_door"}, source=self.bus.source_for("bench")
+        )
+        while True:
+            decision = await asyncio.wait_for(self.decisions.get(), timeout)
+            if decision.data.get("event_id") == cause.id:
+                return (time.perf_counter() - t0) * 1000.0, decision.data
+
+    async def stop(self) -> None:
+        self.decisions.close()
+        await self.agents.stop()
+        await self.bus.stop()
+        await self.engine.stop()
+
+
+async def _agent_path(cfg: Any, tmp: Path, isolation: str) -> AgentPath:
     from edgetui.agent_host import AgentSupervisor
     from edgetui.bus import EventBus
-    from edgetui.config import AgentsConfig, BusConfig, InferenceConfig
-    from edgetui.inference import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET
-
-    base = ctx.config.inference
-    # Greedy sampling on both paths: the same prompt must give the same tokens, so the two
-    # latencies measure the same work.
-    cfg = InferenceConfig(
-        model_path=str(model), n_threads=base.n_threads, n_ctx=base.n_ctx,
-        max_tokens=base.max_tokens, timeout_s=max(base.timeout_s, 120.0), temperature=0.0,
-    )  # fmt: skip
+    from edgetui.config import AgentsConfig, BusConfig
     from edgetui.inference import InferenceEngine
 
-    engine = InferenceEngine(cfg, tmp)
+    state = tmp / isolation
+    state.mkdir()
+    engine = InferenceEngine(cfg, state, isolation=isolation)
     await engine.start()
     if not engine.available:
         raise CommandError(f"model refused: {engine.unavailable_reason}")
@@ -65,90 +97,168 @@ async def _run(ctx: Context, model: Path, tmp: Path, runs: int) -> dict[str, Any
     await bus.start()
     agents = AgentSupervisor(
         AgentsConfig(enabled=["llm"], settings={"llm": {"recent_events": 0}}),
-        bus=bus, inference=engine, device_id="bench", device_type="bench", state_dir=tmp,
+        bus=bus, inference=engine, device_id="bench", device_type="bench", state_dir=state,
     )  # fmt: skip
     await agents.start()
-    decisions = bus.subscribe("DECISION", name="bench")
-    bare = await asyncio.to_thread(
-        llama_cpp.Llama, model_path=str(model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads,
-        n_threads_batch=cfg.n_threads, verbose=False,
-    )  # fmt: skip
-    grammar = llama_cpp.LlamaGrammar.from_string(DECISION_GRAMMAR, verbose=False)
-    max_tokens = max(cfg.max_tokens, DECISION_TOKEN_BUDGET)
+    path = AgentPath(engine, bus, agents, bus.subscribe("DECISION", name="bench"))
+    while agents.states["llm"].status != "idle":
+        await asyncio.sleep(0.01)
+    return path
 
-    def bare_call(prompt: str) -> tuple[float, str]:
+
+class BareCall:
+    """llama-cpp-python called directly, as a program without edgetui would."""
+
+    def __init__(self, model: Path, cfg: Any, repack: bool) -> None:
+        import llama_cpp
+
+        from edgetui.inference import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET
+        from edgetui.inference.load_params import llama_params
+
+        with llama_params({"use_extra_bufts": repack}):
+            self.llm = llama_cpp.Llama(
+                model_path=str(model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads,
+                n_threads_batch=cfg.n_threads, verbose=False,
+            )  # fmt: skip
+        self.grammar = llama_cpp.LlamaGrammar.from_string(DECISION_GRAMMAR, verbose=False)
+        self.max_tokens = max(cfg.max_tokens, DECISION_TOKEN_BUDGET)
+        self.samples: list[float] = []
+
+    def __call__(self, prompt: str) -> tuple[float, str]:
         t0 = time.perf_counter()
-        out = bare.create_completion(
-            prompt, grammar=grammar, max_tokens=max_tokens, temperature=0.0
+        out = self.llm.create_completion(
+            prompt, grammar=self.grammar, max_tokens=self.max_tokens, temperature=0.0
         )
         return (time.perf_counter() - t0) * 1000.0, out["choices"][0]["text"]
 
-    agent_ms: list[float] = []
-    bare_ms: list[float] = []
+
+async def _run(ctx: Context, model: Path, tmp: Path, runs: int, repack: bool) -> dict[str, Any]:
+    from edgetui.config import InferenceConfig
+
+    base = ctx.config.inference
+    # Greedy sampling on every path: the same prompt must give the same tokens, so the
+    # latencies measure the same work. Weight repacking as configured (default off).
+    cfg = InferenceConfig(
+        model_path=str(model), n_threads=base.n_threads, n_ctx=base.n_ctx,
+        max_tokens=base.max_tokens, timeout_s=max(base.timeout_s, 120.0), temperature=0.0,
+        repack_weights=base.repack_weights, restart_backoff_s=base.restart_backoff_s,
+    )  # fmt: skip
+    proc = await _agent_path(cfg, tmp, "process")
+    thread = await _agent_path(cfg, tmp, "thread")
+    bare = await asyncio.to_thread(BareCall, model, cfg, cfg.repack_weights)
+    repacked = await asyncio.to_thread(BareCall, model, cfg, True) if repack else None
     identical = 0
     try:
-        while agents.states["llm"].status != "idle":
-            await asyncio.sleep(0.01)
         for i in range(WARMUP + runs):
-            t0 = time.perf_counter()
-            cause = bus.publish(
-                "MOTION_DETECTED", {"location": "front_door"}, source=bus.source_for("bench")
-            )
-            decision = await asyncio.wait_for(decisions.get(), cfg.timeout_s)
-            took = (time.perf_counter() - t0) * 1000.0
-            if decision.data.get("event_id") != cause.id or decision.data["source"] != "model":
-                raise CommandError(f"unexpected decision: {decision.data.get('reason')}")
-            prompt = engine.last_prompt or ""
-            b_ms, text = await asyncio.to_thread(bare_call, prompt)
+            # The order rotates each round, so drift in the machine's load is shared.
+            order = [proc, thread][i % 2 :] + [proc, thread][: i % 2]
+            answers = [await path.decide(cfg.timeout_s) for path in order]
+            prompt = proc.engine.last_prompt or ""
+            b_ms, text = await asyncio.to_thread(bare, prompt)
+            r_ms = (await asyncio.to_thread(repacked, prompt))[0] if repacked else None
+            for _, data in answers:
+                if data.get("source") != "model":
+                    raise CommandError(f"unexpected decision: {data.get('reason')}")
             if i < WARMUP:
                 continue
-            agent_ms.append(took)
-            bare_ms.append(b_ms)
-            identical += int(text == decision.data.get("raw"))
+            for path, (ms, _) in zip(order, answers, strict=True):
+                path.samples.append(ms)
+            bare.samples.append(b_ms)
+            if repacked is not None and r_ms is not None:
+                repacked.samples.append(r_ms)
+            identical += int(all(data.get("raw") == text for _, data in answers))
+        recoveries = [await _recovery(proc, cfg.timeout_s) for _ in range(RECOVERIES)]
     finally:
-        decisions.close()
-        await agents.stop()
-        await bus.stop()
-        await engine.stop()
-        bare.close()
-    return _figures(engine, model, runs, agent_ms, bare_ms, identical)
+        await proc.stop()
+        await thread.stop()
+        bare.llm.close()
+        if repacked is not None:
+            repacked.llm.close()
+    out = _figures(proc.engine, model, runs, proc.samples, thread.samples, bare.samples)
+    out["identical"] = identical
+    out["recovery_ms"] = [round(r, 1) for r in recoveries]
+    out["recovery_p50_ms"] = round(percentile(recoveries, 50) or 0.0, 1)
+    out["restart_backoff_s"] = cfg.restart_backoff_s
+    out["repack_weights"] = cfg.repack_weights
+    if repacked is not None:
+        out["repacked"] = _stats(repacked.samples)
+        r50 = out["repacked"]["p50_ms"]
+        out["ratio_unpacked_to_repacked_p50"] = (
+            round(out["bare"]["p50_ms"] / r50, 3) if r50 else None
+        )
+    return out
+
+
+async def _recovery(path: AgentPath, timeout: float) -> float:
+    """SIGKILL the worker, then publish until a decision comes from the model again: the
+    time from the kill to that decision (restart backoff, spawn, load, first answer)."""
+    supervisor = path.engine.supervisor
+    pid = supervisor.worker.pid if supervisor and supervisor.worker else None
+    if pid is None:
+        raise CommandError("no worker process to kill")
+    t0 = time.perf_counter()
+    os.kill(pid, signal.SIGKILL)
+    while True:
+        _, data = await path.decide(timeout)
+        if data.get("source") == "model":
+            return (time.perf_counter() - t0) * 1000.0
+        await asyncio.sleep(0.01)
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {f"p{p}_ms": round(percentile(values, p) or 0.0, 2) for p in (50, 95, 99)}
 
 
 def _figures(
-    engine: Any, model: Path, runs: int, agent: list[float], bare: list[float], identical: int
+    engine: Any, model: Path, runs: int, proc: list[float], thread: list[float], bare: list[float]
 ) -> dict[str, Any]:
-    def pct(values: list[float], p: float) -> float:
-        return round(percentile(values, p) or 0.0, 2)
-
-    a50, a95, b50, b95 = pct(agent, 50), pct(agent, 95), pct(bare, 50), pct(bare, 95)
-    return {
+    out: dict[str, Any] = {
         "model": engine.model_name,
         "model_path": str(model),
         "runs": runs,
-        "identical": identical,
-        "bare_p50_ms": b50,
-        "bare_p95_ms": b95,
-        "agent_p50_ms": a50,
-        "agent_p95_ms": a95,
-        "ratio_p50": round(a50 / b50, 3) if b50 else None,
-        "ratio_p95": round(a95 / b95, 3) if b95 else None,
-        "overhead_p50_ms": round(a50 - b50, 2),
-        "overhead_p95_ms": round(a95 - b95, 2),
+        "bare": _stats(bare),
+        "process": _stats(proc),
+        "thread": _stats(thread),
     }
+    for name in ("process", "thread"):
+        for p in (50, 95, 99):
+            b = out["bare"][f"p{p}_ms"]
+            out[f"ratio_{name}_p{p}"] = round(out[name][f"p{p}_ms"] / b, 3) if b else None
+    out["goal"] = f"process/bare p50 <= {GOAL_P50:.2f}x and p95 <= {GOAL_P95:.2f}x"
+    r50, r95 = out["ratio_process_p50"], out["ratio_process_p95"]
+    out["goal_met"] = bool(r50 and r95 and r50 <= GOAL_P50 and r95 <= GOAL_P95)
+    return out
 
 
 def _print(r: dict[str, Any]) -> None:
     print(
-        f"bench inference: {r['model']} ({r['model_path']}), {r['runs']} runs, "
-        "same prompt/grammar/max_tokens, greedy"
+        f"bench inference: {r['model']} ({r['model_path']}), {r['runs']} runs interleaved, "
+        f"same prompt/grammar/max_tokens, greedy, weight repacking "
+        f"{'on' if r['repack_weights'] else 'off'}"
     )
-    print(f"{'':<34}{'p50 ms':>10}{'p95 ms':>10}")
-    print(f"{'bare llama-cpp-python call':<34}{r['bare_p50_ms']:>10.2f}{r['bare_p95_ms']:>10.2f}")
-    print(f"{'agent path (bus -> llm -> DECISION)':<34}{r['agent_p50_ms']:>10.2f}"
-          f"{r['agent_p95_ms']:>10.2f}")  # fmt: skip
-    print(f"{'ratio agent/bare':<34}{r['ratio_p50'] or 0:>9.3f}x{r['ratio_p95'] or 0:>9.3f}x")
+    print(f"{'':<40}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'/bare p50':>11}{'p95':>7}")
+    rows = [
+        ("bare llama-cpp-python call", "bare", None),
+        ("agent path, worker process (runtime)", "process", "process"),
+        ("agent path, worker thread (before)", "thread", "thread"),
+    ]
+    for label, key, ratio in rows:
+        s = r[key]
+        line = f"{label:<40}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}{s['p99_ms']:>9.2f}"
+        if ratio:
+            line += f"{r[f'ratio_{ratio}_p50'] or 0:>10.3f}x{r[f'ratio_{ratio}_p95'] or 0:>6.2f}x"
+        print(line)
+    if "repacked" in r:
+        s = r["repacked"]
+        print(
+            f"{'bare call, weights repacked':<40}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}"
+            f"{s['p99_ms']:>9.2f}   (not repacked / repacked p50: "
+            f"{r['ratio_unpacked_to_repacked_p50']:.3f}x)"
+        )
+    print(f"goal {r['goal']}: {'met' if r['goal_met'] else 'NOT met'}")
     print(
-        f"{'overhead (agent - bare)':<34}{r['overhead_p50_ms']:>+10.2f}"
-        f"{r['overhead_p95_ms']:>+10.2f}"
+        f"worker SIGKILL -> first model decision again: p50 {r['recovery_p50_ms']:.0f} ms "
+        f"({', '.join(f'{v:.0f}' for v in r['recovery_ms'])}; restart backoff "
+        f"{r['restart_backoff_s']:g} s)"
     )
-    print(f"identical outputs on both paths: {r['identical']}/{r['runs']}")
+    print(f"identical outputs on all paths: {r['identical']}/{r['runs']}")

@@ -48,6 +48,21 @@ INFERENCE: dict[str, Any] = {
     },
     "p95_ratio": 1.112,
     "baseline_recording": None,
+    "isolation": "process",
+    "worker": {
+        "state": "running",
+        "pid": 4242,
+        "rss_mb": 61.5,
+        "max_rss_mb": 512,
+        "restarts": 0,
+        "crashes": 0,
+        "crashes_in_window": 0,
+        "max_crashes": 5,
+        "crash_window_s": 600.0,
+        "next_restart_s": None,
+        "last_exit": None,
+        "recovery_ms": None,
+    },
     "last_decision": {
         "action": "SPEAK_WARNING",
         "message": "Motion at the garage",
@@ -83,6 +98,30 @@ UNAVAILABLE: dict[str, Any] = {
         "source": "fallback",
         "event_type": "MOTION_DETECTED",
         "location": "front_door",
+    },
+}
+RESTARTING: dict[str, Any] = {
+    **INFERENCE,
+    "available": False,
+    "reason": "tiny.gguf: model worker crashed (signal 11) while deciding; restarting in 2 s",
+    "worker": {
+        **INFERENCE["worker"],
+        "state": "restarting",
+        "pid": None,
+        "rss_mb": None,
+        "restarts": 1,
+        "crashes": 2,
+        "crashes_in_window": 2,
+        "next_restart_s": 1.6,
+        "last_exit": {
+            "returncode": -11,
+            "during": "decide",
+            "at": "2026-05-06T14:31:07.412Z",
+            "killed_for": None,
+            "stderr_tail": None,
+            "cause": "signal 11",
+        },
+        "recovery_ms": 1843.0,
     },
 }
 AGENTS: list[dict[str, Any]] = [
@@ -173,6 +212,27 @@ async def test_inference_panel_says_plainly_why_the_model_is_unavailable() -> No
         assert "[fallback]" in text and "no requests yet" in text
 
 
+async def test_inference_panel_shows_the_worker_process() -> None:
+    app, _ = make_app({"inference": INFERENCE})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = text_of(app.query_one(InferencePanel))
+        assert "Worker  running pid 4242  0 restarts  62/512 MB" in text
+        assert "exit" not in text
+
+
+async def test_inference_panel_shows_a_crashed_worker_and_its_restart() -> None:
+    app, _ = make_app({"inference": RESTARTING})
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        text = text_of(app.query_one(InferencePanel))
+        assert "UNAVAILABLE tiny.gguf: model worker crashed (signal 11) while deciding" in text
+        # The line is cut at the panel's width: what matters most comes first.
+        assert (
+            "Worker  restarting in 2 s  exit signal 11 while deciding 14:31:07  2/5 crash" in text
+        )
+
+
 async def test_agents_panel_lists_status_restarts_and_last_error() -> None:
     app, _ = make_app({"agents": AGENTS})
     async with app.run_test(size=(120, 40)) as pilot:
@@ -195,6 +255,11 @@ async def test_panels_are_absent_without_their_sections() -> None:
 def test_inference_and_agents_snapshot_100x40(snap_compare: Any) -> None:
     app, _ = make_app({"inference": INFERENCE, "agents": AGENTS})
     assert snap_compare(app, terminal_size=(100, 40), run_before=settle)
+
+
+def test_crashed_worker_snapshot_100x30(snap_compare: Any) -> None:
+    app, _ = make_app({"inference": RESTARTING, "agents": AGENTS})
+    assert snap_compare(app, terminal_size=(100, 30), run_before=settle)
 
 
 def test_unavailable_model_snapshot_80x24(snap_compare: Any) -> None:

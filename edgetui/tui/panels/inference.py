@@ -132,7 +132,8 @@ WORKER_STYLE = {"running": "green", "starting": "yellow", "restarting": "bold ye
 
 
 def worker_text(w: dict[str, Any]) -> Text:
-    """The model worker process in one line: state, pid, memory, restarts, the last exit."""
+    """The model worker process in one line, what matters first: state, how it last ended,
+    crashes against the give-up count, restarts, memory, the last recovery time."""
     out = Text()
     state = str(w.get("state") or "?")
     out.append(state, style=WORKER_STYLE.get(state, "bold red"))
@@ -140,19 +141,19 @@ def worker_text(w: dict[str, Any]) -> Text:
         out.append(f" pid {w['pid']}")
     if state == "restarting" and w.get("next_restart_s") is not None:
         out.append(f" in {w['next_restart_s']:.0f} s", style="yellow")
-    if w.get("rss_mb") is not None:
-        cap = f"/{w['max_rss_mb']}" if w.get("max_rss_mb") else ""
-        out.append(f"  {w['rss_mb']:.0f}{cap} MB", style="dim")
-    restarts = int(w.get("restarts") or 0)
-    out.append(f"  {restarts} restarts", style="yellow" if restarts else "dim")
     last = w.get("last_exit")
     if isinstance(last, dict):
         when = {"load": "on load", "decide": "while deciding"}.get(last.get("during"), "idle")
         at = str(last.get("at") or "")[11:19]
-        out.append(f"  last exit {last.get('cause')} {when} {at}", style="red")
+        out.append(f"  exit {last.get('cause')} {when} {at}", style="red")
         n, cap = w.get("crashes_in_window"), w.get("max_crashes")
         if n is not None and cap:
-            out.append(f" ({n}/{cap} in {w.get('crash_window_s', 0):.0f} s)", style="dim")
+            out.append(f"  {n}/{cap} crashes in {w.get('crash_window_s', 0):.0f} s")
+    restarts = int(w.get("restarts") or 0)
+    out.append(f"  {restarts} restarts", style="yellow" if restarts else "dim")
+    if w.get("rss_mb") is not None:
+        cap_mb = f"/{w['max_rss_mb']}" if w.get("max_rss_mb") else ""
+        out.append(f"  {w['rss_mb']:.0f}{cap_mb} MB", style="dim")
     if w.get("recovery_ms") is not None:
         out.append(f"  back in {w['recovery_ms'] / 1000:.1f} s", style="dim")
     return out

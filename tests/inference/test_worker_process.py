@@ -190,3 +190,21 @@ async def test_a_stopped_engine_leaves_no_worker_process(state_dir: Path, tiny_m
     pid = worker(engine)["pid"]
     await engine.stop()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+async def test_a_q4_0_model_loads_and_decides(state_dir: Path) -> None:
+    """The shipped q4_0 model (the quantisation that segfaulted under AMX repacking) runs
+    on the pinned llama-cpp-python, loaded without repacking."""
+    from edgetui.inference import SHIPPED_REGRESSED_MODEL, gguf_metadata
+
+    assert gguf_metadata(SHIPPED_REGRESSED_MODEL)["general.file_type"] == 2  # MOSTLY_Q4_0
+    engine = await started_engine(
+        state_dir, model_path=str(SHIPPED_REGRESSED_MODEL), temperature=0.0
+    )
+    try:
+        assert engine.available, engine.unavailable_reason
+        d = await engine.decide(motion(), {"hour": 12})
+        assert d.source == "model" and d.action in ("NOTIFY", "SPEAK_WARNING", "IGNORE")
+        assert worker(engine)["crashes"] == 0
+    finally:
+        await engine.stop()

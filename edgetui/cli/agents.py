@@ -13,11 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     asub = p.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
     q = asub.add_parser("status", help="status, restarts and last error per agent")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_status)
+    q.set_defaults(func=cmd_status, needs="inspect")
     q = asub.add_parser("restart", help="restart one agent now")
     q.add_argument("name")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_restart)
+    q.set_defaults(func=cmd_restart, needs="slot")
 
 
 def render(agents: list[dict[str, Any]]) -> str:

@@ -213,10 +213,13 @@ class OtaService(TrialMixin):
         }
 
     def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
-        if self.inspect:  # acting on a slot needs the real boot (runtime/needs.py OTA_ACT)
+        if self.inspect:  # acting on a slot needs the real boot (runtime/needs.py SLOT)
             return {
                 "ota.status": self.m_status,
                 "ota.check": self.m_check,
+                "ota.apply": self._m_read_only,
+                "ota.rollback": self._m_read_only,
+                "ota.commit": self._m_read_only,
                 "ota.history": self.m_history,
             }
         return {
@@ -227,6 +230,14 @@ class OtaService(TrialMixin):
             "ota.commit": self.m_commit,
             "ota.history": self.m_history,
         }
+
+    async def _m_read_only(self, _: dict[str, Any]) -> dict[str, Any]:
+        raise APIError(
+            "this runtime only reads the slot state (it did not boot the slot): "
+            "`edgetui ota apply|rollback|commit` act on it",
+            OTA_ERROR,
+            {"code": "read_only"},
+        )
 
     async def verify_booted_content(self) -> dict[str, Any] | None:
         """Re-hash the booted slot against the checksum recorded at install (the security

@@ -268,11 +268,16 @@ class PartBuilders:
         )
 
     def _build_bus(self) -> EventBus:
-        """The local event bus (with its MQTT bridge when configured); configured event types
-        also feed the outbox when it exists."""
+        """The local event bus (with its MQTT bridge when configured and needed); configured
+        event types also feed the outbox when it exists."""
+        import dataclasses
+
         from edgetui.bus import build_bus, event_dict
 
-        bus = build_bus(self.config.bus, self.config.device.id, notify=self.notify)
+        config = self.config.bus
+        if "bus.bridge" not in self.needs:  # the bridge is an MQTT connection: asked for
+            config = dataclasses.replace(config, bridge_url="")
+        bus = build_bus(config, self.config.device.id, notify=self.notify)
         if self.store is not None:
             store = self.store
             bus.add_sink(

@@ -33,7 +33,10 @@ def render(agents: list[dict[str, Any]]) -> str:
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:
     async with ctx.api() as api:
-        return await call_part(api, method, params, "agents are not running (none enabled?)")
+        missing = "agents are not running (none enabled?)"
+        if api.mode == "standalone" and method == "agents.status":  # a one-shot starts none
+            missing = "agents are not running: no daemon answers (a one-shot starts no agent)"
+        return await call_part(api, method, params, missing)
 
 
 async def cmd_status(ctx: Context) -> int:

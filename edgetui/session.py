@@ -26,10 +26,16 @@ async def attach(state_dir: Path, *, via: str | None = None) -> RuntimeClient | 
 
 
 async def open_api(
-    config: Config, state_dir: Path, *, standalone: bool = False, via: str = "cli"
+    config: Config,
+    state_dir: Path,
+    *,
+    standalone: bool = False,
+    via: str = "cli",
+    needs: frozenset[str] | None = None,
 ) -> RuntimeAPI:
     """Attach to a running daemon when its socket answers; otherwise start the runtime here
-    (as the invoking user, with that user's [access] role)."""
+    (as the invoking user, with that user's [access] role) with only the parts in `needs`
+    (edgetui.runtime.needs; None: every part, as the daemon and the dashboard run)."""
     if not standalone:
         client = await attach(state_dir, via=via)
         if client is not None:
@@ -38,7 +44,7 @@ async def open_api(
             "no daemon answers on %s: running the runtime in-process (standalone)",
             socket_path(state_dir),
         )
-    runtime = Runtime(config, state_dir, mode="standalone")
+    runtime = Runtime(config, state_dir, mode="standalone", needs=needs)
     runtime.local_caller.via = via
     await runtime.start()
     return runtime

@@ -218,6 +218,16 @@ def inference_worker_crashes(
     return [({}, value)]
 
 
+def metrics_listen_failed(s: dict[str, Any], now: float, win: float, st: CheckState) -> Instances:
+    """1 while the exporter cannot bind `[metrics] listen` (it retries); no data without a
+    listen address or without the metrics part."""
+    m = s.get("metrics")
+    listen = m.get("listen") if isinstance(m, dict) else None
+    if not isinstance(listen, dict):
+        return []
+    return [({}, 0.0 if listen.get("state") == "serving" else 1.0)]
+
+
 CHECKS: dict[str, Check] = {
     "memory_available_percent": memory_available_percent,
     "disk_free_percent": disk_free_percent,
@@ -228,4 +238,5 @@ CHECKS: dict[str, Check] = {
     "inference_error_percent": inference_error_percent,
     "inference_worker_crashes": inference_worker_crashes,
     "ota_rolled_back": ota_rolled_back,
+    "metrics_listen_failed": metrics_listen_failed,
 }

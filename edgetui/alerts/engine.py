@@ -34,7 +34,12 @@ BAD_PARAMS = -32602
 
 class AlertEngine:
     """Service "alerts". The runtime calls `evaluate(snapshot)` on each tick and puts the
-    returned section into the same snapshot."""
+    returned section into the same snapshot.
+
+    With `judge=False` (a one-shot command's runtime, which runs only some parts) it judges
+    nothing: the section shows the alerts as alerts.db last recorded them, silences and
+    acknowledgements still work, and the user's metric paths are still checked. A partial
+    snapshot must neither fire nor resolve what the daemon keeps."""
 
     name = "alerts"
 
@@ -50,8 +55,10 @@ class AlertEngine:
         where: str = "config",
         drill_hooks: Any = None,
         tick_s: float = 0.0,
+        judge: bool = True,
     ) -> None:
         self.config = config
+        self.judge = judge
         self.where = where
         self.rules: dict[str, Rule] = {r.name: r for r in compile_rules(config, where)}
         self.db = AlertDB(db_path)
@@ -81,7 +88,7 @@ class AlertEngine:
         for alert in restored:
             if alert.name in self.rules:
                 self.active[alert.key] = alert  # still firing: not fired again
-            else:
+            elif self.judge:
                 alert.state = RESOLVED  # its rule was removed or disabled
                 gone.append((alert, RESOLVED, now))
         if gone:
@@ -124,6 +131,10 @@ class AlertEngine:
             self.check_paths(snapshot)
             self._checked = True
         now = self.clock()
+        if not self.judge:
+            self.last_snapshot = snapshot
+            self._section = self._build_section(now)
+            return self._section
         self.evaluations += 1
         self.last_snapshot = snapshot
         changes: list[tuple[Alert, str, float]] = []

@@ -28,8 +28,11 @@ SEVERITIES = ("critical", "warning")  # the worse first
 # Top-level sections that parts add when they run (this branch's parts and the validation
 # half's): a rule on one of them is inactive while the part is absent, not an error.
 KNOWN_SECTIONS = frozenset(
-    {"resources", "bus", "inference", "agents", "buffer", "ota", "alerts", "validation", "drift"}
-)
+    {
+        "resources", "bus", "inference", "agents", "buffer", "ota", "alerts", "validation",
+        "drift", "metrics",
+    }
+)  # fmt: skip
 
 
 @dataclass
@@ -216,6 +219,14 @@ def builtin_rules(config: AlertsConfig) -> list[Rule]:
             op="==",
             critical=1.0,
             summary="the last update was rolled back",
+        ),
+        Rule(
+            "metrics_listen_failed",
+            check="metrics_listen_failed",
+            op="==",
+            warning=1.0,
+            for_s=30.0,
+            summary="/metrics not served: cannot listen on [metrics] listen (retrying)",
         ),
     ]
 

@@ -38,9 +38,16 @@ def drill_hooks(
 
 
 def build_engine(
-    config: Config, state_dir: Path, *, bus: Any, store: Any, hooks: DrillHooks
+    config: Config,
+    state_dir: Path,
+    *,
+    bus: Any,
+    store: Any,
+    hooks: DrillHooks,
+    judge: bool = True,
 ) -> AlertEngine | None:
-    """The engine for `[alerts]` (None when disabled); raises ConfigError for bad rules."""
+    """The engine for `[alerts]` (None when disabled); raises ConfigError for bad rules.
+    `judge=False`: the alerts as recorded, nothing evaluated (see AlertEngine)."""
     if not config.alerts.enabled:
         return None
     db_dir = Path(config.store.path).expanduser().parent if config.store.path else state_dir
@@ -59,4 +66,5 @@ def build_engine(
         where=str(config.source or "config"),
         drill_hooks=hooks,
         tick_s=config.telemetry.interval_s,
+        judge=judge,
     )

@@ -13,11 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     asub = p.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
     q = asub.add_parser("status", help="status, restarts and last error per agent")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_status)
+    q.set_defaults(func=cmd_status, needs="inspect")
     q = asub.add_parser("restart", help="restart one agent now")
     q.add_argument("name")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_restart)
+    q.set_defaults(func=cmd_restart, needs="slot")
 
 
 def render(agents: list[dict[str, Any]]) -> str:
@@ -33,7 +33,10 @@ def render(agents: list[dict[str, Any]]) -> str:
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:
     async with ctx.api() as api:
-        return await call_part(api, method, params, "agents are not running (none enabled?)")
+        missing = "agents are not running (none enabled?)"
+        if api.mode == "standalone" and method == "agents.status":  # a one-shot starts none
+            missing = "agents are not running: no daemon answers (a one-shot starts no agent)"
+        return await call_part(api, method, params, missing)
 
 
 async def cmd_status(ctx: Context) -> int:

@@ -42,22 +42,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("alerts", help="pending and firing alerts; ack, silence")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.add_argument("--all", action="store_true", help="add the history of transitions")
-    p.set_defaults(func=cmd_list)
+    p.set_defaults(func=cmd_list, needs="inspect")
     asub = p.add_subparsers(dest="alerts_command", metavar="ACTION")
     q = asub.add_parser("ack", help="mark an alert as seen (it keeps firing)")
     q.add_argument("name")
     q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    q.set_defaults(func=cmd_ack)
+    q.set_defaults(func=cmd_ack, needs="inspect")
     q = asub.add_parser("silence", help="silence an alert by name for a while")
     q.add_argument("name")
     q.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="e.g. 1h")
     q.add_argument("--comment", default="", metavar="TEXT")
     q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    q.set_defaults(func=cmd_silence)
+    q.set_defaults(func=cmd_silence, needs="inspect")
     q = asub.add_parser("unsilence", help="remove a silence")
     q.add_argument("name")
     q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    q.set_defaults(func=cmd_unsilence)
+    q.set_defaults(func=cmd_unsilence, needs="inspect")
 
     p = sub.add_parser("drill", help="fire drill: cause a failure, prove its alert fires")
     p.add_argument("drill", choices=DRILLS, metavar="NAME", help=" | ".join(DRILLS))
@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--delay", type=float, default=1.0, metavar="S", help="slow-model: seconds added"
     )
     p.add_argument("--json", action="store_true", help="the report as JSON")
-    p.set_defaults(func=cmd_drill)
+    p.set_defaults(func=cmd_drill, needs="drill")
 
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:

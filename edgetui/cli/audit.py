@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("whoami", help="your user, role and what the role may call")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_whoami)
+    p.set_defaults(func=cmd_whoami, needs="inspect")
 
 
 def _log_path(ctx: Context) -> Path:

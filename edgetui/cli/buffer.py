@@ -24,12 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = bsub.add_parser("stats", help="queued messages, connection, counters")
     q.add_argument("--json", action="store_true", help="machine-readable JSON")
-    q.set_defaults(func=cmd_stats)
+    q.set_defaults(func=cmd_stats, needs="inspect")
 
     q = bsub.add_parser("flush", help="drain now and wait until empty (exit 1 if not)")
     q.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds to wait")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_flush)
+    q.set_defaults(func=cmd_flush, needs="buffer_send")
 
     q = bsub.add_parser("export", help="write the backlog to a file (NDJSON)")
     q.add_argument("--out", required=True, metavar="FILE", help="NDJSON file to write")
@@ -40,11 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write sealed messages decrypted (default: ciphertext, as stored)",
     )
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_export)
+    q.set_defaults(func=cmd_export, needs="buffer_send")
 
     q = bsub.add_parser("rotate-key", help="seal new messages under a new data key")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_rotate_key)
+    q.set_defaults(func=cmd_rotate_key, needs="buffer_send")
 
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:

@@ -37,14 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="recent events to print first (default 10, 0 for live only)",
     )
-    t.set_defaults(func=cmd_tail)
+    t.set_defaults(func=cmd_tail, needs="inspect")
 
     pub = bsub.add_parser("publish", help="publish one event onto the bus")
     pub.add_argument("type", metavar="TYPE", help="event type, e.g. MOTION_DETECTED")
     pub.add_argument("--data", metavar="JSON", help='event data object, e.g. \'{"location":"x"}\'')
     pub.add_argument("--source", help="CloudEvents source (default edgetui://<device>/cli)")
     pub.add_argument("--json", action="store_true", help="print the published event as JSON")
-    pub.set_defaults(func=cmd_publish)
+    pub.set_defaults(func=cmd_publish, needs="bus_publish")
 
 
 def _api_error(exc: APIError) -> CommandError:

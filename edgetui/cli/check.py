@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from edgetui.api import APIError
-from edgetui.cli.context import Context
+from edgetui.cli.context import Context, needs_of
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -22,7 +22,7 @@ STATES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="Nagios/Icinga plugin: one line, perfdata, exit 0/1/2/3")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="give up (UNKNOWN)")
-    p.set_defaults(func=cmd_check)
+    p.set_defaults(func=cmd_check, needs="inspect")
 
 
 def _range(rule: dict[str, Any] | None, key: str) -> str:
@@ -95,7 +95,8 @@ async def _query(ctx: Context) -> tuple[dict[str, Any], list[dict[str, Any]]] | 
 
     api: Any
     if ctx.args.standalone:
-        api = await open_api(ctx.config, ctx.state_dir, standalone=True)
+        needs = needs_of(ctx.args)
+        api = await open_api(ctx.config, ctx.state_dir, standalone=True, needs=needs)
     else:
         api = await attach(ctx.state_dir)
         if api is None:

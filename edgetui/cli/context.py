@@ -39,6 +39,19 @@ async def call_part(
         raise CommandError(str(exc)) from None
 
 
+def needs_of(args: argparse.Namespace) -> frozenset[str]:
+    """The parts a command's standalone runtime starts: what its registration declared
+    with `set_defaults(needs=...)` (a profile's name in edgetui.runtime.needs, say "slot",
+    or the needs themselves), else the read-only "inspect" profile. Only a runtime started
+    for this command is concerned: attached, a command reaches what the daemon runs."""
+    from edgetui.runtime import needs
+
+    declared = getattr(args, "needs", None) or "inspect"
+    if isinstance(declared, str):
+        return needs.profile(declared)
+    return needs.check(frozenset(declared))
+
+
 @dataclass
 class Context:
     """Per-invocation context handed to command functions."""
@@ -49,10 +62,13 @@ class Context:
 
     @contextlib.asynccontextmanager
     async def api(self, *, standalone: bool = False) -> AsyncIterator[RuntimeAPI]:
-        """Attach to the daemon, or run the runtime in-process for the command's duration."""
+        """Attach to the daemon, or run the runtime in-process for the command's duration,
+        with only the parts the command declared it needs (`needs_of`)."""
         from edgetui.session import open_api
 
-        api = await open_api(self.config, self.state_dir, standalone=standalone)
+        api = await open_api(
+            self.config, self.state_dir, standalone=standalone, needs=needs_of(self.args)
+        )
         try:
             yield api
         finally:

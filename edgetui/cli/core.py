@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="print one snapshot of the device")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.add_argument("--history", action="store_true", help="include sparkline history in JSON")
-    p.set_defaults(func=cmd_status)
+    p.set_defaults(func=cmd_status, needs="inspect")
 
     p = sub.add_parser("watch", help="stream snapshots (NDJSON with --json)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seconds between lines (default: the telemetry interval)",
     )
     p.add_argument("--count", type=int, default=0, metavar="N", help="stop after N lines")
-    p.set_defaults(func=cmd_watch)
+    p.set_defaults(func=cmd_watch, needs="inspect")
 
     p = sub.add_parser("version", help="print the software version")
     p.add_argument("--json", action="store_true")

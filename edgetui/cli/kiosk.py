@@ -23,10 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="read the PIN from the first line of stdin (scripts) instead of asking twice",
     )
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_set_pin)
+    q.set_defaults(func=cmd_set_pin, needs="inspect")
     q = ksub.add_parser("status", help="where the PIN comes from, failures, lockout")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_status)
+    q.set_defaults(func=cmd_status, needs="inspect")
 
 
 def _read_pin(from_stdin: bool) -> str:

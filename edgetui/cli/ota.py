@@ -30,11 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     osub = p.add_subparsers(dest="ota_command", metavar="SUBCOMMAND", required=True)
     s = osub.add_parser("status", help="booted/primary slot and per-slot state")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_status)
+    s.set_defaults(func=cmd_status, needs="inspect")
     s = osub.add_parser("check", help="fetch the manifest and say whether an update is available")
     s.add_argument("--manifest", metavar="URL|PATH", help="instead of [ota] manifest_url")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_check)
+    s.set_defaults(func=cmd_check, needs="inspect")
     s = osub.add_parser("apply", help="install the update into the inactive slot and boot it")
     s.add_argument("--manifest", metavar="URL|PATH", help="instead of [ota] manifest_url")
     s.add_argument(
@@ -51,17 +51,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="give up waiting for the outcome after S seconds",
     )
-    s.set_defaults(func=cmd_apply)
+    s.set_defaults(func=cmd_apply, needs="slot")
     s = osub.add_parser("rollback", help="switch to the other slot when it is good")
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_rollback)
+    s.set_defaults(func=cmd_rollback, needs="slot")
     s = osub.add_parser("commit", help="mark the booted trial slot good")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_commit)
+    s.set_defaults(func=cmd_commit, needs="slot")
     s = osub.add_parser("history", help="every update, commit and rollback with its reason")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_history)
+    s.set_defaults(func=cmd_history, needs="inspect")
 
 
 def _manifest(arg: str | None) -> str | None:

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "validate", help="run the on-device regression suite (golden, latency, agents, model)"
     )
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func=cmd_validate, needs="slot")
 
 
 def render(report: dict[str, Any]) -> str:

@@ -50,6 +50,10 @@ class OtaService(TrialMixin):
 
     `first_check_delay_s` and `retry_min_s` time the periodic update check (tests shorten
     them); the interval between checks is `[ota] check_interval_s`.
+
+    With `inspect`, it is a read-only view for a one-shot command: `start()` reads the slot
+    state and `slots/current` and never boots (no trial attempt counted, no rollback, no
+    health check, no periodic check); only status, history and check are offered.
     """
 
     name = "ota"
@@ -64,8 +68,10 @@ class OtaService(TrialMixin):
         hooks: HealthHooks | None = None,
         first_check_delay_s: float = FIRST_CHECK_DELAY_S,
         retry_min_s: float = RETRY_MIN_S,
+        inspect: bool = False,
     ) -> None:
         self.config = config
+        self.inspect = inspect
         self.ota = config.ota
         self.store = SlotStore(state_dir)
         self.comparison = Comparison(state_dir)
@@ -90,7 +96,11 @@ class OtaService(TrialMixin):
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
-        """Boot: count a trial attempt, verify the slot, roll back if needed."""
+        """Boot: count a trial attempt, verify the slot, roll back if needed (inspect: read
+        what the last boot decided, change nothing)."""
+        if self.inspect:
+            await self._look()
+            return
         result = await asyncio.to_thread(boot, self.store, self.ota.max_boot_attempts)
         self.booted, self.trial = result.booted, result.trial
         for note in result.notes:
@@ -110,9 +120,21 @@ class OtaService(TrialMixin):
             )
             fault_point("ota.first_boot")
 
+    async def _look(self) -> None:
+        """The read-only start: the slot `current` points to is the one the last boot
+        chose (and the next boot tries); it is on trial when its state says so."""
+
+        def read() -> tuple[OtaState, str | None]:
+            return self.store.load(), self.store.current()
+
+        self._state, self.booted = await asyncio.to_thread(read)
+        slot = self._state.slots.get(self.booted) if self.booted else None
+        self.trial = slot is not None and slot.status == "trial"
+        self.validation = await asyncio.to_thread(self.comparison.load)
+
     async def after_start(self) -> None:
         """Start the trial health check and the periodic update check."""
-        if self._stopped:  # a restart overtook this start
+        if self._stopped or self.inspect:  # a restart overtook this start; a view runs none
             return
         if self.trial:
             self.health = {"state": "pending", "slot": self.booted, "checks": []}
@@ -191,6 +213,15 @@ class OtaService(TrialMixin):
         }
 
     def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+        if self.inspect:  # acting on a slot needs the real boot (runtime/needs.py SLOT)
+            return {
+                "ota.status": self.m_status,
+                "ota.check": self.m_check,
+                "ota.apply": self._m_read_only,
+                "ota.rollback": self._m_read_only,
+                "ota.commit": self._m_read_only,
+                "ota.history": self.m_history,
+            }
         return {
             "ota.status": self.m_status,
             "ota.check": self.m_check,
@@ -199,6 +230,14 @@ class OtaService(TrialMixin):
             "ota.commit": self.m_commit,
             "ota.history": self.m_history,
         }
+
+    async def _m_read_only(self, _: dict[str, Any]) -> dict[str, Any]:
+        raise APIError(
+            "this runtime only reads the slot state (it did not boot the slot): "
+            "`edgetui ota apply|rollback|commit` act on it",
+            OTA_ERROR,
+            {"code": "read_only"},
+        )
 
     async def verify_booted_content(self) -> dict[str, Any] | None:
         """Re-hash the booted slot against the checksum recorded at install (the security

@@ -58,8 +58,13 @@ class Runtime(PartBuilders):
         *,
         mode: str = "standalone",
         sampler: Sampler | None = None,
+        needs: frozenset[str] | None = None,
     ) -> None:
+        from edgetui.runtime import needs as _needs
+
         self.config = config
+        # What this runtime starts (runtime/needs.py): everything unless told less.
+        self.needs: frozenset[str] = _needs.check(needs) if needs is not None else _needs.FULL
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._mode = mode
@@ -188,7 +193,9 @@ class Runtime(PartBuilders):
         self.services = []
         # Build and start one part at a time: a later part may depend on what an earlier
         # one decided when it started (the booted slot, the open outbox).
-        for build in self._builders():
+        for wanted, build in self._builders():
+            if not wanted & self.needs:
+                continue
             svc = None
             try:
                 svc = build()
@@ -200,7 +207,7 @@ class Runtime(PartBuilders):
             except Exception:
                 # The device keeps running on the parts that work; the log says which failed.
                 log.exception("part %s failed to start; running without it", build.__name__)
-                for part in PARTS:
+                for part in (*PARTS, "buffer_view", "model_view"):
                     if svc is not None and getattr(self, part) is svc:
                         setattr(self, part, None)
                 continue

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from edgetui.models import Snapshot
     from edgetui.models.security import Caller
     from edgetui.ota import OtaService
+    from edgetui.runtime.views import ModelView
     from edgetui.security import AccessPolicy, KioskPin, RemoteCommands, SecurityService
-    from edgetui.store import Outbox
+    from edgetui.store import Outbox, OutboxReader
     from edgetui.telemetry import Sampler
     from edgetui.telemetry.publisher import TelemetryPublisher
     from edgetui.uplink import Uplink
@@ -68,6 +69,7 @@ class PartBuilders:
     access: AccessPolicy
     _mode: str
     _latest: Snapshot | None
+    needs: frozenset[str]
 
     def _init_parts(self) -> None:
         """Every part absent until its builder runs in start()."""
@@ -84,6 +86,10 @@ class PartBuilders:
         self.alerts: AlertEngine | None = None
         self.metrics: MetricsExporter | None = None
         self.kiosk: KioskPin | None = None  # the kiosk PIN check (edgetui.security)
+        # Read-only views a one-shot command starts instead of a part (needs "*.inspect"):
+        # they report what the files say in the part's section; they are not the part.
+        self.buffer_view: OutboxReader | None = None
+        self.model_view: ModelView | None = None
 
     if TYPE_CHECKING:  # provided by Runtime
 
@@ -101,22 +107,28 @@ class PartBuilders:
 
     # -- composition of the parts: each builder returns a started-later service or None.
     # Order matters: OTA decides the booted slot before inference and agents load from it.
-    def _builders(self) -> list[Callable[[], Service | None]]:
+    # Each builder is paired with the needs (runtime/needs.py) that ask for it: a runtime
+    # builds only the builders its `needs` name.
+    def _builders(self) -> list[tuple[frozenset[str], Callable[[], Service | None]]]:
+        def on(*names: str) -> frozenset[str]:
+            return frozenset(names)
+
         return [
-            self._build_security,
-            self._build_ota,
-            self._build_store,
-            self._build_uplink,
-            self._build_remote,
-            self._build_bus,
-            self._build_inference,
-            self._build_agents,
-            self._build_validation,
-            self._build_drift,
-            self._build_telemetry_publisher,
-            self._build_alerts,
-            self._build_metrics,
-            self._build_kiosk,
+            (on("security"), self._build_security),
+            (on("ota", "ota.inspect"), self._build_ota),
+            (on("store"), self._build_store),
+            (on("uplink"), self._build_uplink),
+            (on("buffer.inspect"), self._build_buffer_view),
+            (on("remote"), self._build_remote),
+            (on("bus"), self._build_bus),
+            (on("inference", "inference.inspect"), self._build_inference),
+            (on("agents"), self._build_agents),
+            (on("validation"), self._build_validation),
+            (on("drift"), self._build_drift),
+            (on("publisher"), self._build_telemetry_publisher),
+            (on("alerts", "alerts.inspect"), self._build_alerts),
+            (on("metrics"), self._build_metrics),
+            (on("kiosk"), self._build_kiosk),
         ]
 
     def _build_security(self) -> SecurityService:
@@ -136,7 +148,9 @@ class PartBuilders:
         return self.security
 
     def _build_ota(self) -> OtaService:
-        """The A/B slot manager: boots (or rolls back) the slot before anything loads it."""
+        """The A/B slot manager: boots (or rolls back) the slot before anything loads it.
+        Asked for as "ota.inspect" only, it reads the slot state and never boots: no trial
+        attempt is counted, no health check runs, no update check is scheduled."""
         from edgetui.ota import HealthHooks, OtaService
 
         hooks = HealthHooks(
@@ -151,6 +165,7 @@ class PartBuilders:
             notify=self.notify,
             request_restart=self.restart,
             hooks=hooks,
+            inspect="ota" not in self.needs,
         )
         return self.ota
 
@@ -160,10 +175,9 @@ class PartBuilders:
         from edgetui.security import outbox_cipher
         from edgetui.store import Outbox
 
-        path = Path(self.config.store.path or self.state_dir / "edgetui.db").expanduser()
         self.store = Outbox(
             self.config.store,
-            path,
+            self._store_path(),
             rollup_after_s=60.0 * self.config.telemetry.rollup_after_min,
             cipher=outbox_cipher(self.config.store, self.state_dir),
         )
@@ -184,6 +198,21 @@ class PartBuilders:
             on_command=lambda payload: self.remote.receive(payload) if self.remote else None,
         )
         return self.uplink
+
+    def _build_buffer_view(self) -> OutboxReader | None:
+        """The "buffer" section read from the outbox file opened read-only (when neither the
+        uplink nor the outbox runs here): what is queued, nothing sent, nothing changed."""
+        from edgetui.store import OutboxReader
+
+        if self.uplink is not None or self.store is not None:
+            return None
+        self.buffer_view = OutboxReader(
+            self.config.store, self._store_path(), broker_url=self.config.uplink.url
+        )
+        return self.buffer_view
+
+    def _store_path(self) -> Path:
+        return Path(self.config.store.path or self.state_dir / "edgetui.db").expanduser()
 
     def _build_remote(self) -> RemoteCommands | None:
         """Signed remote commands (`[remote]`), when a broker can bring them; the same part
@@ -239,11 +268,16 @@ class PartBuilders:
         )
 
     def _build_bus(self) -> EventBus:
-        """The local event bus (with its MQTT bridge when configured); configured event types
-        also feed the outbox when it exists."""
+        """The local event bus (with its MQTT bridge when configured and needed); configured
+        event types also feed the outbox when it exists."""
+        import dataclasses
+
         from edgetui.bus import build_bus, event_dict
 
-        bus = build_bus(self.config.bus, self.config.device.id, notify=self.notify)
+        config = self.config.bus
+        if "bus.bridge" not in self.needs:  # the bridge is an MQTT connection: asked for
+            config = dataclasses.replace(config, bridge_url="")
+        bus = build_bus(config, self.config.device.id, notify=self.notify)
         if self.store is not None:
             store = self.store
             bus.add_sink(
@@ -254,8 +288,14 @@ class PartBuilders:
         self.bus = bus
         return bus
 
-    def _build_inference(self) -> InferenceEngine:
-        """The llama.cpp engine: the active slot's model (checksum-checked) or model_path."""
+    def _build_inference(self) -> InferenceEngine | ModelView:
+        """The llama.cpp engine: the active slot's model (checksum-checked) or model_path.
+        Asked for as "inference.inspect" only: the model file's header, never loaded."""
+        if "inference" not in self.needs:
+            from edgetui.runtime.views import ModelView
+
+            self.model_view = ModelView(self.config.inference, self.state_dir)
+            return self.model_view
         from edgetui.inference import InferenceEngine
 
         self.inference = InferenceEngine(self.config.inference, self.state_dir)
@@ -279,14 +319,17 @@ class PartBuilders:
         return self.agents
 
     def _build_alerts(self) -> AlertEngine | None:
-        """The alert engine (evaluated in _tick); drills reach the parts through hooks."""
+        """The alert engine (evaluated in _tick); drills reach the parts through hooks.
+        Asked for as "alerts.inspect" only, it shows the alerts as alerts.db last recorded
+        them and judges nothing (a one-shot's partial snapshot must not resolve or fire)."""
         from edgetui.alerts import build_engine, drill_hooks
 
         parts = {"agents": self.agents, "uplink": self.uplink, "inference": self.inference}
         hooks = drill_hooks(self.config, sampler=self.sampler, **parts)
         self.alerts = build_engine(
-            self.config, self.state_dir, bus=self.bus, store=self.store, hooks=hooks
-        )
+            self.config, self.state_dir, bus=self.bus, store=self.store, hooks=hooks,
+            judge="alerts" in self.needs,
+        )  # fmt: skip
         if self.alerts is not None and self.drift is not None:
             # The retraining trigger: a firing drift/confidence alert sends the drift part's
             # recent inputs (when `[retrain]` opts in; the sampler decides).
@@ -341,7 +384,7 @@ class PartBuilders:
         from edgetui.validation import build_validation
 
         self.validation = build_validation(
-            self.config.validation, self.state_dir, engine=self.inference,
+            self.config.validation, self.state_dir, engine=self.inference or self.model_view,
             agents=lambda: self.agents.section() if self.agents is not None else None,
             enabled_agents=self.config.agents.enabled, committed=self._committed,
         )  # fmt: skip
@@ -352,7 +395,8 @@ class PartBuilders:
         from edgetui.validation import build_drift
 
         self.drift = build_drift(
-            self.config.validation, self.state_dir, bus=self.bus, engine=self.inference,
+            self.config.validation, self.state_dir, bus=self.bus,
+            engine=self.inference or self.model_view,
             validation=self.validation, committed=self._committed,
             retrain=self.config.retrain, device_id=self.config.device.id,
             outbox=lambda: self.store,

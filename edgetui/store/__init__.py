@@ -5,11 +5,13 @@ rows deleted only after the broker's PUBACK through the ack journal, rollup and 
 its errors (`StoreError`, `OutboxFull`), and the message classes with their MQTT topic
 suffixes (`KINDS`, `TOPIC_SUFFIX`). Modules: `outbox` (the class), `schema` (the database),
 `drain` (the drain side), `full` (policy when full), `upkeep`, `rollup`, `export`,
-`ack_journal`.
+`ack_journal`; `OutboxReader` (`readonly`: the "buffer" figures from the file opened
+read-only, for a one-shot command that starts neither the outbox nor the uplink).
 """
 
 from edgetui.store.full import OutboxFull
 from edgetui.store.outbox import Outbox
+from edgetui.store.readonly import OutboxReader
 from edgetui.store.schema import KINDS, TOPIC_SUFFIX, StoreError
 
-__all__ = ["KINDS", "TOPIC_SUFFIX", "Outbox", "OutboxFull", "StoreError"]
+__all__ = ["KINDS", "TOPIC_SUFFIX", "Outbox", "OutboxFull", "OutboxReader", "StoreError"]

@@ -27,6 +27,7 @@ class StatusHeader(Static):
         self.clock = ""
         self.role: str | None = None  # the caller's [access] role, once the runtime said it
         self.alerts: dict[str, Any] | None = None  # the `alerts` section's counts
+        self.metrics_down: str | None = None  # why /metrics is not served (the exporter retries)
 
     def set_snapshot(self, snap: Snapshot) -> None:
         self.device = f"{snap.device_id} ({snap.device_type})"
@@ -34,6 +35,7 @@ class StatusHeader(Static):
         self.version = snap.version
         section = snap.sections.get("alerts")
         self.alerts = section.get("counts") if isinstance(section, dict) else None
+        self.metrics_down = metrics_down(snap.sections.get("metrics"))
         self.refresh_line()
 
     def set_clock(self, clock: str) -> None:
@@ -55,6 +57,9 @@ class StatusHeader(Static):
         if self.alerts is not None:
             t.append("  │  ")
             t.append_text(alert_badge(self.alerts))
+        if self.metrics_down:
+            t.append("  │  ")
+            t.append(self.metrics_down, style="bold black on yellow")
         version = f"  │  v{self.version}" if self.version else ""
         clock = f"  │  {self.clock}"
         # On a narrow terminal the version gives way, so the badge and the clock stay.
@@ -66,6 +71,15 @@ class StatusHeader(Static):
 
     def on_resize(self) -> None:
         self.refresh_line()
+
+
+def metrics_down(section: Any) -> str | None:
+    """ "/metrics retrying (address in use)" while the exporter cannot bind its address;
+    None while it serves, or without a listen address."""
+    listen = section.get("listen") if isinstance(section, dict) else None
+    if not isinstance(listen, dict) or listen.get("state") == "serving":
+        return None
+    return f"/metrics {listen.get('state')} ({listen.get('error') or 'not bound'})"
 
 
 def alert_badge(counts: dict[str, Any]) -> Text:

@@ -41,9 +41,10 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edgetui.fleet.messages import MessageError, Update, parse
-from edgetui.fleet.mqtt import Broker, make_client
+from edgetui.fleet.mqtt import make_client
 from edgetui.fleet.spool import Message, Spool, SpoolError
 from edgetui.fleet.store import DownsamplePolicy, FleetStore
+from edgetui.models.broker import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class Ingest:
     def __init__(
         self,
         store: FleetStore,
-        broker: Broker,
+        broker: BrokerAddress,
         *,
         group: str = "edgetui-fleet",
         name: str | None = None,

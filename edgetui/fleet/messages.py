@@ -17,7 +17,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from edgetui.fleet.records import AlertRecord, CommandRecord, RetrainSample, parse_time
+from edgetui.fleet.records import AlertRecord, CommandRecord, RetrainSample
+from edgetui.models.clock import parse_epoch
 
 SUFFIXES = ("status", "telemetry", "alerts", "commands/result", "audit", "retrain")
 COMMAND_STATES = ("QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
@@ -143,7 +144,7 @@ def _telemetry(topic: str, device_id: str, data: dict[str, Any], received: float
     queued = _num(dev.get("buffer_queued"))
     return TelemetryUpdate(
         device_id=device_id,
-        ts=parse_time(data.get("timestamp")) or received,
+        ts=parse_epoch(data.get("timestamp")) or received,
         received=received,
         cpu_percent=_num(metrics.get("cpu_utilization")),
         memory_free_mb=_num(metrics.get("memory_free_mb")),
@@ -180,8 +181,8 @@ def _alert(topic: str, device_id: str, data: dict[str, Any], received: float) ->
         value=_num(data.get("value")),
         summary=_str(data.get("summary")),
         labels=labels,
-        since=parse_time(data.get("since")),
-        at=parse_time(data.get("at")) or received,
+        since=parse_epoch(data.get("since")),
+        at=parse_epoch(data.get("at")) or received,
     )
     return AlertUpdate(record, received)
 
@@ -202,9 +203,9 @@ def _command(topic: str, device_id: str, data: dict[str, Any], received: float) 
         command=_str(data.get("command")),
         state=state,
         detail=detail,
-        issued_at=parse_time(data.get("issued_at")),
+        issued_at=parse_epoch(data.get("issued_at")),
         # A real device's record says `time`; the simulator's says both.
-        updated_at=parse_time(data.get("at")) or parse_time(data.get("time")) or received,
+        updated_at=parse_epoch(data.get("at")) or parse_epoch(data.get("time")) or received,
     )
     return CommandUpdate(record, received)
 
@@ -244,7 +245,7 @@ def _retrain(topic: str, device_id: str, data: dict[str, Any], received: float) 
                 context=context,
                 alert=alert,
                 model_version=_str(item.get("model_version")),
-                at=parse_time(item.get("at")),
+                at=parse_epoch(item.get("at")),
                 action=_str(decision.get("action")),
                 message=decision.get("message")
                 if isinstance(decision.get("message"), str)

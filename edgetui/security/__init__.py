@@ -10,7 +10,7 @@ Offers:
 - the part: `SecurityService` (audit trail, signed head, monitor, slot re-hash) and
   `audit_path`, `keys_dir`;
 - the audit reader for tools and faces: `verify_log`, `read_records`, `iter_lines`,
-  `parse_record`, `parse_since`, `record_time`, `AuditFormatError`, `VerifyReport`,
+  `parse_record`, `record_time`, `AuditFormatError`, `VerifyReport`,
   `load_public`, `DeviceKeyError`, `PUB_NAME`;
 - `MONITOR_KINDS`: the kinds of security events;
 - for tools and benchmarks: `AuditLog` (the writer), `DeviceKey` (the device's Ed25519 key);
@@ -55,7 +55,6 @@ from edgetui.security.audit_reader import (
     VerifyReport,
     iter_lines,
     parse_record,
-    parse_since,
     read_records,
     record_time,
     verify_log,
@@ -138,7 +137,6 @@ __all__ = [
     "outbox_cipher",
     "parse_command",
     "parse_record",
-    "parse_since",
     "raw_public_bytes",
     "read_records",
     "record_time",

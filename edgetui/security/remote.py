@@ -27,13 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.config import RemoteConfig
-from edgetui.models.clock import rfc3339
+from edgetui.models.clock import parse_rfc3339, rfc3339
 from edgetui.security.commands import (
     Command,
     CommandRefused,
     Verifier,
     parse_command,
-    parse_time,
     verify_command,
 )
 from edgetui.security.replay import ReplayWindow
@@ -164,7 +163,7 @@ class RemoteCommands:
                 raise CommandRefused(
                     "replayed", f"command id {cmd.id} was already received", cmd.id
                 )
-            fresh = await asyncio.to_thread(self.replay.record, cmd.id, parse_time(cmd.expires))
+            fresh = await asyncio.to_thread(self.replay.record, cmd.id, parse_rfc3339(cmd.expires))
             if not fresh:
                 reason = "replayed" if cmd.id in self.replay else "busy"
                 raise CommandRefused(
@@ -219,7 +218,7 @@ class RemoteCommands:
                 self.running = None
 
     async def _run(self, cmd: Command) -> None:
-        if datetime.now(UTC) >= parse_time(cmd.expires):
+        if datetime.now(UTC) >= parse_rfc3339(cmd.expires):
             await self._finish(cmd, "TIMED_OUT", message=f"expired at {cmd.expires} while queued")
             return
         await self._report(cmd, "IN_PROGRESS", message=f"running {cmd.command}")

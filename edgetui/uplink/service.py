@@ -25,17 +25,10 @@ from paho.mqtt.enums import MQTTErrorCode
 from edgetui.api import APIError
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import UplinkConfig
+from edgetui.models.broker import BrokerAddress, parse_broker
 from edgetui.models.clock import rfc3339
 from edgetui.store import TOPIC_SUFFIX, Outbox, StoreError
-from edgetui.uplink.client import (
-    BrokerAddress,
-    ErrorLog,
-    abandon,
-    connect_blocking,
-    make_client,
-    parse_url,
-    pump,
-)
+from edgetui.uplink.client import ErrorLog, abandon, connect_blocking, make_client, pump
 from edgetui.uplink.drain import Drainer
 from edgetui.uplink.errors import ConnectFailed, LinkError, classify_lost
 
@@ -114,11 +107,11 @@ class Uplink:
             log.info("uplink: no broker configured ([uplink] url is empty): buffering only")
             return
         try:
-            self.address = parse_url(self.config.url)
+            self.address = parse_broker(self.config.url)
         except ValueError as exc:
             self.state = "error"
-            self._set_error(LinkError("config_error", str(exc)))
-            log.error("uplink: %s", exc)
+            self._set_error(LinkError("config_error", f"[uplink] url: {exc}"))
+            log.error("uplink: [uplink] url: %s", exc)
             return
         self.state = "connecting"
         self.drainer.start(self._loop)
@@ -276,7 +269,7 @@ class Uplink:
         `url` (a dead port) instead; None goes back to the configured broker at once."""
         if self._task is None:
             raise RuntimeError("no broker configured: the uplink is not running")
-        self.address = parse_url(url or self.config.url)
+        self.address = parse_broker(url or self.config.url)
         if self._client is not None and not self._lost.is_set():
             self._lost_error = LinkError("connection_lost", "link dropped by a fire drill")
             self._lost.set()

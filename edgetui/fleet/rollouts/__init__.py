@@ -4,7 +4,7 @@ start on a success threshold, halt by themselves on a failure rate and can roll 
 Modules: `spec` (create: options, target set, waves), `judge` (one turn, a pure function),
 `runner` (turns under the store's lease; records every command before publishing it),
 `status` (the status document). Offers `RolloutSpec`, `create_rollout`, `SpecError`,
-`parse_waves`, `parse_target`, `parse_duration`, `read_manifest_version`,
+`parse_waves`, `parse_target`, `duration_option`, `read_manifest_version`,
 `spec_from_options` (create's options, for the CLI and the console's form), `RolloutRunner`,
 `rollout_status`, `judge`, `one_line` (an error in one short line), `TRANSITIONS` (what
 pause, resume and abort do).
@@ -16,7 +16,7 @@ from edgetui.fleet.rollouts.runner import RolloutRunner, one_line
 from edgetui.fleet.rollouts.spec import (
     SpecError,
     create_rollout,
-    parse_duration,
+    duration_option,
     parse_target,
     parse_waves,
     read_manifest_version,
@@ -31,9 +31,9 @@ __all__ = [
     "RolloutSpec",
     "SpecError",
     "create_rollout",
+    "duration_option",
     "judge",
     "one_line",
-    "parse_duration",
     "parse_target",
     "parse_waves",
     "read_manifest_version",

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.faults import fault_point
-from edgetui.fleet.mqtt import Broker, make_client
+from edgetui.fleet.mqtt import make_client
 from edgetui.fleet.records import CommandRecord
 from edgetui.fleet.rollout_records import FINAL, Execution, RolloutRecord
 from edgetui.fleet.rollouts.judge import judge
 from edgetui.fleet.store import FleetStore
+from edgetui.models.broker import BrokerAddress
 from edgetui.security import load_private_key, sign_command
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class RolloutRunner:
     def __init__(
         self,
         store: FleetStore,
-        broker: Broker,
+        broker: BrokerAddress,
         rollout_id: str,
         *,
         owner: str = "",

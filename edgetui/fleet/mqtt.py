@@ -4,6 +4,8 @@ imports the device's uplink: it is the other end."""
 
 from __future__ import annotations
 
+import os
+import socket
 import ssl
 
 import paho.mqtt.client as mqtt
@@ -11,7 +13,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edgetui.models.broker import BrokerAddress, parse_broker
 
-__all__ = ["BrokerAddress", "make_client", "parse_broker"]
+__all__ = ["BrokerAddress", "make_client", "parse_broker", "process_name"]
+
+
+def process_name() -> str:
+    """This fleet process's name: the ingest's `ingested_by` and client id, the rollout
+    runner's lease owner (`host-pid`)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def make_client(

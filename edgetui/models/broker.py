@@ -59,14 +59,7 @@ def parse_broker(url: str) -> BrokerAddress:
     bracketed = netloc.startswith("[")
     if not bracketed and netloc.count(":") > 1:
         raise BrokerURLError(url, "an IPv6 host goes in brackets: mqtt://[::1]:1883")
-    host = parts.hostname or ""
-    if not host:
-        raise BrokerURLError(url, "no host")
-    if bracketed:
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise BrokerURLError(url, f"{host!r} in brackets is not an IPv6 address") from None
+    # The port first: in `mqtt://:x` the bad port is the thing to fix, not the host.
     port_text = netloc.rpartition("]")[2] if bracketed else netloc
     _, colon, port_text = port_text.partition(":")
     if not colon:
@@ -77,4 +70,12 @@ def parse_broker(url: str) -> BrokerAddress:
         port = int(port_text)
         if not 1 <= port <= 65535:
             raise BrokerURLError(url, f"port {port} is out of range (1-65535)")
+    host = parts.hostname or ""
+    if not host:
+        raise BrokerURLError(url, "no host")
+    if bracketed:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise BrokerURLError(url, f"{host!r} in brackets is not an IPv6 address") from None
     return BrokerAddress(host, port, parts.scheme == "mqtts")

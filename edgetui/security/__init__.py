@@ -29,7 +29,7 @@ Offers:
   devices/<id>/commands, runs them one at a time and reports their states on
   devices/<id>/commands/result); `CommandRefused`, `Verifier`, `parse_command`,
   `verify_command`,
-  `sign_command`, `SUPPORTED`, `STATES` (the command document and its Ed25519 signature; the
+  `sign_command`, `SUPPORTED` (the command document and its Ed25519 signature; the
   operator side uses them in `edgetui command sign|send`);
 - Ed25519 key files, for OTA release keys and command keys alike: `generate_keypair`,
   `load_private_key`, `load_public_key`, `raw_public_bytes`, `key_id`.
@@ -60,7 +60,6 @@ from edgetui.security.audit_reader import (
     verify_log,
 )
 from edgetui.security.commands import (
-    STATES,
     SUPPORTED,
     CommandRefused,
     Verifier,
@@ -97,7 +96,6 @@ __all__ = [
     "FORBIDDEN",
     "MONITOR_KINDS",
     "PUB_NAME",
-    "STATES",
     "SUPPORTED",
     "AccessPolicy",
     "AuditFormatError",

@@ -33,8 +33,6 @@ from edgetui.security.keys import key_id, load_public_key
 MAX_COMMAND_BYTES = 16 * 1024
 ECHO = 64  # refused input is echoed at most this long
 FIELDS = ("id", "command", "params", "issued_at", "expires", "targets", "key_id", "signature")
-STATES = ("QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
-TERMINAL = ("SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
 REASONS = (
     "malformed",
     "bad_signature",

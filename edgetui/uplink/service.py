@@ -27,6 +27,7 @@ from edgetui.cancel import cancel_and_wait
 from edgetui.config import UplinkConfig
 from edgetui.models.broker import BrokerAddress, parse_broker
 from edgetui.models.clock import rfc3339
+from edgetui.models.vocabulary import Topic, device_topic
 from edgetui.store import TOPIC_SUFFIX, Outbox, StoreError
 from edgetui.uplink.client import ErrorLog, abandon, connect_blocking, make_client, pump
 from edgetui.uplink.drain import Drainer
@@ -69,8 +70,8 @@ class Uplink:
         self.keepalive = keepalive  # s; the broker drops us after 1.5x this without a packet
         self.rng = rng
         self.client_id = config.client_id or f"edgetui-{device_id}"
-        self.status_topic = f"devices/{device_id}/status"
-        self.commands_topic = f"devices/{device_id}/commands"
+        self.status_topic = device_topic(device_id, Topic.STATUS)
+        self.commands_topic = device_topic(device_id, Topic.COMMANDS)
         self.address: BrokerAddress | None = None
         self.state = "stopped"  # no_broker | connecting | connected | backoff | error | stopped
         self.error: LinkError | None = None
@@ -97,7 +98,7 @@ class Uplink:
         self._errors = ErrorLog()
 
     def topic_for(self, kind: str) -> str:
-        return f"devices/{self.device_id}/{TOPIC_SUFFIX[kind]}"
+        return device_topic(self.device_id, TOPIC_SUFFIX[kind])
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:

@@ -6,8 +6,8 @@ Modules: `spec` (create: options, target set, waves), `judge` (one turn, a pure 
 `status` (the status document). Offers `RolloutSpec`, `create_rollout`, `SpecError`,
 `parse_waves`, `parse_target`, `duration_option`, `read_manifest_version`,
 `spec_from_options` (create's options, for the CLI and the console's form), `RolloutRunner`,
-`rollout_status`, `judge`, `one_line` (an error in one short line), `TRANSITIONS` (what
-pause, resume and abort do).
+`rollout_status`, `tally` (its counts as printed), `judge`, `one_line` (an error in one
+short line), `TRANSITIONS` (what pause, resume and abort do).
 """
 
 from edgetui.fleet.rollout_records import TRANSITIONS, RolloutRecord, RolloutSpec
@@ -22,7 +22,7 @@ from edgetui.fleet.rollouts.spec import (
     read_manifest_version,
     spec_from_options,
 )
-from edgetui.fleet.rollouts.status import rollout_status
+from edgetui.fleet.rollouts.status import Tally, rollout_status, tally
 
 __all__ = [
     "TRANSITIONS",
@@ -30,6 +30,7 @@ __all__ = [
     "RolloutRunner",
     "RolloutSpec",
     "SpecError",
+    "Tally",
     "create_rollout",
     "duration_option",
     "judge",
@@ -39,4 +40,5 @@ __all__ = [
     "read_manifest_version",
     "rollout_status",
     "spec_from_options",
+    "tally",
 ]

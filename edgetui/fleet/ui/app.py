@@ -21,8 +21,8 @@ from textual.worker import Worker, WorkerState
 
 from edgetui.fleet.columns import COLUMNS, sort_devices
 from edgetui.fleet.filter import DeviceFilter, FilterError
+from edgetui.fleet.mqtt import process_name
 from edgetui.fleet.records import DeviceState
-from edgetui.fleet.rollouts.runner import default_owner
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui.device import DeviceScreen
 from edgetui.fleet.ui.rollouts import RolloutsScreen, load_rollouts
@@ -102,7 +102,7 @@ class FleetApp(App[None]):
         self.runs = ConsoleRuns(
             store,
             broker,
-            owner=runner_owner or f"console-{default_owner()}",
+            owner=runner_owner or f"console-{process_name()}",
             tick_s=runner_tick_s,
             lease_s=lease_s,
             clock=runner_clock,

@@ -59,7 +59,9 @@ class CommandRefused(Exception):
 
 
 def _echo(value: Any) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    # A refusal is one line: a string with a newline or another control character is shown
+    # as its repr (Hypothesis found an `expires` of "\n" echoed as is).
+    text = value if isinstance(value, str) and value.isprintable() else repr(value)
     return text if len(text) <= ECHO else text[:ECHO] + "..."
 
 

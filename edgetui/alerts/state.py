@@ -8,19 +8,17 @@ A pending alert whose condition goes away before `for_s` drops back to inactive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from edgetui.alerts.rules import Rule
+from edgetui.models.clock import rfc3339
 
 PENDING, FIRING, RESOLVED, INACTIVE = "pending", "firing", "resolved", "inactive"
 
 
 def iso(ts: float | None) -> str | None:
     """RFC 3339 UTC with milliseconds, like the snapshot's `time`."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if ts is None else rfc3339(ts)
 
 
 def alert_key(name: str, labels: dict[str, Any]) -> str:

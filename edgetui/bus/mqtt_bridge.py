@@ -17,33 +17,21 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edgetui.bus.envelope import EnvelopeError, event_dict, event_from_dict
+from edgetui.models.broker import parse_broker
 from edgetui.models.event import Event
 from edgetui.models.untrusted import clip
+from edgetui.models.vocabulary import Topic, device_topic
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024
 _SEEN_IDS = 4096  # ids we sent or received recently, to break echo loops
-
-
-class BridgeUrlError(ValueError):
-    """`[bus] bridge_url` is not mqtt://host[:port] or mqtts://host[:port]."""
-
-
-def parse_url(url: str) -> tuple[str, int, bool]:
-    """(host, port, tls) from mqtt://host:port or mqtts://host:port."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise BridgeUrlError(f"bridge_url {url!r}: expected mqtt://host:port or mqtts://host:port")
-    tls = parts.scheme == "mqtts"
-    return parts.hostname, parts.port or (8883 if tls else 1883), tls
 
 
 class Feed(Protocol):
@@ -79,7 +67,7 @@ class MqttBridge:
         self.url = url
         self.device_id = device_id
         self.max_bytes = max_bytes
-        self.prefix = f"devices/{device_id}/bus/"
+        self.prefix = device_topic(device_id, Topic.BUS) + "/"
         self.state = "connecting"
         self.last_error: str | None = None
         self.sent = 0
@@ -99,20 +87,20 @@ class MqttBridge:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         try:
-            host, port, tls = parse_url(self.url)
-        except BridgeUrlError as exc:
-            self.state, self.last_error = "error", str(exc)
-            log.error("%s; the bus runs without a bridge", exc)
+            address = parse_broker(self.url)
+        except ValueError as exc:
+            self.state, self.last_error = "error", f"[bus] bridge_url: {exc}"
+            log.error("%s; the bus runs without a bridge", self.last_error)
             return
         # tls_set() reads the system's CA certificates: off the event loop.
-        client = await asyncio.to_thread(self._new_client, tls)
+        client = await asyncio.to_thread(self._new_client, address.tls)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
         client.reconnect_delay_set(*self._reconnect)  # type: ignore[arg-type]
-        client.connect_async(host, port, keepalive=30)
+        client.connect_async(address.host, address.port, keepalive=30)
         client.loop_start()  # retries the first connection too, in paho's thread
         self._client = client
         self._sub = self.bus.subscribe("*", name="bridge")
@@ -262,8 +250,11 @@ class MqttBridge:
             self.last_error = error
 
     def section(self) -> dict[str, Any]:
-        parts = urlsplit(self.url)
-        shown = f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else self.url
+        try:
+            shown = str(parse_broker(self.url))
+        except ValueError:  # a bad URL is shown as given, less any credentials in it
+            scheme, sep, rest = self.url.partition("://")
+            shown = f"{scheme}{sep}{rest.rpartition('@')[2]}"
         return {
             "state": self.state,
             "url": shown,  # without credentials

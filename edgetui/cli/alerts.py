@@ -4,7 +4,6 @@ shell. (`edgetui check`, the Nagios plugin, is in cli/check.py.)"""
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any
 
 from edgetui.cli.context import (
@@ -16,26 +15,10 @@ from edgetui.cli.context import (
     call_part,
     print_json,
 )
+from edgetui.units import parse_duration
 
 MISSING = "the alert engine is not running ([alerts] enabled = false?)"
 DRILLS = ("agent-crash", "uplink-offline", "cpu-burn", "slow-model", "disk-full")
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-
-
-def parse_duration(text: str) -> float:
-    """ "90", "90s", "15m", "1h30m", "2d" -> seconds (above 0); ValueError otherwise."""
-    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)([smhdw]))+|(\d+(?:\.\d+)?)", text.strip())
-    if parts is None:
-        raise ValueError(f"not a duration: {text!r} (e.g. 90s, 15m, 1h30m, 2d)")
-    if parts.group(3) is not None:
-        seconds = float(parts.group(3))
-    else:
-        seconds = sum(
-            float(n) * _UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text)
-        )
-    if seconds <= 0:
-        raise ValueError(f"not a duration above 0: {text!r}")
-    return seconds
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -132,7 +115,7 @@ async def cmd_ack(ctx: Context) -> int:
 
 async def cmd_silence(ctx: Context) -> int:
     try:
-        seconds = parse_duration(ctx.args.duration)
+        seconds = parse_duration(ctx.args.duration, bare_seconds=True)
     except ValueError as exc:
         raise CommandError(f"alerts silence: --for: {exc}", code=EXIT_USAGE) from None
     params = {"name": ctx.args.name, "for_s": seconds, "comment": ctx.args.comment}

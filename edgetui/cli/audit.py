@@ -32,10 +32,10 @@ from edgetui.security import (
     keys_dir,
     load_public,
     parse_record,
-    parse_since,
     record_time,
     verify_log,
 )
+from edgetui.units import parse_since
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import threading
 import time
@@ -19,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
-_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+from edgetui.models.broker import parse_broker
+from edgetui.models.vocabulary import TERMINAL, JobState, Topic, device_topic
+from edgetui.units import parse_duration
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,14 +65,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_send)
 
 
-def parse_duration(text: str) -> float:
-    """`90`, `30s`, `15m`, `1h`, `2d` in seconds; ValueError otherwise."""
-    m = _DURATION.match(text.strip())
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 1h, 2d)")
-    return float(m.group(1)) * _UNIT_S[m.group(2)]
-
-
 def parse_param(text: str) -> tuple[str, Any]:
     """`k=v`: v as JSON when it parses (numbers, true, lists), else the string."""
     key, sep, value = text.partition("=")
@@ -90,7 +81,7 @@ def cmd_sign(ctx: Context) -> int:
 
     a = ctx.args
     try:
-        expires = parse_duration(a.expires_in)
+        expires = parse_duration(a.expires_in, bare_seconds=True)
         params = dict(parse_param(p) for p in a.param)
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
@@ -144,7 +135,7 @@ def cmd_send(ctx: Context) -> int:
             EXIT_USAGE,
         )
     finals = _send(a, data, doc["id"], devices)
-    ok = all(finals.get(d, {}).get("state") == "SUCCEEDED" for d in devices)
+    ok = all(finals.get(d, {}).get("state") == JobState.SUCCEEDED for d in devices)
     for d in devices:
         if d not in finals:
             msg = f"no final state from {d} within {a.timeout:g} s (is it connected?)"
@@ -160,13 +151,10 @@ def _send(a: argparse.Namespace, data: bytes, cid: str, devices: list[str]) -> d
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    m = re.match(r"^(mqtts?)://([^:/]+)(?::(\d+))?/?$", a.broker)
-    if not m:
-        raise CommandError(
-            f"--broker {a.broker!r}: expected mqtt://host[:port] or mqtts://", EXIT_USAGE
-        )
-    tls = m.group(1) == "mqtts"
-    host, port = m.group(2), int(m.group(3) or (8883 if tls else 1883))
+    try:
+        broker = parse_broker(a.broker)
+    except ValueError as exc:
+        raise CommandError(f"--broker: {exc}", EXIT_USAGE) from None
     finals: dict[str, Any] = {}
     lock = threading.Lock()
     subscribed = threading.Event()
@@ -188,14 +176,14 @@ def _send(a: argparse.Namespace, data: bytes, cid: str, devices: list[str]) -> d
                 f"{rec.get('message') or ''}".rstrip(),
                 flush=True,
             )
-        if rec.get("state") in ("SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT"):
+        if rec.get("state") in TERMINAL:
             with lock:
                 finals[device] = rec
                 if all(d in finals for d in devices):
                     done.set()
 
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv5)
-    if tls:
+    if broker.tls:
         client.tls_set(ca_certs=a.ca_file, certfile=a.cert_file, keyfile=a.key_file)
     if a.username:
         pw = Path(a.password_file).read_text().strip() if a.password_file else None
@@ -203,17 +191,17 @@ def _send(a: argparse.Namespace, data: bytes, cid: str, devices: list[str]) -> d
     client.on_message = on_message
     client.on_subscribe = lambda c, u, mid, rcs, p: subscribed.set()
     try:
-        client.connect(host, port, keepalive=30)
+        client.connect(broker.host, broker.port, keepalive=30)
     except OSError as exc:
         raise CommandError(f"command send: cannot connect to {a.broker}: {exc}") from None
     client.loop_start()
     try:
         # Subscribed before publishing: no state can be missed.
-        client.subscribe([(f"devices/{d}/commands/result", 1) for d in devices])
+        client.subscribe([(device_topic(d, Topic.COMMAND_RESULT), 1) for d in devices])
         if not subscribed.wait(10):
             raise CommandError(f"command send: {a.broker} did not confirm the subscription")
         for d in devices:
-            client.publish(f"devices/{d}/commands", data, qos=1).wait_for_publish(10)
+            client.publish(device_topic(d, Topic.COMMANDS), data, qos=1).wait_for_publish(10)
         deadline = time.monotonic() + a.timeout
         while not done.wait(0.1) and time.monotonic() < deadline:
             pass

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.units import parse_since
 
 DATASET_FILES = ("train.jsonl", "val.jsonl")
 
@@ -52,26 +53,6 @@ def register_retrain(fsub: argparse._SubParsersAction, common: Any) -> None:
     q.set_defaults(func=cmd_retrain_set)
 
 
-def parse_since(text: str, now: float) -> float | None:
-    """`--since`: an RFC 3339 time or an age (`90m`, `12h`, `7d`) -> epoch seconds."""
-    from edgetui.fleet.records import parse_time
-    from edgetui.fleet.rollouts import SpecError, parse_duration
-
-    if not text:
-        return None
-    if text[:1].isdigit() and text[-1:] in "smhd" and "-" not in text:
-        try:
-            return now - parse_duration("--since", text)
-        except SpecError as exc:
-            raise CommandError(str(exc), EXIT_USAGE) from None
-    at = parse_time(text)
-    if at is None:
-        raise CommandError(
-            f"--since {text!r}: expected an RFC 3339 time or an age such as 7d, 12h", EXIT_USAGE
-        )
-    return at
-
-
 def cmd_retrain_set(ctx: Context) -> int:
     from edgetui.cli.fleet import open_fleet_store
     from edgetui.fleet import DeviceFilter, FilterError
@@ -84,7 +65,10 @@ def cmd_retrain_set(ctx: Context) -> int:
     except FilterError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     now = time.time()
-    since = parse_since(a.since, now)
+    try:
+        since = parse_since(a.since, now) if a.since else None
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
     out = Path(a.out)
     present = [n for n in DATASET_FILES if (out / n).exists()]
     if present and not a.force:

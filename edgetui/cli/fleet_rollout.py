@@ -218,22 +218,24 @@ def cmd_status(ctx: Context) -> int:
 
 
 def _print(doc: dict[str, Any]) -> None:
-    c = doc["counts"]
+    from edgetui.fleet.rollouts import tally
+
+    c = tally(doc["counts"])
     print(
         f"rollout {doc['rollout_id']}  {doc['state']}  wave {doc['wave']}/{len(doc['waves'])}"
         f"  {doc['spec']['version']}" + _why(doc)
     )
     print(
-        f"  devices {doc['devices']}: succeeded {c['SUCCEEDED']}, failed {c['FAILED']}, "
-        f"rejected {c['REJECTED']}, in progress {c['SENT'] + c['INSTALLED']}, "
-        f"pending {c['PENDING']}; failure rate {doc['failure_rate']:.1%}"
+        f"  devices {doc['devices']}: succeeded {c.succeeded}, failed {c.failed}, "
+        f"rejected {c.rejected}, in progress {c.in_progress}, "
+        f"pending {c.pending}; failure rate {doc['failure_rate']:.1%}"
     )
     for w in doc["waves"]:
-        wc = w["counts"]
+        wc = tally(w["counts"])
         done = f"done after {w['seconds_to_done']:.1f} s" if w["done_at"] else "not done"
         print(
             f"  wave {w['wave']} ({w['percent']:g}%): {w['devices']} devices, "
-            f"{wc['SUCCEEDED']} ok, {wc['FAILED']} failed, {wc['REJECTED']} rejected; {done}"
+            f"{wc.succeeded} ok, {wc.failed} failed, {wc.rejected} rejected; {done}"
         )
     for title, key in (("rejected", "rejected_reasons"), ("failed", "failed_reasons")):
         for reason, n in sorted(doc[key].items(), key=lambda kv: -kv[1]):

@@ -12,18 +12,19 @@ control socket or its parts; it meets devices only through the broker.
 - `ui`: the fleet console (the only fleet module that imports Textual).
 
 Offers `Ingest`, `Spool`, `SpoolError`, `FleetStore`, `open_store`, `StoreError`,
-`DownsamplePolicy`, `parse_broker`, `Broker`, `DeviceFilter`, `FilterError`, `DeviceState`.
+`DownsamplePolicy`, `DeviceFilter`, `FilterError`, `DeviceState`; and, for the faces' sake,
+`parse_broker` and `BrokerAddress` (from `edgetui.models.broker`, shared with the device).
 """
 
 from edgetui.fleet.filter import DeviceFilter, FilterError
 from edgetui.fleet.ingest import Ingest
-from edgetui.fleet.mqtt import Broker, parse_broker
+from edgetui.fleet.mqtt import BrokerAddress, parse_broker
 from edgetui.fleet.records import DeviceState
 from edgetui.fleet.spool import Spool, SpoolError
 from edgetui.fleet.store import DownsamplePolicy, FleetStore, StoreError, open_store
 
 __all__ = [
-    "Broker",
+    "BrokerAddress",
     "DeviceFilter",
     "DeviceState",
     "DownsamplePolicy",

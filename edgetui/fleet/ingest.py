@@ -27,8 +27,6 @@ could never be resumed; it stays clean.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -41,26 +39,23 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edgetui.fleet.messages import MessageError, Update, parse
-from edgetui.fleet.mqtt import Broker, make_client
+from edgetui.fleet.mqtt import make_client, process_name
 from edgetui.fleet.spool import Message, Spool, SpoolError
 from edgetui.fleet.store import DownsamplePolicy, FleetStore
+from edgetui.models.broker import BrokerAddress
+from edgetui.models.vocabulary import Topic, device_topic
 
 log = logging.getLogger(__name__)
 
-SHARED_SUFFIXES = ("telemetry", "alerts", "commands/result", "audit", "retrain")
+SHARED_SUFFIXES = (Topic.TELEMETRY, Topic.ALERTS, Topic.COMMAND_RESULT, Topic.AUDIT, Topic.RETRAIN)
 REPLAY_CHUNK = 5000  # spooled messages written per store transaction
 REPLAY_CHUNKS = 10  # chunks per writer turn, so that live messages are not held back long
 
 
 def topics(group: str) -> list[str]:
     """What a fleet process in `group` subscribes to."""
-    shared = [f"$share/{group}/devices/+/{s}" for s in SHARED_SUFFIXES]
-    return [*shared, "devices/+/status"]
-
-
-def default_name() -> str:
-    """This fleet process's name in the store (`ingested_by`) and in its client id."""
-    return f"{socket.gethostname()}-{os.getpid()}"
+    shared = [f"$share/{group}/{device_topic('+', s)}" for s in SHARED_SUFFIXES]
+    return [*shared, device_topic("+", Topic.STATUS)]
 
 
 @dataclass
@@ -95,7 +90,7 @@ class Ingest:
     def __init__(
         self,
         store: FleetStore,
-        broker: Broker,
+        broker: BrokerAddress,
         *,
         group: str = "edgetui-fleet",
         name: str | None = None,
@@ -111,7 +106,7 @@ class Ingest:
         self.store = store
         self.broker = broker
         self.group = group
-        self.name = name or default_name()
+        self.name = name or process_name()
         self.batch_s = batch_s
         self.max_pending = max_pending
         self.downsample_every_s = downsample_every_s

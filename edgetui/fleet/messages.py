@@ -17,10 +17,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from edgetui.fleet.records import AlertRecord, CommandRecord, RetrainSample, parse_time
+from edgetui.fleet.records import AlertRecord, CommandRecord, RetrainSample
+from edgetui.models.clock import parse_epoch
+from edgetui.models.vocabulary import REPORTED, Topic, split_device_topic
 
-SUFFIXES = ("status", "telemetry", "alerts", "commands/result", "audit", "retrain")
-COMMAND_STATES = ("QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
+SUFFIXES = (
+    Topic.STATUS,
+    Topic.TELEMETRY,
+    Topic.ALERTS,
+    Topic.COMMAND_RESULT,
+    Topic.AUDIT,
+    Topic.RETRAIN,
+)
 ALERT_STATES = ("pending", "firing", "resolved", "inactive")
 MAX_BYTES = 256 * 1024  # a device message is a few hundred bytes; more is not one of ours
 
@@ -86,10 +94,10 @@ Update = StatusUpdate | TelemetryUpdate | AlertUpdate | CommandUpdate | AuditUpd
 
 def split_topic(topic: str) -> tuple[str, str]:
     """(device id, suffix) of `devices/<id>/<suffix>`; MessageError for any other topic."""
-    parts = topic.split("/", 2)
-    if len(parts) != 3 or parts[0] != "devices" or not parts[1] or parts[2] not in SUFFIXES:
+    split = split_device_topic(topic)
+    if split is None or split[1] not in SUFFIXES:
         raise MessageError(f"{topic}: not a device topic the fleet reads")
-    return parts[1], parts[2]
+    return split
 
 
 def _num(value: Any) -> float | None:
@@ -117,20 +125,20 @@ def parse(topic: str, payload: bytes, received: float) -> Update:
     device_id, suffix = split_topic(topic)
     if len(payload) > MAX_BYTES:
         raise MessageError(f"{topic}: {len(payload)} bytes, more than {MAX_BYTES}")
-    if suffix == "status":
+    if suffix == Topic.STATUS:
         text = payload.decode(errors="replace").strip()
         if text not in ("online", "offline"):
             raise MessageError(f"{topic}: status {text[:40]!r} is neither online nor offline")
         return StatusUpdate(device_id, text, received)
-    if suffix == "audit":
+    if suffix == Topic.AUDIT:
         _object(topic, payload)  # kept as it came, but it must be a JSON object
         return AuditUpdate(device_id, received, payload.decode())
     data = _object(topic, payload)
-    if suffix == "telemetry":
+    if suffix == Topic.TELEMETRY:
         return _telemetry(topic, device_id, data, received)
-    if suffix == "alerts":
+    if suffix == Topic.ALERTS:
         return _alert(topic, device_id, data, received)
-    if suffix == "retrain":
+    if suffix == Topic.RETRAIN:
         return _retrain(topic, device_id, data, received)
     return _command(topic, device_id, data, received)
 
@@ -143,7 +151,7 @@ def _telemetry(topic: str, device_id: str, data: dict[str, Any], received: float
     queued = _num(dev.get("buffer_queued"))
     return TelemetryUpdate(
         device_id=device_id,
-        ts=parse_time(data.get("timestamp")) or received,
+        ts=parse_epoch(data.get("timestamp")) or received,
         received=received,
         cpu_percent=_num(metrics.get("cpu_utilization")),
         memory_free_mb=_num(metrics.get("memory_free_mb")),
@@ -180,8 +188,8 @@ def _alert(topic: str, device_id: str, data: dict[str, Any], received: float) ->
         value=_num(data.get("value")),
         summary=_str(data.get("summary")),
         labels=labels,
-        since=parse_time(data.get("since")),
-        at=parse_time(data.get("at")) or received,
+        since=parse_epoch(data.get("since")),
+        at=parse_epoch(data.get("at")) or received,
     )
     return AlertUpdate(record, received)
 
@@ -193,7 +201,7 @@ def _command(topic: str, device_id: str, data: dict[str, Any], received: float) 
     state = data.get("state")
     if command_id is None:
         raise MessageError(f"{topic}: command result without `command_id`")
-    if state not in COMMAND_STATES:
+    if state not in REPORTED:
         raise MessageError(f"{topic}: command {command_id}: unknown state {state!r}")
     detail = _str(data.get("reason")) or _str(data.get("detail")) or _str(data.get("message"))
     record = CommandRecord(
@@ -202,9 +210,9 @@ def _command(topic: str, device_id: str, data: dict[str, Any], received: float) 
         command=_str(data.get("command")),
         state=state,
         detail=detail,
-        issued_at=parse_time(data.get("issued_at")),
+        issued_at=parse_epoch(data.get("issued_at")),
         # A real device's record says `time`; the simulator's says both.
-        updated_at=parse_time(data.get("at")) or parse_time(data.get("time")) or received,
+        updated_at=parse_epoch(data.get("at")) or parse_epoch(data.get("time")) or received,
     )
     return CommandUpdate(record, received)
 
@@ -244,7 +252,7 @@ def _retrain(topic: str, device_id: str, data: dict[str, Any], received: float) 
                 context=context,
                 alert=alert,
                 model_version=_str(item.get("model_version")),
-                at=parse_time(item.get("at")),
+                at=parse_epoch(item.get("at")),
                 action=_str(decision.get("action")),
                 message=decision.get("message")
                 if isinstance(decision.get("message"), str)

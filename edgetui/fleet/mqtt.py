@@ -1,43 +1,29 @@
-"""The fleet's MQTT plumbing: the broker URL and paho clients (MQTT 5, for shared
-subscriptions). The fleet never imports the device's uplink: it is the other end."""
+"""The fleet's MQTT plumbing: paho clients (MQTT 5, for shared subscriptions) for a broker
+address (`edgetui.models.broker`, the one parser the device uses too). The fleet never
+imports the device's uplink: it is the other end."""
 
 from __future__ import annotations
 
+import os
+import socket
 import ssl
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edgetui.models.broker import BrokerAddress, parse_broker
 
-@dataclass(frozen=True)
-class Broker:
-    """Where the broker is: `mqtt://host[:port]` or `mqtts://host[:port]`."""
-
-    host: str
-    port: int
-    tls: bool
-
-    def __str__(self) -> str:
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+__all__ = ["BrokerAddress", "make_client", "parse_broker", "process_name"]
 
 
-def parse_broker(url: str) -> Broker:
-    """Parse `--broker`; ValueError with a one-line reason."""
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"broker {url!r}: expected mqtt://host:port or mqtts://host:port")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"broker {url!r}: bad port") from None
-    tls = parts.scheme == "mqtts"
-    return Broker(parts.hostname, port or (8883 if tls else 1883), tls)
+def process_name() -> str:
+    """This fleet process's name: the ingest's `ingested_by` and client id, the rollout
+    runner's lease owner (`host-pid`)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def make_client(
-    broker: Broker, client_id: str, *, v5: bool = True, ca_file: str | None = None
+    broker: BrokerAddress, client_id: str, *, v5: bool = True, ca_file: str | None = None
 ) -> mqtt.Client:
     """A paho 2.x client for `broker` (not yet connected)."""
     client = mqtt.Client(

@@ -7,32 +7,15 @@ strings via `iso()`. A value a device did not send is None, never a made-up numb
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from edgetui.models import to_dict
+from edgetui.models.clock import rfc3339
 
 
 def iso(ts: float | None) -> str | None:
     """RFC 3339 UTC with milliseconds, like the device snapshot's `time`."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(value: Any) -> float | None:
-    """Epoch seconds from an RFC 3339 string (or a number); None when it is not one."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
+    return None if ts is None else rfc3339(ts)
 
 
 @dataclass

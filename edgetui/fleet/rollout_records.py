@@ -9,24 +9,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edgetui.fleet.records import iso
+from edgetui.models.vocabulary import ExecutionState, RolloutState
 
-# Rollout states. RUNNING and PAUSED go on; the others are final.
-RUNNING, PAUSED = "RUNNING", "PAUSED"
-FINAL = ("SUCCEEDED", "HALTED", "ABORTED", "TIMED_OUT")
-ROLLOUT_STATES = (RUNNING, PAUSED, *FINAL)
-# What the operator's `pause`, `resume` and `abort` do (CLI and console alike): the state
-# each sets and the states it may be set from.
+# The rollout's and the executions' states are `RolloutState` and `ExecutionState`
+# (edgetui.models.vocabulary). What the operator's `pause`, `resume` and `abort` do (CLI and
+# console alike): the state each sets and the states it may be set from.
+_RUNNING, _PAUSED = RolloutState.RUNNING, RolloutState.PAUSED
 TRANSITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "pause": (PAUSED, (RUNNING,)),
-    "resume": (RUNNING, (PAUSED,)),
-    "abort": ("ABORTED", (RUNNING, PAUSED)),
+    "pause": (_PAUSED, (_RUNNING,)),
+    "resume": (_RUNNING, (_PAUSED,)),
+    "abort": (RolloutState.ABORTED, (_RUNNING, _PAUSED)),
 }
-
-# Execution states: PENDING (its wave has not started, or the device is offline), SENT
-# (the signed ota.apply is recorded and published), INSTALLED (the device said SUCCEEDED;
-# waiting for its slot to commit and its health window to pass), then one final state.
-EXEC_OPEN = ("PENDING", "SENT", "INSTALLED")
-EXEC_FINAL = ("SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT", "CANCELED")
 
 
 @dataclass
@@ -65,7 +58,7 @@ class RolloutRecord:
 
     rollout_id: str
     spec: RolloutSpec
-    state: str = RUNNING
+    state: str = RolloutState.RUNNING
     wave: int = 0  # the current wave (0-based)
     halt_reason: str | None = None
     created_at: float = 0.0
@@ -82,7 +75,7 @@ class Execution:
     rollout_id: str
     device_id: str
     wave: int
-    state: str = "PENDING"
+    state: str = ExecutionState.PENDING
     reason: str | None = None
     attempt: int = 0
     command_id: str | None = None

@@ -19,11 +19,11 @@ from typing import Any, BinaryIO
 
 from edgetui.durable import atomic_write
 from edgetui.file_digest import sha256_file
+from edgetui.models.clock import format_rfc3339
 from edgetui.models.slot import PATH_KEYS, SLOT_RECORD, check_inside, parse_slot_record
 from edgetui.ota.errors import OtaError
 from edgetui.ota.manifest import (
     Manifest,
-    format_time,
     parse_manifest,
     verify_manifest,
 )
@@ -172,14 +172,14 @@ def build_bundle(
     now = datetime.now(UTC)
     m = Manifest(
         version=version,
-        release_date=format_time(now),
+        release_date=format_rfc3339(now),
         changes=changes,
         target_devices=list(targets) or ["all"],
         update_package_url=(url_base.rstrip("/") + "/" + name) if url_base else name,
         checksum=f"sha256:{digest}",
         rollback_version=rollback_version,
         size=size,
-        expires=format_time(now + timedelta(days=expires_days)),
+        expires=format_rfc3339(now + timedelta(days=expires_days)),
         key_id="",
         signature="",
         extra={

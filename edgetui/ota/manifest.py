@@ -24,6 +24,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from edgetui.models.clock import parse_rfc3339
 from edgetui.models.untrusted import StrictJSONError, clip, loads_strict
 from edgetui.ota.errors import OtaError
 from edgetui.security import key_id, load_public_key
@@ -102,19 +103,6 @@ _KNOWN = tuple(f.name for f in fields(Manifest) if f.name != "extra")
 OPTIONAL_REQUIREMENTS = ("min_ram_mb", "min_disk_mb")
 
 
-def parse_time(value: str) -> datetime:
-    """Parse an RFC 3339 timestamp (Z or offset); ValueError when it is not one."""
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        raise ValueError("timestamp without a time zone")
-    return dt
-
-
-def format_time(dt: datetime) -> str:
-    """RFC 3339 UTC with a Z, to the second."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _bad(msg: str) -> OtaError:
     return OtaError("malformed_manifest", f"malformed manifest: {msg}")
 
@@ -149,7 +137,7 @@ def parse_manifest(data: bytes) -> Manifest:
         raise _bad("rollback_version must be a semantic version or null")
     for k in ("release_date", "expires"):
         try:
-            parse_time(need_str(k))
+            parse_rfc3339(need_str(k))
         except ValueError:
             raise _bad(f"{k} {clip(obj[k])} is not an RFC 3339 timestamp") from None
     targets = obj["target_devices"]
@@ -241,7 +229,7 @@ def verify_manifest(
             "bad_signature", f"manifest signature by key {m.key_id} does not verify (tampered?)"
         ) from None
     now = now or datetime.now(UTC)
-    expires = parse_time(m.expires)
+    expires = parse_rfc3339(m.expires)
     if now >= expires:
         raise OtaError(
             "expired",

@@ -10,7 +10,7 @@ Offers:
 - the part: `SecurityService` (audit trail, signed head, monitor, slot re-hash) and
   `audit_path`, `keys_dir`;
 - the audit reader for tools and faces: `verify_log`, `read_records`, `iter_lines`,
-  `parse_record`, `parse_since`, `record_time`, `AuditFormatError`, `VerifyReport`,
+  `parse_record`, `record_time`, `AuditFormatError`, `VerifyReport`,
   `load_public`, `DeviceKeyError`, `PUB_NAME`;
 - `MONITOR_KINDS`: the kinds of security events;
 - for tools and benchmarks: `AuditLog` (the writer), `DeviceKey` (the device's Ed25519 key);
@@ -29,7 +29,7 @@ Offers:
   devices/<id>/commands, runs them one at a time and reports their states on
   devices/<id>/commands/result); `CommandRefused`, `Verifier`, `parse_command`,
   `verify_command`,
-  `sign_command`, `SUPPORTED`, `STATES` (the command document and its Ed25519 signature; the
+  `sign_command`, `SUPPORTED` (the command document and its Ed25519 signature; the
   operator side uses them in `edgetui command sign|send`);
 - Ed25519 key files, for OTA release keys and command keys alike: `generate_keypair`,
   `load_private_key`, `load_public_key`, `raw_public_bytes`, `key_id`.
@@ -55,13 +55,11 @@ from edgetui.security.audit_reader import (
     VerifyReport,
     iter_lines,
     parse_record,
-    parse_since,
     read_records,
     record_time,
     verify_log,
 )
 from edgetui.security.commands import (
-    STATES,
     SUPPORTED,
     CommandRefused,
     Verifier,
@@ -98,7 +96,6 @@ __all__ = [
     "FORBIDDEN",
     "MONITOR_KINDS",
     "PUB_NAME",
-    "STATES",
     "SUPPORTED",
     "AccessPolicy",
     "AuditFormatError",
@@ -138,7 +135,6 @@ __all__ = [
     "outbox_cipher",
     "parse_command",
     "parse_record",
-    "parse_since",
     "raw_public_bytes",
     "read_records",
     "record_time",

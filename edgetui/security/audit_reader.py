@@ -16,12 +16,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from edgetui.models.clock import parse_rfc3339
 from edgetui.security.device_key import verify as verify_signature
 
 GENESIS = "0" * 64
@@ -98,33 +98,12 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
             yield parse_record(raw, n)
 
 
-def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """`--since`: an RFC 3339 time or date (UTC when no zone), or an age such as 30m, 2h,
-    1d (that long ago). ValueError with a one-line reason otherwise."""
-    now = now or datetime.now(UTC)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
-    if m:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
-        try:
-            return now - timedelta(**{unit: float(m.group(1))})
-        except OverflowError:
-            raise ValueError(f"--since: {text.strip()[:40]!r} reaches before year 1") from None
+def record_time(rec: dict[str, Any]) -> float | None:
+    """A record's `time` in epoch seconds (UTC when it has no zone); None when unreadable."""
     try:
-        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            "--since: expected a time like 2026-05-06T14:30:00Z or an age like 2h, "
-            f"got {text[:40]!r}"
-        ) from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def record_time(rec: dict[str, Any]) -> datetime | None:
-    try:
-        dt = datetime.fromisoformat(str(rec.get("time", "")).replace("Z", "+00:00"))
+        return parse_rfc3339(rec.get("time"), assume_utc=True).timestamp()
     except ValueError:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def head_path(log_path: Path) -> Path:

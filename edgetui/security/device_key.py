@@ -8,7 +8,6 @@ the private half there; this one keeps it in the state directory, readable by th
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -17,18 +16,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from edgetui.durable import fsync_dir
+from edgetui.security.keys import key_id
 
 KEY_NAME, PUB_NAME = "device.key", "device.pub"
 
 
 class DeviceKeyError(Exception):
     """The device key is unreadable or not an Ed25519 key (one line, names the file)."""
-
-
-def key_id(public: Ed25519PublicKey) -> str:
-    """16 hex digits of the SHA-256 of the raw public key."""
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def load_public(path: Path) -> Ed25519PublicKey:

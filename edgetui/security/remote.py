@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.config import RemoteConfig
-from edgetui.models.clock import rfc3339
+from edgetui.models.clock import parse_rfc3339, rfc3339
+from edgetui.models.vocabulary import JobState, Topic, device_topic
 from edgetui.security.commands import (
     Command,
     CommandRefused,
     Verifier,
     parse_command,
-    parse_time,
     verify_command,
 )
 from edgetui.security.replay import ReplayWindow
@@ -164,7 +164,7 @@ class RemoteCommands:
                 raise CommandRefused(
                     "replayed", f"command id {cmd.id} was already received", cmd.id
                 )
-            fresh = await asyncio.to_thread(self.replay.record, cmd.id, parse_time(cmd.expires))
+            fresh = await asyncio.to_thread(self.replay.record, cmd.id, parse_rfc3339(cmd.expires))
             if not fresh:
                 reason = "replayed" if cmd.id in self.replay else "busy"
                 raise CommandRefused(
@@ -182,7 +182,9 @@ class RemoteCommands:
             )
         self.counts["accepted"] += 1
         self._queue.put_nowait(cmd)
-        return await self._report(cmd, "QUEUED", message=f"queued ({self._queue.qsize()} waiting)")
+        return await self._report(
+            cmd, JobState.QUEUED, message=f"queued ({self._queue.qsize()} waiting)"
+        )
 
     async def _reject(self, exc: CommandRefused, payload: bytes) -> dict[str, Any]:
         key = _key_of(payload)
@@ -193,7 +195,7 @@ class RemoteCommands:
             with contextlib.suppress(Exception):
                 self.on_refused(exc.code, str(exc), exc.command_id, key)
         record = self._record(
-            exc.command_id, None, "REJECTED", key, reason=exc.code, message=str(exc)
+            exc.command_id, None, JobState.REJECTED, key, reason=exc.code, message=str(exc)
         )
         now = time.monotonic()
         while self._reject_times and now - self._reject_times[0] > 60.0:
@@ -219,10 +221,12 @@ class RemoteCommands:
                 self.running = None
 
     async def _run(self, cmd: Command) -> None:
-        if datetime.now(UTC) >= parse_time(cmd.expires):
-            await self._finish(cmd, "TIMED_OUT", message=f"expired at {cmd.expires} while queued")
+        if datetime.now(UTC) >= parse_rfc3339(cmd.expires):
+            await self._finish(
+                cmd, JobState.TIMED_OUT, message=f"expired at {cmd.expires} while queued"
+            )
             return
-        await self._report(cmd, "IN_PROGRESS", message=f"running {cmd.command}")
+        await self._report(cmd, JobState.IN_PROGRESS, message=f"running {cmd.command}")
         method, params = cmd.runtime_call()
         try:
             result = await asyncio.wait_for(
@@ -231,7 +235,7 @@ class RemoteCommands:
         except TimeoutError:
             await self._finish(
                 cmd,
-                "TIMED_OUT",
+                JobState.TIMED_OUT,
                 message=f"still running after [remote] command_timeout_s "
                 f"({self.config.command_timeout_s:g} s)",
             )
@@ -246,7 +250,7 @@ class RemoteCommands:
             slug = data.get("code") if isinstance(data, dict) else None
             await self._finish(
                 cmd,
-                "FAILED",
+                JobState.FAILED,
                 message=text[:500],
                 reason=slug if isinstance(slug, str) and slug != "error" else None,
             )
@@ -255,10 +259,12 @@ class RemoteCommands:
                 # The method ran but says it did not do its job (a validation under its bar,
                 # a flush that could not empty the buffer): the execution failed.
                 await self._finish(
-                    cmd, "FAILED", message=_not_done(cmd.command, result), result=result
+                    cmd, JobState.FAILED, message=_not_done(cmd.command, result), result=result
                 )
             else:
-                await self._finish(cmd, "SUCCEEDED", message=f"{cmd.command} done", result=result)
+                await self._finish(
+                    cmd, JobState.SUCCEEDED, message=f"{cmd.command} done", result=result
+                )
 
     async def _finish(
         self,
@@ -339,8 +345,8 @@ class RemoteCommands:
         """The `commands` section."""
         v = self.verifier
         return {
-            "topic": f"devices/{self.device_id}/commands",
-            "result_topic": f"devices/{self.device_id}/commands/result",
+            "topic": device_topic(self.device_id, Topic.COMMANDS),
+            "result_topic": device_topic(self.device_id, Topic.COMMAND_RESULT),
             "trusted_keys": sorted(v.trusted) if v else [],
             "revoked_keys": sorted(v.revoked) if v else [],
             "error": self.error,

@@ -24,9 +24,10 @@ from edgetui.models.security import VIAS, Caller
 from edgetui.models.serde import to_dict
 from edgetui.security.access import AccessPolicy, allowed_methods, current_caller
 from edgetui.security.audit import AuditLog, redact
-from edgetui.security.audit_reader import parse_since, record_time, verify_log
+from edgetui.security.audit_reader import record_time, verify_log
 from edgetui.security.device_key import PUB_NAME, DeviceKey, DeviceKeyError, load_public
 from edgetui.security.monitor import RateLimit, SecurityMonitor
+from edgetui.units import parse_since
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ import base64
 import json
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from edgetui.durable import fsync_dir
 from edgetui.models.buffer import OutboxRow
+from edgetui.models.clock import rfc3339
 
 
 def export_rows(
@@ -27,13 +27,12 @@ def export_rows(
     tmp = out.with_name(out.name + ".part")
     with open(tmp, "wb") as fh:
         for r in rows:
-            when = datetime.fromtimestamp(r.created, UTC).isoformat(timespec="milliseconds")
             head = json.dumps(
                 {
                     "kind": r.kind,
                     "seq": r.seq,
                     "id": r.id,
-                    "enqueued_at": when.replace("+00:00", "Z"),
+                    "enqueued_at": rfc3339(r.created),
                 },
                 separators=(",", ":"),
             )

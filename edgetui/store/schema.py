@@ -17,6 +17,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from edgetui.models.vocabulary import Topic
 from edgetui.store.ack_journal import SUFFIX as JOURNAL_SUFFIX
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,13 @@ log = logging.getLogger(__name__)
 KINDS = ("alert", "result", "event", "telemetry", "log", "audit", "retrain")
 PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 TOPIC_SUFFIX = {
-    "alert": "alerts",
-    "result": "commands/result",
-    "event": "events",
-    "telemetry": "telemetry",
-    "log": "logs",
-    "audit": "audit",
-    "retrain": "retrain",
+    "alert": Topic.ALERTS,
+    "result": Topic.COMMAND_RESULT,
+    "event": Topic.EVENTS,
+    "telemetry": Topic.TELEMETRY,
+    "log": Topic.LOGS,
+    "audit": Topic.AUDIT,
+    "retrain": Topic.RETRAIN,
 }
 # A row's class is stored as its kind and its prio; when a class is added, the prio of the
 # rows already queued is set again from their kind (a no-op when nothing changed).

@@ -28,6 +28,7 @@ from edgetui.fleet.rollouts import create_rollout, spec_from_options
 from edgetui.fleet.simulator.device import SimDevice
 from edgetui.fleet.store import FleetStore, open_store
 from edgetui.fleet.ui import FleetApp
+from edgetui.models.vocabulary import ExecutionState, RolloutState
 from edgetui.runtime import Runtime
 from edgetui.security import generate_keypair
 from edgetui.tui.app import EdgeApp
@@ -70,21 +71,22 @@ def demo_fleet(root: Path, now: float) -> FleetStore:
     done, current = rollouts
     execs = store.executions(done.rollout_id)
     for e in execs:
-        e.state, e.attempt, e.finished_at = "SUCCEEDED", 1, done.created_at + 600
+        e.state, e.attempt, e.finished_at = ExecutionState.SUCCEEDED, 1, done.created_at + 600
     store.save_executions(execs)
-    done.state, done.wave, done.updated_at = "SUCCEEDED", 2, done.created_at + 1500
+    done.state, done.wave, done.updated_at = RolloutState.SUCCEEDED, 2, done.created_at + 1500
     done.wave_done = [done.created_at + 300, done.created_at + 700, done.created_at + 1500]
     store.update_rollout(done)
     execs = store.executions(current.rollout_id)
-    second = iter(["SUCCEEDED"] * 4 + ["INSTALLED", "SENT", "REJECTED", "FAILED"])
+    E = ExecutionState
+    second = iter([E.SUCCEEDED] * 4 + [E.INSTALLED, E.SENT, E.REJECTED, E.FAILED])
     for e in execs:
         if e.wave == 0:
-            e.state, e.attempt = "SUCCEEDED", 1
+            e.state, e.attempt = ExecutionState.SUCCEEDED, 1
         elif e.wave == 1:
             e.state, e.attempt = next(second), 1
             e.reason = {
-                "REJECTED": "insufficient_ram",
-                "FAILED": "critical alert in the health window",
+                ExecutionState.REJECTED: "insufficient_ram",
+                ExecutionState.FAILED: "critical alert in the health window",
             }.get(e.state)
     store.save_executions(execs)
     current.wave, current.wave_done = 1, [current.created_at + 240]

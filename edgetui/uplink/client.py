@@ -8,15 +8,14 @@ import logging
 import select
 import ssl
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edgetui.config import UplinkConfig
+from edgetui.models.broker import BrokerAddress
 from edgetui.uplink.errors import (
     ConnectFailed,
     LinkError,
@@ -24,37 +23,6 @@ from edgetui.uplink.errors import (
     classify_exception,
     classify_lost,
 )
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    """Where the broker is: from `mqtt://host:port` or `mqtts://host:port`."""
-
-    host: str
-    port: int
-    tls: bool
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def __str__(self) -> str:
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
-def parse_url(url: str) -> BrokerAddress:
-    """Parse the [uplink] url; raises ValueError with a one-line reason."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError(f"[uplink] url {url!r}: expected mqtt://host:port or mqtts://host:port")
-    if not parts.hostname:
-        raise ValueError(f"[uplink] url {url!r}: no host")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"[uplink] url {url!r}: bad port") from None
-    tls = parts.scheme == "mqtts"
-    return BrokerAddress(parts.hostname, port or (8883 if tls else 1883), tls)
 
 
 class _WarningsOnly(logging.Logger):

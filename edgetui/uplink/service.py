@@ -25,17 +25,11 @@ from paho.mqtt.enums import MQTTErrorCode
 from edgetui.api import APIError
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import UplinkConfig
+from edgetui.models.broker import BrokerAddress, parse_broker
 from edgetui.models.clock import rfc3339
+from edgetui.models.vocabulary import Topic, device_topic
 from edgetui.store import TOPIC_SUFFIX, Outbox, StoreError
-from edgetui.uplink.client import (
-    BrokerAddress,
-    ErrorLog,
-    abandon,
-    connect_blocking,
-    make_client,
-    parse_url,
-    pump,
-)
+from edgetui.uplink.client import ErrorLog, abandon, connect_blocking, make_client, pump
 from edgetui.uplink.drain import Drainer
 from edgetui.uplink.errors import ConnectFailed, LinkError, classify_lost
 
@@ -76,8 +70,8 @@ class Uplink:
         self.keepalive = keepalive  # s; the broker drops us after 1.5x this without a packet
         self.rng = rng
         self.client_id = config.client_id or f"edgetui-{device_id}"
-        self.status_topic = f"devices/{device_id}/status"
-        self.commands_topic = f"devices/{device_id}/commands"
+        self.status_topic = device_topic(device_id, Topic.STATUS)
+        self.commands_topic = device_topic(device_id, Topic.COMMANDS)
         self.address: BrokerAddress | None = None
         self.state = "stopped"  # no_broker | connecting | connected | backoff | error | stopped
         self.error: LinkError | None = None
@@ -104,7 +98,7 @@ class Uplink:
         self._errors = ErrorLog()
 
     def topic_for(self, kind: str) -> str:
-        return f"devices/{self.device_id}/{TOPIC_SUFFIX[kind]}"
+        return device_topic(self.device_id, TOPIC_SUFFIX[kind])
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -114,11 +108,11 @@ class Uplink:
             log.info("uplink: no broker configured ([uplink] url is empty): buffering only")
             return
         try:
-            self.address = parse_url(self.config.url)
+            self.address = parse_broker(self.config.url)
         except ValueError as exc:
             self.state = "error"
-            self._set_error(LinkError("config_error", str(exc)))
-            log.error("uplink: %s", exc)
+            self._set_error(LinkError("config_error", f"[uplink] url: {exc}"))
+            log.error("uplink: [uplink] url: %s", exc)
             return
         self.state = "connecting"
         self.drainer.start(self._loop)
@@ -276,7 +270,7 @@ class Uplink:
         `url` (a dead port) instead; None goes back to the configured broker at once."""
         if self._task is None:
             raise RuntimeError("no broker configured: the uplink is not running")
-        self.address = parse_url(url or self.config.url)
+        self.address = parse_broker(url or self.config.url)
         if self._client is not None and not self._lost.is_set():
             self._lost_error = LinkError("connection_lost", "link dropped by a fire drill")
             self._lost.set()

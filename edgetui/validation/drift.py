@@ -23,7 +23,7 @@ from typing import Any
 
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import ValidationConfig
-from edgetui.models.clock import rfc3339
+from edgetui.models.clock import parse_rfc3339, rfc3339
 from edgetui.validation.db import ValidationDB
 from edgetui.validation.psi import FEATURES, band, bins, psi
 from edgetui.validation.retrain import RetrainSampler
@@ -53,7 +53,7 @@ class Observation:
 
 def _hour(at: Any) -> int:
     try:
-        return datetime.fromisoformat(str(at).replace("Z", "+00:00")).astimezone().hour
+        return parse_rfc3339(at, assume_utc=True).astimezone().hour
     except ValueError:
         return datetime.now().hour
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from edgetui.models.clock import parse_rfc3339 as parse_time
 from edgetui.ota.errors import OtaError
 from edgetui.ota.manifest import (
     check_applicable,
     compare_versions,
     parse_manifest,
-    parse_time,
     verify_manifest,
 )
 from edgetui.security import generate_keypair, key_id, load_private_key, load_public_key

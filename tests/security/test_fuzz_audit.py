@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgetui.security import AuditFormatError, verify_log
-from edgetui.security.audit_reader import parse_record, parse_since, read_records
+from edgetui.security.audit_reader import parse_record, read_records
+from edgetui.units import parse_since
 from tests.security.helpers import lines, make_log
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

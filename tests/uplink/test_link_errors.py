@@ -201,12 +201,12 @@ async def test_the_first_report_of_a_lost_link_is_the_one_kept(tmp_path: Path) -
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.reasoncodes import ReasonCode
 
-    from edgetui.uplink.client import parse_url
+    from edgetui.models.broker import parse_broker
 
     url = f"mqtt://127.0.0.1:{free_port()}"
     ob, up = await make_pair(tmp_path, url)
     try:
-        up.address, up._gen = parse_url(url), 1  # as if connected (nothing listens there)
+        up.address, up._gen = parse_broker(url), 1  # as if connected (nothing listens there)
         up._on_lost(1, ReasonCode(PacketTypes.DISCONNECT, "Session taken over"))
         up._on_lost(1, MQTTErrorCode.MQTT_ERR_CONN_LOST)
         assert up._lost.is_set()

@@ -29,19 +29,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from edgetui.fleet.records import DeviceState
-from edgetui.fleet.rollout_records import (
+from edgetui.fleet.rollout_records import Execution, RolloutRecord
+from edgetui.models.vocabulary import (
+    ANSWERING,
     EXEC_OPEN,
-    FINAL,
-    PAUSED,
-    RUNNING,
-    Execution,
-    RolloutRecord,
+    REPORTED,
+    ROLLOUT_FINAL,
+    TERMINAL,
+    CommandMark,
+    ExecutionState,
+    JobState,
+    RolloutState,
 )
 
 COMMITTED = ("good", "committed")  # a real device says good; older simulators said committed
 # Reasons a device gives when it cannot take the release at all.
 CANNOT_TAKE = ("insufficient_ram", "insufficient_disk", "wrong_target", "downgrade")
-ANSWERED = ("QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
 
 
 @dataclass
@@ -88,25 +91,27 @@ def _follow(
 ) -> None:
     """Move one open execution on from its command's result and its device's state."""
     spec = r.spec
-    if e.state == "SENT":
+    if e.state == ExecutionState.SENT:
         state, detail = results.get(e.command_id or "", (None, None))
-        if state == "SUCCEEDED":
-            e.state, e.installed_at, e.reason = "INSTALLED", now, None
+        if state == JobState.SUCCEEDED:
+            e.state, e.installed_at, e.reason = ExecutionState.INSTALLED, now, None
             turn.changed[e.device_id] = e
-        elif state in ("FAILED", "REJECTED", "TIMED_OUT"):
+        elif state in (JobState.FAILED, JobState.REJECTED, JobState.TIMED_OUT):
             reason = detail or state.lower()
-            cannot = state == "REJECTED" or reason in CANNOT_TAKE
-            _finish(e, "REJECTED" if cannot else "FAILED", reason, now, turn)
+            cannot = state == JobState.REJECTED or reason in CANNOT_TAKE
+            _finish(
+                e, ExecutionState.REJECTED if cannot else ExecutionState.FAILED, reason, now, turn
+            )
         elif (
-            state in ("QUEUED", "IN_PROGRESS")
+            state in ANSWERING
             and spec.in_progress_timeout_s > 0
             and now - (e.sent_at or now) >= spec.in_progress_timeout_s
         ):
             # Answered, then silent: its final result was lost or the update hangs. A retry
             # would be refused as a replay or collide with the update under way.
             reason = f"{state} for {spec.in_progress_timeout_s:g} s without a result"
-            _finish(e, "TIMED_OUT", reason, now, turn)
-        elif state not in ANSWERED and dev is not None:
+            _finish(e, ExecutionState.TIMED_OUT, reason, now, turn)
+        elif state not in REPORTED and dev is not None:
             # No answer at all: offline since the send, or the command was lost.
             if dev.status == "offline" and (dev.status_at or 0) >= (e.sent_at or 0):
                 if e.reason != "offline":
@@ -115,21 +120,29 @@ def _follow(
             elif dev.status == "online" and (
                 e.reason == "offline" or now - (e.sent_at or now) >= spec.retry_after_s
             ):
-                e.state = "PENDING"  # sent again below, with the next attempt
+                e.state = ExecutionState.PENDING  # sent again below, with the next attempt
                 turn.changed[e.device_id] = e
-    elif e.state == "INSTALLED" and dev is not None:
+    elif e.state == ExecutionState.INSTALLED and dev is not None:
         if dev.alerts_critical > 0:
-            _finish(e, "FAILED", "critical alert in the health window", now, turn)
+            _finish(e, ExecutionState.FAILED, "critical alert in the health window", now, turn)
         elif dev.version == spec.version and dev.slot_status in COMMITTED:
             if e.committed_at is None:
                 e.committed_at = now
                 turn.changed[e.device_id] = e
             elif now - e.committed_at >= spec.health_window_s:
-                _finish(e, "SUCCEEDED", None, now, turn)
+                _finish(e, ExecutionState.SUCCEEDED, None, now, turn)
         elif e.committed_at is not None:
-            _finish(e, "FAILED", f"rolled back to {dev.version} in the health window", now, turn)
+            _finish(
+                e,
+                ExecutionState.FAILED,
+                f"rolled back to {dev.version} in the health window",
+                now,
+                turn,
+            )
         elif _window_over(e, dev, spec.health_window_s, now):
-            _finish(e, "FAILED", "slot not committed within the health window", now, turn)
+            _finish(
+                e, ExecutionState.FAILED, "slot not committed within the health window", now, turn
+            )
 
 
 def _roll_back(
@@ -143,12 +156,18 @@ def _roll_back(
     """After a halt: every device that took the release gets `ota.rollback`, including one
     whose update was still under way at the halt (followed until it answers)."""
     for e in execs:
-        if e.state == "SENT":
+        if e.state == ExecutionState.SENT:
             _follow(r, e, devices.get(e.device_id), results, now, turn)
-            if e.state == "PENDING":  # it never got the update: nothing to roll back
-                _finish(e, "CANCELED", "rollout halted", now, turn)
-        if e.state in ("INSTALLED", "SUCCEEDED") and e.rollback_id is None:
-            e.rollback_id, e.rollback_state = rollback_id(r.rollout_id, e.device_id), "SENT"
+            if e.state == ExecutionState.PENDING:  # it never got the update: nothing to roll back
+                _finish(e, ExecutionState.CANCELED, "rollout halted", now, turn)
+        if (
+            e.state in (ExecutionState.INSTALLED, ExecutionState.SUCCEEDED)
+            and e.rollback_id is None
+        ):
+            e.rollback_id, e.rollback_state = (
+                rollback_id(r.rollout_id, e.device_id),
+                CommandMark.SENT,
+            )
             turn.rollbacks.append(e)
             turn.changed.pop(e.device_id, None)
 
@@ -166,20 +185,23 @@ def halt_rate(execs: Iterable[Execution]) -> tuple[int, int]:
     devices, wave 3: a halt the fleet did not deserve)."""
     failed = executed = 0
     for e in execs:
-        if e.state in ("FAILED", "TIMED_OUT"):  # a stuck update counts against the rollout
+        # A stuck update (TIMED_OUT) counts against the rollout.
+        if e.state in (ExecutionState.FAILED, ExecutionState.TIMED_OUT):
             failed += 1
             executed += 1
-        elif e.state == "SUCCEEDED" or (e.state == "INSTALLED" and e.committed_at is not None):
+        elif e.state == ExecutionState.SUCCEEDED or (
+            e.state == ExecutionState.INSTALLED and e.committed_at is not None
+        ):
             executed += 1
     return failed, executed
 
 
 def _wave_met(r: RolloutRecord, execs: list[Execution], wave: int) -> bool:
     members = [e for e in execs if e.wave == wave]
-    eligible = [e for e in members if e.state != "REJECTED"]
+    eligible = [e for e in members if e.state != ExecutionState.REJECTED]
     if not eligible:
         return all(e.state not in EXEC_OPEN for e in members)
-    ok = sum(1 for e in eligible if e.state == "SUCCEEDED")
+    ok = sum(1 for e in eligible if e.state == ExecutionState.SUCCEEDED)
     return ok / len(eligible) >= r.spec.success_threshold
 
 
@@ -194,50 +216,50 @@ def judge(
     turn = Turn()
     spec = r.spec
     for e in execs:  # rollbacks sent: follow their results, even after a halt
-        if e.rollback_state == "SENT" and e.rollback_id:
+        if e.rollback_state == CommandMark.SENT and e.rollback_id:
             state, _ = results.get(e.rollback_id, (None, None))
-            if state in ("SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT"):
+            if state in TERMINAL:
                 e.rollback_state = state
                 turn.changed[e.device_id] = e
-    if r.state in FINAL:
-        if r.state == "ABORTED":
+    if r.state in ROLLOUT_FINAL:
+        if r.state == RolloutState.ABORTED:
             for e in execs:
-                if e.state == "PENDING":
-                    _finish(e, "CANCELED", "rollout aborted", now, turn)
-        elif r.state == "HALTED" and spec.auto_rollback:
+                if e.state == ExecutionState.PENDING:
+                    _finish(e, ExecutionState.CANCELED, "rollout aborted", now, turn)
+        elif r.state == RolloutState.HALTED and spec.auto_rollback:
             _roll_back(r, execs, devices, results, now, turn)
         return turn
     if now >= r.created_at + spec.timeout_s:
         met = _wave_met(r, execs, len(spec.waves) - 1) and r.wave == len(spec.waves) - 1
-        r.state = "SUCCEEDED" if met else "TIMED_OUT"
+        r.state = RolloutState.SUCCEEDED if met else RolloutState.TIMED_OUT
         r.halt_reason = (
             None if met else f"timed out after {spec.timeout_s:g} s in wave {r.wave + 1}"
         )
         for e in execs:
             if e.state in EXEC_OPEN:
-                _finish(e, "TIMED_OUT", e.reason or "rollout timed out", now, turn)
+                _finish(e, ExecutionState.TIMED_OUT, e.reason or "rollout timed out", now, turn)
         r.updated_at, turn.rollout_changed = now, True
         return turn
     for e in execs:
-        if e.state in ("SENT", "INSTALLED"):
+        if e.state in (ExecutionState.SENT, ExecutionState.INSTALLED):
             _follow(r, e, devices.get(e.device_id), results, now, turn)
 
     failed, executed = halt_rate(execs)
     if executed >= spec.min_executed and failed / executed > spec.max_failure_rate:
-        r.state = "HALTED"
+        r.state = RolloutState.HALTED
         r.halt_reason = (
             f"failure rate {failed}/{executed} = {failed / executed:.0%} above "
             f"{spec.max_failure_rate:.0%} in wave {r.wave + 1}"
         )
         r.updated_at, turn.rollout_changed = now, True
         for e in execs:
-            if e.state == "PENDING":
-                _finish(e, "CANCELED", "rollout halted", now, turn)
+            if e.state == ExecutionState.PENDING:
+                _finish(e, ExecutionState.CANCELED, "rollout halted", now, turn)
         if spec.auto_rollback:
             _roll_back(r, execs, devices, results, now, turn)
         return turn
 
-    if r.state == RUNNING:
+    if r.state == RolloutState.RUNNING:
         last = len(spec.waves) - 1
         while len(r.wave_done) <= r.wave and _wave_met(r, execs, r.wave):
             r.wave_done.append(now)
@@ -249,10 +271,10 @@ def judge(
             and len(r.wave_done) > last
             and not any(e.state in EXEC_OPEN for e in execs)
         ):
-            r.state = "SUCCEEDED"
+            r.state = RolloutState.SUCCEEDED
             turn.rollout_changed = True
         for e in execs:
-            if e.state != "PENDING" or e.wave > r.wave:
+            if e.state != ExecutionState.PENDING or e.wave > r.wave:
                 continue
             dev = devices.get(e.device_id)
             if dev is not None and dev.status == "offline":
@@ -262,10 +284,10 @@ def judge(
                 continue  # sent once it is back
             e.attempt += 1
             e.command_id = command_id(r.rollout_id, e.device_id, e.attempt)
-            e.state, e.sent_at, e.reason = "SENT", now, None
+            e.state, e.sent_at, e.reason = ExecutionState.SENT, now, None
             turn.sends.append(e)
             turn.changed.pop(e.device_id, None)
-    elif r.state != PAUSED:
+    elif r.state != RolloutState.PAUSED:
         return turn
     if turn.rollout_changed:
         r.updated_at = now

@@ -16,8 +16,6 @@ stayed silent past `retry_after_s`.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,21 +23,26 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.faults import fault_point
-from edgetui.fleet.mqtt import Broker, make_client
+from edgetui.fleet.mqtt import make_client, process_name
 from edgetui.fleet.records import CommandRecord
-from edgetui.fleet.rollout_records import FINAL, Execution, RolloutRecord
+from edgetui.fleet.rollout_records import Execution, RolloutRecord
 from edgetui.fleet.rollouts.judge import judge
 from edgetui.fleet.store import FleetStore
+from edgetui.models.broker import BrokerAddress
+from edgetui.models.vocabulary import (
+    ROLLOUT_FINAL,
+    CommandMark,
+    ExecutionState,
+    RolloutState,
+    Topic,
+    device_topic,
+)
 from edgetui.security import load_private_key, sign_command
 
 log = logging.getLogger(__name__)
 
 MAX_VALIDITY_S = 86400.0  # a device's default [remote] max_validity_s
 PUBACK_WAIT_S = 10.0  # how long a turn waits for the broker's acknowledgements
-
-
-def default_owner() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def one_line(exc: BaseException) -> str:
@@ -55,7 +58,7 @@ class RolloutRunner:
     def __init__(
         self,
         store: FleetStore,
-        broker: Broker,
+        broker: BrokerAddress,
         rollout_id: str,
         *,
         owner: str = "",
@@ -66,7 +69,7 @@ class RolloutRunner:
         self.store = store
         self.broker = broker
         self.rollout_id = rollout_id
-        self.owner = owner or default_owner()
+        self.owner = owner or process_name()
         self.tick_s = tick_s
         self.lease_s = lease_s
         self.clock = clock
@@ -98,7 +101,9 @@ class RolloutRunner:
         import json
 
         for e, doc in docs:
-            info = self._client.publish(f"devices/{e.device_id}/commands", json.dumps(doc), qos=1)
+            info = self._client.publish(
+                device_topic(e.device_id, Topic.COMMANDS), json.dumps(doc), qos=1
+            )
             # Handed to paho, a QoS 1 message is sent again after a reconnect until the
             # broker acknowledges it: this process never publishes it a second time.
             self._inflight[doc["id"]] = (e.device_id, info)
@@ -197,31 +202,33 @@ class RolloutRunner:
             return (
                 bool(cid)
                 and cid not in self._inflight
-                and (results.get(cid or "", (None, None))[0] == "RECORDED")
+                and (results.get(cid or "", (None, None))[0] == CommandMark.RECORDED)
             )
 
         again: list[tuple[Execution, dict[str, Any]]] = []
         for e in execs:
             if e.device_id in skip:
                 continue
-            if e.state == "SENT" and lost(e.command_id):
+            if e.state == ExecutionState.SENT and lost(e.command_id):
                 again.append((e, self._sign(r, e, "ota.apply", e.command_id or "", now)))
-            if e.rollback_state == "SENT" and lost(e.rollback_id):
+            if e.rollback_state == CommandMark.SENT and lost(e.rollback_id):
                 again.append((e, self._sign(r, e, "ota.rollback", e.rollback_id or "", now)))
         return again
 
     def finished(self, r: RolloutRecord | None) -> bool:
         if r is None:
             return True
-        if r.state not in FINAL:
+        if r.state not in ROLLOUT_FINAL:
             return False
         # A halted rollout waits for the answers to its rollbacks, and with auto-rollback for
         # the updates still under way at the halt (until its timeout).
         execs = self.store.executions(r.rollout_id)
-        pending = any(e.rollback_state == "SENT" for e in execs)
-        if r.state == "HALTED" and r.spec.auto_rollback:
+        pending = any(e.rollback_state == CommandMark.SENT for e in execs)
+        if r.state == RolloutState.HALTED and r.spec.auto_rollback:
             pending = pending or any(
-                e.state == "SENT" or (e.state == "INSTALLED" and not e.rollback_id) for e in execs
+                e.state == ExecutionState.SENT
+                or (e.state == ExecutionState.INSTALLED and not e.rollback_id)
+                for e in execs
             )
         return not pending or self.clock() >= r.created_at + r.spec.timeout_s
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import re
 import secrets
 import time
 import urllib.request
@@ -19,21 +18,20 @@ from urllib.parse import unquote, urlsplit
 from edgetui.fleet.records import DeviceState
 from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
 from edgetui.fleet.store import FleetStore
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+from edgetui.units import parse_duration
 
 
 class SpecError(ValueError):
     """A bad rollout option; the text is one line naming the option."""
 
 
-def parse_duration(option: str, text: str) -> float:
-    """`90`, `30s`, `10m`, `1h`, `500ms` -> seconds."""
-    m = _DURATION.match(text.strip())
-    if not m or float(m[1]) <= 0:
-        raise SpecError(f"{option} {text!r}: expected a duration such as 30s, 10m, 1h")
-    return float(m[1]) * _UNIT[m[2] or "s"]
+def duration_option(option: str, text: str) -> float:
+    """`option`'s value in seconds (`edgetui.units.parse_duration`; a bare number is
+    seconds); SpecError naming the option."""
+    try:
+        return parse_duration(text, bare_seconds=True)
+    except ValueError as exc:
+        raise SpecError(f"{option}: {exc}") from None
 
 
 def parse_waves(text: str) -> list[float]:
@@ -126,10 +124,10 @@ def spec_from_options(
         success_threshold=_number("--success-threshold", success_threshold, float),
         max_failure_rate=_number("--max-failure-rate", max_failure_rate, float),
         min_executed=_number("--min-executed", min_executed, int),
-        health_window_s=parse_duration("--health-window", health_window),
-        timeout_s=parse_duration("--timeout", timeout),
-        retry_after_s=parse_duration("--retry-after", retry_after),
-        in_progress_timeout_s=parse_duration("--in-progress-timeout", in_progress_timeout),
+        health_window_s=duration_option("--health-window", health_window),
+        timeout_s=duration_option("--timeout", timeout),
+        retry_after_s=duration_option("--retry-after", retry_after),
+        in_progress_timeout_s=duration_option("--in-progress-timeout", in_progress_timeout),
         auto_rollback=auto_rollback,
     )
 

@@ -4,24 +4,51 @@ reason, and the reasons of the devices that rejected or failed it, grouped."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from edgetui.fleet.records import iso
 from edgetui.fleet.rollout_records import Execution, RolloutRecord
+from edgetui.models.vocabulary import ExecutionState
 
-STATES = ("PENDING", "SENT", "INSTALLED", "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT")
+
+@dataclass(frozen=True)
+class Tally:
+    """A status document's `counts` in the words the CLI and the console print them."""
+
+    succeeded: int
+    failed: int
+    rejected: int
+    in_progress: int  # sent, or installed and in its health window
+    pending: int
+    canceled: int
+    timed_out: int
+
+
+def tally(counts: dict[str, int]) -> Tally:
+    """The `counts` of a status document (or of one of its waves), summed as printed."""
+    E = ExecutionState
+    return Tally(
+        succeeded=counts[E.SUCCEEDED],
+        failed=counts[E.FAILED],
+        rejected=counts[E.REJECTED],
+        in_progress=counts[E.SENT] + counts[E.INSTALLED],
+        pending=counts[E.PENDING],
+        canceled=counts[E.CANCELED],
+        timed_out=counts[E.TIMED_OUT],
+    )
 
 
 def _counts(execs: list[Execution]) -> dict[str, int]:
+    """Executions by state, every state present (0 when none)."""
     c = Counter(e.state for e in execs)
-    return {s: c.get(s, 0) for s in (*STATES, "CANCELED")}
+    return {str(s): c.get(s, 0) for s in ExecutionState}
 
 
 def rollout_status(r: RolloutRecord, execs: list[Execution]) -> dict[str, Any]:
     """The status document (README "Phased rollouts" shows its keys)."""
     counts = _counts(execs)
-    failed, succeeded = counts["FAILED"], counts["SUCCEEDED"]
+    failed, succeeded = counts[ExecutionState.FAILED], counts[ExecutionState.SUCCEEDED]
     executed = failed + succeeded
     waves = []
     for k, pct in enumerate(r.spec.waves):
@@ -50,13 +77,15 @@ def rollout_status(r: RolloutRecord, execs: list[Execution]) -> dict[str, Any]:
         "failure_rate": round(failed / executed, 4) if executed else 0.0,
         "halt_reason": r.halt_reason,
         "rejected_reasons": dict(
-            Counter(e.reason or "unknown" for e in execs if e.state == "REJECTED")
+            Counter(e.reason or "unknown" for e in execs if e.state == ExecutionState.REJECTED)
         ),
         "failed_reasons": dict(
-            Counter(e.reason or "unknown" for e in execs if e.state == "FAILED")
+            Counter(e.reason or "unknown" for e in execs if e.state == ExecutionState.FAILED)
         ),
         "offline_waiting": sum(
-            1 for e in execs if e.state in ("PENDING", "SENT") and e.reason == "offline"
+            1
+            for e in execs
+            if e.state in (ExecutionState.PENDING, ExecutionState.SENT) and e.reason == "offline"
         ),
         "rollbacks": dict(rollbacks),
         "spec": asdict(r.spec),

@@ -10,10 +10,10 @@ import random
 import time
 from typing import Any
 
-from edgetui.fleet.mqtt import Broker
 from edgetui.fleet.simulator.device import LOW_RAM_MB, RAM_MB, SimDevice
 from edgetui.fleet.simulator.ota import ManifestCache, SimOta
 from edgetui.fleet.simulator.pool import SimPool
+from edgetui.models.broker import BrokerAddress
 from edgetui.security import Verifier
 
 __all__ = ["SimDevice", "Simulator"]
@@ -32,7 +32,7 @@ class Simulator:
 
     def __init__(
         self,
-        broker: Broker,
+        broker: BrokerAddress,
         devices: int,
         *,
         types: tuple[str, ...] = ("camera",),

@@ -13,6 +13,7 @@ from typing import Any
 
 from edgetui.fleet.records import iso
 from edgetui.fleet.simulator.ota import SimOta
+from edgetui.models.vocabulary import Topic, device_topic
 
 LOW_RAM_MB = 512.0
 RAM_MB = 2048.0
@@ -52,14 +53,14 @@ class SimDevice:
 
     @property
     def status_topic(self) -> str:
-        return f"devices/{self.device_id}/status"
+        return device_topic(self.device_id, Topic.STATUS)
 
     @property
     def commands_topic(self) -> str:
-        return f"devices/{self.device_id}/commands"
+        return device_topic(self.device_id, Topic.COMMANDS)
 
     def topic(self, suffix: str) -> str:
-        return f"devices/{self.device_id}/{suffix}"
+        return device_topic(self.device_id, suffix)
 
     def _envelope(self, body: dict[str, Any]) -> bytes:
         # The outbox puts a unique `id` and the per-device `seq` in front of every message.
@@ -94,7 +95,7 @@ class SimDevice:
                 "buffer_queued": self.rng.randint(0, 5),
             },
         }
-        return self.topic("telemetry"), self._envelope(body)
+        return self.topic(Topic.TELEMETRY), self._envelope(body)
 
     def alert_transitions(self, now: float) -> list[tuple[str, bytes]]:
         """Alerts that change state now: a low-RAM device's memory alert fires once."""
@@ -114,7 +115,7 @@ class SimDevice:
                 "acknowledged": False,
                 "silenced": False,
             }
-            out.append((self.topic("alerts"), self._envelope(body)))
+            out.append((self.topic(Topic.ALERTS), self._envelope(body)))
         return out
 
     def handle_command(self, payload: bytes, now: float) -> list[tuple[str, bytes]]:
@@ -135,10 +136,10 @@ class SimDevice:
     ) -> list[tuple[str, bytes]]:
         out = []
         for suffix, body in messages:
-            if suffix == "telemetry":
+            if suffix == Topic.TELEMETRY:
                 out.append(self.telemetry(now))
                 continue
-            if suffix == "alerts":
+            if suffix == Topic.ALERTS:
                 self.alerts[str(body.get("alertname"))] = str(body.get("state"))
             out.append((self.topic(suffix), self._envelope(body)))
         return out

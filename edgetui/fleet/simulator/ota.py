@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from edgetui.fleet.records import iso
+from edgetui.models.vocabulary import JobState, Topic
 from edgetui.security import CommandRefused, Verifier, verify_command
 
 Message = tuple[str, dict[str, Any]]  # (topic suffix, body)
@@ -145,7 +146,7 @@ class SimOta:
         }
         if result is not None:
             body["result"] = result
-        return "commands/result", body
+        return Topic.COMMAND_RESULT, body
 
     # -- commands ------------------------------------------------------------------------
     def handle(self, payload: bytes, now: float) -> list[Message]:
@@ -159,7 +160,7 @@ class SimOta:
             return [
                 self._result(
                     doc,
-                    "REJECTED",
+                    JobState.REJECTED,
                     now,
                     "this simulated device trusts no command key (fleet simulate --trusted-key)",
                     reason="unknown_key",
@@ -168,46 +169,46 @@ class SimOta:
         try:
             cmd = verify_command(payload, self.verifier)
         except CommandRefused as exc:
-            return [self._result(doc, "REJECTED", now, str(exc), reason=exc.code)]
+            return [self._result(doc, JobState.REJECTED, now, str(exc), reason=exc.code)]
         if cmd.id in self.seen:
             msg = f"command {cmd.id} was already received (replay refused)"
-            return [self._result(doc, "REJECTED", now, msg, reason="replayed")]
+            return [self._result(doc, JobState.REJECTED, now, msg, reason="replayed")]
         if self.busy is not None:
             msg = f"busy with command {self.busy}"
-            return [self._result(doc, "REJECTED", now, msg, reason="busy")]
+            return [self._result(doc, JobState.REJECTED, now, msg, reason="busy")]
         self.seen.add(cmd.id)
         out = [
-            self._result(doc, "QUEUED", now, "accepted"),
-            self._result(doc, "IN_PROGRESS", now, f"running {cmd.command}"),
+            self._result(doc, JobState.QUEUED, now, "accepted"),
+            self._result(doc, JobState.IN_PROGRESS, now, f"running {cmd.command}"),
         ]
         if cmd.command == "ota.apply":
             out += self._apply(doc, cmd.params["manifest_url"], now)
         elif cmd.command == "ota.rollback":
             out += self._rollback(doc, now)
         else:
-            out.append(self._result(doc, "SUCCEEDED", now, f"{cmd.command} done", result={}))
+            out.append(self._result(doc, JobState.SUCCEEDED, now, f"{cmd.command} done", result={}))
         return out
 
     def _apply(self, doc: dict[str, Any], url: str, now: float) -> list[Message]:
         info = self.manifests.get(url)
         if isinstance(info, str):
-            return [self._result(doc, "FAILED", now, info, reason="http_error")]
+            return [self._result(doc, JobState.FAILED, now, info, reason="http_error")]
         if _version_key(info.version) <= _version_key(self.version):
             msg = f"version {info.version} is not newer than installed {self.version}"
-            return [self._result(doc, "FAILED", now, msg, reason="downgrade")]
+            return [self._result(doc, JobState.FAILED, now, msg, reason="downgrade")]
         # The same refusal, in the same words, as a real device (edgetui.ota check_resources).
         if info.min_ram_mb is not None and self.ram_mb < info.min_ram_mb:
             msg = (
                 f"release {info.version} needs {info.min_ram_mb} MB of RAM; "
                 f"this device has {self.ram_mb:.0f} MB"
             )
-            return [self._result(doc, "FAILED", now, msg, reason="insufficient_ram")]
+            return [self._result(doc, JobState.FAILED, now, msg, reason="insufficient_ram")]
         if info.min_disk_mb is not None and self.disk_free_mb < info.min_disk_mb:
             msg = (
                 f"release {info.version} needs {info.min_disk_mb} MB of free disk; "
                 f"this device has {self.disk_free_mb:.0f} MB free"
             )
-            return [self._result(doc, "FAILED", now, msg, reason="insufficient_disk")]
+            return [self._result(doc, JobState.FAILED, now, msg, reason="insufficient_disk")]
         self.busy = str(doc.get("id"))
         self.due.append((now + self.install_s, "installed", {"doc": doc, "version": info.version}))
         return []
@@ -216,15 +217,15 @@ class SimOta:
         other = self._other()
         if self.slots[other].status != SLOT_GOOD:
             msg = f"cannot roll back: slot {other} is {self.slots[other].status}"
-            return [self._result(doc, "FAILED", now, msg)]
+            return [self._result(doc, JobState.FAILED, now, msg)]
         old = self.version
         if self.slot_status == "trial":
             self.slots[self.booted].status = "bad"
         self.booted = other
         msg = f"rolled back from {old} to {self.version} (slot {other})"
         return [
-            self._result(doc, "SUCCEEDED", now, msg, result={"version": self.version}),
-            ("telemetry", {}),
+            self._result(doc, JobState.SUCCEEDED, now, msg, result={"version": self.version}),
+            (Topic.TELEMETRY, {}),
         ]
 
     # -- what happens later --------------------------------------------------------------
@@ -247,18 +248,18 @@ class SimOta:
                 out.append(
                     self._result(
                         data["doc"],
-                        "SUCCEEDED",
+                        JobState.SUCCEEDED,
                         now,
                         msg,
                         result={"version": data["version"], "slot": target, "status": "trial"},
                     )
                 )
-                out.append(("telemetry", {}))
+                out.append((Topic.TELEMETRY, {}))
                 self.due.append((now + self.health_s, "health", {}))
             elif step == "health":
                 out += self._health(now)
             elif step == "resolve":
-                out.append(("alerts", _health_alert(self.device_id, "resolved", now)))
+                out.append((Topic.ALERTS, _health_alert(self.device_id, "resolved", now)))
         return out
 
     def _health(self, now: float) -> list[Message]:
@@ -266,12 +267,12 @@ class SimOta:
             return []
         if not self.will_fail:
             self.slots[self.booted].status = SLOT_GOOD
-            return [("telemetry", {})]
+            return [(Topic.TELEMETRY, {})]
         # The health check failed: the alert fires and the device boots its previous slot.
         self.slots[self.booted].status = "bad"
         self.booted = self._other()
         self.due.append((now + self.health_s, "resolve", {}))
-        return [("alerts", _health_alert(self.device_id, "firing", now)), ("telemetry", {})]
+        return [(Topic.ALERTS, _health_alert(self.device_id, "firing", now)), (Topic.TELEMETRY, {})]
 
 
 def _health_alert(device_id: str, state: str, now: float) -> dict[str, Any]:

@@ -23,8 +23,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edgetui.fleet.mqtt import Broker, make_client
+from edgetui.fleet.mqtt import make_client
 from edgetui.fleet.simulator.device import SimDevice
+from edgetui.models.broker import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class SimPool(threading.Thread):
 
     def __init__(
         self,
-        broker: Broker,
+        broker: BrokerAddress,
         devices: list[SimDevice],
         *,
         interval_s: float,

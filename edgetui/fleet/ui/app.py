@@ -21,14 +21,14 @@ from textual.worker import Worker, WorkerState
 
 from edgetui.fleet.columns import COLUMNS, sort_devices
 from edgetui.fleet.filter import DeviceFilter, FilterError
-from edgetui.fleet.mqtt import Broker
+from edgetui.fleet.mqtt import process_name
 from edgetui.fleet.records import DeviceState
-from edgetui.fleet.rollouts.runner import default_owner
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui.device import DeviceScreen
 from edgetui.fleet.ui.rollouts import RolloutsScreen, load_rollouts
 from edgetui.fleet.ui.runs import ConsoleRuns
 from edgetui.fleet.ui.table import DeviceTable
+from edgetui.models.broker import BrokerAddress
 
 # Rows written by another fleet process (or committed just after a read) can carry an
 # `updated_at` slightly older than the newest one seen: read back this far every tick.
@@ -76,7 +76,7 @@ class FleetApp(App[None]):
         refresh_s: float = 1.0,
         ingest_stats: Callable[[], Any] | None = None,
         where: str = "",
-        broker: Broker | None = None,
+        broker: BrokerAddress | None = None,
         readonly: bool = False,
         runner_owner: str = "",
         runner_tick_s: float = 1.0,
@@ -102,7 +102,7 @@ class FleetApp(App[None]):
         self.runs = ConsoleRuns(
             store,
             broker,
-            owner=runner_owner or f"console-{default_owner()}",
+            owner=runner_owner or f"console-{process_name()}",
             tick_s=runner_tick_s,
             lease_s=lease_s,
             clock=runner_clock,

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from edgetui.fleet.ingest import Ingest
-from edgetui.fleet.mqtt import Broker
 from edgetui.fleet.spool import Spool
 from edgetui.fleet.store import DownsamplePolicy, FleetStore
 from edgetui.fleet.ui.app import FleetApp
+from edgetui.models.broker import BrokerAddress
 
 
 def run_console(
     store: FleetStore,
-    broker: Broker | None,
+    broker: BrokerAddress | None,
     *,
     group: str,
     policy: DownsamplePolicy,

@@ -29,18 +29,20 @@ from edgetui.fleet.rollouts import (
     create_rollout,
     one_line,
     rollout_status,
+    tally,
 )
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui.forms import ConfirmScreen, CreateRolloutScreen
 from edgetui.fleet.ui.runs import ConsoleRuns, lease_text
+from edgetui.models.vocabulary import RolloutState
 
 COLOUR = {
-    "RUNNING": "green",
-    "PAUSED": "yellow",
-    "SUCCEEDED": "green",
-    "HALTED": "red",
-    "ABORTED": "red",
-    "TIMED_OUT": "yellow",
+    RolloutState.RUNNING: "green",
+    RolloutState.PAUSED: "yellow",
+    RolloutState.SUCCEEDED: "green",
+    RolloutState.HALTED: "red",
+    RolloutState.ABORTED: "red",
+    RolloutState.TIMED_OUT: "yellow",
 }
 # (column key, header) of the rollout table.
 COLUMNS = (
@@ -71,7 +73,7 @@ def load_rollouts(store: FleetStore) -> list[dict[str, Any]]:
 
 def row_cells(doc: dict[str, Any], runs: ConsoleRuns) -> tuple[str, ...]:
     """One rollout's table row (console markup)."""
-    c = doc["counts"]
+    c = tally(doc["counts"])
     here = runs.active(doc["rollout_id"])
     runner = "[green]this console[/]" if here else escape(doc["runner"] or "") or "[dim]-[/]"
     return (
@@ -80,10 +82,10 @@ def row_cells(doc: dict[str, Any], runs: ConsoleRuns) -> tuple[str, ...]:
         doc["spec"]["version"],
         f"{doc['wave']}/{len(doc['waves'])}",
         str(doc["devices"]),
-        str(c["SUCCEEDED"]),
-        str(c["FAILED"]),
-        str(c["REJECTED"]),
-        str(c["SENT"] + c["INSTALLED"]),
+        str(c.succeeded),
+        str(c.failed),
+        str(c.rejected),
+        str(c.in_progress),
         f"{doc['failure_rate']:.0%} / {doc['spec']['max_failure_rate']:.0%}",
         runner,
     )
@@ -91,7 +93,7 @@ def row_cells(doc: dict[str, Any], runs: ConsoleRuns) -> tuple[str, ...]:
 
 def rollout_text(doc: dict[str, Any], now: float) -> str:
     """One rollout's progress as console markup."""
-    c = doc["counts"]
+    c = tally(doc["counts"])
     colour = COLOUR.get(doc["state"], "white")
     spec = doc["spec"]
     lines = [
@@ -99,19 +101,19 @@ def rollout_text(doc: dict[str, Any], now: float) -> str:
         f"wave {doc['wave']}/{len(doc['waves'])}  {doc['devices']} devices  "
         f"failure rate {doc['failure_rate']:.0%} (max {spec['max_failure_rate']:.0%})",
         f"  lease: {escape(lease_text(doc['runner'], doc.get('lease_until'), now))}",
-        f"  succeeded {c['SUCCEEDED']}  failed {c['FAILED']}  rejected {c['REJECTED']}  "
-        f"in progress {c['SENT'] + c['INSTALLED']}  pending {c['PENDING']}  "
-        f"canceled {c['CANCELED']}  timed out {c['TIMED_OUT']}",
+        f"  succeeded {c.succeeded}  failed {c.failed}  rejected {c.rejected}  "
+        f"in progress {c.in_progress}  pending {c.pending}  "
+        f"canceled {c.canceled}  timed out {c.timed_out}",
     ]
     if doc["halt_reason"]:
         lines.append(f"  [red]halted: {escape(doc['halt_reason'])}[/]")
     for w in doc["waves"]:
-        wc = w["counts"]
+        wc = tally(w["counts"])
         done = f"done after {w['seconds_to_done']:.0f} s" if w["done_at"] else "[dim]not done[/]"
         lines.append(
             f"  wave {w['wave']} {w['percent']:>4g}%  {w['devices']:>5} devices "
-            f"{wc['SUCCEEDED']:>5} ok {wc['FAILED']:>4} failed {wc['REJECTED']:>4} rejected "
-            f"{wc['SENT'] + wc['INSTALLED']:>4} running {wc['PENDING']:>5} pending  {done}"
+            f"{wc.succeeded:>5} ok {wc.failed:>4} failed {wc.rejected:>4} rejected "
+            f"{wc.in_progress:>4} running {wc.pending:>5} pending  {done}"
         )
     for reason, n in sorted(doc["rejected_reasons"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  [yellow]rejected[/] {n} × {escape(reason)}")

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from textual.markup import escape
 
-from edgetui.fleet.mqtt import Broker
 from edgetui.fleet.records import iso
 from edgetui.fleet.rollouts import RolloutRunner, one_line
 from edgetui.fleet.store import FleetStore
+from edgetui.models.broker import BrokerAddress
 
 STOP_WAIT_S = 15.0  # a turn under way waits for the broker's PUBACKs (up to 10 s)
 
@@ -93,7 +93,7 @@ class ConsoleRuns:
     def __init__(
         self,
         store: FleetStore,
-        broker: Broker | None,
+        broker: BrokerAddress | None,
         *,
         owner: str,
         tick_s: float = 1.0,

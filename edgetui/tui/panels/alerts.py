@@ -10,6 +10,7 @@ from typing import Any
 from rich.text import Text
 
 from edgetui.models import Snapshot
+from edgetui.models.clock import parse_rfc3339
 from edgetui.tui.panels.base import Panel, PanelAction
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -20,7 +21,7 @@ MAX_ROWS = 6
 
 def _ts(value: Any) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_rfc3339(value, assume_utc=True)
     except ValueError:
         return None
 

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from edgetui.api import RuntimeAPI
 
 
+def hhmmss(ts: str | None) -> str:
+    """The clock time of an RFC 3339 timestamp as sent (`14:30:00`); `-` for none."""
+    return ts[11:19] if ts and len(ts) >= 19 else "-"
+
+
 @dataclass(frozen=True)
 class PanelAction:
     """A key the dashboard binds globally and routes to `Panel.do_<name>()`."""

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from edgetui.models import Snapshot
 from edgetui.tui.glyphs import bar
-from edgetui.tui.panels.base import Panel, PanelAction
+from edgetui.tui.panels.base import Panel, PanelAction, hhmmss
 from edgetui.units import human_bytes, human_duration
 
 STATE_STYLE = {
@@ -22,10 +22,6 @@ STATE_STYLE = {
     "stopped": "dim",
 }
 LABEL = 7
-
-
-def _hhmmss(ts: str | None) -> str:
-    return ts[11:19] if ts and len(ts) >= 19 else "-"
 
 
 def _n(value: Any) -> str:
@@ -82,7 +78,7 @@ class BufferPanel(Panel):
         out.append("● ", style=STATE_STYLE.get(state, ""))
         out.append(str(b.get("state_text") or state), style=STATE_STYLE.get(state, ""))
         if b.get("connected_since"):
-            out.append(f"  since {_hhmmss(b['connected_since'])}", style="dim")
+            out.append(f"  since {hhmmss(b['connected_since'])}", style="dim")
         if b.get("retry_in_s") is not None:
             out.append(f"  next try in {b['retry_in_s']:.0f} s", style="yellow")
         out.append("\n")
@@ -124,7 +120,7 @@ class BufferPanel(Panel):
         if err:
             out.append(str(err), style="red")
             if b.get("last_error_at"):
-                out.append(f"  ({_hhmmss(b['last_error_at'])})", style="dim")
+                out.append(f"  ({hhmmss(b['last_error_at'])})", style="dim")
         else:
             out.append("none", style="dim")
         return out

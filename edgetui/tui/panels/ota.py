@@ -10,15 +10,11 @@ from rich.text import Text
 from edgetui.api import Notification
 from edgetui.models import Snapshot
 from edgetui.tui.glyphs import bar
-from edgetui.tui.panels.base import Panel, PanelAction
+from edgetui.tui.panels.base import Panel, PanelAction, hhmmss
 
 STATUS_STYLE = {"good": "bold green", "trial": "bold yellow", "bad": "bold red", "empty": "dim"}
 RESULT_STYLE = {"ok": "green", "failed": "red", "interrupted": "yellow"}
 HISTORY_ROWS = 4
-
-
-def _hhmmss(ts: str | None) -> str:
-    return ts[11:19] if ts and len(ts) >= 19 else "-"
 
 
 def _day_time(ts: str | None) -> str:
@@ -145,7 +141,7 @@ class OtaPanel(Panel):
         check = ota.get("last_check")
         if check:
             out.append(
-                f"  (checked {_hhmmss(check.get('time'))}{'' if check.get('ok') else ', failed'})",
+                f"  (checked {hhmmss(check.get('time'))}{'' if check.get('ok') else ', failed'})",
                 style="dim",
             )
         out.append("\n")

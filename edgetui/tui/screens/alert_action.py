@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from textual.app import ComposeResult
@@ -12,22 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-
-
-def parse_duration(text: str) -> float:
-    """ "90s", "30m", "1h", "2h30m", "1d" -> seconds; ValueError with a one-line reason."""
-    t = text.strip().lower().replace(" ", "")
-    pos, total = 0, 0.0
-    for m in _PART.finditer(t):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not t or pos != len(t) or total <= 0:
-        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 1h, 2h30m)")
-    return total
+from edgetui.units import parse_duration
 
 
 class AlertActionScreen(ModalScreen[dict[str, Any] | None]):
@@ -94,6 +78,8 @@ class AlertActionScreen(ModalScreen[dict[str, Any] | None]):
             error.update("no alert to silence")
             return
         try:
+            # The CLI's grammar (`alerts silence --for`: 2w works in both), but a bare
+            # number is refused: in a form, "10" is more likely a slip than 10 s.
             for_s = parse_duration(self.query_one("#alert-for", Input).value)
         except ValueError as exc:
             error.update(str(exc))

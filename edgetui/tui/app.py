@@ -107,7 +107,9 @@ class EdgeApp(App[None]):
         self._feed()
 
     def _tick_clock(self) -> None:
-        self.query_one(StatusHeader).set_clock(self._clock())
+        # The timer may fire once more while the app shuts down, the header already gone.
+        for header in self.query(StatusHeader):
+            header.set_clock(self._clock())
 
     # -- data feed --------------------------------------------------------------------
     def _kinds(self) -> list[str]:

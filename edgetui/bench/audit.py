@@ -107,6 +107,7 @@ def append_comparisons(
         timed = run_rounds(
             {"audit": side("audit", fsync), "bare": side("bare", fsync)},
             rounds=rounds,
+            measure="result",  # each side times its appends only
             before_round=lambda i: current.__setitem__(0, i),
         )
         labels = ("audit record (chain+flock+write)", "bare write (same bytes)")

@@ -146,6 +146,7 @@ async def _bench(args: argparse.Namespace) -> tuple[dict[str, Any], list[Compari
     rounds = await run_rounds_async(
         {"bus": lambda: run_bus(*sizes), "baseline": lambda: run_baseline(*sizes)},
         rounds=args.rounds,
+        measure="result",
     )
     comparisons = [
         rounds.compare(

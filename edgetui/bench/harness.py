@@ -9,9 +9,10 @@ two), so drift hits each alike, and the per-round ratios show how far one round 
 trusted. Every figure of a comparison comes from the samples taken in this run.
 
 A side is a callable with no arguments (for `run_rounds_async` it may return an awaitable).
-What it returns is its result for the round: None means "time me" (the harness's `clock`
-around the call, in seconds), a number is the sample itself (a rate the side timed), a list
-of numbers is several samples (latencies), anything else is kept for `key` to read."""
+With `measure="time"` its result for the round is the harness's `clock` around the call
+(seconds, or CPU seconds with `time.process_time`); with `measure="result"` it is what the
+side returned: a number (a rate the side timed itself), a list of numbers (several samples:
+latencies), or anything else for `key` to read."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ Clock = Callable[[], float]
 LoadAvg = Callable[[], tuple[float, ...]]
 Side = Callable[[], Any]
 Order = Literal["rotate", "fixed"]
+Measure = Literal["time", "result"]
 MIN_P95 = 20  # fewer samples than this and a p95 is only the largest one: not reported
 SHOWN_ROUNDS = 12  # per-round ratios printed one by one up to this many rounds
 
@@ -224,8 +226,10 @@ class Rounds:
 class _Recorder:
     """The bookkeeping both drivers share: the schedule, the timing, the results."""
 
-    def __init__(self, names: list[str], clock: Clock, loadavg: LoadAvg) -> None:
-        self.names = names
+    def __init__(self, names: list[str], measure: Measure, clock: Clock, loadavg: LoadAvg) -> None:
+        if measure not in ("time", "result"):
+            raise ValueError(f"unknown measure {measure!r}")
+        self.names, self.timed = names, measure == "time"
         self.results: dict[str, list[Any]] = {n: [] for n in names}
         self.orders: list[list[str]] = []
         self.clock, self.loadavg = clock, loadavg
@@ -249,7 +253,7 @@ class _Recorder:
     def add(self, name: str, t0: float, value: Any) -> None:
         elapsed = self.clock() - t0  # first: nothing of the harness's own work is timed
         if self.measured:
-            self.results[name].append(elapsed if value is None else value)
+            self.results[name].append(elapsed if self.timed else value)
 
     def done(self) -> Rounds:
         return Rounds(self.results, self.orders, Load(self.start, self.loadavg()))
@@ -261,13 +265,15 @@ def run_rounds(
     rounds: int,
     warmup: int = 0,
     order: Order = "rotate",
+    measure: Measure = "time",
     before_round: Callable[[int], object] | None = None,
     clock: Clock = time.perf_counter,
     loadavg: LoadAvg = load_average,
 ) -> Rounds:
     """Run every variant once per round, `warmup` unmeasured rounds first; the order rotates
-    each round ("fixed": always as given). `before_round(i)` prepares round i (untimed)."""
-    rec = _Recorder(list(variants), clock, loadavg)
+    each round ("fixed": always as given). `before_round(i)` prepares round i (untimed).
+    `measure`: "time" each call with `clock`, or keep each call's "result"."""
+    rec = _Recorder(list(variants), measure, clock, loadavg)
     for i, names in rec.schedule(rounds, warmup, order):
         if before_round is not None:
             before_round(i)
@@ -283,12 +289,13 @@ async def run_rounds_async(
     rounds: int,
     warmup: int = 0,
     order: Order = "rotate",
+    measure: Measure = "time",
     before_round: Callable[[int], object] | None = None,
     clock: Clock = time.perf_counter,
     loadavg: LoadAvg = load_average,
 ) -> Rounds:
     """`run_rounds` on the event loop: a side or `before_round` may return an awaitable."""
-    rec = _Recorder(list(variants), clock, loadavg)
+    rec = _Recorder(list(variants), measure, clock, loadavg)
     for i, names in rec.schedule(rounds, warmup, order):
         if before_round is not None:
             await _settle(before_round(i))

@@ -249,6 +249,7 @@ def _run_all(a: argparse.Namespace, work: Path, base: str, pub: Path, package: s
             "updater": lambda: updater.run(base, pub, run_dir[0] / "c"),
         },
         rounds=a.runs,
+        measure="result",  # each run's phases, timed by the run
         before_round=prepare,
     )
     shutil.rmtree(run_dir[0], ignore_errors=True)

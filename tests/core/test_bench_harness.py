@@ -69,13 +69,14 @@ def test_rounds_rotate_the_order_and_time_each_side_with_the_clock() -> None:
     assert c.load == Load((1.5, 1.0, 0.5), (1.5, 1.0, 0.5))
 
 
-def test_a_side_that_returns_its_figure_is_not_timed_and_three_variants_rotate() -> None:
+def test_sides_that_return_their_figure_and_three_variants_that_rotate() -> None:
     clock = FakeClock()
     rates = {"a": iter([10.0, 20.0, 30.0]), "b": iter([5.0, 5.0, 10.0]), "c": iter([1, 2, 3])}
     seen: list[int] = []
     rounds = run_rounds(
         {name: (lambda it=it: next(it)) for name, it in rates.items()},
         rounds=3,
+        measure="result",
         clock=clock,
         loadavg=fixed_load,
         before_round=seen.append,
@@ -84,8 +85,11 @@ def test_a_side_that_returns_its_figure_is_not_timed_and_three_variants_rotate()
     assert rounds.orders == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]
     c = rounds.compare("a", "b", name="rate", goal=Goal(">=", 2.0))
     assert c.ratio == 20.0 / 5.0 and c.round_ratios == [2.0, 4.0, 3.0] and c.met is True
-    fixed = run_rounds({"x": lambda: 1.0, "y": lambda: 2.0}, rounds=2, order="fixed")
+    fixed = run_rounds(
+        {"x": lambda: 1.0, "y": lambda: 2.0}, rounds=2, order="fixed", measure="result"
+    )
     assert fixed.orders == [["x", "y"], ["x", "y"]]
+    assert fixed.results == {"x": [1.0, 1.0], "y": [2.0, 2.0]}
 
 
 def test_async_rounds_await_sides_and_prepare_each_round() -> None:
@@ -99,8 +103,9 @@ def test_async_rounds_await_sides_and_prepare_each_round() -> None:
         await asyncio.sleep(0)
         clock.spend(4.0)
 
-    def quick() -> None:  # a sync side is fine too
+    def quick() -> dict:  # a sync side is fine too; what it returns is not the sample
         clock.spend(2.0)
+        return {"section": 1}
 
     rounds = asyncio.run(
         run_rounds_async(
@@ -159,6 +164,8 @@ def test_statistics() -> None:
         stat_of(values, "mode")
     with pytest.raises(ValueError):
         run_rounds({"a": lambda: 1.0}, rounds=0)
+    with pytest.raises(ValueError):
+        run_rounds({"a": lambda: 1.0}, rounds=1, measure="size")
 
 
 def _pair() -> list:

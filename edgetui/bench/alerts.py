@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.alerts import AlertEngine
-from edgetui.bench.harness import Comparison, Goal, report, run_rounds_async
+from edgetui.bench.harness import Comparison, Goal, add_bench, report, run_rounds_async
 from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
 from edgetui.config import AlertRuleConfig, AlertsConfig, Config
 
@@ -43,16 +43,19 @@ PATHS = (
 )
 
 
+HELP = "alert evaluation cost per tick and firing delay"
+OPTIONS = """
+    --rules 200     generated rules on top of built-ins
+    --ticks 40      runtime ticks timed per variant
+    --evals 2000    bare evaluations timed
+    --for-s 1.0     for_s of the delay probe
+    --tick-s 0.25   tick of the delay probe
+    --trials 5      delay probes
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("alerts", help="alert evaluation cost per tick and firing delay")
-    p.add_argument("--rules", type=int, default=200, help="generated rules on top of built-ins")
-    p.add_argument("--ticks", type=int, default=40, help="runtime ticks timed per variant")
-    p.add_argument("--evals", type=int, default=2000, help="bare evaluations timed")
-    p.add_argument("--for-s", type=float, default=1.0, help="for_s of the delay probe")
-    p.add_argument("--tick-s", type=float, default=0.25, help="tick of the delay probe")
-    p.add_argument("--trials", type=int, default=5, help="delay probes")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_alerts)
+    add_bench(sub, "alerts", HELP, cmd_bench_alerts, OPTIONS)
 
 
 def generated_rules(n: int) -> list[AlertRuleConfig]:

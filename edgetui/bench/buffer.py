@@ -22,7 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edgetui.bench.broker import LocalBroker, find_mosquitto
-from edgetui.bench.harness import Comparison, Goal, report, run_rounds
+from edgetui.bench.harness import Comparison, Goal, add_bench, report, run_rounds
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
 from edgetui.config import StoreConfig, UplinkConfig
 from edgetui.store import Outbox
@@ -32,17 +32,18 @@ from edgetui.uplink import Uplink
 GOAL = 0.8
 
 
+HELP = "outbox enqueue/drain rates vs a bare paho QoS 1 loop"
+OPTIONS = """
+    --messages 10000   messages drained per round (default 10000)
+    --rounds 9         drain/bare rounds (default 9)
+    --single 500       single durable enqueues timed
+    --batch 200        messages per batched enqueue
+    --window 20        QoS 1 in-flight window
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("buffer", help="outbox enqueue/drain rates vs a bare paho QoS 1 loop")
-    p.add_argument(
-        "--messages", type=int, default=10000, help="messages drained per round (default 10000)"
-    )
-    p.add_argument("--rounds", type=int, default=9, help="drain/bare rounds (default 9)")
-    p.add_argument("--single", type=int, default=500, help="single durable enqueues timed")
-    p.add_argument("--batch", type=int, default=200, help="messages per batched enqueue")
-    p.add_argument("--window", type=int, default=20, help="QoS 1 in-flight window")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_buffer)
+    add_bench(sub, "buffer", HELP, cmd_bench_buffer, OPTIONS)
 
 
 def sample_payload(i: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgetui.bench.harness import Comparison, report, run_rounds_async
+from edgetui.bench.harness import Comparison, add_bench, report, run_rounds_async
 from edgetui.bus import EventBus
 from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
 from edgetui.config import BusConfig
@@ -33,15 +33,18 @@ class Run:
     slow_dropped: int
 
 
+HELP = "bus events/s and delivery latency vs bare asyncio.Queue"
+OPTIONS = """
+    --events 20_000     events per run
+    --rounds 3          runs per variant (median reported)
+    --batch 100         events published between yields
+    --slow-ms 1.0       slow subscriber's time per event
+    --queue-size 1000   per-subscriber queue bound
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bus", help="bus events/s and delivery latency vs bare asyncio.Queue")
-    p.add_argument("--events", type=int, default=20_000, help="events per run")
-    p.add_argument("--rounds", type=int, default=3, help="runs per variant (median reported)")
-    p.add_argument("--batch", type=int, default=100, help="events published between yields")
-    p.add_argument("--slow-ms", type=float, default=1.0, help="slow subscriber's time per event")
-    p.add_argument("--queue-size", type=int, default=1000, help="per-subscriber queue bound")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_bus)
+    add_bench(sub, "bus", HELP, cmd_bench_bus, OPTIONS)
 
 
 def _ms(values: list[int], pct: float) -> float:

@@ -16,6 +16,7 @@ latencies), or anything else for `key` to read."""
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import os
 import statistics
@@ -34,6 +35,29 @@ Order = Literal["rotate", "fixed"]
 Measure = Literal["time", "result"]
 MIN_P95 = 20  # fewer samples than this and a p95 is only the largest one: not reported
 SHOWN_ROUNDS = 12  # per-round ratios printed one by one up to this many rounds
+
+
+def add_bench(
+    sub: argparse._SubParsersAction,
+    name: str,
+    help: str,
+    func: Callable[..., Any],
+    options: str = "",
+) -> argparse.ArgumentParser:
+    """`edgetui bench NAME`, its options given one a line as `--flag DEFAULT help text`
+    (the type is the default's: an int, a float, or `off` for a flag), and --json, which
+    every bench has."""
+    p = sub.add_parser(name, help=help)
+    for line in options.strip().splitlines():
+        flag, default, text = line.split(maxsplit=2)
+        if default == "off":
+            p.add_argument(flag, action="store_true", help=text)
+            continue
+        value: int | float = float(default) if "." in default else int(default)
+        p.add_argument(flag, type=type(value), default=value, help=text)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=func)
+    return p
 
 
 def load_average() -> tuple[float, ...]:
@@ -224,25 +248,38 @@ class Rounds:
 
 
 class _Recorder:
-    """The bookkeeping both drivers share: the schedule, the timing, the results."""
+    """What both drivers share: the options (see `run_rounds`), the schedule, the timing,
+    the results."""
 
-    def __init__(self, names: list[str], measure: Measure, clock: Clock, loadavg: LoadAvg) -> None:
-        if measure not in ("time", "result"):
-            raise ValueError(f"unknown measure {measure!r}")
-        self.names, self.timed = names, measure == "time"
+    def __init__(
+        self,
+        names: list[str],
+        *,
+        rounds: int,
+        warmup: int = 0,
+        order: Order = "rotate",
+        measure: Measure = "time",
+        before_round: Callable[[int], object] | None = None,
+        clock: Clock = time.perf_counter,
+        loadavg: LoadAvg = load_average,
+    ) -> None:
+        if rounds < 1 or warmup < 0:
+            raise ValueError("rounds must be at least 1 and warmup at least 0")
+        if measure not in ("time", "result") or order not in ("rotate", "fixed"):
+            raise ValueError(f"unknown measure {measure!r} or order {order!r}")
+        self.names, self.rounds, self.warmup, self.order = names, rounds, warmup, order
+        self.timed, self.before_round = measure == "time", before_round
         self.results: dict[str, list[Any]] = {n: [] for n in names}
         self.orders: list[list[str]] = []
         self.clock, self.loadavg = clock, loadavg
         self.start = loadavg()
 
-    def schedule(self, rounds: int, warmup: int, order: Order) -> Iterator[tuple[int, list[str]]]:
+    def schedule(self) -> Iterator[tuple[int, list[str]]]:
         """(round index, the variants in the order they run) per round, warm-ups first."""
-        if rounds < 1 or warmup < 0:
-            raise ValueError("rounds must be at least 1 and warmup at least 0")
-        for i in range(warmup + rounds):
-            k = i % len(self.names) if order == "rotate" else 0
+        for i in range(self.warmup + self.rounds):
+            k = i % len(self.names) if self.order == "rotate" else 0
             names = self.names[k:] + self.names[:k]
-            self.measured = i >= warmup
+            self.measured = i >= self.warmup
             if self.measured:
                 self.orders.append(names)
             yield i, names
@@ -259,46 +296,29 @@ class _Recorder:
         return Rounds(self.results, self.orders, Load(self.start, self.loadavg()))
 
 
-def run_rounds(
-    variants: Mapping[str, Side],
-    *,
-    rounds: int,
-    warmup: int = 0,
-    order: Order = "rotate",
-    measure: Measure = "time",
-    before_round: Callable[[int], object] | None = None,
-    clock: Clock = time.perf_counter,
-    loadavg: LoadAvg = load_average,
-) -> Rounds:
-    """Run every variant once per round, `warmup` unmeasured rounds first; the order rotates
-    each round ("fixed": always as given). `before_round(i)` prepares round i (untimed).
-    `measure`: "time" each call with `clock`, or keep each call's "result"."""
-    rec = _Recorder(list(variants), measure, clock, loadavg)
-    for i, names in rec.schedule(rounds, warmup, order):
-        if before_round is not None:
-            before_round(i)
+def run_rounds(variants: Mapping[str, Side], **options: Any) -> Rounds:
+    """Run every variant once per round. Options: `rounds` (required), `warmup` unmeasured
+    rounds first (0); `order` "rotate" (each round starts one variant later) or "fixed";
+    `measure` "time" (each call timed with `clock`, default time.perf_counter) or "result"
+    (each call's return value kept); `before_round(i)` prepares round i, untimed;
+    `loadavg` reads the load average (os.getloadavg)."""
+    rec = _Recorder(list(variants), **options)
+    for i, names in rec.schedule():
+        if rec.before_round is not None:
+            rec.before_round(i)
         for name in names:
             t0 = rec.begin()
             rec.add(name, t0, variants[name]())
     return rec.done()
 
 
-async def run_rounds_async(
-    variants: Mapping[str, Side],
-    *,
-    rounds: int,
-    warmup: int = 0,
-    order: Order = "rotate",
-    measure: Measure = "time",
-    before_round: Callable[[int], object] | None = None,
-    clock: Clock = time.perf_counter,
-    loadavg: LoadAvg = load_average,
-) -> Rounds:
-    """`run_rounds` on the event loop: a side or `before_round` may return an awaitable."""
-    rec = _Recorder(list(variants), measure, clock, loadavg)
-    for i, names in rec.schedule(rounds, warmup, order):
-        if before_round is not None:
-            await _settle(before_round(i))
+async def run_rounds_async(variants: Mapping[str, Side], **options: Any) -> Rounds:
+    """`run_rounds` (the same options) on the event loop: a side or `before_round` may
+    return an awaitable."""
+    rec = _Recorder(list(variants), **options)
+    for i, names in rec.schedule():
+        if rec.before_round is not None:
+            await _settle(rec.before_round(i))
         for name in names:
             t0 = rec.begin()
             rec.add(name, t0, await _settle(variants[name]()))

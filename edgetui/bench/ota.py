@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from edgetui.bench.harness import Goal, report, run_rounds
+from edgetui.bench.harness import Goal, add_bench, report, run_rounds
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
 from edgetui.ota.bundle import build_bundle
 from edgetui.ota.errors import OtaError
@@ -37,12 +37,15 @@ GOAL = 1.25
 MB = 1 << 20
 
 
+HELP = "OTA download+verify+extract vs curl+sha256sum+tar"
+OPTIONS = """
+    --size-mb 100   random content size (default 100)
+    --runs 3        runs of each pipeline (median)
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ota", help="OTA download+verify+extract vs curl+sha256sum+tar")
-    p.add_argument("--size-mb", type=int, default=100, help="random content size (default 100)")
-    p.add_argument("--runs", type=int, default=3, help="runs of each pipeline (median)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_ota)
+    add_bench(sub, "ota", HELP, cmd_bench_ota, OPTIONS)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -31,6 +31,7 @@ from edgetui.bench.harness import (
     Comparison,
     Goal,
     Load,
+    add_bench,
     all_met,
     compare,
     load_average,
@@ -47,15 +48,18 @@ from edgetui.uplink.drain import COMPACT_AT
 GOAL = 0.9
 
 
+HELP = "sealing, command verification (and audit) costs"
+OPTIONS = """
+    --messages 10000   messages per round (10000)
+    --rounds 5         sealed/clear rounds (default 5)
+    --batch 200        messages per batched enqueue
+    --verifies 2000    command verifications timed
+    --no-mqtt off      skip the drain to mosquitto
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("security", help="sealing, command verification (and audit) costs")
-    p.add_argument("--messages", type=int, default=10000, help="messages per round (10000)")
-    p.add_argument("--rounds", type=int, default=5, help="sealed/clear rounds (default 5)")
-    p.add_argument("--batch", type=int, default=200, help="messages per batched enqueue")
-    p.add_argument("--verifies", type=int, default=2000, help="command verifications timed")
-    p.add_argument("--no-mqtt", action="store_true", help="skip the drain to mosquitto")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_security)
+    add_bench(sub, "security", HELP, cmd_bench_security, OPTIONS)
 
 
 CANDIDATE, BASELINE = "sealed", "clear"

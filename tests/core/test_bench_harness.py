@@ -196,3 +196,23 @@ def test_report_text_names_each_side_the_ratio_spread_and_goal(capsys) -> None:
     assert out[5] == "  ratio 1.500x, rounds 1.00 to 2.00 (1.00, 2.00); goal ratio >= 0.8x: met"
     assert out[-2] == "  ratio 0.500x"
     assert out[-1] == "load average (1/5/15 min): 3 at the start, 6 at the end"
+
+
+def test_add_bench_reads_its_options_one_a_line() -> None:
+    import argparse
+
+    from edgetui.bench.harness import add_bench
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="bench")
+    add_bench(sub, "x", "help", len, """
+        --rounds 9        rounds
+        --slow-ms 1.0     ms per event
+        --events 20_000   events
+        --no-mqtt off     skip it
+    """)  # fmt: skip
+    args = parser.parse_args(["x"])
+    assert (args.rounds, args.slow_ms, args.events) == (9, 1.0, 20000)
+    assert args.no_mqtt is False and args.json is False and args.func is len
+    args = parser.parse_args(["x", "--rounds", "2", "--slow-ms", "3", "--no-mqtt", "--json"])
+    assert (args.rounds, args.slow_ms, args.no_mqtt, args.json) == (2, 3.0, True, True)

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.alerts import AlertEngine
-from edgetui.bench.harness import Comparison, Goal, add_bench, report, run_rounds_async
+from edgetui.bench.harness import Comparison, Goal, run_rounds_async
+from edgetui.bench.report import add_bench, report
 from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
 from edgetui.config import AlertRuleConfig, AlertsConfig, Config
 

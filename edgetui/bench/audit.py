@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgetui.bench.harness import Comparison, report, run_rounds
+from edgetui.bench.harness import Comparison, run_rounds
+from edgetui.bench.report import report
 from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
 from edgetui.security import AuditLog, DeviceKey
 

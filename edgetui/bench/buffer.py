@@ -22,7 +22,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edgetui.bench.broker import LocalBroker, find_mosquitto
-from edgetui.bench.harness import Comparison, Goal, add_bench, report, run_rounds
+from edgetui.bench.harness import Comparison, Goal, run_rounds
+from edgetui.bench.report import add_bench, report
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
 from edgetui.config import StoreConfig, UplinkConfig
 from edgetui.store import Outbox

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgetui.bench.harness import Comparison, add_bench, report, run_rounds_async
+from edgetui.bench.harness import Comparison, run_rounds_async
+from edgetui.bench.report import add_bench, report
 from edgetui.bus import EventBus
 from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
 from edgetui.config import BusConfig

@@ -27,8 +27,9 @@ from typing import Any
 
 from edgetui.bench import fleet_rollout
 from edgetui.bench.broker import LocalBroker, find_mosquitto, stop_process
-from edgetui.bench.harness import Goal, Load, compare, load_average, report
+from edgetui.bench.harness import Goal, Load, compare, load_average
 from edgetui.bench.pty_proc import measure
+from edgetui.bench.report import report
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
 
 GOAL_CPU = 25.0  # % of one core for the ingest of the whole fleet

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.bench.harness import compare
-from edgetui.bench.harness import report as show
+from edgetui.bench.report import report as show
 from edgetui.cli.context import EXIT_OK, CommandError, Context
 from edgetui.inference import SHIPPED_MODEL, percentile
 

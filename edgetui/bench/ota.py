@@ -24,7 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from edgetui.bench.harness import Goal, add_bench, report, run_rounds
+from edgetui.bench.harness import Goal, run_rounds
+from edgetui.bench.report import add_bench, report
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
 from edgetui.ota.bundle import build_bundle
 from edgetui.ota.errors import OtaError

@@ -31,14 +31,13 @@ from edgetui.bench.harness import (
     Comparison,
     Goal,
     Load,
-    add_bench,
     all_met,
     compare,
     load_average,
-    report,
     run_rounds,
     run_rounds_async,
 )
+from edgetui.bench.report import add_bench, report
 from edgetui.cli.context import EXIT_OK, Context
 from edgetui.config import StoreConfig, UplinkConfig
 from edgetui.security import DataKeyring, OutboxCipher

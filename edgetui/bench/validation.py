@@ -16,8 +16,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from edgetui.bench.harness import Comparison, report, run_rounds_async, stat_of
+from edgetui.bench.harness import Comparison, run_rounds_async, stat_of
 from edgetui.bench.model_choice import add_model_options, check_runs, model_or_tiny
+from edgetui.bench.report import report
 from edgetui.cli.context import EXIT_OK, CommandError, Context
 
 WARMUP = 3

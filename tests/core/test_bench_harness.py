@@ -3,6 +3,7 @@ the ratios, the goal and the report are checked exactly (no wall clock anywhere)
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 
@@ -13,11 +14,11 @@ from edgetui.bench.harness import (
     Load,
     all_met,
     compare,
-    report,
     run_rounds,
     run_rounds_async,
     stat_of,
 )
+from edgetui.bench.report import add_bench, report
 
 
 class FakeClock:
@@ -199,10 +200,6 @@ def test_report_text_names_each_side_the_ratio_spread_and_goal(capsys) -> None:
 
 
 def test_add_bench_reads_its_options_one_a_line() -> None:
-    import argparse
-
-    from edgetui.bench.harness import add_bench
-
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="bench")
     add_bench(sub, "x", "help", len, """

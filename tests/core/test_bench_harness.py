@@ -213,3 +213,28 @@ def test_add_bench_reads_its_options_one_a_line() -> None:
     assert args.no_mqtt is False and args.json is False and args.func is len
     args = parser.parse_args(["x", "--rounds", "2", "--slow-ms", "3", "--no-mqtt", "--json"])
     assert (args.rounds, args.slow_ms, args.no_mqtt, args.json) == (2, 3.0, True, True)
+
+
+def test_several_variants_against_one_bare_call_at_each_percentile() -> None:
+    # What the inference bench needs: per call one latency of each variant and of the bare
+    # call, warm-ups dropped, then p50/p95/p99 of each variant against the bare call's.
+    latency = {"agent": 12.0, "engine": 11.0, "bare": 10.0}
+    calls = {name: 0 for name in latency}
+
+    def side(name: str):
+        def call() -> float:
+            calls[name] += 1
+            return latency[name] + calls[name] % 5  # 1..4, 0, 1..4, 0 ... ms on top
+
+        return call
+
+    rounds = run_rounds(
+        {name: side(name) for name in latency}, rounds=40, warmup=3, measure="result"
+    )
+    assert calls == {"agent": 43, "engine": 43, "bare": 43}
+    for stat in ("p50", "p95", "p99"):
+        agent = rounds.compare("agent", "bare", name=f"agent {stat}", stat=stat)
+        engine = rounds.compare("engine", "bare", name=f"engine {stat}", stat=stat)
+        assert agent.difference == 2.0 and engine.difference == 1.0
+        assert agent.ratio == agent.candidate_value / agent.baseline_value
+        assert len(agent.round_ratios) == 40

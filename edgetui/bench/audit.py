@@ -1,7 +1,8 @@
 """`edgetui bench audit`: the cost of one audit record (hash chain, flock, write, fsync)
 against a bare fsynced append of the same bytes, in the same run and directory.
 
-`measure_append` is the hook `edgetui bench security` calls for its "audit append cost"."""
+`append_comparisons` is what `edgetui bench security` reports as its "audit append cost";
+`measure_append` gives the same figures as one flat dict."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.bench.harness import Comparison, run_rounds
+from edgetui.bench.report import report
+from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
 from edgetui.security import AuditLog, DeviceKey
 
 WHO = {"uid": 1000, "user": "ann", "role": "operator", "via": "cli", "pid": 4242}
@@ -61,9 +65,12 @@ def _audit(path: Path, key: DeviceKey, n: int, fsync: bool = True) -> tuple[floa
         log.close()
 
 
-def measure_append(workdir: Path, records: int = 500, rounds: int = 5) -> dict[str, Any]:
-    """Median µs per audit append and per bare fsynced append of a same-sized line (taking
-    turns, which goes first alternating), the head signature's cost, and the ratio."""
+def append_comparisons(
+    workdir: Path, records: int = 500, rounds: int = 5
+) -> tuple[list[Comparison], dict[str, Any]]:
+    """µs per audit append against a bare append of a same-sized line, in turns: fsynced,
+    then both without the fsync (what the chain itself costs: JSON, SHA-256, flock, fstat);
+    and the figures beside them (the head signature's cost, the record's size)."""
     workdir = Path(workdir)
     key = DeviceKey.load_or_create(workdir / "keys")
     sample = {
@@ -77,40 +84,60 @@ def measure_append(workdir: Path, records: int = 500, rounds: int = 5) -> dict[s
         "hash": "0" * 64,
     }
     line = json.dumps(sample, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-    audit_us, bare_us, sign_ms = [], [], []
-    for r in range(rounds):
-        order = ("audit", "bare") if r % 2 == 0 else ("bare", "audit")
-        for variant in order:
-            path = workdir / f"{variant}-{r}.log"
-            if variant == "audit":
-                elapsed, signed = _audit(path, key, records)
-                audit_us.append(elapsed / records * 1e6)
-                sign_ms.append(signed * 1e3)
-            else:
-                bare_us.append(_bare(path, line, records) / records * 1e6)
-            path.unlink(missing_ok=True)
-    audit_med, bare_med = statistics.median(audit_us), statistics.median(bare_us)
-    # The same without fsync: what the chain itself (JSON, SHA-256, flock, fstat) costs.
-    cpu_audit, cpu_bare = [], []
-    for r in range(rounds):
-        path = workdir / f"nofsync-{r}.log"
-        cpu_audit.append(_audit(path, key, records, fsync=False)[0] / records * 1e6)
-        path.unlink(missing_ok=True)
-        cpu_bare.append(_bare(path, line, records, fsync=False) / records * 1e6)
-        path.unlink(missing_ok=True)
+    sign_ms: list[float] = []
+    current = [0]
+
+    def side(variant: str, fsync: bool) -> Callable[[], float]:
+        def run() -> float:
+            path = workdir / f"{variant}-{'' if fsync else 'nofsync-'}{current[0]}.log"
+            try:
+                if variant == "audit":
+                    elapsed, signed = _audit(path, key, records, fsync)
+                    if fsync:
+                        sign_ms.append(signed * 1e3)
+                else:
+                    elapsed = _bare(path, line, records, fsync)
+            finally:
+                path.unlink(missing_ok=True)
+            return elapsed / records * 1e6
+
+        return run
+
+    out = []
+    for fsync, name in ((True, "append with fsync"), (False, "append without fsync")):
+        timed = run_rounds(
+            {"audit": side("audit", fsync), "bare": side("bare", fsync)},
+            rounds=rounds,
+            measure="result",  # each side times its appends only
+            before_round=lambda i: current.__setitem__(0, i),
+        )
+        labels = ("audit record (chain+flock+write)", "bare write (same bytes)")
+        out.append(timed.compare("audit", "bare", name=f"audit {name}", labels=labels, unit="us"))
+    figures = {"records": records, "rounds": rounds, "record_bytes": len(line),
+               "sign_head_ms": round(statistics.median(sign_ms), 3)}  # fmt: skip
+    return out, figures
+
+
+def measure_append(workdir: Path, records: int = 500, rounds: int = 5) -> dict[str, Any]:
+    """The figures of `append_comparisons` as one flat dict (`append_figures`)."""
+    return append_figures(*append_comparisons(workdir, records, rounds))
+
+
+def append_figures(comparisons: list[Comparison], figures: dict[str, Any]) -> dict[str, Any]:
+    """Median µs per audit append and per bare append (fsynced, and without the fsync), the
+    ratio and the overhead, beside `figures`, as one flat dict."""
+    synced, nofsync = comparisons
+    assert synced.candidate_value is not None and synced.baseline_value is not None
     return {
-        "audit_append_nofsync_us": round(statistics.median(cpu_audit), 1),
-        "bare_append_nofsync_us": round(statistics.median(cpu_bare), 1),
-        "records": records,
-        "rounds": rounds,
-        "record_bytes": len(line),
-        "audit_append_us": round(audit_med, 1),
-        "bare_append_us": round(bare_med, 1),
-        "ratio": round(audit_med / bare_med, 3),
-        "overhead_us": round(audit_med - bare_med, 1),
-        "sign_head_ms": round(statistics.median(sign_ms), 3),
-        "audit_per_round_us": [round(x, 1) for x in audit_us],
-        "bare_per_round_us": [round(x, 1) for x in bare_us],
+        **figures,
+        "audit_append_nofsync_us": round(nofsync.candidate_value or 0.0, 1),
+        "bare_append_nofsync_us": round(nofsync.baseline_value or 0.0, 1),
+        "audit_append_us": round(synced.candidate_value, 1),
+        "bare_append_us": round(synced.baseline_value, 1),
+        "ratio": round(synced.ratio or 0.0, 3),
+        "overhead_us": round(synced.candidate_value - synced.baseline_value, 1),
+        "audit_per_round_us": [round(x, 1) for x in synced.candidate_samples],
+        "bare_per_round_us": [round(x, 1) for x in synced.baseline_samples],
     }
 
 
@@ -120,22 +147,19 @@ def cmd_bench(ctx: Context) -> int:
     base = Path(ctx.args.dir) if ctx.args.dir else None
     work = Path(tempfile.mkdtemp(prefix="edgetui-bench-audit-", dir=base))
     try:
-        out = measure_append(work, ctx.args.records, ctx.args.rounds)
+        comparisons, figures = append_comparisons(work, ctx.args.records, ctx.args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if ctx.args.json:
-        print_json(out)
-        return EXIT_OK
-    print(
-        f"bench audit: {out['records']} records x {out['rounds']} rounds, "
-        f"{out['record_bytes']} bytes per record, fsync each"
+    synced = comparisons[0]
+    figures.update(
+        audit_append_us=synced.candidate_value,
+        bare_append_us=synced.baseline_value,
+        ratio=synced.ratio,
     )
-    print(f"audit append (chain+flock+write+fsync)  {out['audit_append_us']:>9.1f} us")
-    print(f"bare append (write+fsync, same bytes)   {out['bare_append_us']:>9.1f} us")
-    print(f"audit / bare: {out['ratio']:.3f}x  (+{out['overhead_us']:.1f} us per record)")
-    print(
-        f"without fsync: audit {out['audit_append_nofsync_us']:.1f} us, bare write "
-        f"{out['bare_append_nofsync_us']:.1f} us (the chain's own cost)"
+    title = (
+        f"bench audit: {figures['records']} records x {figures['rounds']} rounds, "
+        f"{figures['record_bytes']} bytes per record"
     )
-    print(f"sign the head (Ed25519 + durable write)  {out['sign_head_ms']:>8.3f} ms")
+    lines = [f"sign the head (Ed25519 + durable write)  {figures['sign_head_ms']:>8.3f} ms"]
+    report(comparisons, as_json=ctx.args.json, title=title, figures=figures, lines=lines)
     return EXIT_OK

@@ -3,15 +3,15 @@ mosquitto at QoS 1, and, in the same run, a bare paho loop publishing the same p
 at QoS 1 with the same in-flight window to the same broker; prints the ratio and the
 bytes on disk per message.
 
-The drain and the bare loop take turns, several rounds (which goes first alternates), and
-the medians are compared: on a shared machine one round of either swings by a third."""
+The drain and the bare loop take turns, several rounds (the harness alternates which goes
+first), and the medians are compared: on a shared machine one round of either swings by a
+third."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sqlite3
-import statistics
 import tempfile
 import threading
 import time
@@ -22,7 +22,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edgetui.bench.broker import LocalBroker, find_mosquitto
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, print_json
+from edgetui.bench.harness import Comparison, Goal, run_rounds
+from edgetui.bench.report import add_bench, report
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
 from edgetui.config import StoreConfig, UplinkConfig
 from edgetui.store import Outbox
 from edgetui.telemetry.publisher import build_telemetry
@@ -31,20 +33,21 @@ from edgetui.uplink import Uplink
 GOAL = 0.8
 
 
+HELP = "outbox enqueue/drain rates vs a bare paho QoS 1 loop"
+OPTIONS = """
+    --messages 10000   messages drained per round (default 10000)
+    --rounds 9         drain/bare rounds (default 9)
+    --single 500       single durable enqueues timed
+    --batch 200        messages per batched enqueue
+    --window 20        QoS 1 in-flight window
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("buffer", help="outbox enqueue/drain rates vs a bare paho QoS 1 loop")
-    p.add_argument(
-        "--messages", type=int, default=10000, help="messages drained per round (default 10000)"
-    )
-    p.add_argument("--rounds", type=int, default=9, help="drain/bare rounds (default 9)")
-    p.add_argument("--single", type=int, default=500, help="single durable enqueues timed")
-    p.add_argument("--batch", type=int, default=200, help="messages per batched enqueue")
-    p.add_argument("--window", type=int, default=20, help="QoS 1 in-flight window")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_buffer)
+    add_bench(sub, "buffer", HELP, cmd_bench_buffer, OPTIONS)
 
 
-def _sample_payload(i: int) -> dict[str, Any]:
+def sample_payload(i: int) -> dict[str, Any]:
     snap = {
         "time": "2026-05-06T14:30:00.000Z",
         "device_id": "bench-device",
@@ -75,13 +78,13 @@ async def _enqueue_rates(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     try:
         t0 = time.perf_counter()
         for i in range(args.single):
-            await store.enqueue("telemetry", _sample_payload(i))
+            await store.enqueue("telemetry", sample_payload(i))
         single = args.single / (time.perf_counter() - t0)
         n = args.messages
         t0 = time.perf_counter()
         for k in range(0, n, args.batch):
             m = min(args.batch, n - k)
-            await store.enqueue_many([("telemetry", _sample_payload(k + j)) for j in range(m)])
+            await store.enqueue_many([("telemetry", sample_payload(k + j)) for j in range(m)])
         batched = n / (time.perf_counter() - t0)
         queued = store.queued()
         payload_bytes = store.stats.queued_bytes
@@ -97,15 +100,20 @@ async def _enqueue_rates(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def fill_outbox(store: Outbox, n: int) -> None:
+    """Queue `n` telemetry messages in a started outbox, a thousand per transaction."""
+    for k in range(0, n, 1000):
+        await store.enqueue_many(
+            [("telemetry", sample_payload(k + j)) for j in range(min(1000, n - k))]
+        )
+
+
 async def _fill(path: Path, n: int) -> list[bytes]:
     """Queue `n` telemetry messages in a new outbox; returns their wire form."""
     store = Outbox(StoreConfig(max_messages=10**7, max_bytes=10**10), path)
     await store.start()
     try:
-        for k in range(0, n, 1000):
-            await store.enqueue_many(
-                [("telemetry", _sample_payload(k + j)) for j in range(min(1000, n - k))]
-            )
+        await fill_outbox(store, n)
         return [r.wire for r in await store.fetch(n)]
     finally:
         await store.stop()
@@ -172,19 +180,30 @@ def _bare_paho_rate(port: int, wires: list[bytes], window: int) -> float:
         client.loop_stop()
 
 
-def _rounds(tmp: Path, broker: LocalBroker, args: argparse.Namespace) -> tuple[list, list]:
-    """Drain and bare loop in turns, `args.rounds` times; their rates (msg/s)."""
-    drains: list[float] = []
-    bares: list[float] = []
-    for i in range(max(1, args.rounds)):
-        path = tmp / f"drain-{i}.db"
-        wires = asyncio.run(_fill(path, args.messages))
-        if i % 2:  # every other round the bare loop goes first
-            bares.append(_bare_paho_rate(broker.port, wires, args.window))
-        drains.append(asyncio.run(_drain_rate(path, broker.url, args)))
-        if not i % 2:
-            bares.append(_bare_paho_rate(broker.port, wires, args.window))
-    return drains, bares
+def _drain_vs_bare(tmp: Path, broker: LocalBroker, args: argparse.Namespace) -> Comparison:
+    """Drain and bare loop in turns, `args.rounds` times, each round on a freshly filled
+    outbox and the same payloads (the fill is not timed); their rates (msg/s)."""
+    state: dict[str, Any] = {}
+
+    def fill(i: int) -> None:
+        state["path"] = tmp / f"drain-{i}.db"
+        state["wires"] = asyncio.run(_fill(state["path"], args.messages))
+
+    rounds = run_rounds(
+        {
+            "drain": lambda: asyncio.run(_drain_rate(state["path"], broker.url, args)),
+            "bare": lambda: _bare_paho_rate(broker.port, state["wires"], args.window),
+        },
+        rounds=max(1, args.rounds),
+        measure="result",  # each side times itself: the drain from the link's coming up
+        before_round=fill,
+    )
+    return rounds.compare(
+        "drain", "bare",
+        name=f"drain to mosquitto, QoS 1, {args.messages} messages, window {args.window}",
+        labels=("edgetui drain (Outbox + Uplink)", "bare paho loop (same payloads)"),
+        unit="msg/s", goal=Goal(">=", GOAL),
+    )  # fmt: skip
 
 
 def cmd_bench_buffer(ctx: Context) -> int:
@@ -198,44 +217,28 @@ def cmd_bench_buffer(ctx: Context) -> int:
         out = asyncio.run(_enqueue_rates(tmp, args))
         broker = LocalBroker(tmp, exe)
         try:
-            drains, bares = _rounds(tmp, broker, args)
+            drain = _drain_vs_bare(tmp, broker, args)
         finally:
             broker.stop()
-    drain, bare = statistics.median(drains), statistics.median(bares)
+    assert drain.candidate_value is not None and drain.baseline_value is not None
     out.update(
         {
             "messages": args.messages,
             "rounds": args.rounds,
             "window": args.window,
-            "drain_per_s": round(drain, 1),
-            "bare_paho_per_s": round(bare, 1),
-            "ratio": round(drain / bare, 3),
-            "round_ratios": [round(d / b, 3) for d, b in zip(drains, bares, strict=True)],
-            "drain_rounds_per_s": [round(d, 1) for d in drains],
-            "bare_rounds_per_s": [round(b, 1) for b in bares],
+            "drain_per_s": round(drain.candidate_value, 1),
+            "bare_paho_per_s": round(drain.baseline_value, 1),
+            "ratio": None if drain.ratio is None else round(drain.ratio, 3),
             "goal": GOAL,
-            "meets_goal": drain / bare >= GOAL,
+            "meets_goal": drain.met,
         }
     )
-    if args.json:
-        print_json(out)
-        return EXIT_OK
-    print(f"durable enqueue, single   {out['enqueue_single_per_s']:>10.0f} msg/s (fsync each)")
-    print(
+    lines = [
+        f"durable enqueue, single   {out['enqueue_single_per_s']:>10.0f} msg/s (fsync each)",
         f"durable enqueue, batched  {out['enqueue_batched_per_s']:>10.0f} msg/s "
-        f"(batches of {args.batch})"
-    )
-    print(
+        f"(batches of {args.batch})",
         f"bytes on disk per message {out['bytes_on_disk_per_message']:>10.0f} "
-        f"(payload {out['payload_bytes_per_message']:.0f})"
-    )
-    print(
-        f"drain to mosquitto, QoS 1 {out['drain_per_s']:>10.0f} msg/s "
-        f"(median of {args.rounds} rounds of {args.messages} messages, window {args.window})"
-    )
-    print(f"bare paho loop, QoS 1     {out['bare_paho_per_s']:>10.0f} msg/s (same payloads)")
-    verdict = "meets" if out["meets_goal"] else "below"
-    print(f"ratio drain / bare        {out['ratio']:>10.3f} ({verdict} the goal of {GOAL})")
-    spread = ", ".join(f"{r:.2f}" for r in out["round_ratios"])
-    print(f"ratio in each round       {spread}")
+        f"(payload {out['payload_bytes_per_message']:.0f})",
+    ]
+    report([drain], as_json=args.json, figures=out, lines=lines)
     return EXIT_OK

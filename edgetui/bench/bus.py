@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from edgetui.bench.harness import Comparison, run_rounds_async
+from edgetui.bench.report import add_bench, report
 from edgetui.bus import EventBus
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
 from edgetui.config import BusConfig
 from edgetui.inference import percentile
 from edgetui.models.event import Event
@@ -32,15 +34,18 @@ class Run:
     slow_dropped: int
 
 
+HELP = "bus events/s and delivery latency vs bare asyncio.Queue"
+OPTIONS = """
+    --events 20_000     events per run
+    --rounds 3          runs per variant (median reported)
+    --batch 100         events published between yields
+    --slow-ms 1.0       slow subscriber's time per event
+    --queue-size 1000   per-subscriber queue bound
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bus", help="bus events/s and delivery latency vs bare asyncio.Queue")
-    p.add_argument("--events", type=int, default=20_000, help="events per run")
-    p.add_argument("--rounds", type=int, default=3, help="runs per variant (median reported)")
-    p.add_argument("--batch", type=int, default=100, help="events published between yields")
-    p.add_argument("--slow-ms", type=float, default=1.0, help="slow subscriber's time per event")
-    p.add_argument("--queue-size", type=int, default=1000, help="per-subscriber queue bound")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_bus)
+    add_bench(sub, "bus", HELP, cmd_bench_bus, OPTIONS)
 
 
 def _ms(values: list[int], pct: float) -> float:
@@ -136,26 +141,45 @@ def _median(runs: list[Run]) -> Run:
     return Run(**{f: (int(v) if f.startswith("slow_") else float(v)) for f, v in med.items()})
 
 
-async def _bench(args: argparse.Namespace) -> dict[str, Any]:
+LABELS = ("edgetui EventBus", "bare asyncio.Queue")
+
+
+async def _bench(args: argparse.Namespace) -> tuple[dict[str, Any], list[Comparison]]:
     slow_s = args.slow_ms / 1000.0
-    bus_runs: list[Run] = []
-    base_runs: list[Run] = []
-    for _ in range(args.rounds):  # interleaved, so drift in machine load hits both alike
-        base_runs.append(await run_baseline(args.events, args.batch, slow_s, args.queue_size))
-        bus_runs.append(await run_bus(args.events, args.batch, slow_s, args.queue_size))
-    bus, base = _median(bus_runs), _median(base_runs)
-    return {
+    sizes = (args.events, args.batch, slow_s, args.queue_size)
+    rounds = await run_rounds_async(
+        {"bus": lambda: run_bus(*sizes), "baseline": lambda: run_baseline(*sizes)},
+        rounds=args.rounds,
+        measure="result",
+    )
+    comparisons = [
+        rounds.compare(
+            "bus",
+            "baseline",
+            name=f"bus / baseline, {what}",
+            labels=LABELS,
+            key=lambda r, f=field: getattr(r, f),
+            unit=unit,
+        )
+        for what, field, unit in (
+            ("events/s", "events_per_s", "events/s"),
+            ("p99 latency", "p99_ms", "ms"),
+        )
+    ]
+    per_s, p99 = comparisons
+    figures = {
         "events": args.events,
         "rounds": args.rounds,
         "batch": args.batch,
         "queue_size": args.queue_size,
         "slow_ms": args.slow_ms,
         "subscribers": ["fast-1 *", "fast-2 MOTION_*", f"slow * ({args.slow_ms} ms/event)"],
-        "bus": asdict(bus),
-        "baseline": asdict(base),
-        "ratio_events_per_s": bus.events_per_s / base.events_per_s,
-        "ratio_p99": bus.p99_ms / base.p99_ms if base.p99_ms else None,
+        "bus": asdict(_median(rounds.results["bus"])),
+        "baseline": asdict(_median(rounds.results["baseline"])),
+        "ratio_events_per_s": per_s.ratio,
+        "ratio_p99": p99.ratio,
     }
+    return figures, comparisons
 
 
 def cmd_bench_bus(ctx: Context) -> int:
@@ -167,26 +191,19 @@ def cmd_bench_bus(ctx: Context) -> int:
     if args.batch > args.queue_size:
         # Else even the fast subscribers would overflow between two yields of the publisher.
         raise CommandError("--batch must not exceed --queue-size", EXIT_USAGE)
-    result = asyncio.run(_bench(args))
-    if args.json:
-        print_json(result)
-        return EXIT_OK
-    print(
+    figures, comparisons = asyncio.run(_bench(args))
+    title = (
         f"bench bus: {args.events} events x 3 subscribers (fast-1 '*', fast-2 'MOTION_*', "
         f"slow '*' at {args.slow_ms} ms/event), queue {args.queue_size}, "
         f"yield every {args.batch}; median of {args.rounds} rounds"
     )
     head = f"{'variant':<22} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max pub us':>10}"
-    print(head + f" {'slow got':>9} {'slow dropped':>12}")
-    for name, key in (("edgetui EventBus", "bus"), ("bare asyncio.Queue", "baseline")):
-        r = result[key]
-        print(
+    lines = [head + f" {'slow got':>9} {'slow dropped':>12}"]
+    for name, key in zip(LABELS, ("bus", "baseline"), strict=True):
+        r = figures[key]
+        lines.append(
             f"{name:<22} {r['events_per_s']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
             f"{r['max_publish_us']:>10.1f} {r['slow_received']:>9} {r['slow_dropped']:>12}"
         )
-    p99 = result["ratio_p99"]
-    print(
-        f"bus / baseline: events/s {result['ratio_events_per_s']:.2f}x, "
-        f"p99 latency {'n/a' if p99 is None else f'{p99:.2f}x'}"
-    )
+    report(comparisons, as_json=args.json, title=title, figures=figures, lines=lines)
     return EXIT_OK

@@ -27,8 +27,10 @@ from typing import Any
 
 from edgetui.bench import fleet_rollout
 from edgetui.bench.broker import LocalBroker, find_mosquitto, stop_process
+from edgetui.bench.harness import Goal, Load, compare, load_average
 from edgetui.bench.pty_proc import measure
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, print_json
+from edgetui.bench.report import report
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
 
 GOAL_CPU = 25.0  # % of one core for the ingest of the whole fleet
 GOAL_REDRAW_MS = 50.0
@@ -101,12 +103,6 @@ def _raw_rows(store: Any) -> int:
     return int(store.summary().telemetry_rows["raw"])
 
 
-def _paint(app: Any) -> None:
-    """Composite the whole screen and hand it to the (headless) driver, synchronously."""
-    screen = app.screen
-    app._display(screen, screen._compositor.render_update(full=True))
-
-
 async def _console_redraws(store: Any, rounds: int = 30) -> dict[str, float]:
     """Milliseconds for the console (160x48) to redraw with every device of the store in its
     table: `full` re-filters and re-sorts every row and paints the screen (what a tick with
@@ -126,9 +122,8 @@ async def _console_redraws(store: Any, rounds: int = 30) -> dict[str, float]:
         for dirty, out in ((True, full), (False, repaint)):
             for _ in range(rounds):
                 t0 = time.perf_counter()
-                app._dirty = dirty
-                app.redraw()
-                _paint(app)
+                app.redraw(changed=dirty)
+                app.paint_now()
                 out.append(1000 * (time.perf_counter() - t0))
                 await pilot.pause()
     return {
@@ -188,6 +183,7 @@ def cmd_bench_fleet(ctx: Context) -> int:
             connect_s = time.monotonic() - t_connect
             time.sleep(args.interval + 2)  # one whole interval: steady state
             store = open_store(db, work)
+            load_start = load_average()
             rows0, bare0, t0 = _raw_rows(store), int(bare_lines.last or 0), time.monotonic()
             figures = measure(
                 {
@@ -204,6 +200,7 @@ def cmd_bench_fleet(ctx: Context) -> int:
                 "fleet ingest": (_raw_rows(store) - rows0) / elapsed,
                 "bare paho": (int(bare_lines.last or 0) - bare0) / elapsed,
             }
+            window = Load(load_start, load_average())
             expected = args.devices / args.interval
             rollouts = None
             if not args.no_rollout:
@@ -236,6 +233,15 @@ def cmd_bench_fleet(ctx: Context) -> int:
             broker.stop()
     by = {f.name: f for f in figures}
     ingest_cpu = by["fleet ingest"].cpu_percent
+    # Over the same window, side by side (one sample each: the processes run at once).
+    labels = ("fleet ingest", "bare paho")
+    rate, cpu = (
+        compare([rates[labels[0]]], [rates[labels[1]]], name="ingest / bare paho, rate",
+                labels=labels, unit="msg/s", load=window),
+        compare([ingest_cpu], [by[labels[1]].cpu_percent], name="ingest / bare paho, CPU",
+                labels=labels, unit="% of a core", load=window,
+                goal=Goal("<=", GOAL_CPU, of="candidate")),
+    )  # fmt: skip
     doc = {
         "devices": args.devices,
         "interval_s": args.interval,
@@ -244,49 +250,37 @@ def cmd_bench_fleet(ctx: Context) -> int:
         "expected_rate": expected,
         "devices_in_store": summary.devices,
         "processes": [{**f.__dict__, "rate": rates.get(f.name)} for f in figures],
-        "ingest_vs_bare": {
-            "rate": rates["fleet ingest"] / rates["bare paho"] if rates["bare paho"] else None,
-            "cpu": ingest_cpu / by["bare paho"].cpu_percent
-            if by["bare paho"].cpu_percent
-            else None,
-        },
+        "ingest_vs_bare": {"rate": rate.ratio, "cpu": cpu.ratio},
         "console": console,
         "rollouts": rollouts,
         "goals": {
             "ingest_cpu_percent": GOAL_CPU,
-            "ingest_cpu_met": ingest_cpu <= GOAL_CPU and summary.devices >= args.devices,
+            "ingest_cpu_met": bool(cpu.met) and summary.devices >= args.devices,
             "redraw_ms": GOAL_REDRAW_MS,
             "redraw_met": console["full_p50_ms"] < GOAL_REDRAW_MS,
             "halt_within_health_window": (rollouts or {}).get("halt", {}).get("halt_within_window"),
         },
     }
-    if args.json:
-        print_json(doc)
-        return EXIT_OK
-    print(
+    title = (
         f"bench fleet: {args.devices} simulated devices, telemetry every {args.interval:g} s "
         f"(expected {expected:.0f} msg/s), {elapsed:.0f} s window, {summary.engine} store; "
         f"all connected in {connect_s:.1f} s"
     )
-    print(f"{'process':<14} {'msg/s':>8} {'CPU % of a core':>16} {'peak RSS MB':>12}")
+    lines = [f"{'process':<14} {'msg/s':>8} {'CPU % of a core':>16} {'peak RSS MB':>12}"]
     for f in figures:
-        rate = rates.get(f.name)
-        shown = f"{rate:8.1f}" if rate is not None else " " * 8
-        print(f"{f.name:<14} {shown} {f.cpu_percent:>16.2f} {f.peak_rss_mb:>12.1f}")
-    r = doc["ingest_vs_bare"]
-    print(
-        f"ingest / bare paho: rate {r['rate'] or 0:.3f}x, CPU {r['cpu'] or 0:.2f}x; "
-        f"{summary.devices} devices in the fleet store"
-    )
-    met = "meets" if doc["goals"]["ingest_cpu_met"] else "misses"
-    print(f"ingest CPU {ingest_cpu:.1f}% of a core ({met} the goal of <= {GOAL_CPU:.0f}%)")
+        shown = f"{rates[f.name]:8.1f}" if f.name in rates else " " * 8
+        lines.append(f"{f.name:<14} {shown} {f.cpu_percent:>16.2f} {f.peak_rss_mb:>12.1f}")
+    lines.append(f"{summary.devices} devices in the fleet store")
     met = "meets" if doc["goals"]["redraw_met"] else "misses"
-    print(
+    lines.append(
         f"console, {console['rows']} rows at 160x48: redraw (filter, sort, paint) p50 "
         f"{console['full_p50_ms']:.1f} ms, max {console['full_max_ms']:.1f} ms ({met} the goal "
         f"of < {GOAL_REDRAW_MS:.0f} ms); repaint only p50 {console['repaint_p50_ms']:.1f} ms; "
         f"reading all rows {console['load_ms']:.0f} ms (first tick, in a thread)"
     )
+    report([rate, cpu], as_json=args.json, title=title, figures=doc, lines=lines)
+    if args.json:
+        return EXIT_OK
     if rollouts is not None:
         fleet_rollout.print_rollouts(rollouts)
     return EXIT_OK

@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import EXIT_OK, CommandError, Context, print_json
+from edgetui.bench.harness import compare
+from edgetui.bench.report import report as show
+from edgetui.cli.context import EXIT_OK, CommandError, Context
 from edgetui.inference import SHIPPED_MODEL, percentile
 
 
@@ -55,10 +57,17 @@ async def cmd_bench_model(ctx: Context) -> int:
         for kind in ("q8_0", "q4_0"):
             out = Path(tmp) / f"decision.{kind}.gguf"
             variants[kind] = await asyncio.to_thread(quantize_gguf, SHIPPED_MODEL, out, kind)
-        rows: dict[str, dict[str, Any]] = {"rule policy": _rules(cases)}
+        rules, rule_ms = _rules(cases)
+        rows: dict[str, dict[str, Any]] = {"rule policy": rules}
+        comparisons = []
         for name, path in variants.items():
             before = _rss_mb()
             report = await evaluate_model(path, cases)
+            # Case by case against the rule policy on the same case.
+            comparisons.append(
+                compare([r["ms"] for r in report.rows], rule_ms, name=f"{name} / rule policy",
+                        labels=(name, "rule policy"), unit="ms per decision", stat="p50")
+            )  # fmt: skip
             rows[name] = {
                 "accuracy": report.action_accuracy,
                 "location_named_rate": report.location_named_rate,
@@ -75,14 +84,12 @@ async def cmd_bench_model(ctx: Context) -> int:
     for row in rows.values():
         row["p50_vs_rules"] = round(row["p50_ms"] / base, 1) if base and row["p50_ms"] else None
     result = {"cases": len(cases), "variants": rows}
-    if args.json:
-        print_json(result)
-    else:
-        _print(result)
+    title = f"decision model on {result['cases']} test cases (greedy, through InferenceEngine)"
+    show(comparisons, as_json=args.json, title=title, figures=result, lines=_table(result))
     return EXIT_OK
 
 
-def _rules(cases: list[dict[str, Any]]) -> dict[str, Any]:
+def _rules(cases: list[dict[str, Any]]) -> tuple[dict[str, Any], list[float]]:
     from edgetui.models.decision import fallback_decision
 
     times, correct = [], 0
@@ -95,17 +102,17 @@ def _rules(cases: list[dict[str, Any]]) -> dict[str, Any]:
         "accuracy": round(correct / len(cases), 4),
         "p50_ms": round(percentile(times, 50) or 0.0, 4),
         "p95_ms": round(percentile(times, 95) or 0.0, 4),
-    }
+    }, times
 
 
-def _print(result: dict[str, Any]) -> None:
-    print(f"decision model on {result['cases']} test cases (greedy, through InferenceEngine)")
+def _table(result: dict[str, Any]) -> list[str]:
     keys = [
         "accuracy", "p50_ms", "p95_ms", "p50_vs_rules", "tokens_per_s", "file_bytes",
         "load_ms", "rss_added_mb", "valid_rate", "location_named_rate", "mean_confidence",
     ]  # fmt: skip
     names = list(result["variants"])
-    print(f"{'':<20}" + "".join(f"{n:>14}" for n in names))
+    lines = [f"{'':<20}" + "".join(f"{n:>14}" for n in names)]
     for k in keys:
         cells = [result["variants"][n].get(k) for n in names]
-        print(f"{k:<20}" + "".join(f"{'-' if v is None else v!s:>14}" for v in cells))
+        lines.append(f"{k:<20}" + "".join(f"{'-' if v is None else v!s:>14}" for v in cells))
+    return lines

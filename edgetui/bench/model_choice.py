@@ -1,9 +1,26 @@
-"""Which GGUF a benchmark runs: the one given with --model, else the tiny generated one."""
+"""Which GGUF a benchmark runs: the one given with --model, else the tiny generated one; and
+the options of a benchmark that runs a model a number of times."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from pathlib import Path
+
+from edgetui.cli.context import EXIT_USAGE, CommandError
+
+
+def add_model_options(p: argparse.ArgumentParser, runs: int) -> None:
+    """--model PATH, --runs N (default `runs`) and --json."""
+    p.add_argument("--model", metavar="PATH", help="GGUF to use (default: the tiny model)")
+    p.add_argument("--runs", type=int, default=runs, metavar="N")
+    p.add_argument("--json", action="store_true")
+
+
+def check_runs(args: argparse.Namespace) -> None:
+    """A usage error unless --runs is at least 1."""
+    if args.runs < 1:
+        raise CommandError("--runs must be at least 1", code=EXIT_USAGE)
 
 
 async def model_or_tiny(given: str | None, tmp: Path) -> Path:

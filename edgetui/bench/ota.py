@@ -3,7 +3,8 @@
 A bundle of random content is served by an http.server thread on 127.0.0.1. The pipeline
 (fetch manifest, verify signature, download with streaming sha256, safe extraction with
 fsync into a slot directory) and the baseline (curl download, sha256sum, tar -x of the
-same file) each run --runs times, alternating; medians are reported.
+same file) each run --runs times, in turns (the order rotates); medians are reported, the
+ratios of the median total times.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, print_json
+from edgetui.bench.harness import Goal, run_rounds
+from edgetui.bench.report import add_bench, report
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
 from edgetui.ota.bundle import build_bundle
 from edgetui.ota.errors import OtaError
 from edgetui.ota.extract import safe_extract
@@ -34,12 +38,15 @@ GOAL = 1.25
 MB = 1 << 20
 
 
+HELP = "OTA download+verify+extract vs curl+sha256sum+tar"
+OPTIONS = """
+    --size-mb 100   random content size (default 100)
+    --runs 3        runs of each pipeline (median)
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ota", help="OTA download+verify+extract vs curl+sha256sum+tar")
-    p.add_argument("--size-mb", type=int, default=100, help="random content size (default 100)")
-    p.add_argument("--runs", type=int, default=3, help="runs of each pipeline (median)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_ota)
+    add_bench(sub, "ota", HELP, cmd_bench_ota, OPTIONS)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -205,16 +212,59 @@ def _median(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
+class _Updater:
+    """The full install as a side that may be missing: its first failure is kept and it is
+    not run again (the device side may not be there yet); the pipelines go on."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+
+    def run(self, base: str, pub: Path, work: Path) -> dict[str, float] | None:
+        if self.error is not None:
+            return None
+        try:
+            return _updater_run(base, pub, work)
+        except Exception as exc:
+            self.error = f"{exc.__class__.__name__}: {exc}"
+            return None
+
+
+def _run_all(a: argparse.Namespace, work: Path, base: str, pub: Path, package: str) -> Any:
+    """The pipeline, the baseline and the full install, `a.runs` rounds; the order rotates
+    so that none always gets the warmer cache. Each round's directory goes before the next."""
+    how = [""]
+    updater = _Updater()
+    run_dir = [work / "run"]
+
+    def prepare(i: int) -> None:
+        shutil.rmtree(run_dir[0], ignore_errors=True)
+        run_dir[0] = work / f"run{i}"
+        (run_dir[0] / "a").mkdir(parents=True)
+        (run_dir[0] / "b").mkdir()
+
+    def baseline() -> dict[str, float]:
+        phases, how[0] = _baseline_run(base, package, run_dir[0] / "b")
+        return phases
+
+    rounds = run_rounds(
+        {
+            "edgetui": lambda: _edgetui_run(base, pub, run_dir[0] / "a", a.size_mb),
+            "baseline": baseline,
+            "updater": lambda: updater.run(base, pub, run_dir[0] / "c"),
+        },
+        rounds=a.runs,
+        measure="result",  # each run's phases, timed by the run
+        before_round=prepare,
+    )
+    shutil.rmtree(run_dir[0], ignore_errors=True)
+    return rounds, how[0], updater.error
+
+
 def cmd_bench_ota(ctx: Context) -> int:
     a = ctx.args
     if a.size_mb < 1 or a.runs < 1:
         print("edgetui: --size-mb and --runs must be at least 1")
         return EXIT_ERROR
-    ours: list[dict[str, float]] = []
-    theirs: list[dict[str, float]] = []
-    full: list[dict[str, float]] = []
-    full_error: str | None = None
-    how = ""
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-ota-") as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
@@ -222,86 +272,68 @@ def cmd_bench_ota(ctx: Context) -> int:
         build_s = time.perf_counter() - t0
         m = parse_manifest(manifest.read_bytes())
         with _serve(work / "www") as base:
-            for i in range(a.runs):
-                run_dir = work / f"run{i}"
-                (run_dir / "a").mkdir(parents=True)
-                (run_dir / "b").mkdir()
-                try:
-                    # Alternate which goes first so neither always gets the warmer cache.
-                    order = [0, 1, 2] if i % 2 == 0 else [1, 2, 0]
-                    for which in order:
-                        if which == 0:
-                            ours.append(_edgetui_run(base, pub, run_dir / "a", a.size_mb))
-                        elif which == 1:
-                            phases, how = _baseline_run(base, m.update_package_url, run_dir / "b")
-                            theirs.append(phases)
-                        elif full_error is None:
-                            try:
-                                full.append(_updater_run(base, pub, run_dir / "c"))
-                            except Exception as exc:  # the device side may not be there yet
-                                full_error = f"{exc.__class__.__name__}: {exc}"
-                except (OtaError, subprocess.CalledProcessError, OSError) as exc:
-                    print(f"edgetui: bench ota failed: {exc}")
-                    return EXIT_ERROR
-                shutil.rmtree(run_dir)
-    mine, base_p = _median(ours), _median(theirs)
-    total_mine, total_base = sum(mine.values()), sum(base_p.values())
-    ratio = total_mine / total_base if total_base else None
-    apply = _median(full) if full and full_error is None else None
-    total_apply = sum(apply.values()) if apply else None
-    apply_ratio = total_apply / total_base if total_apply and total_base else None
+            try:
+                rounds, how, full_error = _run_all(a, work, base, pub, m.update_package_url)
+            except (OtaError, subprocess.CalledProcessError, OSError) as exc:
+                print(f"edgetui: bench ota failed: {exc}")
+                return EXIT_ERROR
+    total = Goal("<=", GOAL)
+    comparisons = [
+        rounds.compare("edgetui", "baseline", name="pipeline / baseline, total seconds",
+                       labels=("edgetui.ota pipeline", f"{how} + sha256sum + tar -x"),
+                       key=lambda r: sum(r.values()), unit="s", goal=total)
+    ]  # fmt: skip
+    mine = _median(rounds.results["edgetui"])
+    base_p = _median(rounds.results["baseline"])
+    full = rounds.results["updater"]
+    apply = _median(full) if full_error is None else None
+    if apply is not None:
+        comparisons.append(
+            rounds.compare("updater", "baseline", name="full install / baseline, total seconds",
+                           labels=("edgetui.ota.updater.Updater", f"{how} + sha256sum + tar -x"),
+                           key=lambda r: sum(r.values()), unit="s", goal=total)
+        )  # fmt: skip
     mb = m.size / MB
-    if a.json:
-        print_json(
-            {
-                "package_bytes": m.size,
-                "content_mb": a.size_mb,
-                "runs": a.runs,
-                "build_s": build_s,
-                "measured": "edgetui.ota pipeline (fetch, verify, download, extract)",
-                "edgetui_phases_s": mine,
-                "edgetui_total_s": total_mine,
-                "baseline": f"{how} + sha256sum + tar -x",
-                "baseline_phases_s": base_p,
-                "baseline_total_s": total_base,
-                "ratio": ratio,
-                "updater_phases_s": apply,
-                "updater_total_s": total_apply,
-                "updater_ratio": apply_ratio,
-                "updater_error": full_error,
-                "goal": GOAL,
-            }
-        )
-        return EXIT_OK
-    print(
+    figures = {
+        "package_bytes": m.size,
+        "content_mb": a.size_mb,
+        "runs": a.runs,
+        "build_s": build_s,
+        "measured": "edgetui.ota pipeline (fetch, verify, download, extract)",
+        "edgetui_phases_s": mine,
+        "edgetui_total_s": comparisons[0].candidate_value,
+        "baseline": f"{how} + sha256sum + tar -x",
+        "baseline_phases_s": base_p,
+        "baseline_total_s": comparisons[0].baseline_value,
+        "ratio": comparisons[0].ratio,
+        "updater_phases_s": apply,
+        "updater_total_s": comparisons[1].candidate_value if apply else None,
+        "updater_ratio": comparisons[1].ratio if apply else None,
+        "updater_error": full_error,
+        "goal": GOAL,
+    }
+    title = (
         f"bench ota: {a.size_mb} MiB random content, package {mb:.1f} MiB, "
         f"http.server thread on 127.0.0.1, median of {a.runs} run(s) "
         f"(bundle built in {build_s:.1f} s)"
     )
-    print("measured: the edgetui.ota pipeline (fetch, verify, download, extract into a slot dir);")
-    print("          slot switch and health check are not part of this figure")
-    print(f"{'edgetui phase':<22} {'seconds':>8} {'MiB/s':>8}")
+    lines = [
+        "measured: the edgetui.ota pipeline (fetch, verify, download, extract into a slot dir);",
+        "          slot switch and health check are not part of this figure",
+        f"{'edgetui phase':<22} {'seconds':>8} {'MiB/s':>8}",
+    ]
     for k, v in mine.items():
         rate = f"{mb / v:8.0f}" if k in ("download+sha256", "extract+fsync") and v else " " * 8
-        print(f"  {k:<20} {v:>8.3f} {rate}")
-    print(f"  {'total':<20} {total_mine:>8.3f}")
-    print(f"{'baseline phase':<22} {'seconds':>8}  ({how} + sha256sum + tar -x, no fsync)")
-    for k, v in base_p.items():
-        print(f"  {k:<20} {v:>8.3f} {mb / v if v else 0:8.0f}")
-    print(f"  {'total':<20} {total_base:>8.3f}")
-    if ratio is not None:
-        verdict = "meets" if ratio <= GOAL else "misses"
-        print(f"pipeline / baseline: {ratio:.2f}x ({verdict} the goal of <= {GOAL}x)")
-    if apply and total_apply and apply_ratio:
-        print(
+        lines.append(f"  {k:<20} {v:>8.3f} {rate}")
+    lines.append(f"{'baseline phase':<22} {'seconds':>8}  ({how} + sha256sum + tar -x, no fsync)")
+    lines += [f"  {k:<20} {v:>8.3f} {mb / v if v else 0:8.0f}" for k, v in base_p.items()]
+    if apply:
+        lines.append(
             "full install through edgetui.ota.updater.Updater (check, download, state, "
             "extract, slot digest, switch):"
         )
-        for k, v in apply.items():
-            print(f"  {k:<20} {v:>8.3f}")
-        print(f"  {'total':<20} {total_apply:>8.3f}")
-        verdict = "meets" if apply_ratio <= GOAL else "misses"
-        print(f"full install / baseline: {apply_ratio:.2f}x ({verdict} the goal of <= {GOAL}x)")
+        lines += [f"  {k:<20} {v:>8.3f}" for k, v in apply.items()]
     elif full_error:
-        print(f"full install through the Updater not measured: {full_error}")
+        lines.append(f"full install through the Updater not measured: {full_error}")
+    report(comparisons, as_json=a.json, title=title, figures=figures, lines=lines)
     return EXIT_OK

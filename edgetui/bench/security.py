@@ -18,32 +18,51 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from edgetui.bench.audit import append_comparisons, append_figures
 from edgetui.bench.broker import LocalBroker, find_mosquitto
-from edgetui.bench.buffer import _sample_payload
-from edgetui.cli.context import EXIT_OK, Context, print_json
+from edgetui.bench.buffer import fill_outbox, sample_payload, timed_drain
+from edgetui.bench.harness import (
+    Comparison,
+    Goal,
+    Load,
+    all_met,
+    compare,
+    load_average,
+    run_rounds,
+    run_rounds_async,
+)
+from edgetui.bench.report import add_bench, report
+from edgetui.cli.context import EXIT_OK, Context
 from edgetui.config import StoreConfig, UplinkConfig
 from edgetui.security import DataKeyring, OutboxCipher
 from edgetui.store import Outbox
+from edgetui.uplink.drain import COMPACT_AT
 
 GOAL = 0.9
 
 
+HELP = "sealing, command verification (and audit) costs"
+OPTIONS = """
+    --messages 10000   messages per round (10000)
+    --rounds 5         sealed/clear rounds (default 5)
+    --batch 200        messages per batched enqueue
+    --verifies 2000    command verifications timed
+    --no-mqtt off      skip the drain to mosquitto
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("security", help="sealing, command verification (and audit) costs")
-    p.add_argument("--messages", type=int, default=10000, help="messages per round (10000)")
-    p.add_argument("--rounds", type=int, default=5, help="sealed/clear rounds (default 5)")
-    p.add_argument("--batch", type=int, default=200, help="messages per batched enqueue")
-    p.add_argument("--verifies", type=int, default=2000, help="command verifications timed")
-    p.add_argument("--no-mqtt", action="store_true", help="skip the drain to mosquitto")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_security)
+    add_bench(sub, "security", HELP, cmd_bench_security, OPTIONS)
+
+
+CANDIDATE, BASELINE = "sealed", "clear"
+LABELS = ("sealed (AES-256-GCM)", "clear")
 
 
 def _store(path: Path, cipher: OutboxCipher | None) -> Outbox:
@@ -51,90 +70,86 @@ def _store(path: Path, cipher: OutboxCipher | None) -> Outbox:
     return Outbox(cfg, path, maintenance_s=3600, cipher=cipher)
 
 
-async def _enqueue_pair(tmp: Path, cipher: OutboxCipher, n: int, batch: int, i: int) -> dict:
-    """Clear and sealed outboxes side by side, fed the same batches in turns (which goes
-    first alternates per batch), each batch timed: load on a shared machine hits both alike."""
-    stores = {
-        "clear": _store(tmp / f"clear-{i}.db", None),
-        "sealed": _store(tmp / f"sealed-{i}.db", cipher),
+def _pair(tmp: Path, cipher: OutboxCipher, i: int) -> dict[str, Outbox]:
+    """The sealed and the clear outbox of round i (the candidate first)."""
+    return {
+        CANDIDATE: _store(tmp / f"sealed-{i}.db", cipher),
+        BASELINE: _store(tmp / f"clear-{i}.db", None),
     }
+
+
+async def _enqueue_pair(tmp: Path, cipher: OutboxCipher, n: int, batch: int, i: int) -> dict:
+    """Clear and sealed outboxes side by side, fed the same batches in turns (the harness
+    alternates which goes first per batch), each batch timed: load on a shared machine hits
+    both alike. Messages per second of each."""
+    stores = _pair(tmp, cipher, i)
     for st in stores.values():
         await st.start()
-    spent = {"clear": 0.0, "sealed": 0.0}
+    payloads = [sample_payload(j) for j in range(n)]
+    items: list[Any] = []
+
+    def next_batch(b: int) -> None:
+        items[:] = [("telemetry", p) for p in payloads[b * batch : (b + 1) * batch]]
+
     try:
-        payloads = [_sample_payload(j) for j in range(n)]
-        for b, k in enumerate(range(0, n, batch)):
-            items = [("telemetry", p) for p in payloads[k : k + batch]]
-            order = ["clear", "sealed"] if b % 2 else ["sealed", "clear"]
-            for name in order:
-                t0 = time.perf_counter()
-                await stores[name].enqueue_many(items)
-                spent[name] += time.perf_counter() - t0
+        rounds = await run_rounds_async(
+            {name: (lambda st=st: st.enqueue_many(items)) for name, st in stores.items()},
+            rounds=-(-n // batch),
+            before_round=next_batch,
+        )
     finally:
         for st in stores.values():
             await st.stop()
-    return {name: n / t for name, t in spent.items()}
+    return {name: n / sum(spent) for name, spent in rounds.results.items()}
 
 
 async def _drain_pair(tmp: Path, cipher: OutboxCipher, i: int, window: int = 20) -> dict:
     """The drain thread's store work without a network (read a window in drain order, open
-    it, journal the acknowledgements, delete in bulk), on the two outboxes in turns."""
-    stores = {
-        "clear": _store(tmp / f"clear-{i}.db", None),
-        "sealed": _store(tmp / f"sealed-{i}.db", cipher),
-    }
+    it, journal the acknowledgements, delete in bulk every COMPACT_AT rows as the drain
+    does), on the two outboxes in turns, a step each per round. Messages per second."""
+    stores = _pair(tmp, cipher, i)
     for st in stores.values():
         await st.start()
     counts = {name: st.queued() for name, st in stores.items()}
+    cursors: dict[str, tuple[int, int] | None] = dict.fromkeys(stores, (-1, 0))
+    journaled = dict.fromkeys(stores, 0)
 
-    def step(st: Outbox, after: tuple[int, int]) -> tuple[int, int] | None:
-        rows, last, _ = st.fetch_unsent_blocking(window, after)
+    def step(name: str) -> None:
+        st, after = stores[name], cursors[name]
+        if after is None:
+            return  # this one is done
+        rows, cursors[name], _ = st.fetch_unsent_blocking(window, after)
         if rows:
             st.record_acked_blocking([r.seq for r in rows])
-            if len(st._unapplied) >= 512:
+            journaled[name] += len(rows)
+            if journaled[name] >= COMPACT_AT:
                 st.apply_acked_blocking()
-        return last
+                journaled[name] = 0
+        if cursors[name] is None:
+            st.apply_acked_blocking()
 
-    def run() -> dict[str, float]:
-        spent = {"clear": 0.0, "sealed": 0.0}
-        cursors: dict[str, tuple[int, int] | None] = {"clear": (-1, 0), "sealed": (-1, 0)}
-        b = 0
-        while any(c is not None for c in cursors.values()):
-            b += 1
-            for name in ["clear", "sealed"] if b % 2 else ["sealed", "clear"]:
-                after = cursors[name]
-                if after is None:
-                    continue
-                t0 = time.perf_counter()
-                cursors[name] = step(stores[name], after)
-                if cursors[name] is None:
-                    stores[name].apply_acked_blocking()
-                spent[name] += time.perf_counter() - t0
-        return spent
-
+    # Each store takes one step per window of rows and one more that finds nothing left.
+    steps = max(-(-c // window) for c in counts.values()) + 1
     try:
-        spent = await asyncio.to_thread(run)
+        rounds = await asyncio.to_thread(
+            run_rounds, {name: (lambda n=name: step(n)) for name in stores}, rounds=steps
+        )
     finally:
         for st in stores.values():
             await st.stop()
-    return {name: counts[name] / t for name, t in spent.items()}
+    return {name: counts[name] / sum(spent) for name, spent in rounds.results.items()}
 
 
 async def _fill(path: Path, cipher: OutboxCipher | None, n: int) -> None:
     store = _store(path, cipher)
     await store.start()
     try:
-        for k in range(0, n, 1000):
-            await store.enqueue_many(
-                [("telemetry", _sample_payload(k + j)) for j in range(min(1000, n - k))]
-            )
+        await fill_outbox(store, n)
     finally:
         await store.stop()
 
 
 async def _mqtt_drain(path: Path, cipher: OutboxCipher | None, url: str) -> float:
-    from edgetui.bench.buffer import timed_drain
-
     store = _store(path, cipher)
     await store.start()
     try:
@@ -143,29 +158,46 @@ async def _mqtt_drain(path: Path, cipher: OutboxCipher | None, url: str) -> floa
         await store.stop()
 
 
-def _outbox_rounds(tmp: Path, args: argparse.Namespace, url: str | None) -> dict[str, list]:
+def _outbox(tmp: Path, args: argparse.Namespace, url: str | None) -> list[Comparison]:
+    """Sealed against clear: batched enqueue, the store's drain and (with a broker) the drain
+    to mosquitto, over `args.rounds` rounds."""
     cipher = OutboxCipher(DataKeyring.create(tmp / "bench.key"))
-    rates: dict[str, list[float]] = {
-        k: [] for k in ("enq_clear", "enq_sealed", "drain_clear", "drain_sealed")
-    }
-    if url:
-        rates.update(mqtt_clear=[], mqtt_sealed=[])
+    start = load_average()
+    rates: dict[str, list[dict[str, float]]] = {"enqueue": [], "drain": []}
     for i in range(max(1, args.rounds)):
-        enq = asyncio.run(_enqueue_pair(tmp, cipher, args.messages, args.batch, i))
-        drain = asyncio.run(_drain_pair(tmp, cipher, i))
-        for name in ("clear", "sealed"):
-            rates[f"enq_{name}"].append(enq[name])
-            rates[f"drain_{name}"].append(drain[name])
-        if url:
-            order = [("clear", None), ("sealed", cipher)]
-            for name, c in order if i % 2 == 0 else reversed(order):
-                db = tmp / f"{name}-{i}-mqtt.db"
-                asyncio.run(_fill(db, c, args.messages))
-                rates[f"mqtt_{name}"].append(asyncio.run(_mqtt_drain(db, c, url)))
-    return rates
+        rates["enqueue"].append(asyncio.run(_enqueue_pair(tmp, cipher, args.messages,
+                                                          args.batch, i)))  # fmt: skip
+        rates["drain"].append(asyncio.run(_drain_pair(tmp, cipher, i)))
+    load = Load(start, load_average())
+    out = [
+        compare([r[CANDIDATE] for r in rates[what]], [r[BASELINE] for r in rates[what]],
+                name=name, labels=LABELS, unit="msg/s", goal=Goal(">=", GOAL), load=load)
+        for what, name in (("enqueue", f"batched enqueue (batches of {args.batch})"),
+                           ("drain", "store drain (window 20, no network)"))
+    ]  # fmt: skip
+    if url:
+        ciphers = {CANDIDATE: cipher, BASELINE: None}
+
+        def fill(i: int) -> None:
+            for name, c in ciphers.items():
+                asyncio.run(_fill(tmp / f"{name}-{i}-mqtt.db", c, args.messages))
+            current[0] = i
+
+        current = [0]
+        mqtt = run_rounds(
+            {name: (lambda name=name, c=c: asyncio.run(_mqtt_drain(
+                tmp / f"{name}-{current[0]}-mqtt.db", c, url)))
+             for name, c in ciphers.items()},
+            rounds=max(1, args.rounds), measure="result", before_round=fill,
+        )  # fmt: skip
+        out.append(mqtt.compare(CANDIDATE, BASELINE, name="drain to mosquitto, QoS 1",
+                                labels=LABELS, unit="msg/s"))  # fmt: skip
+    return out
 
 
-def _verify_rates(n: int) -> dict[str, float]:
+def _verify(n: int, rounds: int = 5) -> Comparison:
+    """`verify_command` (parse, duplicate-key check, Ed25519, expiry, targets, params) per
+    second against a bare Ed25519 verify of the same bytes, in turns."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from edgetui.security import key_id, sign_command, verify_command
@@ -178,25 +210,23 @@ def _verify_rates(n: int) -> dict[str, float]:
     )
     data = json.dumps(doc).encode()
     cmd = parse_command(data)
-    payload, sig = cmd.signing_payload(), __import__("base64").b64decode(cmd.signature)
+    payload, sig = cmd.signing_payload(), base64.b64decode(cmd.signature)
     pub = key.public_key()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        pub.verify(sig, payload)
-    bare = n / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        verify_command(data, v)
-    full = n / (time.perf_counter() - t0)
-    return {"verify_per_s": round(full, 1), "bare_ed25519_per_s": round(bare, 1)}
+    per = max(1, n // rounds)
 
+    def full() -> None:
+        for _ in range(per):
+            verify_command(data, v)
 
-def audit_append(tmp: Path, n: int) -> dict[str, Any]:
-    """The audit trail's append cost: µs per record against a bare fsynced append of the
-    same bytes, in the same run."""
-    from edgetui.bench.audit import measure_append
+    def bare() -> None:
+        for _ in range(per):
+            pub.verify(sig, payload)
 
-    return measure_append(tmp / "audit", records=n, rounds=3)
+    timed = run_rounds({"verify": full, "bare": bare}, rounds=rounds)
+    return timed.compare(
+        "verify", "bare", name="command verification", unit="/s", key=lambda t: per / t,
+        labels=("verify_command", "bare Ed25519 verify"),
+    )  # fmt: skip
 
 
 def cmd_bench_security(ctx: Context) -> int:
@@ -206,59 +236,34 @@ def cmd_bench_security(ctx: Context) -> int:
         tmp = Path(tmpname)
         broker = LocalBroker(tmp, exe) if exe else None
         try:
-            rates = _outbox_rounds(tmp, args, broker.url if broker else None)
+            comparisons = _outbox(tmp, args, broker.url if broker else None)
         finally:
             if broker:
                 broker.stop()
-        audit = audit_append(tmp, 300)
-    med = {k: statistics.median(v) for k, v in rates.items()}
+        verify = _verify(args.verifies)
+        audit, audit_figures = append_comparisons(tmp / "audit", records=300, rounds=3)
+    audit_figures = append_figures(audit, audit_figures)
+    enq, drain = comparisons[:2]
     out: dict[str, Any] = {
         "messages": args.messages,
         "rounds": args.rounds,
         "batch": args.batch,
-        **{f"{k}_per_s": round(v, 1) for k, v in med.items()},
-        "ratio_enqueue": round(med["enq_sealed"] / med["enq_clear"], 3),
-        "ratio_drain": round(med["drain_sealed"] / med["drain_clear"], 3),
-        "round_ratios_enqueue": [
-            round(s / c, 3) for s, c in zip(rates["enq_sealed"], rates["enq_clear"], strict=True)
-        ],
-        "round_ratios_drain": [
-            round(s / c, 3)
-            for s, c in zip(rates["drain_sealed"], rates["drain_clear"], strict=True)
-        ],
         "goal": GOAL,
+        "ratio_enqueue": enq.ratio,
+        "ratio_drain": drain.ratio,
+        "verify_per_s": verify.candidate_value,
+        "bare_ed25519_per_s": verify.baseline_value,
+        "audit_append": audit_figures,
+        "meets_goal": all_met(comparisons),
     }
-    if "mqtt_clear" in med:
-        out["ratio_mqtt_drain"] = round(med["mqtt_sealed"] / med["mqtt_clear"], 3)
-    out.update(_verify_rates(args.verifies))
-    out["audit_append"] = audit
-    out["meets_goal"] = out["ratio_enqueue"] >= GOAL and out["ratio_drain"] >= GOAL
-    if args.json:
-        print_json(out)
-        return EXIT_OK
-    print(f"bench security: {args.rounds} rounds of {args.messages} telemetry messages")
-    print(f"{'':32}{'clear':>10}{'sealed':>10}{'ratio':>8}")
-    rows = [
-        ("batched enqueue msg/s", "enq", "ratio_enqueue"),
-        ("store drain msg/s", "drain", "ratio_drain"),
+    if len(comparisons) > 2:
+        out["ratio_mqtt_drain"] = comparisons[2].ratio
+    title = f"bench security: {args.rounds} rounds of {args.messages} telemetry messages"
+    lines = [
+        f"audit append without fsync: {audit_figures['audit_append_nofsync_us']:.1f} us "
+        f"(bare write {audit_figures['bare_append_nofsync_us']:.1f} us); "
+        f"head signature {audit_figures['sign_head_ms']:.3f} ms"
     ]
-    if "mqtt_clear" in med:
-        rows.append(("drain to mosquitto msg/s", "mqtt", "ratio_mqtt_drain"))
-    for label, key, ratio in rows:
-        print(
-            f"{label:32}{med[f'{key}_clear']:>10.0f}{med[f'{key}_sealed']:>10.0f}{out[ratio]:>8.3f}"
-        )
-    print("enqueue ratio per round   " + ", ".join(f"{r:.2f}" for r in out["round_ratios_enqueue"]))
-    print("drain ratio per round     " + ", ".join(f"{r:.2f}" for r in out["round_ratios_drain"]))
-    verdict = "meets" if out["meets_goal"] else "below"
-    print(f"sealed / clear: {verdict} the goal of >= {GOAL}x (batched enqueue and drain)")
-    print(
-        f"command verification      {out['verify_per_s']:>10.0f} /s "
-        f"(bare Ed25519 verify {out['bare_ed25519_per_s']:.0f} /s)"
-    )
-    print(
-        f"audit append              {audit['audit_append_us']:>10.1f} us "
-        f"(bare write+fsync {audit['bare_append_us']:.1f} us, {audit['ratio']:.2f}x; "
-        f"without fsync {audit['audit_append_nofsync_us']:.1f} us)"
-    )
+    report([*comparisons, verify, *audit], as_json=args.json, title=title, figures=out,
+           lines=lines)  # fmt: skip
     return EXIT_OK

@@ -2,8 +2,9 @@
 
 - Confidence: the same prompt through the engine with the logits processor that reads the
   actions' probabilities and without it, interleaved in one run (greedy: the same tokens).
-- Drift: the tracker's cost per DECISION taken in, and of computing the `drift` section over
-  a full window, against a bare Counter update of the same bins in the same run.
+- Drift: the tracker's cost per DECISION taken in, against a bare Counter update of the same
+  bins (in turns, a tenth of the decisions at a time), and of computing the `drift` section
+  over a full window.
 """
 
 from __future__ import annotations
@@ -15,37 +16,38 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from edgetui.bench.model_choice import model_or_tiny
-from edgetui.cli.context import EXIT_OK, CommandError, Context, print_json
-from edgetui.inference import percentile
+from edgetui.bench.harness import Comparison, run_rounds_async, stat_of
+from edgetui.bench.model_choice import add_model_options, check_runs, model_or_tiny
+from edgetui.bench.report import report
+from edgetui.cli.context import EXIT_OK, CommandError, Context
 
 WARMUP = 3
+CHUNKS = 10  # the drift's decisions are taken in, in turns with the bare Counter, in chunks
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validation", help="cost of confidence scoring and drift tracking")
-    p.add_argument("--model", metavar="PATH", help="GGUF to use (default: the tiny model)")
-    p.add_argument("--runs", type=int, default=40, metavar="N")
-    p.add_argument("--json", action="store_true")
+    add_model_options(p, runs=40)
     p.set_defaults(func=cmd_bench_validation)
 
 
 async def cmd_bench_validation(ctx: Context) -> int:
     args = ctx.args
-    if args.runs < 1:
-        raise CommandError("--runs must be at least 1", code=2)
+    check_runs(args)
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-") as tmp:
         model = await model_or_tiny(args.model, Path(tmp))
-        result = await _confidence(ctx, model, Path(tmp), args.runs)
-        result.update(await _drift(Path(tmp)))
-    if args.json:
-        print_json(result)
-    else:
-        _print(result)
+        confidence, figures = await _confidence(ctx, model, Path(tmp), args.runs)
+        drift, drift_figures = await _drift(Path(tmp))
+    figures.update(drift_figures)
+    title = f"bench validation: {args.runs} runs each, interleaved, greedy ({model.name})"
+    lines = [f"drift: section over a full window {figures['drift_section_us']:.0f} us"]
+    report([*confidence, drift], as_json=args.json, title=title, figures=figures, lines=lines)
     return EXIT_OK
 
 
-async def _confidence(ctx: Context, model: Path, tmp: Path, runs: int) -> dict[str, Any]:
+async def _confidence(
+    ctx: Context, model: Path, tmp: Path, runs: int
+) -> tuple[list[Comparison], dict[str, Any]]:
     from edgetui.config import InferenceConfig
     from edgetui.inference import (
         DECISION_GRAMMAR,
@@ -64,43 +66,49 @@ async def _confidence(ctx: Context, model: Path, tmp: Path, runs: int) -> dict[s
     if not engine.available:
         raise CommandError(f"model unavailable: {engine.unavailable_reason}")
     prompt = build_prompt("MOTION_DETECTED", {"location": "front_door"}, {"hour": 23})
-    times: dict[bool, list[float]] = {False: [], True: []}
-    # CPU time of this process per decision: on a shared machine wall time swings with
-    # other people's load, CPU time much less (nothing else runs in this process).
-    cpu: dict[bool, list[float]] = {False: [], True: []}
+
+    async def decide(scored: bool) -> tuple[float, float]:
+        """(wall ms the engine measured, CPU ms of this process): on a shared machine wall
+        time swings with other people's load, CPU time much less (nothing else runs here)."""
+        cpu_start = time.process_time()
+        done = await engine.complete(
+            prompt,
+            grammar=DECISION_GRAMMAR,
+            max_tokens=DECISION_TOKEN_BUDGET,
+            score_actions=scored,
+        )
+        return done.total_ms, (time.process_time() - cpu_start) * 1000.0
+
     try:
-        for i in range(WARMUP + runs):
-            # Alternate which goes first, so drift in machine load hits both alike.
-            for scored in (i % 2 == 0, i % 2 == 1):
-                cpu_start = time.process_time()
-                done = await engine.complete(
-                    prompt,
-                    grammar=DECISION_GRAMMAR,
-                    max_tokens=DECISION_TOKEN_BUDGET,
-                    score_actions=scored,
-                )
-                cpu_ms = (time.process_time() - cpu_start) * 1000.0
-                if i >= WARMUP:
-                    times[scored].append(done.total_ms)
-                    cpu[scored].append(cpu_ms)
+        rounds = await run_rounds_async(
+            {"scored": lambda: decide(True), "plain": lambda: decide(False)},
+            rounds=runs,
+            warmup=WARMUP,
+            measure="result",
+        )
     finally:
         await engine.stop()
-    plain, scored = times[False], times[True]
-    return {
+    labels = ("with confidence (logits)", "without confidence")
+    wall, cpu = (
+        rounds.compare("scored", "plain", name=f"decision, {what}", labels=labels,
+                       key=lambda r, k=k: r[k], unit="ms", stat="p50")
+        for k, what in ((0, "wall time"), (1, "CPU time"))
+    )  # fmt: skip
+    figures = {
         "runs": runs,
-        "plain_p50_ms": percentile(plain, 50),
-        "plain_p95_ms": percentile(plain, 95),
-        "scored_p50_ms": percentile(scored, 50),
-        "scored_p95_ms": percentile(scored, 95),
-        "confidence_ratio_p50": (percentile(scored, 50) or 0) / (percentile(plain, 50) or 1),
-        "plain_cpu_p50_ms": percentile(cpu[False], 50),
-        "scored_cpu_p50_ms": percentile(cpu[True], 50),
-        "confidence_cpu_ratio_p50": (percentile(cpu[True], 50) or 0)
-        / (percentile(cpu[False], 50) or 1),
+        "plain_p50_ms": wall.baseline_value,
+        "plain_p95_ms": stat_of(wall.baseline_samples, "p95"),
+        "scored_p50_ms": wall.candidate_value,
+        "scored_p95_ms": stat_of(wall.candidate_samples, "p95"),
+        "confidence_ratio_p50": wall.ratio,
+        "plain_cpu_p50_ms": cpu.baseline_value,
+        "scored_cpu_p50_ms": cpu.candidate_value,
+        "confidence_cpu_ratio_p50": cpu.ratio,
     }
+    return [wall, cpu], figures
 
 
-async def _drift(tmp: Path) -> dict[str, Any]:
+async def _drift(tmp: Path) -> tuple[Comparison, dict[str, Any]]:
     from edgetui.config import ValidationConfig
     from edgetui.validation import DriftHooks, DriftService
     from edgetui.validation.psi import bins
@@ -122,45 +130,40 @@ async def _drift(tmp: Path) -> dict[str, Any]:
         }
         for i in range(n)
     ]
-    started = time.perf_counter()
-    for d in decisions:
-        await drift.observe_event("SOUND_LEVEL", d["event_id"], {"db": 70 + d["confidence"] * 20})
-        await drift.observe_event("DECISION", "x", d)
-    per_event_us = (time.perf_counter() - started) / n * 1e6
+    size = n // CHUNKS
+    chunk: list[dict[str, Any]] = []
+    counters: dict[str, Counter[str]] = {}
+
+    async def tracked() -> None:
+        for d in chunk:
+            await drift.observe_event(
+                "SOUND_LEVEL", d["event_id"], {"db": 70 + d["confidence"] * 20}
+            )
+            await drift.observe_event("DECISION", "x", d)
+
+    def bare() -> None:
+        for d in chunk:
+            for k, v in bins(d["event_type"], {"db": 80.0}, 14, d["action"]).items():
+                counters.setdefault(k, Counter())[v] += 1
+
+    rounds = await run_rounds_async(
+        {"drift": tracked, "bare": bare},
+        rounds=CHUNKS,
+        before_round=lambda i: chunk.__setitem__(slice(None), decisions[i * size : (i + 1) * size]),
+    )
+    per_decision = rounds.compare(
+        "drift", "bare", name="drift, per decision (trigger + DECISION)", unit="us",
+        stat="mean", key=lambda t: t / size * 1e6,
+        labels=("drift tracker", "bare Counter update of the same bins"),
+    )  # fmt: skip
     started = time.perf_counter()
     for _ in range(100):
-        drift._cache = None
+        drift.forget_section()
         drift.section()
     section_us = (time.perf_counter() - started) / 100 * 1e6
-    counters: dict[str, Counter[str]] = {}
-    started = time.perf_counter()
-    for d in decisions:
-        for k, v in bins(d["event_type"], {"db": 80.0}, 14, d["action"]).items():
-            counters.setdefault(k, Counter())[v] += 1
-    bare_us = (time.perf_counter() - started) / n * 1e6
-    return {
-        "drift_per_decision_us": per_event_us,
-        "drift_bare_counter_us": bare_us,
+    return per_decision, {
+        "drift_per_decision_us": per_decision.candidate_value,
+        "drift_bare_counter_us": per_decision.baseline_value,
         "drift_section_us": section_us,
         "drift_psi_max": drift.section()["psi_max"],
     }
-
-
-def _print(r: dict[str, Any]) -> None:
-    print(f"bench validation: tiny model, {r['runs']} runs each, interleaved, greedy")
-    print(f"{'':36}{'p50 ms':>9}{'p95 ms':>9}{'CPU p50 ms':>12}")
-    for key, name in (("plain", "decision without confidence"),
-                      ("scored", "decision with confidence (logits)")):  # fmt: skip
-        print(
-            f"{name:36}{r[key + '_p50_ms']:>9.2f}{r[key + '_p95_ms']:>9.2f}"
-            f"{r[key + '_cpu_p50_ms']:>12.2f}"
-        )
-    print(
-        f"with / without confidence: wall p50 {r['confidence_ratio_p50']:.3f}x, "
-        f"CPU p50 {r['confidence_cpu_ratio_p50']:.3f}x"
-    )
-    print(
-        f"drift: {r['drift_per_decision_us']:.1f} us per decision (trigger + DECISION) vs "
-        f"{r['drift_bare_counter_us']:.1f} us for a bare Counter update of the same bins; "
-        f"section over a full window {r['drift_section_us']:.0f} us"
-    )

@@ -132,7 +132,8 @@ async def _score(engine: InferenceEngine, model: Path, cases: list[dict[str, Any
             named += location_named(d.message, where)
         rows.append(
             {"expected": expected, "action": d.action, "message": d.message,
-             "source": d.source, "confidence": d.confidence, "rule": rule}
+             "source": d.source, "confidence": d.confidence, "rule": rule,
+             "ms": latencies[-1]}
         )  # fmt: skip
     n = len(cases)
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)

@@ -252,6 +252,16 @@ class Runtime(PartBuilders):
         await self._stopped.wait()
 
     # -- telemetry tick ---------------------------------------------------------------
+    async def pause_ticks(self) -> None:
+        """Stop the periodic tick until the next start, for a caller that drives the ticks
+        itself with `tick_once` (a benchmark timing them)."""
+        await cancel_and_wait(self._tick_task)
+        self._tick_task = None
+
+    async def tick_once(self) -> None:
+        """One telemetry tick now: sample, every part's section, the alerts, the snapshot."""
+        await self._tick()
+
     async def _tick(self) -> None:
         sample = await asyncio.to_thread(self.sampler.sample)
         self.history.add(sample)

@@ -244,6 +244,11 @@ class DriftService:
         self.window.append(obs)
 
     # -- reporting --------------------------------------------------------------------
+    def forget_section(self) -> None:
+        """Drop the computed section: the next `section()` computes it afresh (a benchmark
+        timing the computation)."""
+        self._cache = None
+
     def section(self) -> dict[str, Any]:
         """The `drift` section."""
         if self._cache is None:

@@ -143,8 +143,10 @@ class FleetApp(App[None]):
             # gone, there is nothing left to draw.
             return
 
-    def redraw(self) -> None:
-        """Filter and sort (only when something changed, or the order depends on time)."""
+    def redraw(self, changed: bool = False) -> None:
+        """Filter and sort (only when something changed, or the order depends on time);
+        `changed`: as if something had (a benchmark timing the whole redraw)."""
+        self._dirty = self._dirty or changed
         now = self.clock()
         table = self.query_one(DeviceTable)
         col = COLUMNS[self.sort_index]
@@ -161,6 +163,12 @@ class FleetApp(App[None]):
             table.now = now
             table.refresh()
         self._draw_heads(len(table.rows))
+
+    def paint_now(self) -> None:
+        """Composite the whole screen and hand it to the driver at once, synchronously (a
+        benchmark times the paint; Textual has no public call for it, so it stays here)."""
+        screen = self.screen
+        self._display(screen, screen._compositor.render_update(full=True))
 
     def _draw_heads(self, shown: int) -> None:
         online, offline, crit, warn = self._counts

@@ -14,12 +14,14 @@ import os
 import signal
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgetui.bench.harness import Comparison, Goal, Rounds, all_met, run_rounds_async
 from edgetui.bench.model_choice import model_or_tiny
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
+from edgetui.bench.report import report
+from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context
 from edgetui.inference import percentile
 
 WARMUP = 3
@@ -46,11 +48,13 @@ async def cmd_bench_inference(ctx: Context) -> int:
         raise CommandError("--runs must be at least 1", code=2)
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-") as tmp:
         model = await model_or_tiny(args.model, Path(tmp))
-        result = await _run(ctx, model, Path(tmp), args.runs, args.repack)
-    if args.json:
-        print_json(result)
-    else:
-        _print(result)
+        result, comparisons = await _run(ctx, model, Path(tmp), args.runs, args.repack)
+    title = (
+        f"bench inference: {result['model']} ({result['model_path']}), {result['runs']} runs "
+        f"interleaved, same prompt/grammar/max_tokens, greedy, weight repacking "
+        f"{'on' if result['repack_weights'] else 'off'}"
+    )
+    report(comparisons, as_json=args.json, title=title, figures=result, lines=_lines(result))
     return EXIT_OK if result["identical"] == result["runs"] else EXIT_ERROR
 
 
@@ -62,7 +66,6 @@ class AgentPath:
     bus: Any
     agents: Any
     decisions: Any
-    samples: list[float] = field(default_factory=list)
 
     async def decide(self, timeout: float) -> tuple[float, dict[str, Any]]:
         t0 = time.perf_counter()
@@ -122,7 +125,6 @@ class BareCall:
             )  # fmt: skip
         self.grammar = llama_cpp.LlamaGrammar.from_string(DECISION_GRAMMAR, verbose=False)
         self.max_tokens = max(cfg.max_tokens, DECISION_TOKEN_BUDGET)
-        self.samples: list[float] = []
 
     def __call__(self, prompt: str) -> tuple[float, str]:
         t0 = time.perf_counter()
@@ -132,7 +134,9 @@ class BareCall:
         return (time.perf_counter() - t0) * 1000.0, out["choices"][0]["text"]
 
 
-async def _run(ctx: Context, model: Path, tmp: Path, runs: int, repack: bool) -> dict[str, Any]:
+async def _run(
+    ctx: Context, model: Path, tmp: Path, runs: int, repack: bool
+) -> tuple[dict[str, Any], list[Comparison]]:
     from edgetui.config import InferenceConfig
 
     base = ctx.config.inference
@@ -147,26 +151,42 @@ async def _run(ctx: Context, model: Path, tmp: Path, runs: int, repack: bool) ->
     thread = await _agent_path(cfg, tmp, "thread")
     bare = await asyncio.to_thread(BareCall, model, cfg, cfg.repack_weights)
     repacked = await asyncio.to_thread(BareCall, model, cfg, True) if repack else None
+    raws: dict[str, str] = {}
+
+    async def side(path: AgentPath, name: str) -> float:
+        ms, data = await path.decide(cfg.timeout_s)
+        if data.get("source") != "model":
+            raise CommandError(f"unexpected decision: {data.get('reason')}")
+        raws[name] = str(data.get("raw"))
+        return ms
+
+    async def bare_side(call: BareCall, name: str) -> float:
+        ms, text = await asyncio.to_thread(call, proc.engine.last_prompt or "")
+        raws[name] = text
+        return ms
+
+    variants: dict[str, Any] = {
+        "process": lambda: side(proc, "process"),
+        "thread": lambda: side(thread, "thread"),
+        "bare": lambda: bare_side(bare, "bare"),
+    }
+    if repacked is not None:
+        variants["repacked"] = lambda: bare_side(repacked, "repacked")
     identical = 0
+
+    def check_round(i: int) -> None:
+        # Called before round i: the round before it gave every path's text.
+        nonlocal identical
+        if i > WARMUP and len(set(raws.values())) == 1:
+            identical += 1
+        raws.clear()
+
     try:
-        for i in range(WARMUP + runs):
-            # The order rotates each round, so drift in the machine's load is shared.
-            order = [proc, thread][i % 2 :] + [proc, thread][: i % 2]
-            answers = [await path.decide(cfg.timeout_s) for path in order]
-            prompt = proc.engine.last_prompt or ""
-            b_ms, text = await asyncio.to_thread(bare, prompt)
-            r_ms = (await asyncio.to_thread(repacked, prompt))[0] if repacked else None
-            for _, data in answers:
-                if data.get("source") != "model":
-                    raise CommandError(f"unexpected decision: {data.get('reason')}")
-            if i < WARMUP:
-                continue
-            for path, (ms, _) in zip(order, answers, strict=True):
-                path.samples.append(ms)
-            bare.samples.append(b_ms)
-            if repacked is not None and r_ms is not None:
-                repacked.samples.append(r_ms)
-            identical += int(all(data.get("raw") == text for _, data in answers))
+        # The first round runs the process path first, so the bare call has its prompt.
+        rounds = await run_rounds_async(
+            variants, rounds=runs, warmup=WARMUP, measure="result", before_round=check_round
+        )
+        check_round(WARMUP + runs + 1)
         recoveries = [await _recovery(proc, cfg.timeout_s) for _ in range(RECOVERIES)]
     finally:
         await proc.stop()
@@ -174,17 +194,42 @@ async def _run(ctx: Context, model: Path, tmp: Path, runs: int, repack: bool) ->
         bare.llm.close()
         if repacked is not None:
             repacked.llm.close()
-    out = _figures(proc.engine, model, runs, proc.samples, thread.samples, bare.samples)
+    comparisons = _comparisons(rounds, repacked is not None)
+    out = _figures(proc.engine, model, runs, rounds)
     out["identical"] = identical
     out["recovery_ms"] = [round(r, 1) for r in recoveries]
     out["recovery_p50_ms"] = round(percentile(recoveries, 50) or 0.0, 1)
     out["restart_backoff_s"] = cfg.restart_backoff_s
     out["repack_weights"] = cfg.repack_weights
-    if repacked is not None:
-        out["repacked"] = _stats(repacked.samples)
-        r50 = out["repacked"]["p50_ms"]
-        out["ratio_unpacked_to_repacked_p50"] = (
-            round(out["bare"]["p50_ms"] / r50, 3) if r50 else None
+    out["goal_met"] = all_met(comparisons)
+    return out, comparisons
+
+
+def _comparisons(rounds: Rounds, repacked: bool) -> list[Comparison]:
+    """The worker process and the in-thread engine against the bare call at p50/p95/p99
+    (goals on the process path's p50 and p95), and the repacking's price."""
+    goals = {"p50": Goal("<=", GOAL_P50), "p95": Goal("<=", GOAL_P95)}
+    out = [
+        rounds.compare(
+            name,
+            "bare",
+            name=f"{name} path / bare call, {stat}",
+            unit="ms",
+            stat=stat,
+            goal=goals.get(stat) if name == "process" else None,
+        )
+        for name in ("process", "thread")
+        for stat in ("p50", "p95", "p99")
+    ]
+    if repacked:
+        out.append(
+            rounds.compare(
+                "bare",
+                "repacked",
+                name="bare call, weights not repacked / repacked, p50",
+                unit="ms",
+                stat="p50",
+            )
         )
     return out
 
@@ -209,56 +254,40 @@ def _stats(values: list[float]) -> dict[str, float]:
     return {f"p{p}_ms": round(percentile(values, p) or 0.0, 2) for p in (50, 95, 99)}
 
 
-def _figures(
-    engine: Any, model: Path, runs: int, proc: list[float], thread: list[float], bare: list[float]
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "model": engine.model_name,
-        "model_path": str(model),
-        "runs": runs,
-        "bare": _stats(bare),
-        "process": _stats(proc),
-        "thread": _stats(thread),
-    }
+def _figures(engine: Any, model: Path, runs: int, rounds: Rounds) -> dict[str, Any]:
+    out: dict[str, Any] = {"model": engine.model_name, "model_path": str(model), "runs": runs}
+    for name, samples in rounds.results.items():
+        out[name] = _stats([float(v) for v in samples])
     for name in ("process", "thread"):
         for p in (50, 95, 99):
             b = out["bare"][f"p{p}_ms"]
             out[f"ratio_{name}_p{p}"] = round(out[name][f"p{p}_ms"] / b, 3) if b else None
+    if "repacked" in out:
+        r50 = out["repacked"]["p50_ms"]
+        out["ratio_unpacked_to_repacked_p50"] = (
+            round(out["bare"]["p50_ms"] / r50, 3) if r50 else None
+        )
     out["goal"] = f"process/bare p50 <= {GOAL_P50:.2f}x and p95 <= {GOAL_P95:.2f}x"
-    r50, r95 = out["ratio_process_p50"], out["ratio_process_p95"]
-    out["goal_met"] = bool(r50 and r95 and r50 <= GOAL_P50 and r95 <= GOAL_P95)
     return out
 
 
-def _print(r: dict[str, Any]) -> None:
-    print(
-        f"bench inference: {r['model']} ({r['model_path']}), {r['runs']} runs interleaved, "
-        f"same prompt/grammar/max_tokens, greedy, weight repacking "
-        f"{'on' if r['repack_weights'] else 'off'}"
-    )
-    print(f"{'':<40}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'/bare p50':>11}{'p95':>7}")
+def _lines(r: dict[str, Any]) -> list[str]:
+    """The bench's own lines: the paths side by side, the recovery, identical outputs."""
+    out = [f"{'':<40}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"]
     rows = [
-        ("bare llama-cpp-python call", "bare", None),
-        ("agent path, worker process (runtime)", "process", "process"),
-        ("agent path, worker thread (before)", "thread", "thread"),
+        ("bare llama-cpp-python call", "bare"),
+        ("agent path, worker process (runtime)", "process"),
+        ("agent path, worker thread (before)", "thread"),
+        ("bare call, weights repacked", "repacked"),
     ]
-    for label, key, ratio in rows:
-        s = r[key]
-        line = f"{label:<40}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}{s['p99_ms']:>9.2f}"
-        if ratio:
-            line += f"{r[f'ratio_{ratio}_p50'] or 0:>10.3f}x{r[f'ratio_{ratio}_p95'] or 0:>6.2f}x"
-        print(line)
-    if "repacked" in r:
-        s = r["repacked"]
-        print(
-            f"{'bare call, weights repacked':<40}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}"
-            f"{s['p99_ms']:>9.2f}   (not repacked / repacked p50: "
-            f"{r['ratio_unpacked_to_repacked_p50']:.3f}x)"
-        )
-    print(f"goal {r['goal']}: {'met' if r['goal_met'] else 'NOT met'}")
-    print(
+    for label, key in rows:
+        if key in r:
+            s = r[key]
+            out.append(f"{label:<40}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}{s['p99_ms']:>9.2f}")
+    out.append(
         f"worker SIGKILL -> first model decision again: p50 {r['recovery_p50_ms']:.0f} ms "
         f"({', '.join(f'{v:.0f}' for v in r['recovery_ms'])}; restart backoff "
         f"{r['restart_backoff_s']:g} s)"
     )
-    print(f"identical outputs on all paths: {r['identical']}/{r['runs']}")
+    out.append(f"identical outputs on all paths: {r['identical']}/{r['runs']}")
+    return out

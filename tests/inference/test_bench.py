@@ -26,3 +26,9 @@ def test_bench_inference_reports_every_path_and_the_recovery() -> None:
     # A restart waits for the backoff first: recovery can never be shorter.
     assert min(r["recovery_ms"]) >= r["restart_backoff_s"] * 1000.0
     assert r["repack_weights"] is False and isinstance(r["goal_met"], bool)
+    # The harness's comparisons: the process and thread paths against the bare call.
+    by_name = {c["name"]: c for c in r["comparisons"]}
+    p50 = by_name["process path / bare call, p50"]
+    assert p50["candidate_samples"] and len(p50["candidate_samples"]) == 3
+    assert p50["goal"]["limit"] == 1.10 and p50["met"] == (p50["ratio"] <= 1.10)
+    assert "bare call, weights not repacked / repacked, p50" in by_name

@@ -2,9 +2,10 @@
 run: the full agent path with the model in its worker process (what the runtime runs:
 MOTION_DETECTED on the bus -> llm agent -> engine -> worker process -> DECISION), the same path
 with the model in a thread of this process (the engine before the worker process), and a bare
-llama-cpp-python call. p50/p95/p99 of each, the ratios to the bare call, and then the time from
-a SIGKILLed worker to the first model decision again. `--repack` adds bare calls with
-llama.cpp's weight repacking on, to price the default (off)."""
+llama-cpp-python call in a process of its own (`bare_llama.py`: no model beside it). p50/p95/p99
+of each, the ratios to the bare call, then the time from a SIGKILLed worker to the first model
+decision again. `--repack` adds bare calls with llama.cpp's weight repacking on, to price the
+default (off)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgetui.bench.bare_llama import BareProcess
 from edgetui.bench.harness import Comparison, Goal, Rounds, all_met, run_rounds_async
 from edgetui.bench.model_choice import model_or_tiny
 from edgetui.bench.report import report
@@ -27,6 +29,9 @@ from edgetui.inference import percentile
 WARMUP = 3
 GOAL_P50, GOAL_P95 = 1.10, 1.20  # worker process / bare call
 RECOVERIES = 3
+# Untimed pause before each call: llama.cpp's threads spin for a moment after a call, and
+# would compete for the cores with the next path's call (a device runs one model).
+SETTLE_S = 0.05
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -109,31 +114,6 @@ async def _agent_path(cfg: Any, tmp: Path, isolation: str) -> AgentPath:
     return path
 
 
-class BareCall:
-    """llama-cpp-python called directly, as a program without edgetui would."""
-
-    def __init__(self, model: Path, cfg: Any, repack: bool) -> None:
-        import llama_cpp
-
-        from edgetui.inference import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET
-        from edgetui.inference.load_params import llama_params
-
-        with llama_params({"use_extra_bufts": repack}):
-            self.llm = llama_cpp.Llama(
-                model_path=str(model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads,
-                n_threads_batch=cfg.n_threads, verbose=False,
-            )  # fmt: skip
-        self.grammar = llama_cpp.LlamaGrammar.from_string(DECISION_GRAMMAR, verbose=False)
-        self.max_tokens = max(cfg.max_tokens, DECISION_TOKEN_BUDGET)
-
-    def __call__(self, prompt: str) -> tuple[float, str]:
-        t0 = time.perf_counter()
-        out = self.llm.create_completion(
-            prompt, grammar=self.grammar, max_tokens=self.max_tokens, temperature=0.0
-        )
-        return (time.perf_counter() - t0) * 1000.0, out["choices"][0]["text"]
-
-
 async def _run(
     ctx: Context, model: Path, tmp: Path, runs: int, repack: bool
 ) -> tuple[dict[str, Any], list[Comparison]]:
@@ -149,19 +129,21 @@ async def _run(
     )  # fmt: skip
     proc = await _agent_path(cfg, tmp, "process")
     thread = await _agent_path(cfg, tmp, "thread")
-    bare = await asyncio.to_thread(BareCall, model, cfg, cfg.repack_weights)
-    repacked = await asyncio.to_thread(BareCall, model, cfg, True) if repack else None
+    bare = await BareProcess.start(model, cfg, cfg.repack_weights)
+    repacked = await BareProcess.start(model, cfg, True) if repack else None
     raws: dict[str, str] = {}
 
     async def side(path: AgentPath, name: str) -> float:
+        await asyncio.sleep(SETTLE_S)
         ms, data = await path.decide(cfg.timeout_s)
         if data.get("source") != "model":
             raise CommandError(f"unexpected decision: {data.get('reason')}")
         raws[name] = str(data.get("raw"))
         return ms
 
-    async def bare_side(call: BareCall, name: str) -> float:
-        ms, text = await asyncio.to_thread(call, proc.engine.last_prompt or "")
+    async def bare_side(call: BareProcess, name: str) -> float:
+        await asyncio.sleep(SETTLE_S)
+        ms, text = await call.call(proc.engine.last_prompt or "")
         raws[name] = text
         return ms
 
@@ -191,9 +173,9 @@ async def _run(
     finally:
         await proc.stop()
         await thread.stop()
-        bare.llm.close()
+        await bare.stop()
         if repacked is not None:
-            repacked.llm.close()
+            await repacked.stop()
     comparisons = _comparisons(rounds, repacked is not None)
     out = _figures(proc.engine, model, runs, rounds)
     out["identical"] = identical

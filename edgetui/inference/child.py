@@ -12,27 +12,43 @@ prints on stdout or stderr can corrupt it:
 - out: `loaded` or `load_failed`, then `done` or `failed` per job.
 A job's `enqueued` is the parent's `time.perf_counter()`: on Linux both processes read the
 same CLOCK_MONOTONIC, so queue time and time to first token include the trip here.
+
+No event loop runs here once the model is loaded: the main thread reads requests and queues
+them, and the worker thread writes each answer itself the moment it has it. Every thread hop
+costs a wake-up; measured on the 2-core test VM, the asyncio version's socket round trip
+took 1.3 ms of a 15 ms decision.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import socket
 import sys
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from edgetui.faults import fault_point
-from edgetui.inference.worker import Job, ModelWorker, WorkerBusy, WorkerCancelled
+from edgetui.inference.worker import ModelWorker, WorkerBusy, WorkerCancelled
+from edgetui.models.decision import Completion
 
 
-async def _send(writer: asyncio.StreamWriter, msg: dict[str, Any]) -> None:
-    writer.write(json.dumps(msg, separators=(",", ":")).encode() + b"\n")
-    await writer.drain()
+class Channel:
+    """The socket, written by whichever thread has an answer (one line at a time)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, msg: dict[str, Any]) -> None:
+        data = json.dumps(msg, separators=(",", ":")).encode() + b"\n"
+        with self._lock, contextlib.suppress(OSError):  # the parent went away: nobody reads
+            self.sock.sendall(data)
 
 
 def _failure(job_id: int, exc: BaseException) -> dict[str, Any]:
@@ -47,7 +63,36 @@ def _failure(job_id: int, exc: BaseException) -> dict[str, Any]:
     return {"op": "failed", "id": job_id, "kind": kind, "message": str(exc) or type(exc).__name__}
 
 
-async def _load(msg: dict[str, Any]) -> tuple[ModelWorker, float]:
+class ChildJob:
+    """A request from the parent; the worker thread resolves it by answering on the socket."""
+
+    def __init__(self, msg: dict[str, Any], channel: Channel, jobs: dict[int, ChildJob]) -> None:
+        self.id = int(msg["id"])
+        self.prompt = str(msg["prompt"])
+        self.grammar = msg.get("grammar")
+        self.max_tokens = int(msg["max_tokens"])
+        self.temperature = float(msg["temperature"])
+        self.score_actions = bool(msg.get("score_actions"))
+        self.enqueued = float(msg.get("enqueued") or time.perf_counter())
+        self._cancel = threading.Event()
+        self._channel, self._jobs = channel, jobs
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def resolve(self, result: Completion | None, error: BaseException | None) -> None:
+        self._jobs.pop(self.id, None)
+        if error is not None or result is None:
+            self._channel.send(_failure(self.id, error or RuntimeError("no result")))
+        else:
+            self._channel.send({"op": "done", "id": self.id, "completion": asdict(result)})
+
+
+def _load(msg: dict[str, Any]) -> tuple[ModelWorker, float]:
     path = Path(msg["path"])
     worker = ModelWorker(
         n_threads=int(msg["n_threads"]),
@@ -57,43 +102,29 @@ async def _load(msg: dict[str, Any]) -> tuple[ModelWorker, float]:
         model_params=msg.get("model_params") or {},
     )
     started = time.perf_counter()
-    await worker.start(path)
+    asyncio.run(worker.start(path))  # the thread loads the model; no loop is needed after
     fault_point("inference.worker.load", path.name)
     return worker, (time.perf_counter() - started) * 1000.0
 
 
-async def serve(sock: socket.socket) -> int:
+def serve(sock: socket.socket) -> int:
     """Answer the parent until it says stop or closes its end; the exit code."""
-    reader, writer = await asyncio.open_connection(sock=sock)
-    first = await reader.readline()
+    channel = Channel(sock)
+    lines = sock.makefile("rb")
+    first = lines.readline()
     if not first:
         return 0
     msg = json.loads(first)
     try:
-        worker, load_ms = await _load(msg)
+        worker, load_ms = _load(msg)
     except Exception as exc:  # a Python-level refusal: the parent shows it, no restart
-        await _send(writer, {"op": "load_failed", "error": str(exc) or type(exc).__name__})
+        channel.send({"op": "load_failed", "error": str(exc) or type(exc).__name__})
         return 0
     name = Path(msg["path"]).name
-    await _send(writer, {"op": "loaded", "prompt_format": worker.prompt_format, "load_ms": load_ms})
-    jobs: dict[int, Job] = {}
-
-    async def answer(job_id: int, job: Job) -> None:
-        try:
-            done = await job.future
-        except BaseException as exc:
-            reply = _failure(job_id, exc)
-        else:
-            reply = {"op": "done", "id": job_id, "completion": asdict(done)}
-        jobs.pop(job_id, None)
-        await _send(writer, reply)
-
-    pending: set[asyncio.Task[None]] = set()
+    channel.send({"op": "loaded", "prompt_format": worker.prompt_format, "load_ms": load_ms})
+    jobs: dict[int, ChildJob] = {}
     try:
-        while True:
-            line = await reader.readline()
-            if not line:
-                break  # the parent is gone: nobody waits for an answer
+        for line in lines:  # ends when the parent closes its end: nobody waits any more
             msg = json.loads(line)
             op = msg.get("op")
             if op == "stop":
@@ -102,31 +133,17 @@ async def serve(sock: socket.socket) -> int:
                 job = jobs.get(int(msg["id"]))
                 if job is not None:
                     job.cancel()
-                continue
-            if op != "job":
-                continue
-            job_id = int(msg["id"])
-            fault_point("inference.worker.decide", name)
-            try:
-                job = worker.submit(
-                    msg["prompt"],
-                    grammar=msg.get("grammar"),
-                    max_tokens=int(msg["max_tokens"]),
-                    temperature=float(msg["temperature"]),
-                    score_actions=bool(msg.get("score_actions")),
-                )
-            except WorkerBusy as exc:
-                await _send(writer, _failure(job_id, exc))
-                continue
-            job.enqueued = float(msg.get("enqueued", job.enqueued))
-            jobs[job_id] = job
-            task = asyncio.create_task(answer(job_id, job))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
+            elif op == "job":
+                fault_point("inference.worker.decide", name)
+                job = ChildJob(msg, channel, jobs)
+                jobs[job.id] = job
+                try:
+                    worker.put(job)  # type: ignore[arg-type]
+                except WorkerBusy as exc:
+                    jobs.pop(job.id, None)
+                    channel.send(_failure(job.id, exc))
     finally:
-        await worker.stop()
-        for task in list(pending):
-            task.cancel()
+        asyncio.run(worker.stop())  # what is queued is answered "cancelled"
     return 0
 
 
@@ -135,11 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edgetui.inference.child")
     parser.add_argument("--fd", type=int, required=True, help="the socketpair end to serve")
     args = parser.parse_args(argv)
-    sock = socket.socket(fileno=args.fd)
-    try:
-        return asyncio.run(serve(sock))
-    except (BrokenPipeError, ConnectionResetError):
-        return 0  # the parent went away mid-answer
+    return serve(socket.socket(fileno=args.fd))
 
 
 if __name__ == "__main__":

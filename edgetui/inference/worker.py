@@ -130,6 +130,12 @@ class ModelWorker:
         job = Job(
             asyncio.get_running_loop(), prompt, grammar, max_tokens, temperature, score_actions
         )
+        return self.put(job)
+
+    def put(self, job: Job) -> Job:
+        """Queue a job built by the caller: anything with a Job's fields, `cancelled` and
+        `resolve` (the worker process's jobs answer over its socket, with no event loop).
+        Raises WorkerBusy when `queue_size` jobs are already waiting."""
         try:
             self._jobs.put_nowait(job)
         except queue.Full:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from _pytest._code.code import ReprFileLocation
 from _pytest.runner import call_and_report
 
 ALLOW_ENV = "EDGETUI_TEST_ALLOW_INPROCESS_LLAMA"
@@ -100,12 +101,27 @@ def pytest_configure(config: pytest.Config) -> None:
     install_guard()  # the marker itself is registered in pyproject.toml
 
 
+class OneLine:
+    """A failure that is one line, in the failures section and in the short summary."""
+
+    def __init__(self, item: pytest.Item, message: str) -> None:
+        path, lineno, _ = item.location
+        self.reprcrash = ReprFileLocation(path, (lineno or 0) + 1, message)
+        self.message = message
+
+    def toterminal(self, tw: Any) -> None:
+        tw.line(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     if _violations and os.getpid() == _MAIN_PID:
         report.outcome = "failed"
-        report.longrepr = _violations[0]
+        report.longrepr = OneLine(item, _violations[0])
         _violations.clear()
     return report
 
@@ -196,7 +212,7 @@ def _failed(item: pytest.Item, why: str) -> pytest.TestReport:
         location=item.location,
         keywords={k: 1 for k in item.keywords},
         outcome="failed",
-        longrepr=f"{path}:{(lineno or 0) + 1}: {item.name} {why}",
+        longrepr=OneLine(item, f"{path}:{(lineno or 0) + 1}: {item.name} {why}"),
         when="call",
         sections=[],
         duration=0.0,

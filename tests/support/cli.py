@@ -34,7 +34,7 @@ def run_cli(
         env=env(),
         input=input,
         cwd=ROOT,
-        **reaped(signal.SIGTERM),
+        **reaped(signal.SIGTERM, waited=True),  # waited: also from asyncio.to_thread
     )
 
 

@@ -12,7 +12,8 @@ crashed or killed pytest (two crashed runs once left two PostgreSQL clusters run
   test, the code under test's own children) gets SIGTERM as its parent death signal.
 
 A spawn from another thread would get the signal when *that* thread exits, possibly long
-before the test is over: `reaped` refuses it, the default leaves such a spawn alone.
+before the test is over: `reaped` refuses it (unless that thread waits for the child, as
+`subprocess.run` does), the default leaves such a spawn alone.
 """
 
 from __future__ import annotations
@@ -48,10 +49,15 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
     return hook
 
 
-def reaped(sig: int = signal.SIGTERM, *, user: str | None = None) -> dict[str, Any]:
+def reaped(
+    sig: int = signal.SIGTERM, *, user: str | None = None, waited: bool = False
+) -> dict[str, Any]:
     """Spawn keyword arguments: the child gets `sig` when the pytest process dies; with
-    `user`, it runs as that user (and its primary group, no supplementary groups)."""
-    if threading.current_thread() is not threading.main_thread():
+    `user`, it runs as that user (and its primary group, no supplementary groups).
+
+    `waited=True` says the spawning thread waits for the child (`subprocess.run`): then any
+    thread may spawn, since the thread cannot end before the child does."""
+    if not waited and threading.current_thread() is not threading.main_thread():
         raise RuntimeError(
             "spawn test servers from the main thread: the parent death signal fires when "
             "the spawning thread exits"

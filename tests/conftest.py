@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from edgetui.config import Config
+from tests.support import reaper
+
+# Before anything spawns: children of the pytest main thread die with it (SIGKILL included).
+reaper.install_default()
 
 pytest_plugins: list[str] = [
+    "tests.support.native",  # @pytest.mark.native runs forked; the in-process llama.cpp guard
     "tests.support.mosquitto",
     "tests.support.http_server",
     "tests.support.ota",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import llama_cpp
+import pytest
 
 from edgetui.inference.tiny_model import make_tiny_model
 from edgetui.models.event import Event
@@ -31,6 +32,7 @@ async def _decide(state_dir: Path, model: Path) -> tuple[object, str, int, dict]
         await engine.stop()
 
 
+@pytest.mark.native  # llama_cpp.Llama in this process
 async def test_a_model_with_a_chat_template_gets_its_prompt_through_it(tmp_path: Path) -> None:
     model = make_tiny_model(tmp_path / "chat.gguf", chat_template=TEMPLATE)
     decision, prompt, n_tokens, section = await _decide(tmp_path / "s1", model)
@@ -45,6 +47,7 @@ async def test_a_model_with_a_chat_template_gets_its_prompt_through_it(tmp_path:
         llm.close()
 
 
+@pytest.mark.native  # llama_cpp.Llama in this process
 async def test_a_model_without_one_gets_the_plain_prompt(tmp_path: Path) -> None:
     model = make_tiny_model(tmp_path / "plain.gguf")
     decision, prompt, n_tokens, section = await _decide(tmp_path / "s2", model)

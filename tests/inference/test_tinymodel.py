@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import llama_cpp
+import pytest
 
 from edgetui.inference.model_file import gguf_metadata, sha256_file
 from edgetui.inference.prompt import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET, parse_decision
@@ -29,6 +30,7 @@ def test_metadata_says_llama_with_a_character_vocabulary(tiny_model: Path) -> No
     assert meta["tensors"] == 21
 
 
+@pytest.mark.native  # llama_cpp.Llama in this process
 def test_llama_cpp_runs_it_under_the_decision_grammar(tiny_model: Path) -> None:
     llm = llama_cpp.Llama(model_path=str(tiny_model), n_ctx=1024, verbose=False)
     grammar = llama_cpp.LlamaGrammar.from_string(DECISION_GRAMMAR, verbose=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.control import socket_answers, socket_path
+from tests.support.reaper import reaped
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +34,7 @@ def run_cli(
         env=env(),
         input=input,
         cwd=ROOT,
+        **reaped(signal.SIGTERM, waited=True),  # waited: also from asyncio.to_thread
     )
 
 
@@ -64,6 +67,7 @@ def spawn_daemon(
             text=True,
             env={**env(), **(env_extra or {})},
             cwd=ROOT,
+            **reaped(signal.SIGTERM),  # a daemon does not outlive a killed pytest
         )
     finally:
         log.close()

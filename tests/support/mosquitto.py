@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from edgetui.bench.broker import free_port, stop_process, wait_accepts
+from tests.support.reaper import reaped
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -70,7 +72,10 @@ def start_mosquitto(
         lines += [f"listener {port} 127.0.0.1", "allow_anonymous true"]
     conf.write_text("\n".join(lines) + "\n" + extra_conf + "\n")
     proc = subprocess.Popen(
-        [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [MOSQUITTO, "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        **reaped(signal.SIGTERM),  # gone with pytest, even a SIGKILLed one
     )
     broker = Broker("127.0.0.1", port, conf, log, proc)
     if not wait_accepts("127.0.0.1", port):

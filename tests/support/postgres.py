@@ -3,7 +3,8 @@
 One server per test session (initdb takes seconds); each test gets a fresh database. As root
 (CI), the cluster is made and run by the `postgres` system user, since the server refuses to
 run as root. Skips with the reason only where PostgreSQL is not installed (`make test`
-installs it).
+installs it). The server gets SIGINT (PostgreSQL's fast shutdown: sessions rolled back, a
+checkpoint, every server process gone) when the pytest process dies (`tests.support.reaper`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 
 from edgetui.bench.broker import free_port, wait_accepts
+from tests.support.reaper import reaped
 
 
 def find_bin() -> Path | None:
@@ -55,7 +58,7 @@ class PgServer:
     def restart(self) -> None:
         """Start the server again on the same port and data after `stop()` (a store that
         was down comes back)."""
-        self.proc = _spawn(self.bindir, self.datadir, self.port, self.runas)
+        self.proc = _spawn(self.bindir, self.datadir, self.port, bool(self.runas))
         if not wait_accepts("127.0.0.1", self.port, 60, self.proc):
             raise RuntimeError(f"postgres did not start again on port {self.port}")
         self._connect().close()  # "the database system is starting up" until it answers
@@ -129,7 +132,7 @@ def start_postgres() -> PgServer:
     if init.returncode != 0:
         raise RuntimeError(f"initdb failed: {init.stderr.strip()[-500:]}")
     port = free_port()
-    proc = _spawn(bindir, datadir, port, runas)
+    proc = _spawn(bindir, datadir, port, bool(runas))
     server = PgServer(port, datadir, bindir, proc, runas)
     if not wait_accepts("127.0.0.1", port, 60, proc):
         server.stop()
@@ -138,11 +141,13 @@ def start_postgres() -> PgServer:
     return server
 
 
-def _spawn(bindir: Path, datadir: Path, port: int, runas: list[str]) -> subprocess.Popen[bytes]:
+def _spawn(bindir: Path, datadir: Path, port: int, as_postgres: bool) -> subprocess.Popen[bytes]:
+    """The postmaster, as the `postgres` user when we are root. Popen switches the user
+    itself (not `runuser`, which would stand between: the server must be pytest's child, and
+    the parent death signal is set after the switch, which clears it)."""
     root = datadir.parent
     return subprocess.Popen(
         [
-            *runas,
             str(bindir / "postgres"),
             "-D",
             str(datadir),
@@ -161,6 +166,8 @@ def _spawn(bindir: Path, datadir: Path, port: int, runas: list[str]) -> subproce
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(root / "postgres.log", "ab"),  # the child owns it
+        cwd=root,  # a directory the postgres user may enter
+        **reaped(signal.SIGINT, user="postgres" if as_postgres else None),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import llama_cpp
+import pytest
 
 from edgetui.inference import DECISION_GRAMMAR, DECISION_TOKEN_BUDGET
 from edgetui.inference.confidence import ActionScorer, crosses_prefix
@@ -65,6 +66,7 @@ class ReferenceScorer:
             so_far += piece
 
 
+@pytest.mark.native  # llama_cpp.Llama in this process
 async def test_confidence_matches_a_logits_processor(state_dir: Path, tiny_model: Path) -> None:
     llm = llama_cpp.Llama(model_path=str(tiny_model), n_ctx=1024, verbose=False)
     grammar = llama_cpp.LlamaGrammar.from_string(DECISION_GRAMMAR, verbose=False)
@@ -95,6 +97,7 @@ async def test_confidence_matches_a_logits_processor(state_dir: Path, tiny_model
         llm.close()
 
 
+@pytest.mark.native  # llama_cpp.Llama in this process
 def test_each_action_has_its_own_candidate_tokens(tiny_model: Path) -> None:
     llm = llama_cpp.Llama(model_path=str(tiny_model), n_ctx=256, verbose=False)
     try:
@@ -108,6 +111,7 @@ def test_each_action_has_its_own_candidate_tokens(tiny_model: Path) -> None:
         llm.close()
 
 
+@pytest.mark.native  # llama_cpp.Llama in this process
 def test_a_token_fused_with_the_prefix_still_gives_the_confidence() -> None:
     from edgetui.inference import SHIPPED_MODEL
 

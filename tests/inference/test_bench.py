@@ -29,6 +29,7 @@ def test_bench_inference_reports_every_path_and_the_recovery() -> None:
     # The harness's comparisons: the process and thread paths against the bare call.
     by_name = {c["name"]: c for c in r["comparisons"]}
     p50 = by_name["process path / bare call, p50"]
-    assert p50["candidate_samples"] and len(p50["candidate_samples"]) == 3
+    # A block of calls per path and round, the first of each left out.
+    assert len(p50["candidate_samples"]) == r["samples_per_path"] == 3 * (r["calls_per_round"] - 1)
     assert p50["goal"]["limit"] == 1.10 and p50["met"] == (p50["ratio"] <= 1.10)
     assert "bare call, weights not repacked / repacked, p50" in by_name

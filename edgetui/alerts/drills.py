@@ -14,11 +14,23 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from edgetui.alerts.checks import MISSING, PathError, resolve
-from edgetui.alerts.engine import AlertEngine
+from edgetui.alerts.rules import Rule
 from edgetui.alerts.state import FIRING, PENDING, RESOLVED, Alert
+
+
+class DrilledEngine(Protocol):
+    """What a drill reads and hooks of the alert engine (`AlertEngine` has it; the engine
+    imports this module to run a drill, so this module does not import the engine)."""
+
+    rules: dict[str, Rule]
+    active: dict[str, Alert]
+    drilling: set[str]
+    listeners: list[Callable[[Alert, str], None]]
+    last_snapshot: dict[str, Any]
+
 
 DRILLS = ("agent-crash", "uplink-offline", "cpu-burn", "slow-model", "disk-full")
 DEAD_URL = "mqtt://127.0.0.1:9"  # the discard port: nothing listens there on a device
@@ -207,7 +219,7 @@ def _matches(alert: Alert, rule: str, labels: dict[str, str]) -> bool:
 
 
 async def run_drill(
-    name: str, engine: AlertEngine, hooks: DrillHooks, params: dict[str, Any] | None = None
+    name: str, engine: DrilledEngine, hooks: DrillHooks, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Run one drill; the report's `ok` is true only when the alert went pending (when its
     rule waits), fired within for_s plus LEAD_TICKS ticks, and resolved after the restore."""

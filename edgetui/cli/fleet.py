@@ -18,7 +18,14 @@ import threading
 import time
 from typing import Any
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.fleet_options import (
+    broker_of,
+    downsample_policy,
+    group_of,
+    open_fleet_store,
+    open_spool,
+)
 
 
 def _common(p: argparse.ArgumentParser, broker: bool = True) -> None:
@@ -107,57 +114,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # -- options ----------------------------------------------------------------------------
-def _broker(ctx: Context) -> Any:
-    from edgetui.fleet import parse_broker
-
-    url = getattr(ctx.args, "broker", None) or ctx.config.fleet.broker
-    if not url:
-        raise CommandError("no broker: give --broker URL or set [fleet] broker", EXIT_USAGE)
-    try:
-        return parse_broker(url)
-    except ValueError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
-
-
-def _group(ctx: Context) -> str:
-    group = getattr(ctx.args, "group", None) or ctx.config.fleet.group
-    if any(c in group for c in "/+#"):
-        raise CommandError(f"--group {group!r}: expected a name without / + or #", EXIT_USAGE)
-    return group
-
-
-def open_fleet_store(ctx: Context) -> Any:
-    """The store named by --store / [fleet] store; a StoreError becomes a one-line error."""
-    from edgetui.fleet import StoreError, open_store
-
-    try:
-        return open_store(getattr(ctx.args, "store", None) or ctx.config.fleet.store, ctx.state_dir)
-    except StoreError as exc:
-        raise CommandError(str(exc), EXIT_USAGE if exc.usage else EXIT_ERROR) from None
-
-
-def open_spool(ctx: Context) -> Any:
-    """The ingest's spool, `<state>/fleet-spool.db` (None when `[fleet] spool_max_mb` is 0);
-    a SpoolError becomes a one-line error."""
-    from edgetui.fleet import Spool, SpoolError
-    from edgetui.fleet.spool import FILENAME
-
-    max_mb = ctx.config.fleet.spool_max_mb
-    if max_mb <= 0:
-        return None
-    try:
-        return Spool(ctx.state_dir / FILENAME, int(max_mb * 1024 * 1024))
-    except SpoolError as exc:
-        raise CommandError(str(exc), EXIT_ERROR) from None
-
-
-def _policy(ctx: Context) -> Any:
-    from edgetui.fleet import DownsamplePolicy
-
-    f = ctx.config.fleet
-    return DownsamplePolicy(f.raw_s, f.mid_bucket_s, f.mid_s, f.old_bucket_s, f.keep_s)
-
-
 def _until_stopped(seconds: float, tick: Any = None) -> None:
     """Block until SIGINT/SIGTERM (or `seconds`), calling `tick()` every 5 s."""
     done = threading.Event()
@@ -179,14 +135,14 @@ def cmd_console(ctx: Context) -> int:
     from edgetui.fleet.ui.launch import run_console  # Textual is loaded here only
 
     has_broker = getattr(ctx.args, "broker", None) or ctx.config.fleet.broker
-    broker = _broker(ctx) if has_broker else None  # no broker: view the store only
+    broker = broker_of(ctx) if has_broker else None  # no broker: view the store only
     store = open_fleet_store(ctx)
     try:
         return run_console(
             store,
             broker,
-            group=_group(ctx),
-            policy=_policy(ctx),
+            group=group_of(ctx),
+            policy=downsample_policy(ctx),
             batch_s=ctx.config.fleet.batch_s,
             spool=open_spool(ctx) if broker is not None else None,
             readonly=bool(getattr(ctx.args, "readonly", False)),
@@ -285,15 +241,15 @@ def cmd_device(ctx: Context) -> int:
 def cmd_ingest(ctx: Context) -> int:
     from edgetui.fleet import Ingest
 
-    broker = _broker(ctx)
+    broker = broker_of(ctx)
     store = open_fleet_store(ctx)
     ingest = Ingest(
         store,
         broker,
-        group=_group(ctx),
+        group=group_of(ctx),
         name=ctx.args.name or None,
         batch_s=ctx.config.fleet.batch_s,
-        policy=_policy(ctx),
+        policy=downsample_policy(ctx),
         spool=open_spool(ctx),
         session_expiry_s=ctx.config.fleet.session_expiry_s,
     )
@@ -311,7 +267,7 @@ def cmd_ingest(ctx: Context) -> int:
 def cmd_simulate(ctx: Context) -> int:
     from edgetui.fleet.simulator import Simulator
 
-    broker = _broker(ctx)
+    broker = broker_of(ctx)
     types = tuple(t.strip() for t in ctx.args.types.split(",") if t.strip())
     try:
         sim = Simulator(

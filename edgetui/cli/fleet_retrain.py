@@ -54,7 +54,7 @@ def register_retrain(fsub: argparse._SubParsersAction, common: Any) -> None:
 
 
 def cmd_retrain_set(ctx: Context) -> int:
-    from edgetui.cli.fleet import open_fleet_store
+    from edgetui.cli.fleet_options import open_fleet_store
     from edgetui.fleet import DeviceFilter, FilterError
 
     a = ctx.args

@@ -76,7 +76,7 @@ def register_rollout(fsub: argparse._SubParsersAction, common: Any) -> None:
 
 
 def _store(ctx: Context) -> Any:
-    from edgetui.cli.fleet import open_fleet_store
+    from edgetui.cli.fleet_options import open_fleet_store
 
     return open_fleet_store(ctx)
 
@@ -129,12 +129,12 @@ def _status(store: Any, rollout_id: str) -> dict[str, Any]:
 
 
 def cmd_run(ctx: Context) -> int:
-    from edgetui.cli.fleet import _broker, _group, _policy, open_spool
+    from edgetui.cli.fleet_options import broker_of, downsample_policy, group_of, open_spool
     from edgetui.fleet import Ingest
     from edgetui.fleet.rollouts import RolloutRunner
 
     a = ctx.args
-    broker = _broker(ctx)
+    broker = broker_of(ctx)
     store = _store(ctx)
     ingest = None
     stop = threading.Event()
@@ -147,9 +147,9 @@ def cmd_run(ctx: Context) -> int:
             ingest = Ingest(
                 store,
                 broker,
-                group=_group(ctx),
+                group=group_of(ctx),
                 batch_s=ctx.config.fleet.batch_s,
-                policy=_policy(ctx),
+                policy=downsample_policy(ctx),
                 spool=open_spool(ctx),
             )
             ingest.start()

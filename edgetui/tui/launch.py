@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 from pathlib import Path
+from typing import Protocol
 
 from edgetui.api import RuntimeAPI
-from edgetui.cli.context import Context
+from edgetui.config import Config
 from edgetui.session import attach, open_api
 from edgetui.tui.app import EdgeApp
+
+
+class Context(Protocol):
+    """What the dashboard needs of the CLI's context (the CLI's `Context` has it; the face
+    below the CLI does not import the CLI)."""
+
+    config: Config
+    state_dir: Path
+    args: argparse.Namespace
 
 
 def _log_to_file(state_dir: Path) -> Path:

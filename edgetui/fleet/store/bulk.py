@@ -126,7 +126,7 @@ def postgres_bulk() -> dict[str, Bulk]:
         EXEC_FIELDS,
         EXEC_UPSERT,
     )
-    from edgetui.fleet.store.sql import (
+    from edgetui.fleet.store.statements import (
         ALERT,
         ALERT_COUNTS,
         AUDIT,

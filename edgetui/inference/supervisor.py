@@ -114,6 +114,11 @@ class WorkerSupervisor:
             raise WorkerLoadError(self.reason) from None
         except WorkerCrashed:
             return  # _on_exit has counted it and scheduled the next try
+        except OSError as exc:  # no process could be started (fork, exec, file limits)
+            await worker.stop()
+            self.worker = None
+            self.state, self.reason = FAILED, f"cannot start the model worker: {exc}"
+            raise WorkerLoadError(self.reason) from None
         self.load_ms = worker.load_ms
         self.state, self.reason = RUNNING, None
         log.info("inference worker %s serving %s", worker.pid, self.path.name)

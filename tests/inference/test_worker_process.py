@@ -208,3 +208,18 @@ async def test_a_q4_0_model_loads_and_decides(state_dir: Path) -> None:
         assert worker(engine)["crashes"] == 0
     finally:
         await engine.stop()
+
+
+async def test_a_worker_that_cannot_be_started_is_a_refusal_not_a_crash(
+    state_dir: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgetui.inference import process
+
+    monkeypatch.setattr(process.sys, "executable", str(state_dir / "no-python"))
+    engine = await started_engine(state_dir, model_path=str(tiny_model))
+    try:
+        assert not engine.available
+        assert str(engine.unavailable_reason).startswith("cannot start the model worker: ")
+        assert (await engine.decide(motion(), CTX)).source == "fallback"
+    finally:
+        await engine.stop()

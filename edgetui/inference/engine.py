@@ -147,6 +147,12 @@ class InferenceEngine:
         return None
 
     @property
+    def current_load_ms(self) -> float | None:
+        """How long the model now serving took to load (a restarted worker loads again)."""
+        worker = self.supervisor
+        return worker.load_ms if worker is not None else self.load_ms
+
+    @property
     def supervisor(self) -> WorkerSupervisor | None:
         """The worker process's supervisor (None in thread isolation or without a model)."""
         return self._worker if isinstance(self._worker, WorkerSupervisor) else None
@@ -355,7 +361,7 @@ class InferenceEngine:
             "origin": self.origin,
             "version": self.version,
             "sha256": self.sha256,
-            "load_ms": None if self.load_ms is None else round(self.load_ms, 1),
+            "load_ms": None if self.current_load_ms is None else round(self.current_load_ms, 1),
             "queue_size": self.config.queue_size,
             "queued": self._worker.pending if self._worker is not None else 0,
             # "chat_template" when the model's GGUF carries one, else "plain"; None: no model.

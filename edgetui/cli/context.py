@@ -18,6 +18,19 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 METHOD_NOT_FOUND = -32601  # JSON-RPC: the part is not running in this runtime
 
 
+def _json_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--json", action="store_true", help="print JSON, one document per line, for scripts"
+    )
+    return parent
+
+
+# The parent parser every command with a machine-readable output takes:
+# `sub.add_parser(name, parents=[JSON_PARENT], ...)` gives it the one `--json` flag.
+JSON_PARENT = _json_parent()
+
+
 class CommandError(Exception):
     """A command failed in a way the user should read; `code` is the exit status."""
 

@@ -6,6 +6,7 @@ Every model crosses the control socket as JSON; one converter keeps both ends in
 from __future__ import annotations
 
 import dataclasses
+import enum
 import types
 import typing
 from functools import cache
@@ -14,10 +15,26 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+# Field metadata: a field whose value is None is left out of the JSON form (a key that a
+# part only writes when it has the fact, so the typed section keeps the JSON it replaced).
+OMIT_NONE = {"omit_none": True}
+
+
 def to_dict(obj: Any) -> Any:
-    """Convert a dataclass (recursively) into plain JSON-ready values."""
+    """Convert a dataclass (recursively) into plain JSON-ready values.
+
+    StrEnum members become their plain string (JSON has no enums); a field marked with
+    `OMIT_NONE` metadata is absent while it is None."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        out = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if value is None and f.metadata.get("omit_none"):
+                continue
+            out[f.name] = to_dict(value)
+        return out
+    if isinstance(obj, enum.Enum):
+        return obj.value
     if isinstance(obj, list | tuple):
         return [to_dict(v) for v in obj]
     if isinstance(obj, dict):
@@ -30,9 +47,19 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+def convert(tp: Any, value: Any) -> Any:
+    """`value` (from JSON) as type `tp`: dataclasses, lists, dicts and enums inside it too."""
+    return _convert(tp, value)
+
+
 def _convert(tp: Any, value: Any) -> Any:
     if value is None:
         return None
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            return value  # a state a newer peer knows and this one does not: kept as it came
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]

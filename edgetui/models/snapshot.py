@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgetui.models.resources import ResourceHistory, ResourceSample
+from edgetui.models.sections import decode_section
 from edgetui.models.serde import from_dict, to_dict
 
 
@@ -14,8 +15,9 @@ class Snapshot:
     """State of the device at one instant, as `edgetui status --json` prints it.
 
     `resources` is always present; the other sections appear once the part that fills
-    them is running (a missing part is absent, never faked). Parts publish their section
-    as a plain JSON-ready dict so that the control protocol stays version tolerant.
+    them is running (a missing part is absent, never faked). Each part publishes its
+    section as its typed dataclass (`models/sections.py` lists them); the JSON form is
+    the same as before they were typed, and unknown keys from a newer peer are ignored.
     """
 
     device_id: str
@@ -55,5 +57,5 @@ class Snapshot:
             time=data["time"],
             resources=from_dict(ResourceSample, data["resources"]),
             history=from_dict(ResourceHistory, data.get("history") or {}),
-            sections={k: v for k, v in data.items() if k not in fixed},
+            sections={k: decode_section(k, v) for k, v in data.items() if k not in fixed},
         )

@@ -132,6 +132,7 @@ class ProcessWorker:
         self.prompt_format = "plain"
         self.load_ms: float | None = None
         self.rss_bytes: int | None = None
+        self._ps: Any = None  # psutil.Process of the worker, made at spawn
         self.exit: WorkerExit | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -184,6 +185,10 @@ class ProcessWorker:
             raise
         finally:
             theirs.close()
+        import psutil
+
+        with contextlib.suppress(psutil.Error):
+            self._ps = psutil.Process(self._proc.pid)
         reader, self._writer = await asyncio.open_connection(sock=ours)
         self._spawned = self._heard = time.monotonic()
         self._stderr_task = asyncio.create_task(self._read_stderr(), name="inference-worker-stderr")
@@ -287,6 +292,11 @@ class ProcessWorker:
         op = msg.get("op")
         loaded = self._loaded
         if op == "loaded" and loaded is not None and not loaded.done():
+            # The cap is checked the moment the model is in memory, not at the next watch
+            # tick: a model too big for it is refused "on load" every time, not by a race.
+            if self._ps is not None and (why := self._rss_verdict(self._ps)) is not None:
+                self._kill(why)
+                return  # `_wait_exit` fails the load
             self.prompt_format = str(msg.get("prompt_format") or "plain")
             self.load_ms = float(msg.get("load_ms") or 0.0)
             loaded.set_result(None)
@@ -315,26 +325,32 @@ class ProcessWorker:
                 log.debug("inference worker: %s", line)
 
     async def _watch(self) -> None:
-        import psutil
-
         assert self._proc is not None
-        try:
-            ps = psutil.Process(self._proc.pid)
-        except psutil.Error:
-            return
+        ps = self._ps
+        if ps is None:
+            return  # gone before it could be watched: `_wait_exit` says so
         while self._proc.returncode is None:
             await asyncio.sleep(WATCH_INTERVAL_S)
             now = time.monotonic()
-            with contextlib.suppress(psutil.Error):
-                self.rss_bytes = ps.memory_info().rss  # one read of /proc/<pid>/statm
-            rss_mb = (self.rss_bytes or 0) / MIB
             loaded = self._loaded is not None and self._loaded.done()
-            if self.max_rss_mb and rss_mb > self.max_rss_mb:
-                self._kill(f"memory {rss_mb:.0f} MB > max_rss_mb={self.max_rss_mb}, killed")
+            if (why := self._rss_verdict(ps)) is not None:
+                self._kill(why)
             elif not loaded and now - self._spawned > self.load_timeout_s:
                 self._kill(f"no load within load_timeout_s={self.load_timeout_s:g}, killed")
             elif self._jobs and now - max(self._heard, self._busy_since) > self.hang_after_s:
                 self._kill(f"hung: no answer in {self.hang_after_s:g} s, killed")
+
+    def _rss_verdict(self, ps: Any) -> str | None:
+        """Read the worker's resident size (one read of /proc/<pid>/statm); the reason to
+        kill it when that is over `max_rss_mb`, else None."""
+        import psutil
+
+        with contextlib.suppress(psutil.Error):
+            self.rss_bytes = ps.memory_info().rss
+        rss_mb = (self.rss_bytes or 0) / MIB
+        if self.max_rss_mb and rss_mb > self.max_rss_mb:
+            return f"memory {rss_mb:.0f} MB > max_rss_mb={self.max_rss_mb}, killed"
+        return None
 
     def _kill(self, why: str) -> None:
         if self._proc is None or self._proc.returncode is not None or self._killed_for:

@@ -51,7 +51,7 @@ class StoreConfig:
     max_messages: int = 100_000
     ttl_s: float = 7 * 24 * 3600.0
     on_full: str = "drop_oldest"
-    # Payloads sealed with AES-256-GCM under the device data key (edgetui.security);
+    # Payloads sealed with AES-256-GCM under the device data key (edgetui.sealing);
     # turning it on seals the clear rows of an existing database at the next start.
     encrypt: bool = True
     key_file: str = ""  # default: <state dir>/keys/outbox.key (0600, outside the database)
@@ -93,7 +93,7 @@ class OtaConfig:
 
 @dataclass
 class RemoteConfig:
-    """Signed remote commands on devices/<id>/commands (edgetui.security.RemoteCommands)."""
+    """Signed remote commands on devices/<id>/commands (edgetui.remote.RemoteCommands)."""
 
     trusted_keys: list[str] = field(default_factory=list)  # Ed25519 .pub files
     revoked_keys: list[str] = field(default_factory=list)  # key ids or .pub files

@@ -176,7 +176,7 @@ class _Connection:
 
     async def check_role(self, method: str, params: dict[str, Any]) -> None:
         """The role check for the socket's own methods (the runtime checks the rest)."""
-        from edgetui.security import check_allowed
+        from edgetui.access import check_allowed
 
         await check_allowed(self.caller, method, params, self.runtime.security)
 

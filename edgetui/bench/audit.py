@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgetui.audit import AuditLog, DeviceKey
 from edgetui.bench.harness import Comparison, run_rounds
 from edgetui.bench.report import report
 from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
-from edgetui.security import AuditLog, DeviceKey
 
 WHO = {"uid": 1000, "user": "ann", "role": "operator", "via": "cli", "pid": 4242}
 WHAT = {"method": "ota.apply", "params": {"manifest": "https://ota.example/updates/manifest.json"}}

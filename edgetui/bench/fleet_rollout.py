@@ -26,7 +26,7 @@ SIM_INSTALL_S, SIM_HEALTH_S = 1.0, 2.0  # the simulated update: installed, then 
 
 
 def make_key(work: Path) -> tuple[Path, Path]:
-    from edgetui.security import generate_keypair
+    from edgetui.keys import generate_keypair
 
     return generate_keypair(work / "operator")
 

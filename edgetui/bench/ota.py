@@ -27,12 +27,12 @@ from typing import Any
 from edgetui.bench.harness import Goal, run_rounds
 from edgetui.bench.report import add_bench, report
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
+from edgetui.keys import generate_keypair
 from edgetui.ota.bundle import build_bundle
 from edgetui.ota.errors import OtaError
 from edgetui.ota.extract import safe_extract
 from edgetui.ota.fetch import download, fetch_manifest, resolve_package_url
 from edgetui.ota.manifest import check_applicable, parse_manifest, verify_manifest
-from edgetui.security import generate_keypair
 
 GOAL = 1.25
 MB = 1 << 20

@@ -40,7 +40,7 @@ from edgetui.bench.harness import (
 from edgetui.bench.report import add_bench, report
 from edgetui.cli.context import EXIT_OK, Context
 from edgetui.config import StoreConfig, UplinkConfig
-from edgetui.security import DataKeyring, OutboxCipher
+from edgetui.sealing import DataKeyring, OutboxCipher
 from edgetui.store import Outbox
 from edgetui.uplink.drain import COMPACT_AT
 
@@ -200,8 +200,8 @@ def _verify(n: int, rounds: int = 5) -> Comparison:
     second against a bare Ed25519 verify of the same bytes, in turns."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from edgetui.security import key_id, sign_command, verify_command
-    from edgetui.security.commands import Verifier, parse_command
+    from edgetui.keys import key_id
+    from edgetui.remote import Verifier, parse_command, sign_command, verify_command
 
     key = Ed25519PrivateKey.generate()
     v = Verifier({key_id(key): key.public_key()}, set(), "bench", "camera")

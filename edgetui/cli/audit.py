@@ -14,16 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import (
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_USAGE,
-    CommandError,
-    Context,
-    call_part,
-    print_json,
-)
-from edgetui.security import (
+from edgetui.audit import (
     PUB_NAME,
     AuditFormatError,
     DeviceKeyError,
@@ -34,6 +25,15 @@ from edgetui.security import (
     parse_record,
     record_time,
     verify_log,
+)
+from edgetui.cli.context import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    Context,
+    call_part,
+    print_json,
 )
 from edgetui.units import parse_since
 

@@ -77,7 +77,8 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 
 def cmd_sign(ctx: Context) -> int:
-    from edgetui.security import SUPPORTED, load_private_key, sign_command
+    from edgetui.keys import load_private_key
+    from edgetui.remote import SUPPORTED, sign_command
 
     a = ctx.args
     try:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 
 from edgetui import __version__
 from edgetui.api import Disconnected
@@ -90,42 +88,10 @@ async def cmd_version(ctx: Context) -> int:
 
 
 async def cmd_daemon(ctx: Context) -> int:
-    from edgetui.control import ControlServer, DaemonAlreadyRunning, socket_answers
-    from edgetui.runtime import Runtime
-    from edgetui.security import SdNotifier
+    from edgetui.daemon import DaemonError, serve
 
-    # systemd (Type=notify, WatchdogSec=): read and unset its variables before any child
-    # process can inherit them.
-    sd = SdNotifier.from_environment()
-
-    runtime = Runtime(ctx.config, ctx.state_dir, mode="attached")
-    server = ControlServer(runtime)
-    if socket_answers(server.path):  # never two runtimes on one state directory
-        raise CommandError(f"a daemon already answers on {server.path}")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    # Start the parts first: once the socket answers, every method is registered.
-    await runtime.start()
     try:
-        await server.start()
-    except DaemonAlreadyRunning as exc:
-        await runtime.stop()
+        await serve(ctx.config, ctx.state_dir)
+    except DaemonError as exc:
         raise CommandError(str(exc)) from None
-    log.info("edgetui daemon %s serving %s", __version__, server.path)
-    sd.ready(f"serving {server.path}")
-    # The ping runs on the event loop itself: if the loop hangs, systemd restarts us.
-    watchdog = asyncio.create_task(sd.run_watchdog(), name="sd-watchdog")
-    try:
-        await stop.wait()
-    finally:
-        log.info("edgetui daemon stopping")
-        sd.stopping()
-        watchdog.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watchdog
-        await server.stop()
-        with contextlib.suppress(Exception):
-            await runtime.stop()
     return EXIT_OK

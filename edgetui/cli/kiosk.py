@@ -41,7 +41,7 @@ def _read_pin(from_stdin: bool) -> str:
 
 
 async def cmd_set_pin(ctx: Context) -> int:
-    from edgetui.security import PinError, check_pin_format, hash_pin
+    from edgetui.kiosk import PinError, check_pin_format, hash_pin
 
     pin = _read_pin(ctx.args.pin_stdin)
     try:

@@ -85,7 +85,7 @@ def _fail(ctx: Context, exc: Exception, prefix: str) -> int:
 
 
 def cmd_keys_generate(ctx: Context) -> int:
-    from edgetui.security import generate_keypair, key_id, load_public_key
+    from edgetui.keys import generate_keypair, key_id, load_public_key
 
     try:
         key, pub = generate_keypair(Path(ctx.args.out))

@@ -89,9 +89,9 @@ def publish(
 def ota_step(state_dir: Path, config: dict[str, Any]) -> None:
     """Demo step: key pair, factory slot a, repository with the first update; config keys."""
     from edgetui.inference import SHIPPED_TEMPERATURE
+    from edgetui.keys import generate_keypair
     from edgetui.ota.factory import install_factory
     from edgetui.ota.slots import SlotStore
-    from edgetui.security import generate_keypair
 
     p = paths(state_dir)
     if not p["key"].exists():

@@ -1,5 +1,5 @@
 """Signed A/B updates: the device side (slots, trial boot, health check, commit or rollback)
-and the release side (manifests, bundle build and verify; key files are edgetui.security's).
+and the release side (manifests, bundle build and verify; key files are edgetui.keys').
 
 Offers `OtaService` (the part the runtime runs: checks, applies, rolls back, reports the
 `ota` section), `HealthHooks` (what the health check asks of the other parts, handed in by

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from edgetui.durable import atomic_write
 from edgetui.file_digest import sha256_file
+from edgetui.keys import load_private_key
 from edgetui.models.clock import format_rfc3339
 from edgetui.models.slot import PATH_KEYS, SLOT_RECORD, check_inside, parse_slot_record
 from edgetui.ota.errors import OtaError
@@ -27,7 +28,6 @@ from edgetui.ota.manifest import (
     parse_manifest,
     verify_manifest,
 )
-from edgetui.security import load_private_key
 
 MANIFEST_NAME = "manifest.json"
 # Fixed metadata keeps the same source producing the same bytes (reproducible bundles).

@@ -24,10 +24,10 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from edgetui.keys import key_id, load_public_key
 from edgetui.models.clock import parse_rfc3339
 from edgetui.models.untrusted import StrictJSONError, clip, loads_strict
 from edgetui.ota.errors import OtaError
-from edgetui.security import key_id, load_public_key
 
 log = logging.getLogger(__name__)
 

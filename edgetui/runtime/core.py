@@ -72,7 +72,7 @@ class Runtime(PartBuilders):
         self.history = History(config.telemetry.history_size)
         self.services: list[Service] = []
         self._init_parts()  # the parts (PARTS), set by their builders in start()
-        from edgetui.security import AccessPolicy
+        from edgetui.access import AccessPolicy
 
         # [access] roles; standalone runs as the invoking user (session.open_api sets `via`).
         self.access: AccessPolicy = AccessPolicy(config.access)
@@ -121,7 +121,7 @@ class Runtime(PartBuilders):
     ) -> Any:
         """Call `method` for `caller`: refused (and audited) unless the caller's role may
         call it; calls that need more than `viewer` are audited with their outcome."""
-        from edgetui.security import call_guarded
+        from edgetui.access import call_guarded
 
         fn = self._methods.get(method)
         if fn is None:
@@ -130,7 +130,7 @@ class Runtime(PartBuilders):
 
     def report_security(self, kind: str, message: str, **kw: Any) -> None:
         """The hook for other parts' refusals ("bad_signature", "wrong_pin": see
-        edgetui.security.MONITOR_KINDS; kw: caller, data): kept, shown, audited. Thread-safe."""
+        edgetui.audit.MONITOR_KINDS; kw: caller, data): kept, shown, audited. Thread-safe."""
         if self.security is not None:
             self.security.report(kind, message, **kw)
 

@@ -14,17 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from edgetui.access import AccessPolicy
     from edgetui.agent_host import AgentSupervisor
     from edgetui.alerts import AlertEngine
+    from edgetui.audit import SecurityService
     from edgetui.bus import EventBus
     from edgetui.config import Config
     from edgetui.inference import InferenceEngine
+    from edgetui.kiosk import KioskPin
     from edgetui.metrics import MetricsExporter
     from edgetui.models import Snapshot
     from edgetui.models.security import Caller
     from edgetui.ota import OtaService
+    from edgetui.remote import RemoteCommands
     from edgetui.runtime.views import ModelView
-    from edgetui.security import AccessPolicy, KioskPin, RemoteCommands, SecurityService
     from edgetui.store import Outbox, OutboxReader
     from edgetui.telemetry import Sampler
     from edgetui.telemetry.publisher import TelemetryPublisher
@@ -85,7 +88,7 @@ class PartBuilders:
         self.drift: DriftService | None = None
         self.alerts: AlertEngine | None = None
         self.metrics: MetricsExporter | None = None
-        self.kiosk: KioskPin | None = None  # the kiosk PIN check (edgetui.security)
+        self.kiosk: KioskPin | None = None  # the kiosk PIN check (edgetui.kiosk)
         # Read-only views a one-shot command starts instead of a part (needs "*.inspect"):
         # they report what the files say in the part's section; they are not the part.
         self.buffer_view: OutboxReader | None = None
@@ -134,7 +137,7 @@ class PartBuilders:
     def _build_security(self) -> SecurityService:
         """The audit trail and the security monitor (first: every later call is audited).
         It gets the outbox (audit records go uplink) and OTA (the slot re-hash) as getters."""
-        from edgetui.security import SecurityService
+        from edgetui.audit import SecurityService
 
         self.security = SecurityService(
             self.config,
@@ -172,7 +175,7 @@ class PartBuilders:
     def _build_store(self) -> Outbox:
         """The durable outbox (one SQLite file per device, `[store] path`), sealing its
         payloads under the device data key when `[store] encrypt` is on."""
-        from edgetui.security import outbox_cipher
+        from edgetui.sealing import outbox_cipher
         from edgetui.store import Outbox
 
         self.store = Outbox(
@@ -217,7 +220,7 @@ class PartBuilders:
     def _build_remote(self) -> RemoteCommands | None:
         """Signed remote commands (`[remote]`), when a broker can bring them; the same part
         across restarts, so a command that restarts the runtime still reports its end."""
-        from edgetui.security import RemoteCommands
+        from edgetui.remote import RemoteCommands
 
         if self.store is None or not self.config.uplink.url:
             return None
@@ -356,7 +359,7 @@ class PartBuilders:
 
     def _build_kiosk(self) -> KioskPin:
         """The kiosk PIN check (hash, backoff, lockout) for the dashboard's kiosk mode."""
-        from edgetui.security import KioskPin
+        from edgetui.kiosk import KioskPin
 
         self.kiosk = KioskPin(
             self.config.ui,
@@ -370,7 +373,7 @@ class PartBuilders:
 
     def _wrong_pin(self, info: dict[str, Any]) -> None:
         """A refused kiosk PIN goes to the security monitor, as the caller who tried it."""
-        from edgetui.security import current_caller
+        from edgetui.access import current_caller
 
         message = str(info.get("message") or "wrong kiosk PIN")
         self.report_security("wrong_pin", message, caller=current_caller(), data=info)

@@ -74,7 +74,7 @@ class Outbox(OutboxDrainSide, OutboxUpkeep, OutboxWhenFull, OutboxKeys):
         cipher: PayloadCipher | None = None,
     ) -> None:
         self.config = config
-        # Sealing (edgetui.security's OutboxCipher, handed in by the runtime): with a
+        # Sealing (edgetui.sealing's OutboxCipher, handed in by the runtime): with a
         # cipher, sealed rows open; with `[store] encrypt` too, new rows are sealed.
         self.cipher = cipher
         self.seal_new = cipher is not None and config.encrypt

@@ -1,7 +1,7 @@
 """Sealed rows: what the outbox asks of a payload cipher, the associated data it binds to
 each row, and the wire form built from an opened payload.
 
-The cipher comes from the runtime (edgetui.security's `OutboxCipher`); the store knows it
+The cipher comes from the runtime (edgetui.sealing's `OutboxCipher`); the store knows it
 only through `PayloadCipher`. A sealed row keeps its payload as a BLOB (a clear one is
 TEXT), so one table can hold both while a database is being migrated or drained after
 encryption was turned off. A sealed row holds its payload; the drain puts `id` and `seq` in

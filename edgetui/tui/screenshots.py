@@ -28,9 +28,9 @@ from edgetui.fleet.rollouts import create_rollout, spec_from_options
 from edgetui.fleet.simulator.device import SimDevice
 from edgetui.fleet.store import FleetStore, open_store
 from edgetui.fleet.ui import FleetApp
+from edgetui.keys import generate_keypair
 from edgetui.models.vocabulary import ExecutionState, RolloutState
 from edgetui.runtime import Runtime
-from edgetui.security import generate_keypair
 from edgetui.tui.app import EdgeApp
 
 SHOTS = [

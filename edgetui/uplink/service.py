@@ -63,7 +63,7 @@ class Uplink:
         self.store = store
         self.device_id = device_id
         self.notify = notify or (lambda kind, data: None)
-        # Commands are verified and run by edgetui.security's RemoteCommands (handed in by
+        # Commands are verified and run by edgetui.remote's RemoteCommands (handed in by
         # the runtime); without it, they are logged and ignored.
         self.on_command = on_command
         self.connect_timeout = connect_timeout

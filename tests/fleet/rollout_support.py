@@ -15,7 +15,7 @@ from typing import Any
 from edgetui.fleet import parse_broker
 from edgetui.fleet.rollouts import RolloutRecord, RolloutRunner, RolloutSpec, create_rollout
 from edgetui.fleet.store import FleetStore
-from edgetui.security import generate_keypair
+from edgetui.keys import generate_keypair
 from tests.fleet.helpers import until
 from tests.support.mqtt_sub import Collector
 

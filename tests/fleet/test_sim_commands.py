@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from edgetui.security import generate_keypair, load_private_key, sign_command
+from edgetui.keys import generate_keypair, load_private_key
+from edgetui.remote import sign_command
 from tests.fleet.helpers import simulating, until
 from tests.support.mqtt_sub import Collector
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from edgetui.api import APIError
+from edgetui.keys import generate_keypair, load_private_key
 from edgetui.models.clock import format_rfc3339 as format_time
 from edgetui.ota.bundle import sha256_file
 from edgetui.ota.manifest import Manifest
 from edgetui.runtime import Runtime
-from edgetui.security import generate_keypair, load_private_key
 from tests.support.http_server import FileServer
 from tests.support.ota import OtaDevice
 

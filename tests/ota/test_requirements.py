@@ -13,9 +13,10 @@ import pytest
 
 from edgetui.api import APIError
 from edgetui.config import RemoteConfig
+from edgetui.keys import generate_keypair, load_private_key
 from edgetui.ota.errors import OTA_ERROR, OtaError
 from edgetui.ota.manifest import check_resources, parse_manifest, verify_manifest
-from edgetui.security import RemoteCommands, generate_keypair, load_private_key, sign_command
+from edgetui.remote import RemoteCommands, sign_command
 from tests.ota.test_bad_input import refused, runtime
 from tests.support.cli import run_cli
 from tests.support.ota import OtaDevice, make_source

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from edgetui.keys import generate_keypair
 from edgetui.models.slot import SlotContent, check_inside, parse_slot_record
 from edgetui.ota.bundle import build_bundle, check_record
-from edgetui.security import generate_keypair
 from tests.ota.test_bad_input import refused, sign_package
 from tests.support.ota import OtaDevice
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from edgetui.keys import generate_keypair
 from edgetui.ota.bundle import build_bundle
 from edgetui.ota.manifest import Manifest
-from edgetui.security import generate_keypair
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from edgetui.keys import generate_keypair, key_id, load_private_key, load_public_key
 from edgetui.models.clock import parse_rfc3339 as parse_time
 from edgetui.ota.errors import OtaError
 from edgetui.ota.manifest import (
@@ -18,7 +19,6 @@ from edgetui.ota.manifest import (
     parse_manifest,
     verify_manifest,
 )
-from edgetui.security import generate_keypair, key_id, load_private_key, load_public_key
 
 from .conftest import Built, Keys
 

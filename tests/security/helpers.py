@@ -8,10 +8,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from edgetui.audit.device_key import DeviceKey
+from edgetui.audit.log import AuditLog
 from edgetui.config import StoreConfig
-from edgetui.security import DataKeyring, OutboxCipher
-from edgetui.security.audit import AuditLog
-from edgetui.security.device_key import DeviceKey
+from edgetui.sealing import DataKeyring, OutboxCipher
 from edgetui.store import Outbox
 
 WHO = {"uid": 0, "user": "root", "role": "admin", "via": "cli", "pid": 1}

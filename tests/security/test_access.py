@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from edgetui.access import FORBIDDEN, AccessPolicy, allows, required_role
 from edgetui.api import APIError
 from edgetui.bench.broker import stop_process
 from edgetui.config import AccessConfig, Config, ConfigError, parse_config
 from edgetui.control import socket_path
 from edgetui.runtime import Runtime
-from edgetui.security import FORBIDDEN, AccessPolicy, allows, required_role
 from tests.security.peer import NOBODY, call_as_user, need_root, open_to_all
 from tests.support.cli import daemon_log, run_cli, start_daemon
 

@@ -8,9 +8,9 @@ import json
 import threading
 from pathlib import Path
 
-from edgetui.security import load_public, verify_log
-from edgetui.security.audit import AuditLog, redact
-from edgetui.security.audit_reader import record_hash
+from edgetui.audit import load_public, verify_log
+from edgetui.audit.log import AuditLog, redact
+from edgetui.audit.reader import record_hash
 from tests.security.helpers import WHO, edit_record, lines, make_log, write_lines
 from tests.support.cli import run_cli
 

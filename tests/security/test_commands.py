@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edgetui.security import CommandRefused, key_id, sign_command, verify_command
-from edgetui.security.commands import Verifier
+from edgetui.keys import key_id
+from edgetui.remote import CommandRefused, sign_command, verify_command
+from edgetui.remote.commands import Verifier
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -99,7 +100,7 @@ def test_malformed_documents(keys) -> None:
 
 
 def test_trusted_and_revoked_keys_from_files(tmp_path: Path, keys) -> None:
-    from edgetui.security import generate_keypair
+    from edgetui.keys import generate_keypair
 
     _, pub = generate_keypair(tmp_path / "ops")
     _, pub2 = generate_keypair(tmp_path / "old")

@@ -12,8 +12,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgetui.security import AuditFormatError, verify_log
-from edgetui.security.audit_reader import parse_record, read_records
+from edgetui.audit import AuditFormatError, verify_log
+from edgetui.audit.reader import parse_record, read_records
 from edgetui.units import parse_since
 from tests.security.helpers import lines, make_log
 

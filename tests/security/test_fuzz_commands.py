@@ -9,8 +9,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgetui.security import CommandRefused, key_id, sign_command, verify_command
-from edgetui.security.commands import REASONS, Verifier
+from edgetui.keys import key_id
+from edgetui.remote import CommandRefused, sign_command, verify_command
+from edgetui.remote.commands import REASONS, Verifier
 
 KEY = Ed25519PrivateKey.generate()
 V = Verifier({key_id(KEY): KEY.public_key()}, set(), "cam-042", "camera")
@@ -73,7 +74,7 @@ def test_sealed_payloads_that_do_not_open_give_seal_error_only(blob: bytes, aad:
     import tempfile
     from pathlib import Path
 
-    from edgetui.security import DataKeyring, OutboxCipher, SealError
+    from edgetui.sealing import DataKeyring, OutboxCipher, SealError
 
     global _CIPHER
     if _CIPHER is None:

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edgetui.keys import generate_keypair, load_private_key
 from edgetui.models.slot import PATH_KEYS, parse_slot_record
 from edgetui.ota.errors import CODES, OtaError
 from edgetui.ota.manifest import Manifest, check_applicable, parse_manifest, verify_manifest
-from edgetui.security import generate_keypair, load_private_key
 from tests.support.fuzz import fuzz, json_values, mutated_bytes, mutated_doc, one_line
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from edgetui.api import APIError
+from edgetui.audit import MONITOR_KINDS, verify_log
 from edgetui.config import Config
 from edgetui.control import RuntimeClient, socket_path
 from edgetui.runtime import Runtime
-from edgetui.security import MONITOR_KINDS, verify_log
 from tests.support.cli import run_cli
 from tests.support.mqtt_sub import Collector
 from tests.support.ota import OtaDevice
@@ -134,7 +134,7 @@ async def test_audit_records_go_uplink_through_the_outbox(
         assert msg["device_id"] == "test-device"
         rec = msg["record"]
         assert rec["seq"] == 1 and rec["what"]["method"] == "buffer.flush"
-        from edgetui.security.audit_reader import record_hash
+        from edgetui.audit.reader import record_hash
 
         assert record_hash(rec) == rec["hash"]  # the receiver can check the chain
     finally:
@@ -152,7 +152,7 @@ def test_security_section_in_status_json(tmp_path: Path) -> None:
 
 
 async def test_monitor_rejects_unknown_kinds(config: Config, state_dir: Path) -> None:
-    from edgetui.security.monitor import SecurityMonitor
+    from edgetui.audit.monitor import SecurityMonitor
 
     mon = SecurityMonitor(2)
     with pytest.raises(ValueError, match="unknown security event kind"):
@@ -216,7 +216,7 @@ async def test_the_outcome_of_an_update_is_audited_after_the_call(ota_device: Ot
 
 
 def test_a_flood_of_refusals_is_counted_not_written_one_by_one() -> None:
-    from edgetui.security.monitor import RateLimit
+    from edgetui.audit.monitor import RateLimit
 
     now = [0.0]
     limit = RateLimit(rate=5.0, burst=3, clock=lambda: now[0])

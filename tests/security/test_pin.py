@@ -12,7 +12,7 @@ import pytest
 
 from edgetui.api import APIError
 from edgetui.config import ConfigError, UIConfig, parse_config
-from edgetui.security import KioskPin, PinError, PinGuard, PinHash, hash_pin
+from edgetui.kiosk import KioskPin, PinError, PinGuard, PinHash, hash_pin
 
 FAST = 10  # scrypt ln for tests that make many hashes (the default is 15)
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from edgetui.config import Config, RemoteConfig
+from edgetui.keys import generate_keypair, load_private_key
+from edgetui.remote import RemoteCommands, sign_command
 from edgetui.runtime import Runtime
-from edgetui.security import RemoteCommands, generate_keypair, load_private_key, sign_command
 from tests.support.mqtt_sub import Collector
 
 DEVICE = "test-device"

@@ -11,7 +11,7 @@ import pytest
 
 from edgetui.config import Config
 from edgetui.runtime import Runtime
-from edgetui.security import DataKeyring
+from edgetui.sealing import DataKeyring
 
 
 async def test_new_device_seals_and_a_replaced_key_file_is_refused(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from edgetui.security import SdNotifier
+from edgetui.daemon import SdNotifier
 from tests.support.cli import start_daemon
 from tests.support.notify_socket import FakeNotifySocket
 

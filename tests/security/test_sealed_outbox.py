@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from edgetui.config import StoreConfig
-from edgetui.security import DataKeyError, DataKeyring
-from edgetui.security.sealing import SealError
+from edgetui.sealing import DataKeyError, DataKeyring
+from edgetui.sealing.cipher import SealError
 from edgetui.store import Outbox, StoreError
 from tests.security.helpers import MARKER, cipher_at, on_disk, sealed_outbox, table
 from tests.store.test_outbox import open_outbox
@@ -281,7 +281,7 @@ async def test_a_previous_version_row_moved_or_replayed_does_not_open(tmp_path: 
 def test_a_batch_takes_fresh_nonces_and_a_new_field_before_the_counter_wraps(
     tmp_path: Path,
 ) -> None:
-    from edgetui.security.sealing import COUNTERS, HEAD, HEADER
+    from edgetui.sealing.cipher import COUNTERS, HEAD, HEADER
 
     cipher = cipher_at(tmp_path / "k.key")
     texts = [b'{"n":%d}' % i for i in range(6)]

@@ -15,10 +15,10 @@ import pytest
 
 from edgetui.config import Config
 from edgetui.inference.tiny_model import make_tiny_model
+from edgetui.keys import generate_keypair
 from edgetui.ota.bundle import build_bundle
 from edgetui.ota.factory import install_factory
 from edgetui.ota.slots import SlotStore, content_digest
-from edgetui.security import generate_keypair
 
 GOLDEN = [
     {

@@ -11,7 +11,7 @@ from typing import Any
 
 from edgetui.api import RuntimeAPI
 from edgetui.config import UIConfig
-from edgetui.security import KioskPin
+from edgetui.kiosk import KioskPin
 from edgetui.tui.app import EdgeApp
 from tests.support.fake_api import FakeAPI, fixed_snapshot
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgetui.config import StoreConfig
-from edgetui.security import DataKeyring, OutboxCipher
+from edgetui.sealing import DataKeyring, OutboxCipher
 from edgetui.store.outbox import Outbox
 from tests.support.cli import daemon_log, run_json, spawn_daemon, start_daemon
 from tests.support.mqtt_sub import Collector

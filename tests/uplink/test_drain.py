@@ -133,7 +133,7 @@ async def test_flush_and_commands_go_to_the_verifier(tmp_path: Path, mosquitto) 
     sub = Collector(mosquitto.host, mosquitto.port)
     ob, up = await make_pair(tmp_path, mosquitto.url)
     got: list[bytes] = []
-    up.on_command = got.append  # the runtime hands in edgetui.security's RemoteCommands
+    up.on_command = got.append  # the runtime hands in edgetui.remote's RemoteCommands
     await ob.enqueue_many([("event", {"n": i}) for i in range(50)])
     await up.start()
     result = await up.flush(30)

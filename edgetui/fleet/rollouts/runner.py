@@ -28,6 +28,7 @@ from edgetui.fleet.records import CommandRecord
 from edgetui.fleet.rollout_records import Execution, RolloutRecord
 from edgetui.fleet.rollouts.judge import judge
 from edgetui.fleet.store import FleetStore
+from edgetui.keys import load_private_key
 from edgetui.models.broker import BrokerAddress
 from edgetui.models.vocabulary import (
     ROLLOUT_FINAL,
@@ -37,7 +38,7 @@ from edgetui.models.vocabulary import (
     Topic,
     device_topic,
 )
-from edgetui.security import load_private_key, sign_command
+from edgetui.remote import sign_command
 
 log = logging.getLogger(__name__)
 

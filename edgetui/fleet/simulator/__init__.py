@@ -14,7 +14,7 @@ from edgetui.fleet.simulator.device import LOW_RAM_MB, RAM_MB, SimDevice
 from edgetui.fleet.simulator.ota import ManifestCache, SimOta
 from edgetui.fleet.simulator.pool import SimPool
 from edgetui.models.broker import BrokerAddress
-from edgetui.security import Verifier
+from edgetui.remote import Verifier
 
 __all__ = ["SimDevice", "Simulator"]
 

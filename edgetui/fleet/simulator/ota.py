@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from edgetui.fleet.records import iso
 from edgetui.models.vocabulary import JobState, Topic
-from edgetui.security import CommandRefused, Verifier, verify_command
+from edgetui.remote import CommandRefused, Verifier, verify_command
 
 Message = tuple[str, dict[str, Any]]  # (topic suffix, body)
 SLOT_GOOD = "good"  # what a real device's telemetry says of a committed slot

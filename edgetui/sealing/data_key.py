@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from edgetui.durable import fsync_dir
 from edgetui.models.clock import rfc3339
+from edgetui.models.ids import key_fingerprint
 
 FORMAT = "edgetui-data-key-v1"
 KEY_BYTES = 32  # AES-256
@@ -34,11 +34,6 @@ KEY_BYTES = 32  # AES-256
 
 class DataKeyError(Exception):
     """The key file is missing, unreadable, too open or malformed; one line naming it."""
-
-
-def key_id_of(key: bytes) -> str:
-    """The public name of a data key: 16 hex digits of its sha256."""
-    return hashlib.sha256(key).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -86,7 +81,7 @@ class DataKeyring:
                 key = base64.b64decode(entry["key"], validate=True)
                 if len(key) != KEY_BYTES:
                     raise ValueError(f"a key of {len(key)} bytes (expected {KEY_BYTES})")
-                if key_id_of(key) != entry["id"]:
+                if key_fingerprint(key) != entry["id"]:
                     raise ValueError(f"key {entry['id']} does not match its id")
                 keys.append(DataKey(entry["id"], key, str(entry.get("created", ""))))
             current = doc["current"]
@@ -157,7 +152,7 @@ class DataKeyring:
 
     def _add_new(self) -> DataKey:
         key = secrets.token_bytes(KEY_BYTES)
-        new = DataKey(key_id_of(key), key, rfc3339(timespec="seconds"))
+        new = DataKey(key_fingerprint(key), key, rfc3339(timespec="seconds"))
         self._keys[new.id] = new
         self._current = new.id
         return new

@@ -18,15 +18,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from edgetui.access import AccessPolicy, allowed_methods, current_caller
 from edgetui.api import APIError
+from edgetui.audit.device_key import PUB_NAME, DeviceKey, DeviceKeyError, load_public
+from edgetui.audit.log import AuditLog, redact
+from edgetui.audit.monitor import RateLimit, SecurityMonitor
+from edgetui.audit.reader import record_time, verify_log
 from edgetui.config import Config
 from edgetui.models.security import VIAS, Caller
 from edgetui.models.serde import to_dict
-from edgetui.security.access import AccessPolicy, allowed_methods, current_caller
-from edgetui.security.audit import AuditLog, redact
-from edgetui.security.audit_reader import record_time, verify_log
-from edgetui.security.device_key import PUB_NAME, DeviceKey, DeviceKeyError, load_public
-from edgetui.security.monitor import RateLimit, SecurityMonitor
 from edgetui.units import parse_since
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from edgetui.durable import atomic_write
 
-log = logging.getLogger("edgetui.security")
+log = logging.getLogger("edgetui.remote")
 
 
 class ReplayWindow:

@@ -5,11 +5,9 @@ that the policy and its bookkeeping live in one place."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from edgetui.api import APIError
-from edgetui.models.security import Caller
-from edgetui.security.access import (
+from edgetui.access.policy import (
     FORBIDDEN,
     allows,
     refusal_message,
@@ -17,13 +15,31 @@ from edgetui.security.access import (
     reset_current_caller,
     set_current_caller,
 )
+from edgetui.api import APIError
+from edgetui.models.security import Caller
 
-if TYPE_CHECKING:
-    from edgetui.security.service import SecurityService
+
+class Auditor(Protocol):
+    """What the gate needs of the audit part (`edgetui.audit.SecurityService`): the access
+    part does not import it, so audit may use the policy without an import circle."""
+
+    async def refused(
+        self, caller: Caller, method: str, params: dict[str, Any], needed: str, message: str
+    ) -> None: ...
+
+    async def record_call(
+        self,
+        caller: Caller,
+        method: str,
+        params: dict[str, Any],
+        *,
+        result: Any = None,
+        error: Exception | None = None,
+    ) -> None: ...
 
 
 async def check_allowed(
-    caller: Caller, method: str, params: dict[str, Any], security: SecurityService | None
+    caller: Caller, method: str, params: dict[str, Any], security: Auditor | None
 ) -> str:
     """The role `method` needs; raises APIError(FORBIDDEN) naming it when the caller's role
     is not enough (after auditing the refusal and reporting it to the monitor)."""
@@ -43,7 +59,7 @@ async def call_guarded(
     method: str,
     params: dict[str, Any],
     fn: Callable[[dict[str, Any]], Awaitable[Any]],
-    security: SecurityService | None,
+    security: Auditor | None,
 ) -> Any:
     """Run `fn(params)` for `caller` if its role allows; calls that need more than
     `viewer` are audited with their outcome (success or error)."""

@@ -21,8 +21,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from edgetui.audit.device_key import verify as verify_signature
 from edgetui.models.clock import parse_rfc3339
-from edgetui.security.device_key import verify as verify_signature
 
 GENESIS = "0" * 64
 HEAD_SUFFIX = ".head.json"

@@ -23,7 +23,7 @@ from typing import Any
 
 from edgetui.api import APIError
 from edgetui.config import UIConfig
-from edgetui.security.pin import PinCheck, PinError, PinGuard, PinHash, plain_matches, write_private
+from edgetui.kiosk.pin import PinCheck, PinError, PinGuard, PinHash, plain_matches, write_private
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ key ids. OTA manifests and signed remote commands use the same files and the sam
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+
+from edgetui.models.ids import key_fingerprint
 
 RAW_KEY_LEN = 32
 K = TypeVar("K", Ed25519PrivateKey, Ed25519PublicKey)
@@ -108,4 +109,4 @@ def key_id(pub: Ed25519PublicKey | Ed25519PrivateKey) -> str:
     """Short id of a key: the first 16 hex digits of sha256 over the raw public key."""
     if isinstance(pub, Ed25519PrivateKey):
         pub = pub.public_key()
-    return hashlib.sha256(raw_public_bytes(pub)).hexdigest()[:16]
+    return key_fingerprint(raw_public_bytes(pub))

@@ -30,9 +30,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edgetui.config import StoreConfig
-from edgetui.security.data_key import DataKeyring
+from edgetui.sealing.data_key import DataKeyring
 
-log = logging.getLogger("edgetui.security")
+log = logging.getLogger("edgetui.sealing")
 
 MAGIC = b"\xe5\x01"
 ID_BYTES = 8

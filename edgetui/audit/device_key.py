@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from edgetui.durable import fsync_dir
-from edgetui.security.keys import key_id
+from edgetui.keys import key_id
 
 KEY_NAME, PUB_NAME = "device.key", "device.pub"
 

@@ -27,8 +27,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from edgetui.keys import key_id, load_public_key
 from edgetui.models.clock import format_rfc3339, parse_rfc3339
-from edgetui.security.keys import key_id, load_public_key
 
 MAX_COMMAND_BYTES = 16 * 1024
 ECHO = 64  # refused input is echoed at most this long

@@ -26,9 +26,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from edgetui.durable import atomic_write, fsync_dir
-from edgetui.models.clock import rfc3339
-from edgetui.security.audit_reader import (
+from edgetui.audit.device_key import DeviceKey
+from edgetui.audit.reader import (
     GENESIS,
     AuditFormatError,
     canonical,
@@ -38,7 +37,8 @@ from edgetui.security.audit_reader import (
     read_records,
     record_hash,
 )
-from edgetui.security.device_key import DeviceKey
+from edgetui.durable import atomic_write, fsync_dir
+from edgetui.models.clock import rfc3339
 
 log = logging.getLogger(__name__)
 

@@ -29,16 +29,16 @@ from typing import Any
 from edgetui.config import RemoteConfig
 from edgetui.models.clock import parse_rfc3339, rfc3339
 from edgetui.models.vocabulary import JobState, Topic, device_topic
-from edgetui.security.commands import (
+from edgetui.remote.commands import (
     Command,
     CommandRefused,
     Verifier,
     parse_command,
     verify_command,
 )
-from edgetui.security.replay import ReplayWindow
+from edgetui.remote.replay import ReplayWindow
 
-log = logging.getLogger("edgetui.security")
+log = logging.getLogger("edgetui.remote")
 
 REJECT_BURST = 30  # REJECTED results published per minute at most
 RESULT_BYTES = 2048  # a method's result is cut to this in the result message

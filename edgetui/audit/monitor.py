@@ -14,12 +14,19 @@ from collections.abc import Callable
 from typing import Any
 
 from edgetui.models.clock import rfc3339
-from edgetui.models.security import SecurityEvent
+from edgetui.models.security import (
+    AuditCheck,
+    SecurityChecks,
+    SecurityEvent,
+    SecurityEventKind,
+    SecuritySection,
+    SlotCheck,
+)
 from edgetui.models.serde import to_dict
 
 log = logging.getLogger(__name__)
 
-KINDS = ("refused_call", "bad_signature", "wrong_pin", "slot_tampered", "audit_chain_broken")
+KINDS = tuple(str(k) for k in SecurityEventKind)  # in the order the section counts them
 EVENTS_IN_SECTION = 20
 
 
@@ -35,7 +42,7 @@ class SecurityMonitor:
     ) -> None:
         self.events: deque[SecurityEvent] = deque(maxlen=keep)
         self.counts: dict[str, int] = dict.fromkeys(KINDS, 0)
-        self.checks: dict[str, dict[str, Any]] = {}
+        self.checks = SecurityChecks()
         self._notify = notify
         self._clock = clock
 
@@ -50,7 +57,9 @@ class SecurityMonitor:
         """Keep one event; `kind` must be one of KINDS (ValueError otherwise)."""
         if kind not in KINDS:
             raise ValueError(f"unknown security event kind {kind[:40]!r}")
-        ev = SecurityEvent(kind, message[:300], self._clock(), who, dict(data or {}))
+        ev = SecurityEvent(
+            SecurityEventKind(kind), message[:300], self._clock(), who, dict(data or {})
+        )
         self.events.append(ev)
         self.counts[kind] += 1
         log.warning("security: %s: %s", kind, ev.message)
@@ -58,18 +67,26 @@ class SecurityMonitor:
             self._notify("security.event", to_dict(ev))
         return ev
 
-    def set_check(self, name: str, result: dict[str, Any]) -> None:
-        """The latest result of a periodic check ("slot", "audit"), shown in the section."""
-        self.checks[name] = {**result, "time": self._clock()}
+    def set_slot_check(self, result: dict[str, Any]) -> SlotCheck:
+        """The latest re-hash of the booted slot (OTA's `verify_booted_content`)."""
+        keys = ("slot", "version", "expected", "actual", "ok")
+        self.checks.slot = SlotCheck(**{k: result.get(k) for k in keys}, time=self._clock())
+        return self.checks.slot
 
-    def section(self) -> dict[str, Any]:
-        """`events` (newest first), `counts` per kind, `total`, `checks`."""
-        return {
-            "events": [to_dict(e) for e in reversed(list(self.events)[-EVENTS_IN_SECTION:])],
-            "counts": dict(self.counts),
-            "total": sum(self.counts.values()),
-            "checks": {k: dict(v) for k, v in self.checks.items()},
-        }
+    def set_audit_check(self, ok: bool, records: int, problem: str | None) -> AuditCheck:
+        """The latest verification of the whole audit chain."""
+        self.checks.audit = AuditCheck(ok, records, problem, self._clock())
+        return self.checks.audit
+
+    def section(self) -> SecuritySection:
+        """`events` (newest first), `counts` per kind, `total`, `checks`; the audit part
+        adds its trail."""
+        return SecuritySection(
+            events=list(reversed(list(self.events)[-EVENTS_IN_SECTION:])),
+            counts=dict(self.counts),
+            total=sum(self.counts.values()),
+            checks=SecurityChecks(self.checks.slot, self.checks.audit),
+        )
 
 
 class RateLimit:

@@ -25,7 +25,7 @@ from edgetui.audit.log import AuditLog, redact
 from edgetui.audit.monitor import RateLimit, SecurityMonitor
 from edgetui.audit.reader import record_time, verify_log
 from edgetui.config import Config
-from edgetui.models.security import VIAS, Caller
+from edgetui.models.security import VIAS, AuditAction, AuditSummary, Caller, SecuritySection
 from edgetui.models.serde import to_dict
 from edgetui.units import parse_since
 
@@ -50,18 +50,18 @@ def keys_dir(state_dir: Path) -> Path:
     return Path(state_dir) / "keys"
 
 
-def summary(rec: dict[str, Any]) -> dict[str, Any]:
+def summary(rec: dict[str, Any]) -> AuditAction:
     """A record in a few fields, for the dashboard's last actions."""
     who, what, result = rec.get("who", {}), rec.get("what", {}), rec.get("result", {})
-    return {
-        "seq": rec.get("seq"),
-        "time": rec.get("time"),
-        "user": who.get("user"),
-        "via": who.get("via"),
-        "method": what.get("method"),
-        "ok": result.get("ok"),
-        "error": result.get("error"),
-    }
+    return AuditAction(
+        seq=rec.get("seq"),
+        time=rec.get("time"),
+        user=who.get("user"),
+        via=who.get("via"),
+        method=what.get("method"),
+        ok=result.get("ok"),
+        error=result.get("error"),
+    )
 
 
 def _result_of(value: Any) -> dict[str, Any]:
@@ -103,7 +103,7 @@ class SecurityService:
         self.limit = RateLimit()
         self.log = AuditLog(audit_path(config, state_dir), device_id=config.device.id)
         self.key: DeviceKey | None = None
-        self.last: deque[dict[str, Any]] = deque(maxlen=LAST_IN_SECTION)
+        self.last: deque[AuditAction] = deque(maxlen=LAST_IN_SECTION)
         self.uplink_errors = 0
         self.audit_errors = 0
         self.verified: dict[str, Any] | None = None
@@ -287,7 +287,7 @@ class SecurityService:
         result = await ota.verify_booted_content()
         if result is None:
             return None
-        self.monitor.set_check("slot", result)
+        self.monitor.set_slot_check(result)
         if not result.get("ok"):
             self.report(
                 "slot_tampered",
@@ -306,29 +306,27 @@ class SecurityService:
         result = to_dict(report)
         self.verified = result
         problem = report.problem.message if report.problem else None
-        self.monitor.set_check(
-            "audit", {"ok": report.ok, "records": report.records, "problem": problem}
-        )
+        self.monitor.set_audit_check(report.ok, report.records, problem)
         if not report.ok:
             self.report("audit_chain_broken", f"audit trail fails to verify: {problem}")
         return result
 
     # -- status and methods -----------------------------------------------------------
-    def section(self) -> dict[str, Any]:
+    def section(self) -> SecuritySection:
         sec = self.monitor.section()
-        sec["audit"] = {
-            "path": str(self.log.path),
-            "records": self.log.last_seq,
-            "appended": self.log.appended,
-            "signed_seq": self.log.signed_seq,
-            "signed_at": self.log.signed_at,
-            "key_id": self.key.key_id if self.key else None,
-            "errors": self.audit_errors,
-            "uplink_errors": self.uplink_errors,
-            "suppressed": self.limit.suppressed,
-            "last_error": self.log.last_error,
-            "last": list(reversed(self.last)),
-        }
+        sec.audit = AuditSummary(
+            path=str(self.log.path),
+            records=self.log.last_seq,
+            appended=self.log.appended,
+            signed_seq=self.log.signed_seq,
+            signed_at=self.log.signed_at,
+            key_id=self.key.key_id if self.key else None,
+            errors=self.audit_errors,
+            uplink_errors=self.uplink_errors,
+            suppressed=self.limit.suppressed,
+            last_error=self.log.last_error,
+            last=list(reversed(self.last)),
+        )
         return sec
 
     def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from edgetui.api import APIError, RuntimeAPI
 from edgetui.config import Config
+from edgetui.models.serde import to_dict
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 METHOD_NOT_FOUND = -32601  # JSON-RPC: the part is not running in this runtime
@@ -89,6 +90,7 @@ class Context:
 
 
 def print_json(obj: Any) -> None:
-    """One JSON document per line on stdout (NDJSON-friendly), flushed at once."""
-    sys.stdout.write(json.dumps(obj, separators=(",", ":"), default=str) + "\n")
+    """One JSON document per line on stdout (NDJSON-friendly), flushed at once. Typed
+    sections and other dataclasses inside `obj` print as their JSON form."""
+    sys.stdout.write(json.dumps(to_dict(obj), separators=(",", ":"), default=str) + "\n")
     sys.stdout.flush()

@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import getpass
 import sys
-from typing import Any
 
 from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, call_part, print_json
+from edgetui.models.kiosk import KioskSection, PinSource
 
 MISSING = "the kiosk PIN service is not running in this runtime"
 
@@ -61,18 +61,18 @@ async def cmd_set_pin(ctx: Context) -> int:
     return EXIT_OK
 
 
-def render(k: dict[str, Any]) -> str:
+def render(k: KioskSection) -> str:
     """PIN source, failures and lockout in words."""
     lines = [
-        f"PIN        {'scrypt hash' if k['pin'] == 'hash' else k['pin']}",
-        f"failures   {k['failures']} of {k['max_attempts']} (lockouts so far: {k['lockouts']})",
+        f"PIN        {'scrypt hash' if k.pin == PinSource.HASH else k.pin}",
+        f"failures   {k.failures} of {k.max_attempts} (lockouts so far: {k.lockouts})",
     ]
-    if k.get("locked"):
-        lines.append(f"LOCKED     for {k['retry_in_s']:g} s more")
-    elif k.get("retry_in_s"):
-        lines.append(f"next try   in {k['retry_in_s']:g} s")
-    if k.get("warning"):
-        lines.append(f"warning    {k['warning']}")
+    if k.locked:
+        lines.append(f"LOCKED     for {k.retry_in_s:g} s more")
+    elif k.retry_in_s:
+        lines.append(f"next try   in {k.retry_in_s:g} s")
+    if k.warning:
+        lines.append(f"warning    {k.warning}")
     return "\n".join(lines)
 
 

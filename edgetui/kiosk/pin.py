@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -188,7 +189,7 @@ class PinGuard:
         except OSError as exc:
             log.warning("kiosk PIN counters not saved to %s: %s", self.path, exc)
 
-    def state(self) -> dict[str, object]:
+    def state(self) -> dict[str, Any]:
         """failures, locked, retry_in_s: for the status section."""
         wait = self.wait_s()
         c = self.counters

@@ -24,6 +24,8 @@ from typing import Any
 from edgetui.api import APIError
 from edgetui.config import UIConfig
 from edgetui.kiosk.pin import PinCheck, PinError, PinGuard, PinHash, plain_matches, write_private
+from edgetui.models.kiosk import KioskSection, PinSource
+from edgetui.models.serde import to_dict
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +150,12 @@ class KioskPin:
             await asyncio.to_thread(self._load)
 
     # -- RuntimeAPI -------------------------------------------------------------------
-    def section(self) -> dict[str, Any]:
-        source = "unavailable" if self._broken else None
-        source = source or ("hash" if self.pin_hash is not None else "plain")
-        return {"pin": source, **self.guard.state(), "warning": self.warning}
+    def section(self) -> KioskSection:
+        if self._broken:
+            source = PinSource.UNAVAILABLE
+        else:
+            source = PinSource.HASH if self.pin_hash is not None else PinSource.PLAIN
+        return KioskSection(source, **self.guard.state(), warning=self.warning)
 
     def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
         return {"kiosk.unlock": self._m_unlock, "kiosk.set_pin": self._m_set_pin}
@@ -172,4 +176,4 @@ class KioskPin:
             raise APIError(f"kiosk.set_pin: {exc}", PIN_ERROR) from None
         except OSError as exc:
             raise APIError(f"kiosk.set_pin: cannot write {self.hash_path}: {exc}") from None
-        return {"ok": True, "path": str(self.hash_path), **self.section()}
+        return {"ok": True, "path": str(self.hash_path), **to_dict(self.section())}

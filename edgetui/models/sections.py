@@ -13,11 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgetui.models.kiosk import KioskSection
+from edgetui.models.remote import CommandsSection
+from edgetui.models.security import SecuritySection
 from edgetui.models.serde import convert
 
 # name in the snapshot -> the type of its section (a dataclass, or list[...] of one).
 # Each part's entry is added beside its dataclass's import, in alphabetical order.
-SECTION_TYPES: dict[str, Any] = {}
+SECTION_TYPES: dict[str, Any] = {
+    "commands": CommandsSection,
+    "kiosk": KioskSection,
+    "security": SecuritySection,
+}
 
 
 def decode_section(name: str, value: Any) -> Any:

@@ -29,6 +29,11 @@ class Snapshot:
     history: ResourceHistory = field(default_factory=ResourceHistory)
     sections: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A section given in its JSON form (a test's literal, an older caller) becomes its
+        # registered type here, so the faces always read attributes; a typed one is kept.
+        self.sections = {k: decode_section(k, v) for k, v in self.sections.items()}
+
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
         """JSON form: sections are flattened beside `resources` (agents, inference, ota...)."""
         out: dict[str, Any] = {
@@ -57,5 +62,5 @@ class Snapshot:
             time=data["time"],
             resources=from_dict(ResourceSample, data["resources"]),
             history=from_dict(ResourceHistory, data.get("history") or {}),
-            sections={k: decode_section(k, v) for k, v in data.items() if k not in fixed},
+            sections={k: v for k, v in data.items() if k not in fixed},
         )

@@ -28,6 +28,8 @@ from typing import Any
 
 from edgetui.config import RemoteConfig
 from edgetui.models.clock import parse_rfc3339, rfc3339
+from edgetui.models.remote import CommandRecord, CommandsSection
+from edgetui.models.serde import from_dict
 from edgetui.models.vocabulary import JobState, Topic, device_topic
 from edgetui.remote.commands import (
     Command,
@@ -85,7 +87,7 @@ class RemoteCommands:
         self.error: str | None = None
         self.counts: Counter[str] = Counter()
         self.rejected_by_reason: Counter[str] = Counter()
-        self.recent: deque[dict[str, Any]] = deque(maxlen=10)
+        self.recent: deque[CommandRecord] = deque(maxlen=10)
         self.running: str | None = None
         self._queue: asyncio.Queue[Command] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -308,7 +310,7 @@ class RemoteCommands:
             record["result"] = (
                 result if len(text) <= RESULT_BYTES else {"truncated": text[:RESULT_BYTES]}
             )
-        self.recent.append({k: v for k, v in record.items() if k != "result"})
+        self.recent.append(from_dict(CommandRecord, record))
         return record
 
     async def _report(
@@ -341,28 +343,28 @@ class RemoteCommands:
                     return
                 await asyncio.sleep(0.2)
 
-    def section(self) -> dict[str, Any]:
+    def section(self) -> CommandsSection:
         """The `commands` section."""
         v = self.verifier
-        return {
-            "topic": device_topic(self.device_id, Topic.COMMANDS),
-            "result_topic": device_topic(self.device_id, Topic.COMMAND_RESULT),
-            "trusted_keys": sorted(v.trusted) if v else [],
-            "revoked_keys": sorted(v.revoked) if v else [],
-            "error": self.error,
-            "received": self.counts["received"],
-            "accepted": self.counts["accepted"],
-            "rejected": self.counts["rejected"],
-            "rejected_by_reason": dict(self.rejected_by_reason),
-            "rejections_not_published": self.suppressed,
-            "succeeded": self.counts["succeeded"],
-            "failed": self.counts["failed"],
-            "timed_out": self.counts["timed_out"],
-            "queued": self._queue.qsize() if self._queue else 0,
-            "running": self.running,
-            "replay_window": len(self.replay) if self.replay else 0,
-            "recent": list(self.recent),
-        }
+        return CommandsSection(
+            topic=device_topic(self.device_id, Topic.COMMANDS),
+            result_topic=device_topic(self.device_id, Topic.COMMAND_RESULT),
+            trusted_keys=sorted(v.trusted) if v else [],
+            revoked_keys=sorted(v.revoked) if v else [],
+            error=self.error,
+            received=self.counts["received"],
+            accepted=self.counts["accepted"],
+            rejected=self.counts["rejected"],
+            rejected_by_reason=dict(self.rejected_by_reason),
+            rejections_not_published=self.suppressed,
+            succeeded=self.counts["succeeded"],
+            failed=self.counts["failed"],
+            timed_out=self.counts["timed_out"],
+            queued=self._queue.qsize() if self._queue else 0,
+            running=self.running,
+            replay_window=len(self.replay) if self.replay else 0,
+            recent=list(self.recent),
+        )
 
 
 def _key_of(payload: bytes) -> str | None:

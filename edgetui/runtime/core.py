@@ -20,6 +20,7 @@ from edgetui.cancel import cancel_and_wait
 from edgetui.config import Config, ConfigError
 from edgetui.models import Snapshot
 from edgetui.models.clock import rfc3339
+from edgetui.models.serde import to_dict
 from edgetui.models.untrusted import clip
 from edgetui.runtime.parts import PARTS, PartBuilders, Service
 from edgetui.telemetry import History, Sampler
@@ -126,7 +127,10 @@ class Runtime(PartBuilders):
         fn = self._methods.get(method)
         if fn is None:
             raise APIError(f"unknown method: {clip(method)}", code=-32601)
-        return await call_guarded(caller, method, params or {}, fn, self.security)
+        result = await call_guarded(caller, method, params or {}, fn, self.security)
+        # A result crosses the API in its JSON form, standalone as over the socket: a part
+        # may answer with its typed section, the caller gets the same plain values either way.
+        return to_dict(result)
 
     def report_security(self, kind: str, message: str, **kw: Any) -> None:
         """The hook for other parts' refusals ("bad_signature", "wrong_pin": see

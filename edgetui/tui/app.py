@@ -18,6 +18,7 @@ from textual.widgets import Footer
 
 from edgetui.api import APIError, Disconnected, Notification, RuntimeAPI
 from edgetui.models import Snapshot
+from edgetui.models.kiosk import KioskSection
 from edgetui.tui.header import Banner, StatusHeader
 from edgetui.tui.panels import PANELS, Panel, PanelAction
 from edgetui.tui.screens.confirm import ConfirmScreen
@@ -277,7 +278,8 @@ class EdgeApp(App[None]):
 
     def _warn_kiosk_pin(self, snap: Snapshot) -> None:
         """Once per session in kiosk mode: say how to replace a plain-text PIN."""
-        warning = (snap.sections.get("kiosk") or {}).get("warning")
+        kiosk = snap.sections.get("kiosk")
+        warning = kiosk.warning if isinstance(kiosk, KioskSection) else None
         if self.kiosk and warning and not self._pin_warned:
             self._pin_warned = True
             self.notify(warning, title="Kiosk PIN", severity="warning", timeout=15)

@@ -86,10 +86,11 @@ async def test_standalone_runs_with_the_invoking_users_role(
             "role": "viewer",
         }
         sec = rt.security.section()
-        assert sec["counts"]["refused_call"] == 1
-        assert sec["events"][0]["kind"] == "refused_call"
-        assert sec["audit"]["last"][0]["method"] == "buffer.flush"
-        assert sec["audit"]["last"][0]["ok"] is False
+        assert sec.counts["refused_call"] == 1
+        assert sec.events[0].kind == "refused_call"
+        assert sec.audit is not None
+        assert sec.audit.last[0].method == "buffer.flush"
+        assert sec.audit.last[0].ok is False
         await rt.call("status")  # viewer: fine, and not audited
         assert rt.security.log.last_seq == 1
     finally:

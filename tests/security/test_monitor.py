@@ -14,6 +14,7 @@ from edgetui.api import APIError
 from edgetui.audit import MONITOR_KINDS, verify_log
 from edgetui.config import Config
 from edgetui.control import RuntimeClient, socket_path
+from edgetui.models.serde import to_dict
 from edgetui.runtime import Runtime
 from tests.support.cli import run_cli
 from tests.support.mqtt_sub import Collector
@@ -23,7 +24,7 @@ from tests.uplink.helpers import wait_until
 
 def _events(rt: Runtime, kind: str) -> list[dict]:
     assert rt.security is not None
-    return [e for e in rt.security.section()["events"] if e["kind"] == kind]
+    return [to_dict(e) for e in rt.security.section().events if e.kind == kind]
 
 
 async def test_a_tampered_booted_slot_is_found_by_the_periodic_rehash(tmp_path: Path) -> None:
@@ -34,9 +35,11 @@ async def test_a_tampered_booted_slot_is_found_by_the_periodic_rehash(tmp_path: 
     rt = Runtime(cfg, dev.state_dir)
     await rt.start()
     try:
-        await wait_until(lambda: "slot" in rt.security.monitor.checks, what="a first re-hash")
-        assert rt.security.monitor.checks["slot"]["ok"] is True
-        assert rt.security.section()["counts"]["slot_tampered"] == 0
+        await wait_until(
+            lambda: rt.security.monitor.checks.slot is not None, what="a first re-hash"
+        )
+        assert rt.security.monitor.checks.slot.ok is True
+        assert rt.security.section().counts["slot_tampered"] == 0
         slot = dev.store().slot_dir(dev.store().current())
         (slot / "golden.json").write_text("[]")  # changed after install
         await wait_until(lambda: _events(rt, "slot_tampered"), what="the tamper event")
@@ -44,7 +47,7 @@ async def test_a_tampered_booted_slot_is_found_by_the_periodic_rehash(tmp_path: 
         assert ev["message"].startswith("slot a (1.0.0) no longer matches its recorded checksum")
         assert ev["data"]["expected"] != ev["data"]["actual"]
         await wait_until(
-            lambda: any(x["method"] == "security.slot_tampered" for x in rt.security.last),
+            lambda: any(x.method == "security.slot_tampered" for x in rt.security.last),
             what="the audit record",
         )
     finally:
@@ -66,7 +69,7 @@ async def test_an_edited_audit_trail_raises_an_event(config: Config, state_dir: 
         assert result["audit"]["problem"]["kind"] == "edited"
         (ev,) = _events(rt, "audit_chain_broken")
         assert "record 2 (line 2) was edited" in ev["message"]
-        assert rt.security.section()["checks"]["audit"]["ok"] is False
+        assert rt.security.section().checks.audit.ok is False
     finally:
         await rt.stop()
 
@@ -113,7 +116,7 @@ async def test_hooks_for_bad_signatures_and_wrong_pins(config: Config, state_dir
     assert bad["result"]["ok"] is False and "bad signature" in bad["result"]["error"]
     assert by_method["security.wrong_pin"]["who"]["via"] == "kiosk"
     assert verify_log(state_dir / "audit" / "audit.log").ok
-    assert set(rt.security.section()["counts"]) == set(MONITOR_KINDS)
+    assert set(rt.security.section().counts) == set(MONITOR_KINDS)
 
 
 async def test_audit_records_go_uplink_through_the_outbox(
@@ -160,8 +163,8 @@ async def test_monitor_rejects_unknown_kinds(config: Config, state_dir: Path) ->
     for i in range(3):
         mon.report("wrong_pin", f"try {i}")
     sec = mon.section()
-    assert sec["counts"]["wrong_pin"] == 3 and len(sec["events"]) == 2  # counts outlive the ring
-    assert sec["events"][0]["message"] == "try 2"
+    assert sec.counts["wrong_pin"] == 3 and len(sec.events) == 2  # counts outlive the ring
+    assert sec.events[0].message == "try 2"
     await asyncio.sleep(0)
 
 
@@ -241,8 +244,8 @@ async def test_refusals_past_the_rate_limit_are_only_counted(
             with pytest.raises(APIError):
                 await rt.call("buffer.flush", {"timeout": 0})
         sec = rt.security.section()
-        assert sec["counts"]["refused_call"] == 100
-        assert sec["audit"]["suppressed"] > 0
-        assert rt.security.log.last_seq == 100 - sec["audit"]["suppressed"]
+        assert sec.counts["refused_call"] == 100
+        assert sec.audit is not None and sec.audit.suppressed > 0
+        assert rt.security.log.last_seq == 100 - sec.audit.suppressed
     finally:
         await rt.stop()

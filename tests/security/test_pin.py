@@ -106,7 +106,7 @@ async def test_plain_text_pin_loads_with_a_migration_warning(tmp_path: Path, cap
     with caplog.at_level(logging.WARNING):
         await kiosk.start()
     assert "edgetui kiosk set-pin" in caplog.text and "/etc/e.toml" in caplog.text
-    assert kiosk.section()["pin"] == "plain" and "kiosk_pin" in kiosk.section()["warning"]
+    assert kiosk.section().pin == "plain" and "kiosk_pin" in str(kiosk.section().warning)
     assert (await kiosk.unlock("2468")).ok
 
 
@@ -151,7 +151,7 @@ async def test_wrong_pins_reach_the_monitor_hook_and_notify(tmp_path: Path) -> N
     assert (await kiosk.unlock("1357")).reason == "locked"  # locked: not even checked
     assert [s["reason"] for s in seen] == ["wrong", "backoff", "locked", "locked"]
     assert notes[0][0] == "security" and notes[0][1]["event"] == "kiosk_pin_refused"
-    assert kiosk.section()["locked"] is True
+    assert kiosk.section().locked is True
 
 
 async def test_a_damaged_hash_file_refuses_every_pin(tmp_path: Path) -> None:

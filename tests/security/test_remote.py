@@ -91,7 +91,7 @@ async def test_a_signed_flush_runs_once_even_across_restarts(device, ops_key) ->
     send(sub, doc)
     await sub.wait_for(lambda: states(sub, doc["id"]).count("REJECTED") == 2)
     section = rt.remote.section()
-    assert section["succeeded"] == 1 and section["rejected_by_reason"] == {"replayed": 2}
+    assert section.succeeded == 1 and section.rejected_by_reason == {"replayed": 2}
 
 
 async def test_refusals_are_published_with_their_reason(device, ops_key, tmp_path) -> None:
@@ -133,7 +133,7 @@ async def test_refusals_are_published_with_their_reason(device, ops_key, tmp_pat
         "not_for_this_device",
         "bad_params",
     ]
-    assert rt.remote.section()["rejected"] == 5
+    assert rt.remote.section().rejected == 5
 
 
 async def test_a_command_that_fails_says_why(device, ops_key) -> None:

@@ -18,24 +18,15 @@ from edgetui.access.policy import (
 from edgetui.api import APIError
 from edgetui.models.security import Caller
 
+Params = dict[str, Any]
+
 
 class Auditor(Protocol):
     """What the gate needs of the audit part (`edgetui.audit.SecurityService`): the access
     part does not import it, so audit may use the policy without an import circle."""
 
-    async def refused(
-        self, caller: Caller, method: str, params: dict[str, Any], needed: str, message: str
-    ) -> None: ...
-
-    async def record_call(
-        self,
-        caller: Caller,
-        method: str,
-        params: dict[str, Any],
-        *,
-        result: Any = None,
-        error: Exception | None = None,
-    ) -> None: ...
+    async def refused(self, caller: Caller, method: str, params: Params, needed: str, message: str) -> None: ...  # noqa: E501  # fmt: skip
+    async def record_call(self, caller: Caller, method: str, params: Params, *, result: Any = None, error: Exception | None = None) -> None: ...  # noqa: E501  # fmt: skip
 
 
 async def check_allowed(

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edgetui.audit.device_key import verify as verify_signature
 from edgetui.models.clock import parse_rfc3339
+from edgetui.models.untrusted import no_duplicate_keys
 
 GENESIS = "0" * 64
 HEAD_SUFFIX = ".head.json"
@@ -50,21 +51,12 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "hash"})).hexdigest()
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key[:40]!r}")
-        out[key] = value
-    return out
-
-
 def parse_record(raw: bytes, line: int) -> dict[str, Any]:
     """One line as a record; AuditFormatError (and nothing else) when it is not one."""
     if len(raw) > MAX_RECORD:
         raise AuditFormatError(line, f"longer than {MAX_RECORD} bytes")
     try:
-        rec = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+        rec = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicate_keys)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise AuditFormatError(line, f"not JSON: {str(exc)[:80]}") from None
     if not isinstance(rec, dict):
@@ -117,7 +109,7 @@ def read_head(path: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     try:
-        head = json.loads(raw, object_pairs_hook=_reject_duplicates)
+        head = json.loads(raw, object_pairs_hook=no_duplicate_keys)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise AuditFormatError(0, f"signed head is not JSON: {str(exc)[:80]}") from None
     ok = (
@@ -173,10 +165,12 @@ def _line_of_seq(rows: list[tuple[int, bytes, bool]], seq: int) -> int | None:
     return None
 
 
-def _fail(report: VerifyReport, kind: str, line: int, seq: int | None, msg: str) -> VerifyReport:
-    report.ok = False
-    report.problem = Problem(kind, line, seq, msg)
-    return report
+class _Broken(Exception):
+    """The first problem found; `verify_log` turns it into the report's verdict."""
+
+    def __init__(self, kind: str, line: int, seq: int | None, msg: str) -> None:
+        super().__init__(msg)
+        self.problem = Problem(kind, line, seq, msg)
 
 
 def verify_log(path: Path, public: Ed25519PublicKey | None = None) -> VerifyReport:
@@ -185,76 +179,84 @@ def verify_log(path: Path, public: Ed25519PublicKey | None = None) -> VerifyRepo
     (OSError)."""
     path = Path(path)
     report = VerifyReport(ok=True, path=str(path))
+    try:
+        seen = _walk_chain(list(iter_lines(path)) if path.exists() else [], report)
+        _check_head(report, path, public, seen)
+    except _Broken as broken:
+        report.ok, report.problem = False, broken.problem
+    return report
+
+
+def _walk_chain(rows: list[tuple[int, bytes, bool]], report: VerifyReport) -> dict[int, str]:
+    """Check every record against the one before; the hash of each seq seen. Counts
+    `records` as it goes, and sets `last_seq` and `last_hash` when the whole chain holds."""
     seen: dict[int, str] = {}
     prev_hash, prev_seq = GENESIS, 0
-    rows = list(iter_lines(path)) if path.exists() else []
-    if rows:
-        for i, (n, raw, complete) in enumerate(rows):
-            if not complete:
-                return _fail(
-                    report,
-                    "truncated",
-                    n,
-                    prev_seq + 1,
-                    f"line {n}: the last record is cut short (truncated after record {prev_seq})",
-                )
-            if not raw.strip():
-                continue
-            try:
-                rec = parse_record(raw, n)
-            except AuditFormatError as exc:
-                return _fail(report, "unreadable", n, None, f"{exc} (after record {prev_seq})")
-            seq = rec["seq"]
-            if record_hash(rec) != rec["hash"]:
-                return _fail(report, "edited", n, seq, f"record {seq} (line {n}) was edited")
-            if seq <= prev_seq:
-                return _fail(
-                    report,
-                    "reordered",
-                    n,
-                    seq,
-                    f"record {seq} (line {n}) comes after record {prev_seq}: reordered",
-                )
-            if seq != prev_seq + 1:
-                later = _line_of_seq(rows[i + 1 :], prev_seq + 1)
-                if later is not None:
-                    return _fail(
-                        report,
-                        "reordered",
-                        n,
-                        seq,
-                        f"record {seq} (line {n}) comes before record {prev_seq + 1} "
-                        f"(line {later}): reordered",
-                    )
-                missing = (
-                    f"record {prev_seq + 1}"
-                    if seq == prev_seq + 2
-                    else f"records {prev_seq + 1}-{seq - 1}"
-                )
-                return _fail(report, "deleted", n, seq, f"{missing} deleted before line {n}")
-            if rec["prev"] != prev_hash:
-                return _fail(
-                    report,
-                    "edited",
-                    n,
-                    seq,
-                    f"record {seq} (line {n}) does not chain to record {prev_seq}: "
-                    f"record {prev_seq} was edited or replaced",
-                )
-            prev_hash, prev_seq = rec["hash"], seq
-            seen[seq] = rec["hash"]
-            report.records += 1
-    report.last_seq, report.last_hash = prev_seq, prev_hash
+    for i, (n, raw, complete) in enumerate(rows):
+        if not complete:
+            raise _Broken(
+                "truncated", n, prev_seq + 1,
+                f"line {n}: the last record is cut short (truncated after record {prev_seq})",
+            )  # fmt: skip
+        if not raw.strip():
+            continue
+        try:
+            rec = parse_record(raw, n)
+        except AuditFormatError as exc:
+            raise _Broken("unreadable", n, None, f"{exc} (after record {prev_seq})") from None
+        seq = rec["seq"]
+        if record_hash(rec) != rec["hash"]:
+            raise _Broken("edited", n, seq, f"record {seq} (line {n}) was edited")
+        if seq != prev_seq + 1:
+            _out_of_order(rows[i + 1 :], n, seq, prev_seq)
+        if rec["prev"] != prev_hash:
+            raise _Broken(
+                "edited", n, seq,
+                f"record {seq} (line {n}) does not chain to record {prev_seq}: "
+                f"record {prev_seq} was edited or replaced",
+            )  # fmt: skip
+        prev_hash, prev_seq = rec["hash"], seq
+        seen[seq] = rec["hash"]
+        report.records += 1
+    report.last_seq, report.last_hash = prev_seq, prev_hash  # only once the chain held
+    return seen
+
+
+def _out_of_order(rest: list[tuple[int, bytes, bool]], n: int, seq: int, prev_seq: int) -> None:
+    """Record `seq` at line `n` does not follow `prev_seq`: reordered, or some deleted."""
+    if seq <= prev_seq:
+        raise _Broken(
+            "reordered", n, seq,
+            f"record {seq} (line {n}) comes after record {prev_seq}: reordered",
+        )  # fmt: skip
+    later = _line_of_seq(rest, prev_seq + 1)
+    if later is not None:
+        raise _Broken(
+            "reordered", n, seq,
+            f"record {seq} (line {n}) comes before record {prev_seq + 1} (line {later}): "
+            "reordered",
+        )  # fmt: skip
+    missing = (
+        f"record {prev_seq + 1}" if seq == prev_seq + 2 else f"records {prev_seq + 1}-{seq - 1}"
+    )
+    raise _Broken("deleted", n, seq, f"{missing} deleted before line {n}")
+
+
+def _check_head(
+    report: VerifyReport, path: Path, public: Ed25519PublicKey | None, seen: dict[int, str]
+) -> None:
+    """The signed head: its signature (when the public key is known), and that the record
+    it names is still there, unchanged."""
     try:
         head = read_head(head_path(path))
     except AuditFormatError as exc:
-        return _fail(report, "bad_signature", 0, None, str(exc))
+        raise _Broken("bad_signature", 0, None, str(exc)) from None
     except OSError as exc:
-        return _fail(report, "unreadable", 0, None, f"signed head: {exc.strerror}")
+        raise _Broken("unreadable", 0, None, f"signed head: {exc.strerror}") from None
     report.head = head
     if head is None:
         report.notes.append("no signed head yet")
-        return report
+        return
     if public is None:
         report.signature = "unchecked"
         report.notes.append("no device public key: the head's signature was not checked")
@@ -265,25 +267,16 @@ def verify_log(path: Path, public: Ed25519PublicKey | None = None) -> VerifyRepo
             sig = b""
         if not verify_signature(public, sig, head_payload(head)):
             report.signature = "invalid"
-            return _fail(
-                report,
-                "bad_signature",
-                0,
-                head.get("seq"),
+            raise _Broken(
+                "bad_signature", 0, head.get("seq"),
                 "the signed head's signature does not verify (head edited, or another key)",
-            )
+            )  # fmt: skip
         report.signature = "valid"
-    hseq = head["seq"]
-    if hseq > prev_seq:
-        return _fail(
-            report,
-            "truncated",
-            0,
-            prev_seq + 1,
-            f"the log ends at record {prev_seq} but record {hseq} was signed: truncated",
-        )
+    hseq, last = head["seq"], report.last_seq
+    if hseq > last:
+        raise _Broken(
+            "truncated", 0, last + 1,
+            f"the log ends at record {last} but record {hseq} was signed: truncated",
+        )  # fmt: skip
     if hseq > 0 and seen.get(hseq) != head["hash"]:
-        return _fail(
-            report, "edited", 0, hseq, f"record {hseq} differs from the one that was signed"
-        )
-    return report
+        raise _Broken("edited", 0, hseq, f"record {hseq} differs from the one that was signed")

@@ -211,28 +211,22 @@ class PinGuard:
         now, c = self.clock(), self.counters
         if c.locked_until > now:
             wait = c.locked_until - now
-            return PinCheck(
-                False,
-                "locked",
-                f"locked after {self.max_attempts} wrong PINs; try again in {_words(wait)}",
-                c.failures,
-                self.max_attempts,
-                round(wait, 1),
-            )
+            why = f"locked after {self.max_attempts} wrong PINs; try again in {_words(wait)}"
+            return self._refusal("locked", why, wait)
         if c.locked_until and c.failures >= self.max_attempts:
             c.failures = 0  # the lockout is over: a fresh series of tries
             c.locked_until = 0.0
         if c.next_try_at > now:
             wait = c.next_try_at - now
-            return PinCheck(
-                False,
-                "backoff",
-                f"too soon after a wrong PIN; try again in {_words(wait)}",
-                c.failures,
-                self.max_attempts,
-                round(wait, 1),
+            return self._refusal(
+                "backoff", f"too soon after a wrong PIN; try again in {_words(wait)}", wait
             )
         return None
+
+    def _refusal(self, reason: str, message: str, wait: float) -> PinCheck:
+        return PinCheck(
+            False, reason, message, self.counters.failures, self.max_attempts, round(wait, 1)
+        )
 
     def record(self, ok: bool) -> PinCheck:
         """Book the outcome of a try that gate() allowed."""

@@ -31,7 +31,9 @@ def clip(value: object, limit: int = CLIP_CHARS, *, quote: bool = True) -> str:
     return f"{show(text[:limit])}… ({len(text)} chars)"
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`json.loads` object_pairs_hook refusing a duplicated key (StrictJSONError, a
+    ValueError): another reader could take the other value than the one signed or hashed."""
     obj: dict[str, Any] = {}
     for key, value in pairs:
         if key in obj:
@@ -63,7 +65,7 @@ def loads_strict(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     Raises StrictJSONError (a ValueError) with a one-line reason.
     """
     try:
-        value = json.loads(data, object_pairs_hook=_no_duplicates)
+        value = json.loads(data, object_pairs_hook=no_duplicate_keys)
     except StrictJSONError:
         raise
     except RecursionError:

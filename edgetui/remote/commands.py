@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from edgetui.keys import key_id, load_public_key
 from edgetui.models.clock import format_rfc3339, parse_rfc3339
+from edgetui.models.untrusted import no_duplicate_keys
 
 MAX_COMMAND_BYTES = 16 * 1024
 ECHO = 64  # refused input is echoed at most this long
@@ -138,16 +139,6 @@ class Command:
         return spec.method, {spec.rename.get(k, k): v for k, v in self.params.items()}
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Another reader could take the other value of a duplicated key than the one signed.
-    seen: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in seen:
-            raise ValueError(f"duplicate key {_echo(k)!r}")
-        seen[k] = v
-    return seen
-
-
 def parse_command(data: bytes | str) -> Command:
     """Parse and type-check a command document; CommandRefused("malformed") otherwise."""
     if isinstance(data, str):
@@ -155,7 +146,7 @@ def parse_command(data: bytes | str) -> Command:
     if len(data) > MAX_COMMAND_BYTES:
         raise CommandRefused("malformed", f"command larger than {MAX_COMMAND_BYTES} bytes")
     try:
-        obj = json.loads(data, object_pairs_hook=_no_duplicates)
+        obj = json.loads(data, object_pairs_hook=no_duplicate_keys)
     except RecursionError:
         raise CommandRefused("malformed", "command nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:

@@ -268,17 +268,10 @@ class RemoteCommands:
                     cmd, JobState.SUCCEEDED, message=f"{cmd.command} done", result=result
                 )
 
-    async def _finish(
-        self,
-        cmd: Command,
-        state: str,
-        *,
-        message: str,
-        result: Any = None,
-        reason: str | None = None,
-    ) -> None:
+    async def _finish(self, cmd: Command, state: str, **report: Any) -> None:
+        """A terminal state: counted, reported (`_report`'s keywords), handed on."""
         self.counts[state.lower()] += 1
-        record = await self._report(cmd, state, message=message, result=result, reason=reason)
+        record = await self._report(cmd, state, **report)
         if self.on_finished is not None:
             with contextlib.suppress(Exception):
                 self.on_finished(record)

@@ -3,7 +3,7 @@
 Offers the part, `SecurityService` (the runtime's "security" service and snapshot section:
 the hash-chained audit trail with its signed head, the monitor of security events, the
 periodic slot re-hash), `audit_path`, `keys_dir`; the reader for tools and faces:
-`verify_log`, `read_records`, `iter_lines`, `parse_record`, `record_time`,
+`verify_log`, `read_records`, `select_records`, `iter_lines`, `parse_record`, `record_time`,
 `AuditFormatError`, `VerifyReport`, `load_public`, `DeviceKeyError`, `PUB_NAME`;
 `MONITOR_KINDS`, the kinds of security events; and for tools and benchmarks `AuditLog` (the
 writer) and `DeviceKey` (the device's Ed25519 key, which signs the audit head).
@@ -21,6 +21,7 @@ from edgetui.audit.reader import (
     parse_record,
     read_records,
     record_time,
+    select_records,
     verify_log,
 )
 from edgetui.audit.service import SecurityService, audit_path, keys_dir
@@ -41,5 +42,6 @@ __all__ = [
     "parse_record",
     "read_records",
     "record_time",
+    "select_records",
     "verify_log",
 ]

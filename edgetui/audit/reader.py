@@ -98,6 +98,39 @@ def record_time(rec: dict[str, Any]) -> float | None:
         return None
 
 
+@dataclass
+class Selection:
+    """Records of a log chosen by time and count, and the lines that were not records."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    bad: list[AuditFormatError] = field(default_factory=list)
+
+
+def select_records(path: Path, *, after: float | None = None, last: int = 0) -> Selection:
+    """The records of `path` at or after `after` (epoch seconds), the `last` N of them (0:
+    all), oldest first; a line that is not a record (or a cut last line) is kept in `bad`,
+    never dropped silently. OSError when the file cannot be read."""
+    out = Selection()
+    for n, raw, complete in iter_lines(path):
+        if not raw.strip():
+            continue
+        try:
+            if not complete:
+                raise AuditFormatError(n, "truncated (incomplete last line)")
+            rec = parse_record(raw, n)
+        except AuditFormatError as exc:
+            out.bad.append(exc)
+            continue
+        if after is not None:
+            t = record_time(rec)
+            if t is None or t < after:
+                continue
+        out.records.append(rec)
+    if last:
+        out.records = out.records[-last:]
+    return out
+
+
 def head_path(log_path: Path) -> Path:
     return Path(log_path).with_name(Path(log_path).name + HEAD_SUFFIX)
 

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,103 @@ async def _console_redraws(store: Any, rounds: int = 30) -> dict[str, float]:
     }
 
 
+@dataclass
+class _Run:
+    """The processes of one bench run: broker, ingest, bare subscriber, simulator."""
+
+    broker: LocalBroker
+    db: str
+    key: Path
+    fleet: subprocess.Popen[str]
+    bare: subprocess.Popen[str]
+    sim: subprocess.Popen[str]
+    bare_lines: _Lines
+    sim_lines: _Lines
+
+    @property
+    def procs(self) -> list[subprocess.Popen[str]]:
+        return [self.fleet, self.bare, self.sim]
+
+    def pids(self) -> dict[str, int]:
+        return {
+            "fleet ingest": self.fleet.pid,
+            "bare paho": self.bare.pid,
+            "mosquitto": self.broker.proc.pid,
+            "simulator": self.sim.pid,
+        }
+
+
+@dataclass
+class _Window:
+    """What the steady-state window measured."""
+
+    figures: list[Any]
+    rates: dict[str, float]
+    load: Load
+    elapsed: float
+    connect_s: float
+
+
+def _start(args: argparse.Namespace, work: Path, broker: LocalBroker, procs: list[Any]) -> _Run:
+    """Ingest and bare subscriber first (subscribed before any device speaks), then the
+    simulator; every process is appended to `procs` as soon as it runs."""
+    py = [sys.executable, "-m", "edgetui"]
+    db = args.store or str(work / "fleet.db")
+    fleet = _spawn([*py, "--state-dir", str(work), "fleet", "ingest", "--broker", broker.url,
+                    "--store", db, "--name", "bench", "--json"])  # fmt: skip
+    procs.append(fleet)
+    bare = _spawn([sys.executable, "-m", "edgetui.bench.fleet_bare", broker.url])
+    procs.append(bare)
+    bare_lines = _Lines(bare)
+    time.sleep(1.0)  # both subscribed before the devices say anything
+    key, pub = fleet_rollout.make_key(work)
+    sim = _spawn([*py, "fleet", "simulate", "--broker", broker.url,
+                  "--devices", str(args.devices), "--telemetry-interval",
+                  str(args.interval), "--json", "--trusted-key", str(pub),
+                  "--fail-rate", "0.02", "--offline-rate", "0.05",
+                  "--offline-for", str(2 * args.interval),
+                  "--install-s", str(fleet_rollout.SIM_INSTALL_S),
+                  "--health-s", str(fleet_rollout.SIM_HEALTH_S)])  # fmt: skip
+    procs.append(sim)
+    return _Run(broker, db, key, fleet, bare, sim, bare_lines, _Lines(sim))
+
+
+def _all_connected(run: _Run, devices: int) -> bool:
+    try:
+        doc = json.loads(run.sim_lines.last)
+        # The flaky devices (5%) may be offline right now.
+        return doc["connected"] >= devices - doc["offline_now"]
+    except (ValueError, KeyError):
+        return False
+
+
+def _ingest_window(args: argparse.Namespace, run: _Run, store: Any, connect_s: float) -> _Window:
+    """CPU, RSS and rates of every process over one window in steady state."""
+    load_start = load_average()
+    rows0, bare0, t0 = _raw_rows(store), int(run.bare_lines.last or 0), time.monotonic()
+    figures = measure(run.pids(), args.seconds, warmup=0.0)
+    elapsed = time.monotonic() - t0
+    rates = {
+        "fleet ingest": (_raw_rows(store) - rows0) / elapsed,
+        "bare paho": (int(run.bare_lines.last or 0) - bare0) / elapsed,
+    }
+    return _Window(figures, rates, Load(load_start, load_average()), elapsed, connect_s)
+
+
+def _rollout_half(args: argparse.Namespace, run: _Run, work: Path) -> dict[str, Any]:
+    """The rollouts (fleet_rollout.py), with every process's CPU over their span."""
+    busy = {"runner (bench)": os.getpid(), **run.pids()}
+    cpu0, t_roll = _cpu_seconds(busy), time.monotonic()
+    rollouts = fleet_rollout.rollout_phase(
+        run.db, run.broker.url, work, run.key, args.health_window, args.rollout_timeout
+    )
+    took = time.monotonic() - t_roll
+    cpu1 = _cpu_seconds(busy)
+    rollouts["seconds"] = round(took, 1)
+    rollouts["cpu_percent"] = {n: round(100.0 * (cpu1[n] - cpu0[n]) / took, 2) for n in busy}
+    return rollouts
+
+
 def cmd_bench_fleet(ctx: Context) -> int:
     from edgetui.fleet import open_store
 
@@ -144,83 +242,21 @@ def cmd_bench_fleet(ctx: Context) -> int:
     if exe is None:
         print("edgetui: bench fleet needs mosquitto (make mosquitto)", file=sys.stderr)
         return EXIT_ERROR
-    py = [sys.executable, "-m", "edgetui"]
     with tempfile.TemporaryDirectory(prefix="edgetui-bench-fleet-") as tmp:
         work = Path(tmp)
         broker = LocalBroker(work, exe, BROKER_CONF)
         procs: list[subprocess.Popen[str]] = []
         try:
-            db = args.store or str(work / "fleet.db")
-            fleet = _spawn([*py, "--state-dir", tmp, "fleet", "ingest", "--broker", broker.url,
-                            "--store", db, "--name", "bench", "--json"])  # fmt: skip
-            bare = _spawn([sys.executable, "-m", "edgetui.bench.fleet_bare", broker.url])
-            procs += [fleet, bare]
-            bare_lines = _Lines(bare)
-            time.sleep(1.0)  # both subscribed before the devices say anything
-            key, pub = fleet_rollout.make_key(work)
-            sim = _spawn([*py, "fleet", "simulate", "--broker", broker.url,
-                          "--devices", str(args.devices), "--telemetry-interval",
-                          str(args.interval), "--json", "--trusted-key", str(pub),
-                          "--fail-rate", "0.02", "--offline-rate", "0.05",
-                          "--offline-for", str(2 * args.interval),
-                          "--install-s", str(fleet_rollout.SIM_INSTALL_S),
-                          "--health-s", str(fleet_rollout.SIM_HEALTH_S)])  # fmt: skip
-            procs.append(sim)
-            sim_lines = _Lines(sim)
+            run = _start(args, work, broker, procs)
             t_connect = time.monotonic()
-
-            def all_connected() -> bool:
-                try:
-                    doc = json.loads(sim_lines.last)
-                    # The flaky devices (5%) may be offline right now.
-                    return doc["connected"] >= args.devices - doc["offline_now"]
-                except (ValueError, KeyError):
-                    return False
-
-            if not _wait(all_connected, 600):
-                print(f"edgetui: simulator did not connect: {sim_lines.last}", file=sys.stderr)
+            if not _wait(lambda: _all_connected(run, args.devices), 600):
+                print(f"edgetui: simulator did not connect: {run.sim_lines.last}", file=sys.stderr)
                 return EXIT_ERROR
             connect_s = time.monotonic() - t_connect
             time.sleep(args.interval + 2)  # one whole interval: steady state
-            store = open_store(db, work)
-            load_start = load_average()
-            rows0, bare0, t0 = _raw_rows(store), int(bare_lines.last or 0), time.monotonic()
-            figures = measure(
-                {
-                    "fleet ingest": fleet.pid,
-                    "bare paho": bare.pid,
-                    "mosquitto": broker.proc.pid,
-                    "simulator": sim.pid,
-                },
-                args.seconds,
-                warmup=0.0,
-            )
-            elapsed = time.monotonic() - t0
-            rates = {
-                "fleet ingest": (_raw_rows(store) - rows0) / elapsed,
-                "bare paho": (int(bare_lines.last or 0) - bare0) / elapsed,
-            }
-            window = Load(load_start, load_average())
-            expected = args.devices / args.interval
-            rollouts = None
-            if not args.no_rollout:
-                busy = {
-                    "runner (bench)": os.getpid(),
-                    "fleet ingest": fleet.pid,
-                    "bare paho": bare.pid,
-                    "mosquitto": broker.proc.pid,
-                    "simulator": sim.pid,
-                }
-                cpu0, t_roll = _cpu_seconds(busy), time.monotonic()
-                rollouts = fleet_rollout.rollout_phase(
-                    db, broker.url, work, key, args.health_window, args.rollout_timeout
-                )
-                took = time.monotonic() - t_roll
-                cpu1 = _cpu_seconds(busy)
-                rollouts["seconds"] = round(took, 1)
-                rollouts["cpu_percent"] = {
-                    n: round(100.0 * (cpu1[n] - cpu0[n]) / took, 2) for n in busy
-                }
+            store = open_store(run.db, work)
+            window = _ingest_window(args, run, store, connect_s)
+            rollouts = None if args.no_rollout else _rollout_half(args, run, work)
             for p in procs:
                 stop_process(p)
             procs.clear()
@@ -231,25 +267,35 @@ def cmd_bench_fleet(ctx: Context) -> int:
             for p in procs:
                 stop_process(p)
             broker.stop()
-    by = {f.name: f for f in figures}
-    ingest_cpu = by["fleet ingest"].cpu_percent
+    return _report_fleet(args, window, rollouts, console, summary)
+
+
+def _report_fleet(
+    args: argparse.Namespace,
+    w: _Window,
+    rollouts: dict[str, Any] | None,
+    console: dict[str, float],
+    summary: Any,
+) -> int:
+    by = {f.name: f for f in w.figures}
     # Over the same window, side by side (one sample each: the processes run at once).
     labels = ("fleet ingest", "bare paho")
     rate, cpu = (
-        compare([rates[labels[0]]], [rates[labels[1]]], name="ingest / bare paho, rate",
-                labels=labels, unit="msg/s", load=window),
-        compare([ingest_cpu], [by[labels[1]].cpu_percent], name="ingest / bare paho, CPU",
-                labels=labels, unit="% of a core", load=window,
+        compare([w.rates[labels[0]]], [w.rates[labels[1]]], name="ingest / bare paho, rate",
+                labels=labels, unit="msg/s", load=w.load),
+        compare([by[labels[0]].cpu_percent], [by[labels[1]].cpu_percent],
+                name="ingest / bare paho, CPU", labels=labels, unit="% of a core", load=w.load,
                 goal=Goal("<=", GOAL_CPU, of="candidate")),
     )  # fmt: skip
+    expected = args.devices / args.interval
     doc = {
         "devices": args.devices,
         "interval_s": args.interval,
-        "window_s": elapsed,
-        "connect_s": connect_s,
+        "window_s": w.elapsed,
+        "connect_s": w.connect_s,
         "expected_rate": expected,
         "devices_in_store": summary.devices,
-        "processes": [{**f.__dict__, "rate": rates.get(f.name)} for f in figures],
+        "processes": [{**f.__dict__, "rate": w.rates.get(f.name)} for f in w.figures],
         "ingest_vs_bare": {"rate": rate.ratio, "cpu": cpu.ratio},
         "console": console,
         "rollouts": rollouts,
@@ -263,12 +309,12 @@ def cmd_bench_fleet(ctx: Context) -> int:
     }
     title = (
         f"bench fleet: {args.devices} simulated devices, telemetry every {args.interval:g} s "
-        f"(expected {expected:.0f} msg/s), {elapsed:.0f} s window, {summary.engine} store; "
-        f"all connected in {connect_s:.1f} s"
+        f"(expected {expected:.0f} msg/s), {w.elapsed:.0f} s window, {summary.engine} store; "
+        f"all connected in {w.connect_s:.1f} s"
     )
     lines = [f"{'process':<14} {'msg/s':>8} {'CPU % of a core':>16} {'peak RSS MB':>12}"]
-    for f in figures:
-        shown = f"{rates[f.name]:8.1f}" if f.name in rates else " " * 8
+    for f in w.figures:
+        shown = f"{w.rates[f.name]:8.1f}" if f.name in w.rates else " " * 8
         lines.append(f"{f.name:<14} {shown} {f.cpu_percent:>16.2f} {f.peak_rss_mb:>12.1f}")
     lines.append(f"{summary.devices} devices in the fleet store")
     met = "meets" if doc["goals"]["redraw_met"] else "misses"
@@ -279,8 +325,6 @@ def cmd_bench_fleet(ctx: Context) -> int:
         f"reading all rows {console['load_ms']:.0f} ms (first tick, in a thread)"
     )
     report([rate, cpu], as_json=args.json, title=title, figures=doc, lines=lines)
-    if args.json:
-        return EXIT_OK
-    if rollouts is not None:
+    if not args.json and rollouts is not None:
         fleet_rollout.print_rollouts(rollouts)
     return EXIT_OK

@@ -42,15 +42,12 @@ class PtyProcess:
             "LINES": str(rows),
             **(env or {}),
         }
+        # The child's three streams are the pty's slave end; its own session, so it has the
+        # pty as its controlling terminal.
         self.proc = subprocess.Popen(
-            argv,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=full_env,
-            start_new_session=True,
-            close_fds=True,
-        )
+            argv, stdin=slave, stdout=slave, stderr=slave, env=full_env,
+            start_new_session=True, close_fds=True,
+        )  # fmt: skip
         os.close(slave)
         self.master = master
         self.bytes_out = 0

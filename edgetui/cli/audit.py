@@ -16,14 +16,11 @@ from typing import Any
 
 from edgetui.audit import (
     PUB_NAME,
-    AuditFormatError,
     DeviceKeyError,
     audit_path,
-    iter_lines,
     keys_dir,
     load_public,
-    parse_record,
-    record_time,
+    select_records,
     verify_log,
 )
 from edgetui.cli.context import (
@@ -98,31 +95,13 @@ def cmd_list(ctx: Context) -> int:
         raise CommandError("-n must be 0 (all) or more", code=EXIT_USAGE)
     if not path.exists():
         raise CommandError(f"no audit trail at {path} (nothing audited yet?)")
-    records: list[dict[str, Any]] = []
-    bad = 0
     try:
-        for n, raw, complete in iter_lines(path):
-            if not raw.strip():
-                continue
-            try:
-                if not complete:
-                    raise AuditFormatError(n, "truncated (incomplete last line)")
-                rec = parse_record(raw, n)
-            except AuditFormatError as exc:
-                bad += 1
-                print(
-                    f"edgetui: {path}: {exc} (skipped; see `edgetui audit verify`)", file=sys.stderr
-                )
-                continue
-            if after is not None:
-                t = record_time(rec)
-                if t is None or t < after:
-                    continue
-            records.append(rec)
+        chosen = select_records(path, after=after, last=ctx.args.n)
     except OSError as exc:
         raise CommandError(_describe_os_error(path, exc)) from None
-    if ctx.args.n:
-        records = records[-ctx.args.n :]
+    for exc in chosen.bad:
+        print(f"edgetui: {path}: {exc} (skipped; see `edgetui audit verify`)", file=sys.stderr)
+    records, bad = chosen.records, len(chosen.bad)
     for rec in records:
         if ctx.args.json:
             print_json(rec)

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from edgetui.fleet.records import DeviceState
-from edgetui.fleet.rollout_records import Execution, RolloutRecord
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord
 from edgetui.models.vocabulary import (
     ANSWERING,
     EXEC_OPEN,

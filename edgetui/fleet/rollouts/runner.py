@@ -25,9 +25,9 @@ from typing import Any
 from edgetui.faults import fault_point
 from edgetui.fleet.mqtt import MqttAuth, make_client, process_name
 from edgetui.fleet.records import CommandRecord
-from edgetui.fleet.rollout_records import Execution, RolloutRecord
 from edgetui.fleet.rollouts.judge import judge
-from edgetui.fleet.store import FleetStore
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord
+from edgetui.fleet.rollouts.store import RolloutStore
 from edgetui.models.broker import BrokerAddress
 from edgetui.models.vocabulary import (
     ROLLOUT_FINAL,
@@ -57,7 +57,7 @@ class RolloutRunner:
 
     def __init__(
         self,
-        store: FleetStore,
+        store: RolloutStore,
         broker: BrokerAddress,
         rollout_id: str,
         *,

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from edgetui.fleet.records import iso
-from edgetui.fleet.rollout_records import Execution, RolloutRecord
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord
 from edgetui.models.vocabulary import ExecutionState
 
 

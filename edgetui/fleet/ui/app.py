@@ -31,6 +31,7 @@ from edgetui.fleet.ui.rollouts import RolloutsScreen, load_rollouts
 from edgetui.fleet.ui.runs import ConsoleRuns
 from edgetui.fleet.ui.table import DeviceTable
 from edgetui.models.broker import BrokerAddress
+from edgetui.models.vocabulary import DeviceStatus
 
 # Rows written by another fleet process (or committed just after a read) can carry an
 # `updated_at` slightly older than the newest one seen: read back this far every tick.
@@ -41,8 +42,8 @@ def _counts(devices: Iterable[DeviceState]) -> tuple[int, int, int, int]:
     """(online, offline, critical alerts, warning alerts) over the fleet, in one pass."""
     online = offline = crit = warn = 0
     for d in devices:
-        online += d.status == "online"
-        offline += d.status == "offline"
+        online += d.status == DeviceStatus.ONLINE
+        offline += d.status == DeviceStatus.OFFLINE
         crit += d.alerts_critical
         warn += d.alerts_warning
     return online, offline, crit, warn

@@ -243,16 +243,9 @@ def _time_out(r: RolloutRecord, execs: list[Execution], now: float, turn: Turn) 
     r.updated_at, turn.rollout_changed = now, True
 
 
-def _halt_if_failing(
-    r: RolloutRecord,
-    execs: list[Execution],
-    devices: dict[str, DeviceState],
-    results: dict[str, tuple[str | None, str | None]],
-    now: float,
-    turn: Turn,
-) -> bool:
+def _halt_if_failing(r: RolloutRecord, execs: list[Execution], now: float, turn: Turn) -> bool:
     """Halt the rollout when its failure rate is above the maximum (past `min_executed`),
-    cancelling what was not sent and, with auto-rollback, rolling back; whether it halted."""
+    cancelling what was not sent; whether it halted."""
     spec = r.spec
     failed, executed = halt_rate(execs)
     if executed < spec.min_executed or failed / executed <= spec.max_failure_rate:
@@ -264,8 +257,6 @@ def _halt_if_failing(
     )
     r.updated_at, turn.rollout_changed = now, True
     _cancel_pending(execs, "rollout halted", now, turn)
-    if spec.auto_rollback:
-        _roll_back(r, execs, devices, results, now, turn)
     return True
 
 
@@ -324,7 +315,9 @@ def judge(
     for e in execs:
         if e.state in (ExecutionState.SENT, ExecutionState.INSTALLED):
             _follow(r, e, devices.get(e.device_id), results, now, turn)
-    if _halt_if_failing(r, execs, devices, results, now, turn):
+    if _halt_if_failing(r, execs, now, turn):
+        if r.spec.auto_rollback:
+            _roll_back(r, execs, devices, results, now, turn)
         return turn
     if r.state == RolloutState.RUNNING:
         _advance(r, execs, devices, now, turn)

@@ -22,22 +22,22 @@ from edgetui.units import parse_duration
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from edgetui.cli.context import add_repeated
+
     p = sub.add_parser("command", help="signed remote commands: sign, send")
     csub = p.add_subparsers(dest="command_action", metavar="ACTION", required=True)
 
     q = csub.add_parser("sign", help="print a signed command document (JSON)")
     q.add_argument("name", metavar="COMMAND", help="ota.check, ota.apply, buffer.flush, ...")
     q.add_argument("--key", required=True, metavar="K.key", help="Ed25519 signing key")
-    q.add_argument(
+    add_repeated(
+        q,
         "--target",
-        action="append",
         required=True,
         metavar="ID|type:T|all",
         help="a device id, type:T or all (repeatable)",
     )
-    q.add_argument(
-        "--param", action="append", default=[], metavar="k=v", help="a param (repeatable)"
-    )
+    add_repeated(q, "--param", metavar="k=v", help="a param (repeatable)")
     q.add_argument("--expires-in", default="1h", metavar="DURATION", help="30m, 1h, 2d (1h)")
     q.add_argument("--id", metavar="ID", help="the command id (default: a fresh one)")
     q.add_argument("--out", metavar="FILE", help="write the document here, not to stdout")
@@ -46,10 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = csub.add_parser("send", help="publish a signed command and wait for its result")
     q.add_argument("file", metavar="FILE", help="the signed document (- for stdin)")
     q.add_argument("--broker", required=True, metavar="URL", help="mqtt://host:1883 or mqtts://")
-    q.add_argument(
+    add_repeated(
+        q,
         "--device",
-        action="append",
-        default=[],
         metavar="ID",
         help="device to send to (repeatable; default: the ids among the targets)",
     )

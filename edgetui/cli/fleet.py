@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, add_repeated, print_json
 from edgetui.cli.fleet_options import fleet_session
 
 
@@ -85,10 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--telemetry-interval", type=float, default=10.0, metavar="S")
     q.add_argument("--offline-for", type=float, default=60.0, metavar="S")
     q.add_argument("--prefix", default="sim", help="device ids are PREFIX-00000, ...")
-    q.add_argument(
+    add_repeated(
+        q,
         "--trusted-key",
-        action="append",
-        default=[],
         metavar="K.pub",
         help="command key the devices trust (repeatable; none: every command is REJECTED)",
     )

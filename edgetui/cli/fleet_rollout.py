@@ -76,25 +76,29 @@ def register_rollout(fsub: argparse._SubParsersAction, common: Any) -> None:
     q.set_defaults(func=cmd_status)
 
 
+# create's options, by the names `spec_from_options` takes them (argparse's dests).
+CREATE_OPTIONS = (
+    "manifest",
+    "key",
+    "waves",
+    "target",
+    "success_threshold",
+    "max_failure_rate",
+    "min_executed",
+    "health_window",
+    "timeout",
+    "retry_after",
+    "in_progress_timeout",
+    "auto_rollback",
+)
+
+
 def cmd_create(ctx: Context) -> int:
     from edgetui.fleet.rollouts import SpecError, create_rollout, spec_from_options
 
     a = ctx.args
     try:
-        spec = spec_from_options(
-            manifest=a.manifest,
-            key=a.key,
-            waves=a.waves,
-            target=a.target,
-            success_threshold=a.success_threshold,
-            max_failure_rate=a.max_failure_rate,
-            min_executed=a.min_executed,
-            health_window=a.health_window,
-            timeout=a.timeout,
-            retry_after=a.retry_after,
-            in_progress_timeout=a.in_progress_timeout,
-            auto_rollback=a.auto_rollback,
-        )
+        spec = spec_from_options(**{name: getattr(a, name) for name in CREATE_OPTIONS})
     except SpecError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     with fleet_session(ctx) as session:

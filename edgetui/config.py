@@ -266,6 +266,11 @@ class FleetConfig:
     # What the store refuses is spooled to <state>/fleet-spool.db, up to this size, oldest
     # dropped past it (0: no spool, kept in memory only).
     spool_max_mb: float = 256.0
+    # TLS for an mqtts:// broker: the CA to trust (empty: the system's), and a client
+    # certificate and key for mutual TLS (empty: none). Every fleet MQTT client uses them.
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
 
 
 @dataclass

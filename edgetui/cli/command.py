@@ -12,34 +12,32 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
-from edgetui.models.broker import parse_broker
-from edgetui.models.vocabulary import TERMINAL, JobState, Topic, device_topic
+from edgetui.models.vocabulary import JobState
 from edgetui.units import parse_duration
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from edgetui.cli.context import add_repeated
+
     p = sub.add_parser("command", help="signed remote commands: sign, send")
     csub = p.add_subparsers(dest="command_action", metavar="ACTION", required=True)
 
     q = csub.add_parser("sign", help="print a signed command document (JSON)")
     q.add_argument("name", metavar="COMMAND", help="ota.check, ota.apply, buffer.flush, ...")
     q.add_argument("--key", required=True, metavar="K.key", help="Ed25519 signing key")
-    q.add_argument(
+    add_repeated(
+        q,
         "--target",
-        action="append",
         required=True,
         metavar="ID|type:T|all",
         help="a device id, type:T or all (repeatable)",
     )
-    q.add_argument(
-        "--param", action="append", default=[], metavar="k=v", help="a param (repeatable)"
-    )
+    add_repeated(q, "--param", metavar="k=v", help="a param (repeatable)")
     q.add_argument("--expires-in", default="1h", metavar="DURATION", help="30m, 1h, 2d (1h)")
     q.add_argument("--id", metavar="ID", help="the command id (default: a fresh one)")
     q.add_argument("--out", metavar="FILE", help="write the document here, not to stdout")
@@ -48,10 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = csub.add_parser("send", help="publish a signed command and wait for its result")
     q.add_argument("file", metavar="FILE", help="the signed document (- for stdin)")
     q.add_argument("--broker", required=True, metavar="URL", help="mqtt://host:1883 or mqtts://")
-    q.add_argument(
+    add_repeated(
+        q,
         "--device",
-        action="append",
-        default=[],
         metavar="ID",
         help="device to send to (repeatable; default: the ids among the targets)",
     )
@@ -135,7 +132,7 @@ def cmd_send(ctx: Context) -> int:
             "command send: the targets name no device id: give --device ID (repeatable)",
             EXIT_USAGE,
         )
-    finals = _send(a, data, doc["id"], devices)
+    finals = _send(ctx, data, doc["id"], devices)
     ok = all(finals.get(d, {}).get("state") == JobState.SUCCEEDED for d in devices)
     for d in devices:
         if d not in finals:
@@ -147,66 +144,57 @@ def cmd_send(ctx: Context) -> int:
     return EXIT_OK if ok else EXIT_ERROR
 
 
-def _send(a: argparse.Namespace, data: bytes, cid: str, devices: list[str]) -> dict[str, Any]:
-    """Publish to each device, print each state as it comes; the final one per device."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
+def _auth(a: argparse.Namespace) -> Any:
+    """The options' TLS files and credentials (over the `[fleet]` TLS keys)."""
+    from edgetui.fleet.mqtt import MqttAuth
 
     try:
-        broker = parse_broker(a.broker)
-    except ValueError as exc:
-        raise CommandError(f"--broker: {exc}", EXIT_USAGE) from None
-    finals: dict[str, Any] = {}
-    lock = threading.Lock()
-    subscribed = threading.Event()
-    done = threading.Event()
-
-    def on_message(c: Any, u: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            rec = json.loads(msg.payload)
-        except ValueError:
-            return
-        if not isinstance(rec, dict) or rec.get("command_id") != cid:
-            return
-        device = msg.topic.split("/")[1]
-        if a.json:
-            print_json({k: v for k, v in rec.items() if k not in ("id", "seq")})
-        else:
-            print(
-                f"{device}: {rec.get('state')} {rec.get('reason') or ''} "
-                f"{rec.get('message') or ''}".rstrip(),
-                flush=True,
-            )
-        if rec.get("state") in TERMINAL:
-            with lock:
-                finals[device] = rec
-                if all(d in finals for d in devices):
-                    done.set()
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv5)
-    if broker.tls:
-        client.tls_set(ca_certs=a.ca_file, certfile=a.cert_file, keyfile=a.key_file)
-    if a.username:
-        pw = Path(a.password_file).read_text().strip() if a.password_file else None
-        client.username_pw_set(a.username, pw)
-    client.on_message = on_message
-    client.on_subscribe = lambda c, u, mid, rcs, p: subscribed.set()
-    try:
-        client.connect(broker.host, broker.port, keepalive=30)
+        password = Path(a.password_file).read_text().strip() if a.password_file else ""
     except OSError as exc:
-        raise CommandError(f"command send: cannot connect to {a.broker}: {exc}") from None
-    client.loop_start()
-    try:
-        # Subscribed before publishing: no state can be missed.
-        client.subscribe([(device_topic(d, Topic.COMMAND_RESULT), 1) for d in devices])
-        if not subscribed.wait(10):
-            raise CommandError(f"command send: {a.broker} did not confirm the subscription")
-        for d in devices:
-            client.publish(device_topic(d, Topic.COMMANDS), data, qos=1).wait_for_publish(10)
-        deadline = time.monotonic() + a.timeout
-        while not done.wait(0.1) and time.monotonic() < deadline:
-            pass
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return finals
+        raise CommandError(f"command send: cannot read {a.password_file}: {exc.strerror}") from None
+    return MqttAuth(
+        ca_file=a.ca_file or "",
+        cert_file=a.cert_file or "",
+        key_file=a.key_file or "",
+        username=a.username or "",
+        password=password if a.username else "",
+    )
+
+
+def _print_record(json_lines: bool, device: str, rec: dict[str, Any]) -> None:
+    """One state record of `device` as it comes, as text or a JSON line."""
+    if json_lines:
+        print_json({k: v for k, v in rec.items() if k not in ("id", "seq")})
+    else:
+        print(
+            f"{device}: {rec.get('state')} {rec.get('reason') or ''} "
+            f"{rec.get('message') or ''}".rstrip(),
+            flush=True,
+        )
+
+
+def _send(ctx: Context, data: bytes, cid: str, devices: list[str]) -> dict[str, Any]:
+    """Publish to each device over the fleet session's MQTT client, print each state as it
+    comes; the final one per device."""
+    from edgetui.cli.fleet_options import fleet_session
+    from edgetui.fleet.command_send import SendError, send_command
+    from edgetui.fleet.session import SessionError
+
+    a = ctx.args
+    with fleet_session(ctx, auth=_auth(a), prefix="command send: ") as session:
+        try:
+            broker = session.broker
+        except SessionError as exc:
+            raise CommandError(f"--broker: {exc}", EXIT_USAGE) from None
+        try:
+            return send_command(
+                session.mqtt_client(),
+                broker,
+                data,
+                cid,
+                devices,
+                timeout_s=a.timeout,
+                on_record=partial(_print_record, a.json),
+            )
+        except SendError as exc:
+            raise CommandError(f"command send: {exc}") from None

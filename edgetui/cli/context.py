@@ -94,3 +94,17 @@ def print_json(obj: Any) -> None:
     sections and other dataclasses inside `obj` print as their JSON form."""
     sys.stdout.write(json.dumps(to_dict(obj), separators=(",", ":"), default=str) + "\n")
     sys.stdout.flush()
+
+
+def add_repeated(
+    p: argparse.ArgumentParser, flag: str, *, metavar: str, help: str, required: bool = False
+) -> None:
+    """A repeatable option (`action="append"`): a list of every value given, [] for none."""
+    p.add_argument(
+        flag,
+        action="append",
+        default=None if required else [],
+        required=required,
+        metavar=metavar,
+        help=help,
+    )

@@ -18,14 +18,8 @@ import threading
 import time
 from typing import Any
 
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
-from edgetui.cli.fleet_options import (
-    broker_of,
-    downsample_policy,
-    group_of,
-    open_fleet_store,
-    open_spool,
-)
+from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, add_repeated, print_json
+from edgetui.cli.fleet_options import fleet_session
 
 
 def _common(p: argparse.ArgumentParser, broker: bool = True) -> None:
@@ -91,10 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--telemetry-interval", type=float, default=10.0, metavar="S")
     q.add_argument("--offline-for", type=float, default=60.0, metavar="S")
     q.add_argument("--prefix", default="sim", help="device ids are PREFIX-00000, ...")
-    q.add_argument(
+    add_repeated(
+        q,
         "--trusted-key",
-        action="append",
-        default=[],
         metavar="K.pub",
         help="command key the devices trust (repeatable; none: every command is REJECTED)",
     )
@@ -134,29 +127,14 @@ def _until_stopped(seconds: float, tick: Any = None) -> None:
 def cmd_console(ctx: Context) -> int:
     from edgetui.fleet.ui.launch import run_console  # Textual is loaded here only
 
-    has_broker = getattr(ctx.args, "broker", None) or ctx.config.fleet.broker
-    broker = broker_of(ctx) if has_broker else None  # no broker: view the store only
-    store = open_fleet_store(ctx)
-    try:
-        return run_console(
-            store,
-            broker,
-            group=group_of(ctx),
-            policy=downsample_policy(ctx),
-            batch_s=ctx.config.fleet.batch_s,
-            spool=open_spool(ctx) if broker is not None else None,
-            readonly=bool(getattr(ctx.args, "readonly", False)),
-        )
-    finally:
-        store.close()
+    with fleet_session(ctx) as session:
+        return run_console(session, readonly=bool(getattr(ctx.args, "readonly", False)))
 
 
 def cmd_status(ctx: Context) -> int:
-    store = open_fleet_store(ctx)
-    try:
+    with fleet_session(ctx) as session:
+        store = session.store
         s = store.summary()
-    finally:
-        store.close()
     if ctx.args.json:
         print_json(s.to_json())
         return EXIT_OK
@@ -182,11 +160,8 @@ def cmd_devices(ctx: Context) -> int:
         raise CommandError(
             f"--sort {ctx.args.sort!r}: expected one of {', '.join(BY_NAME)}", EXIT_USAGE
         )
-    store = open_fleet_store(ctx)
-    try:
-        everyone = store.devices()
-    finally:
-        store.close()
+    with fleet_session(ctx) as session:
+        everyone = session.store.devices()
     now = time.time()
     shown = sort_devices(
         [d for d in everyone if flt.matches(d, now)], ctx.args.sort, now, reverse=ctx.args.reverse
@@ -211,8 +186,8 @@ def cmd_device(ctx: Context) -> int:
     from edgetui.fleet.records import iso
     from edgetui.models import to_dict
 
-    store = open_fleet_store(ctx)
-    try:
+    with fleet_session(ctx) as session:
+        store = session.store
         dev = store.device(ctx.args.device_id)
         if dev is None:
             raise CommandError(f"no device {ctx.args.device_id!r} in the fleet store")
@@ -224,8 +199,6 @@ def cmd_device(ctx: Context) -> int:
                 {"time": iso(p.ts), **to_dict(p)} for p in store.telemetry(dev.device_id)[-120:]
             ],
         }
-    finally:
-        store.close()
     if ctx.args.json:
         print_json(doc)
         return EXIT_OK
@@ -239,26 +212,9 @@ def cmd_device(ctx: Context) -> int:
 
 
 def cmd_ingest(ctx: Context) -> int:
-    from edgetui.fleet import Ingest
-
-    broker = broker_of(ctx)
-    store = open_fleet_store(ctx)
-    ingest = Ingest(
-        store,
-        broker,
-        group=group_of(ctx),
-        name=ctx.args.name or None,
-        batch_s=ctx.config.fleet.batch_s,
-        policy=downsample_policy(ctx),
-        spool=open_spool(ctx),
-        session_expiry_s=ctx.config.fleet.session_expiry_s,
-    )
-    ingest.start()
-    try:
+    with fleet_session(ctx) as session:
+        ingest = session.start_ingest(ctx.args.name or None)
         _until_stopped(ctx.args.seconds)
-    finally:
-        ingest.stop()
-        store.close()
     if ctx.args.json:
         print_json(ingest.stats.__dict__)
     return EXIT_OK
@@ -267,7 +223,8 @@ def cmd_ingest(ctx: Context) -> int:
 def cmd_simulate(ctx: Context) -> int:
     from edgetui.fleet.simulator import Simulator
 
-    broker = broker_of(ctx)
+    with fleet_session(ctx) as session:
+        broker = session.broker
     types = tuple(t.strip() for t in ctx.args.types.split(",") if t.strip())
     try:
         sim = Simulator(

@@ -54,7 +54,7 @@ def register_retrain(fsub: argparse._SubParsersAction, common: Any) -> None:
 
 
 def cmd_retrain_set(ctx: Context) -> int:
-    from edgetui.cli.fleet_options import open_fleet_store
+    from edgetui.cli.fleet_options import fleet_session
     from edgetui.fleet import DeviceFilter, FilterError
 
     a = ctx.args
@@ -75,8 +75,8 @@ def cmd_retrain_set(ctx: Context) -> int:
         raise CommandError(
             f"{out} already holds {present[0]}: give --force to replace it, or another --out"
         )
-    store = open_fleet_store(ctx)
-    try:
+    with fleet_session(ctx) as session:
+        store = session.store
         where = store.where
         devices = None
         if a.filter:
@@ -84,8 +84,6 @@ def cmd_retrain_set(ctx: Context) -> int:
         samples = store.retrain_samples(since=since, devices=devices, version=a.version)
         filtered = since is not None or devices is not None or a.version is not None
         stored = len(store.retrain_samples()) if filtered and not samples else len(samples)
-    finally:
-        store.close()
     if not samples:
         if not stored:
             raise CommandError(

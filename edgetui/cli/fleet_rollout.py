@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.fleet_options import fleet_session
 
 
 def register_rollout(fsub: argparse._SubParsersAction, common: Any) -> None:
@@ -75,10 +76,21 @@ def register_rollout(fsub: argparse._SubParsersAction, common: Any) -> None:
     q.set_defaults(func=cmd_status)
 
 
-def _store(ctx: Context) -> Any:
-    from edgetui.cli.fleet_options import open_fleet_store
-
-    return open_fleet_store(ctx)
+# create's options, by the names `spec_from_options` takes them (argparse's dests).
+CREATE_OPTIONS = (
+    "manifest",
+    "key",
+    "waves",
+    "target",
+    "success_threshold",
+    "max_failure_rate",
+    "min_executed",
+    "health_window",
+    "timeout",
+    "retry_after",
+    "in_progress_timeout",
+    "auto_rollback",
+)
 
 
 def cmd_create(ctx: Context) -> int:
@@ -86,30 +98,15 @@ def cmd_create(ctx: Context) -> int:
 
     a = ctx.args
     try:
-        spec = spec_from_options(
-            manifest=a.manifest,
-            key=a.key,
-            waves=a.waves,
-            target=a.target,
-            success_threshold=a.success_threshold,
-            max_failure_rate=a.max_failure_rate,
-            min_executed=a.min_executed,
-            health_window=a.health_window,
-            timeout=a.timeout,
-            retry_after=a.retry_after,
-            in_progress_timeout=a.in_progress_timeout,
-            auto_rollback=a.auto_rollback,
-        )
+        spec = spec_from_options(**{name: getattr(a, name) for name in CREATE_OPTIONS})
     except SpecError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    store = _store(ctx)
-    try:
-        r = create_rollout(store, spec, rollout_id=a.id)
-        doc = _status(store, r.rollout_id)
-    except SpecError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
-    finally:
-        store.close()
+    with fleet_session(ctx) as session:
+        try:
+            r = create_rollout(session.store, spec, rollout_id=a.id)
+        except SpecError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from None
+        doc = _status(session.store, r.rollout_id)
     if a.json:
         print_json(doc)
     else:
@@ -129,39 +126,18 @@ def _status(store: Any, rollout_id: str) -> dict[str, Any]:
 
 
 def cmd_run(ctx: Context) -> int:
-    from edgetui.cli.fleet_options import broker_of, downsample_policy, group_of, open_spool
-    from edgetui.fleet import Ingest
-    from edgetui.fleet.rollouts import RolloutRunner
-
     a = ctx.args
-    broker = broker_of(ctx)
-    store = _store(ctx)
-    ingest = None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    try:
-        if store.rollout(a.rollout_id) is None:
-            raise CommandError(f"no rollout {a.rollout_id!r} in {store.where}", EXIT_ERROR)
+    with fleet_session(ctx) as session:
+        _ = session.broker  # a missing or bad broker is told before the store is opened
+        _status(session.store, a.rollout_id)  # no such rollout: an error, nothing started
         if a.ingest:
-            ingest = Ingest(
-                store,
-                broker,
-                group=group_of(ctx),
-                batch_s=ctx.config.fleet.batch_s,
-                policy=downsample_policy(ctx),
-                spool=open_spool(ctx),
-            )
-            ingest.start()
-        runner = RolloutRunner(
-            store, broker, a.rollout_id, owner=a.name, tick_s=a.tick, lease_s=a.lease
-        )
+            session.start_ingest()
+        runner = session.runner(a.rollout_id, owner=a.name, tick_s=a.tick, lease_s=a.lease)
         runner.run(stop)
-        doc = _status(store, a.rollout_id)
-    finally:
-        if ingest is not None:
-            ingest.stop()
-        store.close()
+        doc = _status(session.store, a.rollout_id)
     if a.json:
         print_json(doc)
     else:
@@ -178,13 +154,11 @@ def cmd_state(ctx: Context) -> int:
 
     a = ctx.args
     to, only_from = TRANSITIONS[a.action]
-    store = _store(ctx)
-    try:
+    with fleet_session(ctx) as session:
+        store = session.store
         before = _status(store, a.rollout_id)
         ok = store.set_rollout_state(a.rollout_id, to, now=time.time(), only_from=only_from)
         doc = _status(store, a.rollout_id)
-    finally:
-        store.close()
     if not ok:
         msg = f"rollout {a.rollout_id} is {before['state']}: cannot {a.action} it"
         if a.json:
@@ -201,14 +175,12 @@ def cmd_status(ctx: Context) -> int:
     from edgetui.fleet.rollouts import rollout_status
 
     a = ctx.args
-    store = _store(ctx)
-    try:
+    with fleet_session(ctx) as session:
+        store = session.store
         if a.rollout_id:
             docs = [_status(store, a.rollout_id)]
         else:
             docs = [rollout_status(r, store.executions(r.rollout_id)) for r in store.rollouts()]
-    finally:
-        store.close()
     if a.json:
         print_json(docs[0] if a.rollout_id else docs)
         return EXIT_OK

@@ -39,7 +39,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edgetui.fleet.messages import MessageError, Update, parse
-from edgetui.fleet.mqtt import make_client, process_name
+from edgetui.fleet.mqtt import MqttAuth, make_client, process_name
 from edgetui.fleet.spool import Message, Spool, SpoolError
 from edgetui.fleet.store import DownsamplePolicy, FleetStore
 from edgetui.models.broker import BrokerAddress
@@ -102,6 +102,7 @@ class Ingest:
         on_batch: Callable[[int], None] | None = None,
         spool: Spool | None = None,
         session_expiry_s: float = 0.0,
+        auth: MqttAuth | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -126,7 +127,7 @@ class Ingest:
         self._connected = threading.Event()
         self._writer: threading.Thread | None = None
         self._last_downsample = 0.0
-        self.client = make_client(broker, f"edgetui-fleet-{self.name}")
+        self.client = make_client(broker, f"edgetui-fleet-{self.name}", auth=auth)
         self.client.reconnect_delay_set(0.5, 10)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect

@@ -19,7 +19,7 @@ from typing import Any
 
 from edgetui.fleet.records import AlertRecord, CommandRecord, RetrainSample
 from edgetui.models.clock import parse_epoch
-from edgetui.models.vocabulary import REPORTED, Topic, split_device_topic
+from edgetui.models.vocabulary import REPORTED, DeviceStatus, Topic, split_device_topic
 
 SUFFIXES = (
     Topic.STATUS,
@@ -127,7 +127,7 @@ def parse(topic: str, payload: bytes, received: float) -> Update:
         raise MessageError(f"{topic}: {len(payload)} bytes, more than {MAX_BYTES}")
     if suffix == Topic.STATUS:
         text = payload.decode(errors="replace").strip()
-        if text not in ("online", "offline"):
+        if text not in tuple(DeviceStatus):
             raise MessageError(f"{topic}: status {text[:40]!r} is neither online nor offline")
         return StatusUpdate(device_id, text, received)
     if suffix == Topic.AUDIT:

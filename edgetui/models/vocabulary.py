@@ -128,3 +128,11 @@ ROLLOUT_FINAL = (
     RolloutState.ABORTED,
     RolloutState.TIMED_OUT,
 )
+
+
+class DeviceStatus(StrEnum):
+    """What a device's `status` topic says: `online` (retained, on connect) or `offline`
+    (its last will); also the reason an execution waits (`offline`)."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"

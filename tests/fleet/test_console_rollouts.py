@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
 from edgetui.fleet import parse_broker
-from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord, RolloutSpec
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui import FleetApp
 from edgetui.fleet.ui.device import DeviceScreen

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from edgetui.fleet.records import DeviceState
-from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
 from edgetui.fleet.rollouts.judge import halt_rate, judge
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord, RolloutSpec
 
 T0 = 1_780_000_000.0
 NEW = "2.0.0"

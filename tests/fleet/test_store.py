@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edgetui.fleet.records import CommandRecord
-from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord, RolloutSpec
 from edgetui.fleet.store import DownsamplePolicy, FleetStore, StoreError, open_store
 from tests.fleet.payloads import T0, alert, result, status, telemetry, updates
 
@@ -106,7 +106,7 @@ def test_command_results_keep_the_newest_state(store: FleetStore) -> None:
 def test_a_rollout_command_is_recorded_then_marked_and_replays_never_overwrite(
     store: FleetStore,
 ) -> None:
-    from edgetui.fleet.rollout_records import Execution
+    from edgetui.fleet.rollouts.records import Execution
 
     sends = [
         (
@@ -236,7 +236,7 @@ def test_a_device_s_executions_in_every_rollout(store: FleetStore) -> None:
 def test_rollout_rows_are_written_set_based_and_idempotent(store: FleetStore) -> None:
     # PostgreSQL writes these with one statement per 5,000 rows (unnest), SQLite with
     # executemany: the same rows either way.
-    from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
+    from edgetui.fleet.rollouts.records import Execution, RolloutRecord, RolloutSpec
 
     spec = RolloutSpec(manifest_url="file:///m.json", version="2.0.0", key="/k")
     execs = [Execution("r1", f"cam-{i}", i % 2) for i in range(3)]

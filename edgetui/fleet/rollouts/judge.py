@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from edgetui.fleet.records import DeviceState
-from edgetui.fleet.rollout_records import Execution, RolloutRecord
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord
 from edgetui.models.vocabulary import (
     ANSWERING,
     EXEC_OPEN,
@@ -37,6 +37,7 @@ from edgetui.models.vocabulary import (
     ROLLOUT_FINAL,
     TERMINAL,
     CommandMark,
+    DeviceStatus,
     ExecutionState,
     JobState,
     RolloutState,
@@ -69,6 +70,20 @@ def rollback_id(rollout_id: str, device_id: str) -> str:
 def _finish(e: Execution, state: str, reason: str | None, now: float, turn: Turn) -> None:
     e.state, e.reason, e.finished_at = state, reason, now
     turn.changed[e.device_id] = e
+
+
+def _cancel_pending(execs: Iterable[Execution], reason: str, now: float, turn: Turn) -> None:
+    """Every execution not yet sent ends CANCELED (an abort or a halt)."""
+    for e in execs:
+        if e.state == ExecutionState.PENDING:
+            _finish(e, ExecutionState.CANCELED, reason, now, turn)
+
+
+def _mark_offline(e: Execution, turn: Turn) -> None:
+    """The execution waits for its device to come back (changed only the first time)."""
+    if e.reason != DeviceStatus.OFFLINE:
+        e.reason = DeviceStatus.OFFLINE
+        turn.changed[e.device_id] = e
 
 
 def _window_over(e: Execution, dev: DeviceState, window_s: float, now: float) -> bool:
@@ -113,12 +128,10 @@ def _follow(
             _finish(e, ExecutionState.TIMED_OUT, reason, now, turn)
         elif state not in REPORTED and dev is not None:
             # No answer at all: offline since the send, or the command was lost.
-            if dev.status == "offline" and (dev.status_at or 0) >= (e.sent_at or 0):
-                if e.reason != "offline":
-                    e.reason = "offline"
-                    turn.changed[e.device_id] = e
-            elif dev.status == "online" and (
-                e.reason == "offline" or now - (e.sent_at or now) >= spec.retry_after_s
+            if dev.status == DeviceStatus.OFFLINE and (dev.status_at or 0) >= (e.sent_at or 0):
+                _mark_offline(e, turn)
+            elif dev.status == DeviceStatus.ONLINE and (
+                e.reason == DeviceStatus.OFFLINE or now - (e.sent_at or now) >= spec.retry_after_s
             ):
                 e.state = ExecutionState.PENDING  # sent again below, with the next attempt
                 turn.changed[e.device_id] = e
@@ -205,6 +218,81 @@ def _wave_met(r: RolloutRecord, execs: list[Execution], wave: int) -> bool:
     return ok / len(eligible) >= r.spec.success_threshold
 
 
+def _follow_rollbacks(
+    execs: list[Execution], results: dict[str, tuple[str | None, str | None]], turn: Turn
+) -> None:
+    """Rollbacks sent: their results, followed even after a halt."""
+    for e in execs:
+        if e.rollback_state == CommandMark.SENT and e.rollback_id:
+            state, _ = results.get(e.rollback_id, (None, None))
+            if state in TERMINAL:
+                e.rollback_state = state
+                turn.changed[e.device_id] = e
+
+
+def _time_out(r: RolloutRecord, execs: list[Execution], now: float, turn: Turn) -> None:
+    """The rollout's timeout: SUCCEEDED when its last wave met the threshold, else
+    TIMED_OUT; executions still open are TIMED_OUT."""
+    spec = r.spec
+    met = _wave_met(r, execs, len(spec.waves) - 1) and r.wave == len(spec.waves) - 1
+    r.state = RolloutState.SUCCEEDED if met else RolloutState.TIMED_OUT
+    r.halt_reason = None if met else f"timed out after {spec.timeout_s:g} s in wave {r.wave + 1}"
+    for e in execs:
+        if e.state in EXEC_OPEN:
+            _finish(e, ExecutionState.TIMED_OUT, e.reason or "rollout timed out", now, turn)
+    r.updated_at, turn.rollout_changed = now, True
+
+
+def _halt_if_failing(r: RolloutRecord, execs: list[Execution], now: float, turn: Turn) -> bool:
+    """Halt the rollout when its failure rate is above the maximum (past `min_executed`),
+    cancelling what was not sent; whether it halted."""
+    spec = r.spec
+    failed, executed = halt_rate(execs)
+    if executed < spec.min_executed or failed / executed <= spec.max_failure_rate:
+        return False
+    r.state = RolloutState.HALTED
+    r.halt_reason = (
+        f"failure rate {failed}/{executed} = {failed / executed:.0%} above "
+        f"{spec.max_failure_rate:.0%} in wave {r.wave + 1}"
+    )
+    r.updated_at, turn.rollout_changed = now, True
+    _cancel_pending(execs, "rollout halted", now, turn)
+    return True
+
+
+def _advance(
+    r: RolloutRecord,
+    execs: list[Execution],
+    devices: dict[str, DeviceState],
+    now: float,
+    turn: Turn,
+) -> None:
+    """A running rollout: the waves whose threshold is met are done (the next one starts),
+    the last one done with nothing open is success, and every pending device of a started
+    wave that is not offline gets its next attempt."""
+    last = len(r.spec.waves) - 1
+    while len(r.wave_done) <= r.wave and _wave_met(r, execs, r.wave):
+        r.wave_done.append(now)
+        turn.rollout_changed = True
+        if r.wave < last:
+            r.wave += 1
+    if r.wave == last and len(r.wave_done) > last and not any(e.state in EXEC_OPEN for e in execs):
+        r.state = RolloutState.SUCCEEDED
+        turn.rollout_changed = True
+    for e in execs:
+        if e.state != ExecutionState.PENDING or e.wave > r.wave:
+            continue
+        dev = devices.get(e.device_id)
+        if dev is not None and dev.status == DeviceStatus.OFFLINE:
+            _mark_offline(e, turn)
+            continue  # sent once it is back
+        e.attempt += 1
+        e.command_id = command_id(r.rollout_id, e.device_id, e.attempt)
+        e.state, e.sent_at, e.reason = ExecutionState.SENT, now, None
+        turn.sends.append(e)
+        turn.changed.pop(e.device_id, None)
+
+
 def judge(
     r: RolloutRecord,
     execs: list[Execution],
@@ -214,79 +302,25 @@ def judge(
 ) -> Turn:
     """One turn of rollout `r` (modified in place, as are the executions in the Turn)."""
     turn = Turn()
-    spec = r.spec
-    for e in execs:  # rollbacks sent: follow their results, even after a halt
-        if e.rollback_state == CommandMark.SENT and e.rollback_id:
-            state, _ = results.get(e.rollback_id, (None, None))
-            if state in TERMINAL:
-                e.rollback_state = state
-                turn.changed[e.device_id] = e
+    _follow_rollbacks(execs, results, turn)
     if r.state in ROLLOUT_FINAL:
         if r.state == RolloutState.ABORTED:
-            for e in execs:
-                if e.state == ExecutionState.PENDING:
-                    _finish(e, ExecutionState.CANCELED, "rollout aborted", now, turn)
-        elif r.state == RolloutState.HALTED and spec.auto_rollback:
+            _cancel_pending(execs, "rollout aborted", now, turn)
+        elif r.state == RolloutState.HALTED and r.spec.auto_rollback:
             _roll_back(r, execs, devices, results, now, turn)
         return turn
-    if now >= r.created_at + spec.timeout_s:
-        met = _wave_met(r, execs, len(spec.waves) - 1) and r.wave == len(spec.waves) - 1
-        r.state = RolloutState.SUCCEEDED if met else RolloutState.TIMED_OUT
-        r.halt_reason = (
-            None if met else f"timed out after {spec.timeout_s:g} s in wave {r.wave + 1}"
-        )
-        for e in execs:
-            if e.state in EXEC_OPEN:
-                _finish(e, ExecutionState.TIMED_OUT, e.reason or "rollout timed out", now, turn)
-        r.updated_at, turn.rollout_changed = now, True
+    if now >= r.created_at + r.spec.timeout_s:
+        _time_out(r, execs, now, turn)
         return turn
     for e in execs:
         if e.state in (ExecutionState.SENT, ExecutionState.INSTALLED):
             _follow(r, e, devices.get(e.device_id), results, now, turn)
-
-    failed, executed = halt_rate(execs)
-    if executed >= spec.min_executed and failed / executed > spec.max_failure_rate:
-        r.state = RolloutState.HALTED
-        r.halt_reason = (
-            f"failure rate {failed}/{executed} = {failed / executed:.0%} above "
-            f"{spec.max_failure_rate:.0%} in wave {r.wave + 1}"
-        )
-        r.updated_at, turn.rollout_changed = now, True
-        for e in execs:
-            if e.state == ExecutionState.PENDING:
-                _finish(e, ExecutionState.CANCELED, "rollout halted", now, turn)
-        if spec.auto_rollback:
+    if _halt_if_failing(r, execs, now, turn):
+        if r.spec.auto_rollback:
             _roll_back(r, execs, devices, results, now, turn)
         return turn
-
     if r.state == RolloutState.RUNNING:
-        last = len(spec.waves) - 1
-        while len(r.wave_done) <= r.wave and _wave_met(r, execs, r.wave):
-            r.wave_done.append(now)
-            turn.rollout_changed = True
-            if r.wave < last:
-                r.wave += 1
-        if (
-            r.wave == last
-            and len(r.wave_done) > last
-            and not any(e.state in EXEC_OPEN for e in execs)
-        ):
-            r.state = RolloutState.SUCCEEDED
-            turn.rollout_changed = True
-        for e in execs:
-            if e.state != ExecutionState.PENDING or e.wave > r.wave:
-                continue
-            dev = devices.get(e.device_id)
-            if dev is not None and dev.status == "offline":
-                if e.reason != "offline":
-                    e.reason = "offline"
-                    turn.changed[e.device_id] = e
-                continue  # sent once it is back
-            e.attempt += 1
-            e.command_id = command_id(r.rollout_id, e.device_id, e.attempt)
-            e.state, e.sent_at, e.reason = ExecutionState.SENT, now, None
-            turn.sends.append(e)
-            turn.changed.pop(e.device_id, None)
+        _advance(r, execs, devices, now, turn)
     elif r.state != RolloutState.PAUSED:
         return turn
     if turn.rollout_changed:

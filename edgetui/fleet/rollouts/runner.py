@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.faults import fault_point
-from edgetui.fleet.mqtt import make_client, process_name
+from edgetui.fleet.mqtt import MqttAuth, make_client, process_name
 from edgetui.fleet.records import CommandRecord
-from edgetui.fleet.rollout_records import Execution, RolloutRecord
 from edgetui.fleet.rollouts.judge import judge
-from edgetui.fleet.store import FleetStore
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord
+from edgetui.fleet.rollouts.store import RolloutStore
 from edgetui.keys import load_private_key
 from edgetui.models.broker import BrokerAddress
 from edgetui.models.vocabulary import (
@@ -58,7 +58,7 @@ class RolloutRunner:
 
     def __init__(
         self,
-        store: FleetStore,
+        store: RolloutStore,
         broker: BrokerAddress,
         rollout_id: str,
         *,
@@ -66,6 +66,7 @@ class RolloutRunner:
         tick_s: float = 1.0,
         lease_s: float = 15.0,
         clock: Callable[[], float] = time.time,
+        auth: MqttAuth | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -74,6 +75,7 @@ class RolloutRunner:
         self.tick_s = tick_s
         self.lease_s = lease_s
         self.clock = clock
+        self.auth = auth
         self.published = 0
         self.holding = False  # whether this runner holds the lease now
         # The last turn's failure in one line ("" after a good turn): the console shows it,
@@ -88,7 +90,7 @@ class RolloutRunner:
 
     # -- MQTT ----------------------------------------------------------------------------
     def _connect(self) -> None:
-        client = make_client(self.broker, f"edgetui-rollout-{self.owner}")
+        client = make_client(self.broker, f"edgetui-rollout-{self.owner}", auth=self.auth)
         client.on_connect = lambda c, u, f, rc, p: self._connected.set()
         client.on_disconnect = lambda c, u, f, rc, p: self._connected.clear()
         client.reconnect_delay_set(0.2, 5.0)
@@ -144,12 +146,28 @@ class RolloutRunner:
             command_id=cid,
         )
 
-    def turn(self) -> RolloutRecord | None:
-        """One turn under the lease; None when the rollout does not exist."""
-        now = self.clock()
+    # -- the lease: the only way in or out of it ------------------------------------------
+    def claim(self, now: float | None = None) -> bool:
+        """Take or renew the rollout's lease (the store's conditional UPDATE: taken only when
+        free, expired or ours, so two fleet processes never run one rollout); whether this
+        runner holds it now."""
+        now = self.clock() if now is None else now
         self.holding = self.store.claim_rollout(
             self.rollout_id, self.owner, now=now, lease_s=self.lease_s
         )
+        return self.holding
+
+    def release(self) -> None:
+        """Give the lease back, if held (a no-op otherwise). Raises what the store raises;
+        `holding` stays True until the store took it back."""
+        if self.holding:
+            self.store.release_rollout(self.rollout_id, self.owner)
+            self.holding = False
+
+    def turn(self) -> RolloutRecord | None:
+        """One turn under the lease; None when the rollout does not exist."""
+        now = self.clock()
+        self.claim(now)
         r = self.store.rollout(self.rollout_id)
         if r is None or not self.holding:
             return r
@@ -252,12 +270,10 @@ class RolloutRunner:
                         break
                 stop.wait(self.tick_s)
         finally:
-            if self.holding:
-                try:
-                    self.store.release_rollout(self.rollout_id, self.owner)
-                    self.holding = False
-                except Exception as exc:
-                    log.warning("rollout %s: lease not released: %s", self.rollout_id, exc)
+            try:
+                self.release()
+            except Exception as exc:
+                log.warning("rollout %s: lease not released: %s", self.rollout_id, exc)
             self._client.loop_stop()
             self._client.disconnect()
             self.done.set()

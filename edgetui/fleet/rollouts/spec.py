@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from edgetui.fleet.records import DeviceState
-from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
-from edgetui.fleet.store import FleetStore
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord, RolloutSpec
+from edgetui.fleet.rollouts.store import RolloutStore
 from edgetui.units import parse_duration
 
 
@@ -170,7 +170,7 @@ def assign_waves(device_ids: list[str], waves: list[float]) -> list[tuple[str, i
 
 
 def create_rollout(
-    store: FleetStore, spec: RolloutSpec, *, now: float | None = None, rollout_id: str = ""
+    store: RolloutStore, spec: RolloutSpec, *, now: float | None = None, rollout_id: str = ""
 ) -> RolloutRecord:
     """Write a new RUNNING rollout for `spec`; SpecError when no device is targeted."""
     check_spec(spec)

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from edgetui.fleet.records import iso
-from edgetui.fleet.rollout_records import Execution, RolloutRecord
-from edgetui.models.vocabulary import ExecutionState
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord
+from edgetui.models.vocabulary import DeviceStatus, ExecutionState
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ def rollout_status(r: RolloutRecord, execs: list[Execution]) -> dict[str, Any]:
         "offline_waiting": sum(
             1
             for e in execs
-            if e.state in (ExecutionState.PENDING, ExecutionState.SENT) and e.reason == "offline"
+            if e.state in (ExecutionState.PENDING, ExecutionState.SENT)
+            and e.reason == DeviceStatus.OFFLINE
         ),
         "rollbacks": dict(rollbacks),
         "spec": asdict(r.spec),

@@ -19,7 +19,7 @@ from edgetui.fleet.records import (
     RetrainSample,
     TelemetryPoint,
 )
-from edgetui.fleet.rollout_records import Execution, RolloutRecord
+from edgetui.fleet.rollouts.store import RolloutStore
 
 
 class StoreError(Exception):
@@ -44,7 +44,7 @@ class DownsamplePolicy:
 
 
 @runtime_checkable
-class FleetStore(Protocol):
+class FleetStore(RolloutStore, Protocol):
     """Every device's last state, its alerts, telemetry history and command records.
 
     And the phased rollouts: rollout records, one execution per target device, the
@@ -57,10 +57,6 @@ class FleetStore(Protocol):
     def apply(self, updates: Sequence[Update], *, writer: str = "", now: float) -> None:
         """Write one batch of ingested messages in one transaction (idempotent: a message
         delivered twice, or late, never overwrites a newer state)."""
-        ...
-
-    def devices(self, *, changed_since: float | None = None) -> list[DeviceState]:
-        """Every device heard from (only those the store changed after `changed_since`)."""
         ...
 
     def device(self, device_id: str) -> DeviceState | None: ...
@@ -83,44 +79,7 @@ class FleetStore(Protocol):
 
     def summary(self) -> FleetSummary: ...
 
-    # -- rollouts (store/rollouts.py) ------------------------------------------------------
-    def create_rollout(self, rollout: RolloutRecord, executions: Sequence[Execution]) -> None: ...
-
-    def rollout(self, rollout_id: str) -> RolloutRecord | None: ...
-
-    def rollouts(self) -> list[RolloutRecord]: ...
-
-    def update_rollout(self, rollout: RolloutRecord) -> None: ...
-
-    def set_rollout_state(
-        self, rollout_id: str, state: str, *, now: float, only_from: Sequence[str] = ()
-    ) -> bool: ...
-
-    def claim_rollout(self, rollout_id: str, owner: str, *, now: float, lease_s: float) -> bool:
-        """Take or renew the runner's lease; False while another live runner holds it."""
-        ...
-
-    def release_rollout(self, rollout_id: str, owner: str) -> None: ...
-
-    def executions(self, rollout_id: str) -> list[Execution]: ...
-
-    def device_executions(self, device_id: str) -> list[Execution]:
-        """One device's executions in every rollout."""
-        ...
-
-    def save_executions(self, executions: Sequence[Execution]) -> None: ...
-
-    def record_sends(self, sends: Sequence[tuple[Execution, CommandRecord]]) -> None:
-        """Executions as sent and their command records (state RECORDED), in one
-        transaction, before the commands are published."""
-        ...
-
-    def mark_published(self, commands: Sequence[tuple[str, str]]) -> None:
-        """(command_id, device_id) pairs the broker acknowledged: RECORDED becomes SENT
-        (a device's result already stored is kept)."""
-        ...
-
-    def rollout_commands(self, rollout_id: str) -> dict[str, tuple[str | None, str | None]]: ...
+    # -- rollouts: `RolloutStore` (edgetui.fleet.rollouts.store; SQL in store/rollouts.py)
 
     # -- the retraining set (store/retrain.py) -----------------------------------------------
     def retrain_samples(

@@ -120,22 +120,12 @@ _NEWER = (
 
 def postgres_bulk() -> dict[str, Bulk]:
     """Keyed by the generic statement (sql.py) each one replaces."""
-    from edgetui.fleet.store.rollouts import (
-        COMMAND_PUBLISHED,
-        COMMAND_RECORDED,
-        EXEC_FIELDS,
-        EXEC_UPSERT,
-    )
-    from edgetui.fleet.store.statements import (
-        ALERT,
-        ALERT_COUNTS,
-        AUDIT,
-        COMMAND,
-        STATUS,
-        TELEMETRY_POINT,
-        TELEMETRY_ROW,
-        TOUCH,
-    )
+    return {**_device_bulk(), **_record_bulk(), **_rollout_bulk()}
+
+
+def _device_bulk() -> dict[str, Bulk]:
+    """A batch's device rows: last seen, status, telemetry state and raw points."""
+    from edgetui.fleet.store.statements import STATUS, TELEMETRY_POINT, TELEMETRY_ROW, TOUCH
 
     state = ", ".join(f"{c} = v.{c}" for c in TELEMETRY_STATE)
     series = ", ".join(SERIES)
@@ -166,6 +156,14 @@ def postgres_bulk() -> dict[str, Bulk]:
             "ON CONFLICT (device_id, tier, ts) DO NOTHING",
             (T, F, *([F] * len(SERIES))),
         ),
+    }
+
+
+def _record_bulk() -> dict[str, Bulk]:
+    """A batch's alerts, alert counts, command results and audit records."""
+    from edgetui.fleet.store.statements import ALERT, ALERT_COUNTS, AUDIT, COMMAND
+
+    return {
         # (device_id, alert_key, name, state, severity, value, summary, labels, since, at)
         ALERT: Bulk(
             _from_values(ALERT), (T, T, T, T, T, F, T, T, F, F), coalesce=newest_per_key((0, 1), 9)
@@ -191,14 +189,16 @@ def postgres_bulk() -> dict[str, Bulk]:
             pick=(0, 1, 2),
             coalesce=distinct,
         ),
-        # A rollout's executions and command records: 10,000 a turn at most, where row by row
-        # cost 14 s against PostgreSQL (0.3 s with SQLite).
-        EXEC_UPSERT: Bulk(
-            f"INSERT INTO executions ({', '.join(EXEC_FIELDS)}) SELECT * FROM {{rows}} "
-            "ON CONFLICT (rollout_id, device_id) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in EXEC_FIELDS[2:]),
-            (T, T, I, T, T, I, T, F, F, F, F, T, T),
-        ),
+    }
+
+
+def _rollout_bulk() -> dict[str, Bulk]:
+    """A rollout's executions and command records: 10,000 a turn at most, where row by row
+    cost 14 s against PostgreSQL (0.3 s with SQLite)."""
+    from edgetui.fleet.store.rollouts import COMMAND_PUBLISHED, COMMAND_RECORDED, EXEC_UPSERT
+
+    return {
+        EXEC_UPSERT: Bulk(_from_values(EXEC_UPSERT), (T, T, I, T, T, I, T, F, F, F, F, T, T)),
         COMMAND_RECORDED: Bulk(
             "INSERT INTO commands (command_id, device_id, command, state, detail, rollout_id, "
             "issued_at, updated_at) SELECT v.command_id, v.device_id, v.command, 'RECORDED', NULL, "

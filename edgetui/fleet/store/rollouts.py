@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgetui.fleet.records import CommandRecord
-from edgetui.fleet.rollout_records import Execution, RolloutRecord, RolloutSpec
+from edgetui.fleet.rollouts.records import Execution, RolloutRecord, RolloutSpec
 
 ROLLOUT_COLUMNS = (
     "rollout_id, spec, state, wave, halt_reason, created_at, updated_at, wave_done, "

@@ -37,21 +37,22 @@ DEVICE_COLUMNS = (
     "updated_at",
 )
 
-# What a telemetry message sets on the device row (newest device timestamp wins).
-TELEMETRY_STATE = (
-    "device_type",
-    "version",
-    "release",
-    "slot",
-    "slot_status",
-    "cpu_percent",
-    "memory_free_mb",
-    "memory_total_mb",
-    "inference_p50_ms",
-    "inference_p95_ms",
-    "buffer_queued",
-    "agent_status",
+# What a telemetry message sets on the device row (newest device timestamp wins): every
+# column but the key, the status, the alert counts and the bookkeeping, in the same order.
+NOT_TELEMETRY = frozenset(
+    {
+        "device_id",
+        "status",
+        "status_at",
+        "alerts_critical",
+        "alerts_warning",
+        "last_seen",
+        "last_telemetry",
+        "ingested_by",
+        "updated_at",
+    }
 )
+TELEMETRY_STATE = tuple(c for c in DEVICE_COLUMNS if c not in NOT_TELEMETRY)
 
 # Averaged into coarser buckets as telemetry ages.
 SERIES = ("cpu_percent", "memory_free_mb", "inference_p50_ms", "inference_p95_ms", "buffer_queued")

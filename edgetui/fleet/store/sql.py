@@ -13,6 +13,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from edgetui.fleet.messages import (
@@ -48,6 +49,7 @@ from edgetui.fleet.store.statements import (
     TELEMETRY_ROW,
     TOUCH,
 )
+from edgetui.models.vocabulary import DeviceStatus
 
 
 def _latest(items: Sequence[Any], key: Any, when: Any) -> dict[Any, Any]:
@@ -130,84 +132,10 @@ class SqlFleetStore(RolloutSql, RetrainSql):
         """Write one batch in one transaction (see FleetStore.apply)."""
         if not updates:
             return
-        seen: dict[str, float | None] = {}
-        statuses, telemetry, alerts, commands, audits = [], [], [], [], []
-        retrain: list[tuple[Any, ...]] = []
-        for u in updates:
-            if isinstance(u, StatusUpdate):
-                statuses.append(u)
-                heard = u.at if u.status == "online" else None  # the will is the broker's
-                dev = u.device_id
-            elif isinstance(u, TelemetryUpdate):
-                telemetry.append(u)
-                heard, dev = u.received, u.device_id
-            elif isinstance(u, AlertUpdate):
-                alerts.append(u.record)
-                heard, dev = u.received, u.record.device_id
-            elif isinstance(u, CommandUpdate):
-                commands.append(u.record)
-                heard, dev = u.received, u.record.device_id
-            elif isinstance(u, RetrainUpdate):
-                retrain.extend(retrain_row(s) for s in u.samples)
-                heard, dev = u.received, u.device_id
-            else:
-                audits.append(u)
-                heard, dev = u.received, u.device_id
-            prev = seen.get(dev)
-            seen[dev] = heard if prev is None else max(prev, heard or prev)
-        status = _latest(statuses, lambda s: s.device_id, lambda s: s.at)
-        newest = _latest(telemetry, lambda t: t.device_id, lambda t: t.ts)
-        alert = _latest(alerts, lambda a: (a.device_id, a.key), lambda a: a.at or 0.0)
-        # A device's "replayed" refusal never beats a real result (see COMMAND's guard), so
-        # within a batch too it is kept only for a command with nothing else.
-        command = _latest(
-            commands,
-            lambda c: (c.command_id, c.device_id),
-            lambda c: (c.detail != "replayed", c.updated_at or 0.0),
-        )
+        statements = _Batch.of(updates).statements(writer, now)
         with self._tx() as cur:
-            self._many(cur, TOUCH, [(d, seen[d], now) for d in sorted(seen)])
-            self._many(
-                cur,
-                STATUS,
-                [(s.status, s.at, d, s.at) for d, s in sorted(status.items())],
-            )
-            self._many(
-                cur,
-                TELEMETRY_ROW,
-                [
-                    (*(getattr(t, c) for c in TELEMETRY_STATE), t.ts, writer or None, d, t.ts)
-                    for d, t in sorted(newest.items())
-                ],
-            )
-            self._many(
-                cur,
-                TELEMETRY_POINT,
-                [(t.device_id, t.ts, *(getattr(t, c) for c in SERIES)) for t in telemetry],
-            )
-            self._many(
-                cur,
-                ALERT,
-                [
-                    (
-                        d,
-                        k,
-                        a.name,
-                        a.state,
-                        a.severity,
-                        a.value,
-                        a.summary,
-                        json.dumps(a.labels, sort_keys=True),
-                        a.since,
-                        a.at,
-                    )
-                    for (d, k), a in sorted(alert.items())
-                ],
-            )
-            self._many(cur, ALERT_COUNTS, [(d,) for d in sorted({d for d, _ in alert})])
-            self._many(cur, COMMAND, [_command_row(c) for _, c in sorted(command.items())])
-            self._many(cur, AUDIT, [(a.device_id, a.received, a.body) * 2 for a in audits])
-            self._many(cur, RETRAIN_INSERT, retrain)
+            for sql, rows in statements:
+                self._many(cur, sql, rows)
 
     def record_command(self, record: CommandRecord) -> None:
         with self._tx() as cur:
@@ -319,3 +247,81 @@ def _command_row(c: CommandRecord) -> tuple[Any, ...]:
         c.issued_at,
         c.updated_at,
     )
+
+
+@dataclass
+class _Batch:
+    """One batch's updates sorted by kind, and when each device was last heard."""
+
+    seen: dict[str, float | None] = field(default_factory=dict)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    telemetry: list[TelemetryUpdate] = field(default_factory=list)
+    alerts: list[Any] = field(default_factory=list)
+    commands: list[CommandRecord] = field(default_factory=list)
+    audits: list[Any] = field(default_factory=list)
+    retrain: list[tuple[Any, ...]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, updates: Sequence[Update]) -> _Batch:
+        b = cls()
+        for u in updates:
+            if isinstance(u, StatusUpdate):
+                b.statuses.append(u)
+                heard = u.at if u.status == DeviceStatus.ONLINE else None  # the will: the broker's
+                dev = u.device_id
+            elif isinstance(u, TelemetryUpdate):
+                b.telemetry.append(u)
+                heard, dev = u.received, u.device_id
+            elif isinstance(u, AlertUpdate):
+                b.alerts.append(u.record)
+                heard, dev = u.received, u.record.device_id
+            elif isinstance(u, CommandUpdate):
+                b.commands.append(u.record)
+                heard, dev = u.received, u.record.device_id
+            elif isinstance(u, RetrainUpdate):
+                b.retrain.extend(retrain_row(s) for s in u.samples)
+                heard, dev = u.received, u.device_id
+            else:
+                b.audits.append(u)
+                heard, dev = u.received, u.device_id
+            prev = b.seen.get(dev)
+            b.seen[dev] = heard if prev is None else max(prev, heard or prev)
+        return b
+
+    def statements(self, writer: str, now: float) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """(statement, rows) in the order they are written: only the newest status, state
+        and alert per device (and key) and the best result per command."""
+        status = _latest(self.statuses, lambda s: s.device_id, lambda s: s.at)
+        newest = _latest(self.telemetry, lambda t: t.device_id, lambda t: t.ts)
+        alert = _latest(self.alerts, lambda a: (a.device_id, a.key), lambda a: a.at or 0.0)
+        # A device's "replayed" refusal never beats a real result (see COMMAND's guard), so
+        # within a batch too it is kept only for a command with nothing else.
+        command = _latest(
+            self.commands,
+            lambda c: (c.command_id, c.device_id),
+            lambda c: (c.detail != "replayed", c.updated_at or 0.0),
+        )
+        state_rows = [
+            (*(getattr(t, c) for c in TELEMETRY_STATE), t.ts, writer or None, d, t.ts)
+            for d, t in sorted(newest.items())
+        ]
+        return [
+            (TOUCH, [(d, self.seen[d], now) for d in sorted(self.seen)]),
+            (STATUS, [(s.status, s.at, d, s.at) for d, s in sorted(status.items())]),
+            (TELEMETRY_ROW, state_rows),
+            (
+                TELEMETRY_POINT,
+                [(t.device_id, t.ts, *(getattr(t, c) for c in SERIES)) for t in self.telemetry],
+            ),
+            (ALERT, [_alert_row(d, k, a) for (d, k), a in sorted(alert.items())]),
+            (ALERT_COUNTS, [(d,) for d in sorted({d for d, _ in alert})]),
+            (COMMAND, [_command_row(c) for _, c in sorted(command.items())]),
+            (AUDIT, [(a.device_id, a.received, a.body) * 2 for a in self.audits]),
+            (RETRAIN_INSERT, self.retrain),
+        ]
+
+
+def _alert_row(device_id: str, key: str, a: Any) -> tuple[Any, ...]:
+    """An alert record as ALERT's parameters."""
+    labels = json.dumps(a.labels, sort_keys=True)
+    return (device_id, key, a.name, a.state, a.severity, a.value, a.summary, labels, a.since, a.at)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -21,14 +22,16 @@ from textual.worker import Worker, WorkerState
 
 from edgetui.fleet.columns import COLUMNS, sort_devices
 from edgetui.fleet.filter import DeviceFilter, FilterError
-from edgetui.fleet.mqtt import process_name
+from edgetui.fleet.mqtt import MqttAuth, process_name
 from edgetui.fleet.records import DeviceState
+from edgetui.fleet.rollouts import RolloutRunner
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui.device import DeviceScreen
 from edgetui.fleet.ui.rollouts import RolloutsScreen, load_rollouts
 from edgetui.fleet.ui.runs import ConsoleRuns
 from edgetui.fleet.ui.table import DeviceTable
 from edgetui.models.broker import BrokerAddress
+from edgetui.models.vocabulary import DeviceStatus
 
 # Rows written by another fleet process (or committed just after a read) can carry an
 # `updated_at` slightly older than the newest one seen: read back this far every tick.
@@ -39,8 +42,8 @@ def _counts(devices: Iterable[DeviceState]) -> tuple[int, int, int, int]:
     """(online, offline, critical alerts, warning alerts) over the fleet, in one pass."""
     online = offline = crit = warn = 0
     for d in devices:
-        online += d.status == "online"
-        offline += d.status == "offline"
+        online += d.status == DeviceStatus.ONLINE
+        offline += d.status == DeviceStatus.OFFLINE
         crit += d.alerts_critical
         warn += d.alerts_warning
     return online, offline, crit, warn
@@ -82,6 +85,7 @@ class FleetApp(App[None]):
         runner_tick_s: float = 1.0,
         lease_s: float = 15.0,
         runner_clock: Callable[[], float] = time.time,
+        auth: MqttAuth | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -99,14 +103,17 @@ class FleetApp(App[None]):
         self.ticks = 0
         self.readonly = readonly
         # Rollouts run from this console (needs the broker: the runner publishes commands).
-        self.runs = ConsoleRuns(
+        new_runner = partial(
+            RolloutRunner,
             store,
             broker,
             owner=runner_owner or f"console-{process_name()}",
             tick_s=runner_tick_s,
             lease_s=lease_s,
             clock=runner_clock,
+            auth=auth,
         )
+        self.runs = ConsoleRuns(store, broker, new_runner)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="summary")

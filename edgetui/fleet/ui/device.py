@@ -19,7 +19,7 @@ from edgetui.fleet.records import (
     TelemetryPoint,
     iso,
 )
-from edgetui.fleet.rollout_records import Execution
+from edgetui.fleet.rollouts.records import Execution
 
 SERIES = (
     ("cpu_percent", "CPU %"),

@@ -65,7 +65,7 @@ class ConsoleRun:
         except Exception as exc:
             self.error = one_line(exc)
             with contextlib.suppress(Exception):
-                self.runner.store.release_rollout(self.rollout_id, self.runner.owner)
+                self.runner.release()
         finally:
             self.ended.set()
 
@@ -88,24 +88,18 @@ class ConsoleRun:
 
 class ConsoleRuns:
     """The runs this console started, by rollout id (the last one per rollout is kept, so
-    the view can say how it ended)."""
+    the view can say how it ended). `new_runner(rollout_id)` makes a runner (the console's
+    owner name, tick, lease and MQTT options); without a `broker` nothing can run."""
 
     def __init__(
         self,
         store: FleetStore,
         broker: BrokerAddress | None,
-        *,
-        owner: str,
-        tick_s: float = 1.0,
-        lease_s: float = 15.0,
-        clock: Callable[[], float] = time.time,
+        new_runner: Callable[[str], RolloutRunner],
     ) -> None:
         self.store = store
         self.broker = broker
-        self.owner = owner
-        self.tick_s = tick_s
-        self.lease_s = lease_s
-        self.clock = clock  # the runner's clock (leases are compared in real time)
+        self.new_runner = new_runner
         self.runs: dict[str, ConsoleRun] = {}
 
     def get(self, rollout_id: str) -> ConsoleRun | None:
@@ -126,25 +120,14 @@ class ConsoleRuns:
         r = self.store.rollout(rollout_id)
         if r is None:
             raise RuntimeError(f"no rollout {rollout_id!r}")
-        now = self.clock()
-        # The same conditional UPDATE the runner renews every turn: taken only when free,
-        # expired or ours, so two fleet processes never run one rollout.
-        if not self.store.claim_rollout(rollout_id, self.owner, now=now, lease_s=self.lease_s):
+        runner = self.new_runner(rollout_id)
+        now = runner.clock()
+        if not runner.claim(now):  # its first turn renews the lease
             held = self.store.rollout(rollout_id) or r
             raise RuntimeError(
                 f"rollout {rollout_id} not run here: "
                 + lease_text(held.lease_owner, held.lease_until, now)
             )
-        runner = RolloutRunner(
-            self.store,
-            self.broker,
-            rollout_id,
-            owner=self.owner,
-            tick_s=self.tick_s,
-            lease_s=self.lease_s,
-            clock=self.clock,
-        )
-        runner.holding = True  # claimed just above; its first turn renews the lease
         run = ConsoleRun(runner)
         self.runs[rollout_id] = run
         return run

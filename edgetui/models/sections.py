@@ -13,11 +13,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgetui.models.agents import AgentRow
+from edgetui.models.alerts import AlertsSection
+from edgetui.models.drift import DriftSection
+from edgetui.models.inference_section import InferenceSection
 from edgetui.models.serde import convert
+from edgetui.models.validation import ValidationReport
 
 # name in the snapshot -> the type of its section (a dataclass, or list[...] of one).
 # Each part's entry is added beside its dataclass's import, in alphabetical order.
 SECTION_TYPES: dict[str, Any] = {}
+SECTION_TYPES["agents"] = list[AgentRow]
+SECTION_TYPES["alerts"] = AlertsSection
+SECTION_TYPES["drift"] = DriftSection
+SECTION_TYPES["inference"] = InferenceSection
+SECTION_TYPES["validation"] = ValidationReport
 
 
 def decode_section(name: str, value: Any) -> Any:

@@ -21,10 +21,10 @@ class AgentRow:
     """One agent as the supervisor knows it. `detail` is the agent's own figures (each
     plugin reports its own keys, so it stays a plain dict)."""
 
-    name: str
-    status: AgentStatus
-    restarts: int
-    last_error: str | None
-    started_at: str | None
-    origin: str
+    name: str = ""
+    status: AgentStatus = AgentStatus.UPDATING
+    restarts: int = 0
+    last_error: str | None = None
+    started_at: str | None = None
+    origin: str = ""
     detail: dict[str, Any] = field(default_factory=dict)

@@ -20,12 +20,12 @@ class AlertState(enum.StrEnum):
 class AlertItem:
     """One pending or firing alert, as `alerts --json` and the status list it."""
 
-    name: str
-    severity: str  # "warning" | "critical" (the rule's level now)
-    state: AlertState
-    since: str | None
-    value: float | None
-    summary: str
+    name: str = ""
+    severity: str = ""  # "warning" | "critical" (the rule's level now)
+    state: AlertState = AlertState.INACTIVE
+    since: str | None = None
+    value: float | None = None
+    summary: str = ""
     labels: dict[str, Any] = field(default_factory=dict)
     acknowledged: bool = False
     silenced_until: str | None = None
@@ -35,10 +35,10 @@ class AlertItem:
 class SilenceItem:
     """A rule silenced until `until`, with the operator's comment."""
 
-    name: str
-    until: str | None
-    comment: str
-    created: str | None
+    name: str = ""
+    until: str | None = None
+    comment: str = ""
+    created: str | None = None
 
 
 @dataclass
@@ -53,9 +53,9 @@ class AlertCounts:
 class AlertsSection:
     """The `alerts` section of the snapshot."""
 
-    alerts: list[AlertItem]
-    counts: AlertCounts
-    pending: int
-    silences: list[SilenceItem]
-    rules: int
-    evaluated_at: str | None
+    alerts: list[AlertItem] = field(default_factory=list)
+    counts: AlertCounts = field(default_factory=AlertCounts)
+    pending: int = 0
+    silences: list[SilenceItem] = field(default_factory=list)
+    rules: int = 0
+    evaluated_at: str | None = None

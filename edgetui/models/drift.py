@@ -41,48 +41,48 @@ class PsiScores:
 class DriftReference:
     """The reference the window is compared with."""
 
-    source: ReferenceSource
-    samples: int
-    size: int
-    recorded_at: str | None
+    source: ReferenceSource = ReferenceSource.NONE
+    samples: int = 0
+    size: int = 0
+    recorded_at: str | None = None
 
 
 @dataclass
 class RetrainLast:
     """The last alert that queued samples for the fleet."""
 
-    alert: str
-    at: str
-    samples: int
+    alert: str = ""
+    at: str = ""
+    samples: int = 0
 
 
 @dataclass
 class RetrainSection:
     """`drift.retrain`: what the retraining sampler keeps and sent."""
 
-    share_inputs: bool
-    kept: int
-    max_samples: int
-    sent_today: int
-    max_per_day: int
-    sent: int
-    held_back: int
-    last: RetrainLast | None
+    share_inputs: bool = False
+    kept: int = 0
+    max_samples: int = 0
+    sent_today: int = 0
+    max_per_day: int = 0
+    sent: int = 0
+    held_back: int = 0
+    last: RetrainLast | None = None
 
 
 @dataclass
 class DriftSection:
     """The `drift` section of the snapshot."""
 
-    version: str | None
-    psi_max: float | None
-    psi: PsiScores
-    band: DriftBand
-    reference: DriftReference
-    window_samples: int
-    window_size: int
-    min_samples: int
-    confidence_mean: float | None
-    confidence_reference: float | None
-    confidence_drop: float | None
+    version: str | None = None
+    psi_max: float | None = None
+    psi: PsiScores = field(default_factory=PsiScores)
+    band: DriftBand = DriftBand.NONE
+    reference: DriftReference = field(default_factory=DriftReference)
+    window_samples: int = 0
+    window_size: int = 0
+    min_samples: int = 0
+    confidence_mean: float | None = None
+    confidence_reference: float | None = None
+    confidence_drop: float | None = None
     retrain: RetrainSection | None = field(default=None, metadata=OMIT_NONE)

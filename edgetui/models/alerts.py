@@ -24,7 +24,7 @@ class AlertItem:
     severity: str = ""  # "warning" | "critical" (the rule's level now)
     state: AlertState = AlertState.INACTIVE
     since: str | None = None
-    value: float | None = None
+    value: int | float | None = None  # as the rule read it (a count stays an int)
     summary: str = ""
     labels: dict[str, Any] = field(default_factory=dict)
     acknowledged: bool = False

@@ -40,7 +40,7 @@ class WorkerSection:
     state: WorkerState = WorkerState.STOPPED
     pid: int | None = None
     rss_mb: float | None = None
-    max_rss_mb: float | None = None
+    max_rss_mb: int | None = None
     restarts: int = 0
     crashes: int = 0
     crashes_in_window: int = 0

@@ -20,11 +20,13 @@ from typing import Any
 
 from edgetui.agent_host.context import AgentContext
 from edgetui.config import AgentsConfig
+from edgetui.models.agents import AgentRow, AgentStatus
 from edgetui.models.clock import rfc3339
+from edgetui.models.serde import to_dict
 from edgetui.models.slot import SlotContent
 
 log = logging.getLogger(__name__)
-STATUSES = ("running", "idle", "error", "updating")
+STATUSES = tuple(AgentStatus)
 AgentRun = Callable[[AgentContext], Awaitable[None]]
 
 
@@ -33,7 +35,7 @@ class AgentState:
     """What the supervisor knows about one agent."""
 
     name: str
-    status: str = "updating"
+    status: AgentStatus = AgentStatus.UPDATING
     restarts: int = 0
     last_error: str | None = None
     started_at: str | None = None
@@ -41,16 +43,17 @@ class AgentState:
     detail: dict[str, Any] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "restarts": self.restarts,
-            "last_error": self.last_error,
-            "started_at": self.started_at,
-            "origin": self.origin,
-            "detail": self.detail,
-        }
+    def row(self) -> AgentRow:
+        """This agent's row of the `agents` section."""
+        return AgentRow(
+            name=self.name,
+            status=self.status,
+            restarts=self.restarts,
+            last_error=self.last_error,
+            started_at=self.started_at,
+            origin=self.origin,
+            detail=self.detail,
+        )
 
 
 def slot_agents_dir(state_dir: Path) -> Path | None:
@@ -125,7 +128,7 @@ class AgentSupervisor:
 
     async def stop(self) -> None:
         for state in self.states.values():
-            state.status = "updating"
+            state.status = AgentStatus.UPDATING
         await asyncio.gather(*(self._cancel(s) for s in self.states.values()))
 
     async def _cancel(self, state: AgentState) -> None:
@@ -139,7 +142,7 @@ class AgentSupervisor:
     def _context(self, state: AgentState) -> AgentContext:
         def report(status: str, detail: dict[str, Any] | None) -> None:
             if status in STATUSES:
-                state.status = status
+                state.status = AgentStatus(status)
             if detail:
                 state.detail.update(detail)
 
@@ -162,7 +165,7 @@ class AgentSupervisor:
             try:
                 # exec_module reads and compiles a file: off the event loop.
                 run, state.origin = await asyncio.to_thread(load_agent, state.name, self.agents_dir)
-                state.status = "running"
+                state.status = AgentStatus.RUNNING
                 state.started_at = rfc3339()
                 state.detail = {}  # what this run reports, not what a crashed one left
                 await run(self._context(state))
@@ -170,7 +173,7 @@ class AgentSupervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                state.status = "error"
+                state.status = AgentStatus.ERROR
                 state.last_error = f"{type(exc).__name__}: {exc}"[:300]
                 log.error("agent %s crashed: %s", state.name, state.last_error, exc_info=exc)
             if time.monotonic() - began >= self.config.stable_after_s:
@@ -185,7 +188,7 @@ class AgentSupervisor:
         state = self.states.get(name)
         if state is None:
             raise KeyError(name)
-        state.status = "updating"
+        state.status = AgentStatus.UPDATING
         await self._cancel(state)
         state.restarts += 1
         self._launch(state)
@@ -195,7 +198,7 @@ class AgentSupervisor:
         it down (status "error") until `drill_release`; the restart then counts."""
         state = self.states[name]
         await self._cancel(state)
-        state.status = "error"
+        state.status = AgentStatus.ERROR
         state.last_error = "DrillCrash: killed by `edgetui drill agent-crash`"
         release = self._drill_holds[name] = asyncio.Event()
 
@@ -212,13 +215,13 @@ class AgentSupervisor:
         if hold is not None:
             hold.set()
 
-    def section(self) -> list[dict[str, Any]]:
-        """The `agents` section: one dict per enabled agent, in config order."""
-        return [s.as_dict() for s in self.states.values()]
+    def section(self) -> list[AgentRow]:
+        """The `agents` section: one row per enabled agent, in config order."""
+        return [s.row() for s in self.states.values()]
 
     def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
         async def status(_: dict[str, Any]) -> list[dict[str, Any]]:
-            return self.section()
+            return to_dict(self.section())
 
         async def restart(params: dict[str, Any]) -> list[dict[str, Any]]:
             from edgetui.api import APIError
@@ -227,6 +230,6 @@ class AgentSupervisor:
             if name not in self.states:
                 raise APIError(f"no enabled agent named {name!r}", code=-32602)
             await self.restart(str(name))
-            return self.section()
+            return to_dict(self.section())
 
         return {"agents.status": status, "agents.restart": restart}

@@ -25,8 +25,11 @@ from edgetui.alerts.rules import KNOWN_SECTIONS, Rule, compile_rules
 from edgetui.alerts.state import FIRING, INACTIVE, PENDING, RESOLVED, Alert, alert_key, iso
 from edgetui.api import APIError
 from edgetui.config import AlertsConfig, ConfigError
+from edgetui.models.alerts import AlertCounts, AlertItem, AlertsSection, SilenceItem
+from edgetui.models.serde import to_dict
 
 log = logging.getLogger(__name__)
+SEVERITIES = ("critical", "warning")  # the levels `counts` counts (the fields of AlertCounts)
 EVENT_TYPES = {PENDING: "ALERT_PENDING", FIRING: "ALERT_FIRING", RESOLVED: "ALERT_RESOLVED"}
 Listener = Callable[[Alert, str], None]
 BAD_PARAMS = -32602
@@ -76,7 +79,7 @@ class AlertEngine:
         self._checks: dict[str, CheckState] = {name: CheckState() for name in self.rules}
         self._checked = False
         self.last_snapshot: dict[str, Any] = {}
-        self._section: dict[str, Any] = self._build_section(self.clock())
+        self._section: AlertsSection = self._build_section(self.clock())
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -124,7 +127,7 @@ class AlertEngine:
             return CHECKS[rule.check](snapshot, now, rule.window_s, self._checks[rule.name])
         return metric_instances(snapshot, rule.metric)
 
-    async def evaluate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+    async def evaluate(self, snapshot: dict[str, Any]) -> AlertsSection:
         """Evaluate every rule on `snapshot`; record and announce the transitions; return
         the `alerts` section. The first call checks the user's metric paths (ConfigError)."""
         if not self._checked:
@@ -235,7 +238,7 @@ class AlertEngine:
             return None
         return entry[0]
 
-    def alert_list(self, now: float | None = None) -> list[dict[str, Any]]:
+    def alert_list(self, now: float | None = None) -> list[AlertItem]:
         """Pending and firing alerts: firing first, critical first, oldest first."""
         now = self.clock() if now is None else now
         ordered = sorted(
@@ -244,30 +247,30 @@ class AlertEngine:
         )
         return [a.public(self.silenced_until(a.name, now)) for a in ordered]
 
-    def silence_list(self, now: float | None = None) -> list[dict[str, Any]]:
+    def silence_list(self, now: float | None = None) -> list[SilenceItem]:
         now = self.clock() if now is None else now
         return [
-            {"name": name, "until": iso(until), "comment": comment, "created": iso(created)}
+            SilenceItem(name=name, until=iso(until), comment=comment, created=iso(created))
             for name, (until, comment, created) in sorted(self.silences.items())
             if until > now
         ]
 
-    def _build_section(self, now: float) -> dict[str, Any]:
+    def _build_section(self, now: float) -> AlertsSection:
         alerts = self.alert_list(now)
-        counts = {"critical": 0, "warning": 0}
+        counts = AlertCounts()
         for a in alerts:
-            if a["state"] == FIRING and a["silenced_until"] is None and a["severity"] in counts:
-                counts[a["severity"]] += 1
-        return {
-            "alerts": alerts,
-            "counts": counts,
-            "pending": sum(1 for a in alerts if a["state"] == PENDING),
-            "silences": self.silence_list(now),
-            "rules": len(self.rules),
-            "evaluated_at": iso(now),
-        }
+            if a.state == FIRING and a.silenced_until is None and a.severity in SEVERITIES:
+                setattr(counts, a.severity, getattr(counts, a.severity) + 1)
+        return AlertsSection(
+            alerts=alerts,
+            counts=counts,
+            pending=sum(1 for a in alerts if a.state == PENDING),
+            silences=self.silence_list(now),
+            rules=len(self.rules),
+            evaluated_at=iso(now),
+        )
 
-    def section(self) -> dict[str, Any]:
+    def section(self) -> AlertsSection:
         """The latest `alerts` section (as put into the snapshot by `evaluate`)."""
         return self._section
 
@@ -314,7 +317,7 @@ class AlertEngine:
         return self.listing({})
 
     def listing(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"alerts": self.alert_list(), "silences": self.silence_list()}
+        return {"alerts": to_dict(self.alert_list()), "silences": to_dict(self.silence_list())}
 
     async def list_method(self, params: dict[str, Any]) -> dict[str, Any]:
         out = self.listing(params)

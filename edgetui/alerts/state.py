@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgetui.alerts.rules import Rule
+from edgetui.models.alerts import AlertItem, AlertState
 from edgetui.models.clock import rfc3339
 
 PENDING, FIRING, RESOLVED, INACTIVE = "pending", "firing", "resolved", "inactive"
@@ -97,16 +98,16 @@ class Alert:
         self.fired_at = now
         return FIRING
 
-    def public(self, silenced_until: float | None) -> dict[str, Any]:
+    def public(self, silenced_until: float | None) -> AlertItem:
         """The documented list item of `alerts --json` and the status `alerts` section."""
-        return {
-            "name": self.name,
-            "severity": self.severity,
-            "state": self.state,
-            "since": iso(self.since),
-            "value": self.value,
-            "summary": self.summary,
-            "labels": dict(self.labels),
-            "acknowledged": self.acknowledged,
-            "silenced_until": iso(silenced_until),
-        }
+        return AlertItem(
+            name=self.name,
+            severity=self.severity,
+            state=AlertState(self.state),
+            since=iso(self.since),
+            value=self.value,
+            summary=self.summary,
+            labels=dict(self.labels),
+            acknowledged=self.acknowledged,
+            silenced_until=iso(silenced_until),
+        )

@@ -165,5 +165,5 @@ async def _drift(tmp: Path) -> tuple[Comparison, dict[str, Any]]:
         "drift_per_decision_us": per_decision.candidate_value,
         "drift_bare_counter_us": per_decision.baseline_value,
         "drift_section_us": section_us,
-        "drift_psi_max": drift.section()["psi_max"],
+        "drift_psi_max": drift.section().psi_max,
     }

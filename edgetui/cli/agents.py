@@ -6,6 +6,8 @@ import argparse
 from typing import Any
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, call_part, print_json
+from edgetui.models.agents import AgentRow, AgentStatus
+from edgetui.models.serde import convert
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,13 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_restart, needs="slot")
 
 
-def render(agents: list[dict[str, Any]]) -> str:
+def render(agents: list[AgentRow]) -> str:
     """A table: name, status, restarts, since, last error."""
     lines = [f"{'AGENT':<10} {'STATUS':<9} {'RESTARTS':>8}  {'STARTED':<24} LAST ERROR"]
     for a in agents:
         lines.append(
-            f"{a['name']:<10} {a['status']:<9} {a['restarts']:>8}  "
-            f"{a.get('started_at') or '-':<24} {a.get('last_error') or '-'}"
+            f"{a.name:<10} {a.status:<9} {a.restarts:>8}  "
+            f"{a.started_at or '-':<24} {a.last_error or '-'}"
         )
     return "\n".join(lines)
 
@@ -40,18 +42,19 @@ async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None)
 
 
 async def cmd_status(ctx: Context) -> int:
-    agents = await _call(ctx, "agents.status")
+    raw = await _call(ctx, "agents.status")
+    agents = convert(list[AgentRow], raw)
     if ctx.args.json:
-        print_json({"agents": agents})
+        print_json({"agents": raw})
     else:
         print(render(agents))
-    return EXIT_OK if all(a["status"] != "error" for a in agents) else EXIT_ERROR
+    return EXIT_OK if all(a.status != AgentStatus.ERROR for a in agents) else EXIT_ERROR
 
 
 async def cmd_restart(ctx: Context) -> int:
-    agents = await _call(ctx, "agents.restart", {"name": ctx.args.name})
+    raw = await _call(ctx, "agents.restart", {"name": ctx.args.name})
     if ctx.args.json:
-        print_json({"agents": agents})
+        print_json({"agents": raw})
     else:
-        print(render(agents))
+        print(render(convert(list[AgentRow], raw)))
     return EXIT_OK

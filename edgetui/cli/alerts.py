@@ -15,6 +15,8 @@ from edgetui.cli.context import (
     call_part,
     print_json,
 )
+from edgetui.models.alerts import AlertItem, SilenceItem
+from edgetui.models.serde import convert
 from edgetui.units import parse_duration
 
 MISSING = "the alert engine is not running ([alerts] enabled = false?)"
@@ -64,23 +66,23 @@ def _no_actions(ctx: Context, what: str) -> None:
 
 def render(listing: dict[str, Any]) -> str:
     """Alerts as a table (firing first), then silences and, with --all, the history."""
-    alerts = listing.get("alerts") or []
+    alerts = convert(list[AlertItem], listing.get("alerts") or [])
     lines = [f"{'STATE':<8} {'SEVERITY':<9} {'NAME':<18} {'VALUE':>9}  {'SINCE':<24} SUMMARY"]
     for a in alerts:
-        labels = ",".join(f"{k}={v}" for k, v in (a.get("labels") or {}).items())
-        name = a["name"] + (f"{{{labels}}}" if labels else "")
-        flags = (" [ack]" if a.get("acknowledged") else "") + (
-            f" [silenced until {a['silenced_until']}]" if a.get("silenced_until") else ""
+        labels = ",".join(f"{k}={v}" for k, v in (a.labels or {}).items())
+        name = a.name + (f"{{{labels}}}" if labels else "")
+        flags = (" [ack]" if a.acknowledged else "") + (
+            f" [silenced until {a.silenced_until}]" if a.silenced_until else ""
         )
-        value = "-" if a.get("value") is None else f"{a['value']:g}"
+        value = "-" if a.value is None else f"{a.value:g}"
         lines.append(
-            f"{a['state']:<8} {a['severity']:<9} {name:<18} {value:>9}  {a['since'] or '-':<24} "
-            f"{a.get('summary') or ''}{flags}"
+            f"{a.state:<8} {a.severity:<9} {name:<18} {value:>9}  {a.since or '-':<24} "
+            f"{a.summary or ''}{flags}"
         )
     if not alerts:
         lines.append("(no pending or firing alerts)")
-    for s in listing.get("silences") or []:
-        lines.append(f"silence  {s['name']} until {s['until']}: {s.get('comment') or ''}")
+    for s in convert(list[SilenceItem], listing.get("silences") or []):
+        lines.append(f"silence  {s.name} until {s.until}: {s.comment or ''}")
     history = listing.get("history")
     if history:
         lines.append("history (newest first):")

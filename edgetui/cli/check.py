@@ -14,6 +14,10 @@ from typing import Any
 
 from edgetui.api import APIError
 from edgetui.cli.context import Context, needs_of
+from edgetui.models import Snapshot
+from edgetui.models.alerts import AlertCounts, AlertsSection, AlertState
+from edgetui.models.inference_section import InferenceSection
+from edgetui.models.serde import to_dict
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -39,50 +43,47 @@ def _perf(label: str, value: Any, uom: str, rule: dict[str, Any] | None, lo: str
     return f"{label}={value:g}{uom};{_range(rule, 'warning')};{_range(rule, 'critical')};{lo};{hi}"
 
 
-def perfdata(snap: dict[str, Any], rules: dict[str, dict[str, Any]]) -> str:
+def perfdata(snap: Snapshot, rules: dict[str, dict[str, Any]]) -> str:
     """Perfdata for the main figures, with the thresholds of the rules that judge them."""
-    r = snap.get("resources") or {}
-    items = [_perf("cpu", r.get("cpu_percent"), "%", rules.get("cpu_high"), "0", "100")]
-    total, free = r.get("memory_total_mb"), r.get("memory_free_mb")
+    r = snap.resources
+    items = [_perf("cpu", r.cpu_percent, "%", rules.get("cpu_high"), "0", "100")]
+    total, free = r.memory_total_mb, r.memory_free_mb
     if total and isinstance(free, int | float):
         mem = round(100.0 * free / total, 1)
         items.append(_perf("mem_available", mem, "%", rules.get("memory_low"), "0", "100"))
-    total, free = r.get("disk_total_gb"), r.get("disk_free_gb")
+    total, free = r.disk_total_gb, r.disk_free_gb
     if total and isinstance(free, int | float):
         disk = round(100.0 * free / total, 1)
         items.append(_perf("disk_free", disk, "%", rules.get("disk_low"), "0", "100"))
     temp = rules.get("temperature_high")
-    items.append(_perf("temperature", r.get("temperature_c"), "", temp, "", ""))
-    buffer = snap.get("buffer") or {}
+    items.append(_perf("temperature", r.temperature_c, "", temp, "", ""))
+    buffer = to_dict(snap.sections.get("buffer")) or {}
     items.append(
         _perf("buffer_fill", buffer.get("fill_percent"), "%", rules.get("buffer_full"), "0", "100")
     )
-    p95 = (snap.get("inference") or {}).get("p95_ms")
+    inference = snap.sections.get("inference")
+    p95 = inference.p95_ms if isinstance(inference, InferenceSection) else None
     if isinstance(p95, int | float):
         items.append(_perf("inference_p95", round(p95 / 1000.0, 4), "s", None, "0", ""))
-    counts = (snap.get("alerts") or {}).get("counts") or {}
-    items.append(f"alerts_critical={counts.get('critical', 0)};;1;0;")
-    items.append(f"alerts_warning={counts.get('warning', 0)};1;;0;")
+    alerts = snap.sections.get("alerts")
+    counts = alerts.counts if isinstance(alerts, AlertsSection) else AlertCounts()
+    items.append(f"alerts_critical={counts.critical};;1;0;")
+    items.append(f"alerts_warning={counts.warning};1;;0;")
     return " ".join(i for i in items if i)
 
 
-def verdict(snap: dict[str, Any], rules: dict[str, dict[str, Any]]) -> tuple[int, str]:
+def verdict(snap: Snapshot, rules: dict[str, dict[str, Any]]) -> tuple[int, str]:
     """(exit code, the plugin's one line) for a snapshot with an `alerts` section."""
-    section = snap.get("alerts")
-    if not isinstance(section, dict):
+    section = snap.sections.get("alerts")
+    if not isinstance(section, AlertsSection):
         return UNKNOWN, "EDGETUI UNKNOWN - the alert engine is not running"
-    firing = [
-        a
-        for a in section.get("alerts") or []
-        if a.get("state") == "firing" and not a.get("silenced_until")
-    ]
-    crit = [a for a in firing if a.get("severity") == "critical"]
-    warn = [a for a in firing if a.get("severity") == "warning"]
+    firing = [a for a in section.alerts if a.state == AlertState.FIRING and not a.silenced_until]
+    crit = [a for a in firing if a.severity == "critical"]
+    warn = [a for a in firing if a.severity == "warning"]
     code = CRITICAL if crit else WARNING if warn else OK
     if firing:
         named = ", ".join(
-            f"{a['name']} ({'-' if a.get('value') is None else format(a['value'], 'g')})"
-            for a in crit + warn
+            f"{a.name} ({'-' if a.value is None else format(a.value, 'g')})" for a in crit + warn
         )
         text = f"{len(crit)} critical, {len(warn)} warning: {named}"
     else:
@@ -90,7 +91,7 @@ def verdict(snap: dict[str, Any], rules: dict[str, dict[str, Any]]) -> tuple[int
     return code, f"EDGETUI {STATES[code]} - {text} | {perfdata(snap, rules)}"
 
 
-async def _query(ctx: Context) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+async def _query(ctx: Context) -> tuple[Snapshot, list[dict[str, Any]]] | None:
     from edgetui.session import attach, open_api
 
     api: Any
@@ -102,7 +103,7 @@ async def _query(ctx: Context) -> tuple[dict[str, Any], list[dict[str, Any]]] | 
         if api is None:
             return None
     try:
-        snap = (await api.status()).to_dict(with_history=False)
+        snap = await api.status()
         try:
             rules = await api.call("alerts.rules")
         except APIError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgetui.models import Snapshot
+from edgetui.models.serde import to_dict
 
 
 def _fmt(value: float | None, unit: str, nd: int = 1) -> str:
@@ -29,5 +30,5 @@ def render_status(snap: Snapshot, *, brief: bool = False) -> str:
         f"uptime     {r.uptime_seconds:.0f} s (edgetui {r.process_uptime_seconds:.0f} s)",
     ]
     for name in sorted(snap.sections):
-        lines.append(f"{name:<10} {snap.sections[name]}")
+        lines.append(f"{name:<10} {to_dict(snap.sections[name])}")  # typed: as its JSON
     return "\n".join(lines)

@@ -7,9 +7,10 @@ up, model checksum. Exit 0 when it passes, 1 when a check failed (2: usage or co
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, call_part, print_json
+from edgetui.models.serde import convert
+from edgetui.models.validation import ValidationReport
 
 MARK = {True: "ok  ", False: "FAIL", None: "skip"}
 
@@ -22,11 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_validate, needs="slot")
 
 
-def render(report: dict[str, Any]) -> str:
+def render(report: ValidationReport) -> str:
     """One line per check, then the verdict."""
-    lines = [f"{MARK[c.get('ok')]}  {c['name']:<8} {c['detail']}" for c in report["checks"]]
-    version = report.get("version") or "no model"
-    verdict = "PASSED" if report["ok"] else "FAILED"
+    lines = [f"{MARK[c.ok]}  {c.name:<8} {c.detail}" for c in report.checks]
+    version = report.version or "no model"
+    verdict = "PASSED" if report.ok else "FAILED"
     lines.append(f"validation of {version}: {verdict}")
     return "\n".join(lines)
 
@@ -36,8 +37,9 @@ async def cmd_validate(ctx: Context) -> int:
         report = await call_part(
             api, "validate.run", {}, "validation is not running ([validation] enabled = false?)"
         )
+    typed = convert(ValidationReport, report)
     if ctx.args.json:
         print_json(report)
     else:
-        print(render(report))
-    return EXIT_OK if report["ok"] else EXIT_ERROR
+        print(render(typed))
+    return EXIT_OK if typed.ok else EXIT_ERROR

@@ -13,6 +13,7 @@ why, and `decide()` answers with the rule-based fallback policy instead.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from edgetui.inference.worker import ModelWorker, WorkerBusy, WorkerCancelled
 from edgetui.models.clock import rfc3339
 from edgetui.models.decision import Completion, Decision, fallback_decision
 from edgetui.models.event import Event
+from edgetui.models.inference_section import InferenceSection
 from edgetui.models.serde import to_dict
 from edgetui.models.slot import SlotContent
 
@@ -96,6 +98,21 @@ def choose_model(config: InferenceConfig, state_dir: Path) -> ModelChoice:
     return ModelChoice(None, None, None, "none", slot_problem)
 
 
+# A figure another part adds to the section (validation: baseline, p95_ratio): it reads
+# the section so far and returns the fields it sets.
+SectionExtra = Callable[[InferenceSection], dict[str, Any]]
+
+
+def with_extras(section: InferenceSection, extras: list[SectionExtra]) -> InferenceSection:
+    """`section` with each extra's fields set; a failing extra is logged and skipped."""
+    for extra in extras:
+        try:
+            section = dataclasses.replace(section, **extra(section))
+        except Exception:
+            log.exception("inference: a section extra failed")
+    return section
+
+
 class InferenceEngine:
     """Service "inference": `complete()`, `decide()`, `section()`, method inference.status."""
 
@@ -119,14 +136,14 @@ class InferenceEngine:
         self.origin = "none"
         self.load_ms: float | None = None
         self.stats = LatencyStats()
-        self.last_decision: dict[str, Any] | None = None
+        self.last_decision: Decision | None = None
         self.last_prompt: str | None = None
         self._worker: ModelWorker | WorkerSupervisor | None = None
         self.drill_delay_s = 0.0  # set by inject_delay (fire drills only)
         # Handed in by the runtime: called with each completed request (baselines), and
         # adding keys to the section (baseline, p95_ratio). Other parts never reach in.
         self.listeners: list[Callable[[Completion], None]] = []
-        self.extras: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
+        self.extras: list[SectionExtra] = []
 
     @property
     def available(self) -> bool:
@@ -347,40 +364,37 @@ class InferenceEngine:
         decision.location = location if isinstance(location, str) else None
         decision.latency_ms = round((time.perf_counter() - started) * 1000.0, 2)
         decision.at = rfc3339()
-        self.last_decision = to_dict(decision)
+        self.last_decision = dataclasses.replace(decision)  # a copy: the caller may change its own
         return decision
 
     # -- reporting --------------------------------------------------------------------
-    def section(self) -> dict[str, Any]:
+    def section(self) -> InferenceSection:
         """The `inference` section of the snapshot."""
-        out: dict[str, Any] = {
-            "available": self.available,
-            "reason": self.unavailable_reason,
-            "model": self.model_name,
-            "model_path": str(self.model_path) if self.model_path else None,
-            "origin": self.origin,
-            "version": self.version,
-            "sha256": self.sha256,
-            "load_ms": None if self.current_load_ms is None else round(self.current_load_ms, 1),
-            "queue_size": self.config.queue_size,
-            "queued": self._worker.pending if self._worker is not None else 0,
+        worker = self._worker
+        load_ms = self.current_load_ms
+        out = InferenceSection(
+            available=self.available,
+            reason=self.unavailable_reason,
+            model=self.model_name,
+            model_path=str(self.model_path) if self.model_path else None,
+            origin=self.origin,
+            version=self.version,
+            sha256=self.sha256,
+            load_ms=None if load_ms is None else round(load_ms, 1),
+            queue_size=self.config.queue_size,
+            queued=worker.pending if worker is not None else 0,
             # "chat_template" when the model's GGUF carries one, else "plain"; None: no model.
-            "prompt_format": self._worker.prompt_format if self._worker is not None else None,
-            "last_decision": self.last_decision,
-            "isolation": self.isolation,
+            prompt_format=worker.prompt_format if worker is not None else None,
+            last_decision=self.last_decision,
+            isolation=self.isolation,
             # The worker process (pid, state, restarts, last exit): None without one.
-            "worker": self.supervisor.section() if self.supervisor is not None else None,
-        }
-        out.update(self.stats.summary())
-        for extra in self.extras:
-            try:
-                out.update(extra(out))
-            except Exception:
-                log.exception("inference: a section extra failed")
-        return out
+            worker=self.supervisor.section() if self.supervisor is not None else None,
+            **self.stats.summary(),
+        )
+        return with_extras(out, self.extras)
 
     def methods(self) -> dict[str, Any]:
         async def status(_: dict[str, Any]) -> dict[str, Any]:
-            return self.section()
+            return to_dict(self.section())
 
         return {"inference.status": status}

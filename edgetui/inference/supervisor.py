@@ -32,16 +32,17 @@ from edgetui.inference.process import (
     WorkerExit,
     WorkerLoadError,
 )
+from edgetui.models.inference_section import WorkerExitRecord, WorkerSection, WorkerState
 
 log = logging.getLogger(__name__)
 
 # States of the worker, as `inference.worker.state` reports them.
 STARTING, RUNNING, RESTARTING, FAILED, STOPPED = (
-    "starting",
-    "running",
-    "restarting",
-    "failed",
-    "stopped",
+    WorkerState.STARTING,
+    WorkerState.RUNNING,
+    WorkerState.RESTARTING,
+    WorkerState.FAILED,
+    WorkerState.STOPPED,
 )
 
 
@@ -185,21 +186,22 @@ class WorkerSupervisor:
         since = time.monotonic() - self.config.crash_window_s
         return sum(1 for t in self._recent if t > since)
 
-    def section(self) -> dict[str, Any]:
+    def section(self) -> WorkerSection:
         """`inference.worker`: what the panel, status --json and /metrics show."""
         w = self.worker
         nxt = self.next_restart_at
-        return {
-            "state": self.state,
-            "pid": w.pid if w is not None else None,
-            "rss_mb": None if w is None or w.rss_bytes is None else round(w.rss_bytes / 2**20, 1),
-            "max_rss_mb": self.config.max_rss_mb or None,
-            "restarts": self.restarts,
-            "crashes": self.crashes,
-            "crashes_in_window": self._in_window(),
-            "max_crashes": self.config.max_crashes,
-            "crash_window_s": self.config.crash_window_s,
-            "next_restart_s": None if nxt is None else round(max(0.0, nxt - time.monotonic()), 1),
-            "last_exit": None if self.last_exit is None else self.last_exit.to_dict(),
-            "recovery_ms": self.recovery_ms,
-        }
+        last = self.last_exit
+        return WorkerSection(
+            state=self.state,
+            pid=w.pid if w is not None else None,
+            rss_mb=None if w is None or w.rss_bytes is None else round(w.rss_bytes / 2**20, 1),
+            max_rss_mb=self.config.max_rss_mb or None,
+            restarts=self.restarts,
+            crashes=self.crashes,
+            crashes_in_window=self._in_window(),
+            max_crashes=self.config.max_crashes,
+            crash_window_s=self.config.crash_window_s,
+            next_restart_s=None if nxt is None else round(max(0.0, nxt - time.monotonic()), 1),
+            last_exit=None if last is None else WorkerExitRecord(**last.to_dict()),
+            recovery_ms=self.recovery_ms,
+        )

@@ -13,17 +13,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgetui.models.agents import AgentRow
+from edgetui.models.alerts import AlertsSection
+from edgetui.models.drift import DriftSection
+from edgetui.models.inference_section import InferenceSection
 from edgetui.models.kiosk import KioskSection
 from edgetui.models.remote import CommandsSection
 from edgetui.models.security import SecuritySection
 from edgetui.models.serde import convert
+from edgetui.models.validation import ValidationReport
 
 # name in the snapshot -> the type of its section (a dataclass, or list[...] of one).
 # Each part's entry is added beside its dataclass's import, in alphabetical order.
 SECTION_TYPES: dict[str, Any] = {
+    "agents": list[AgentRow],
+    "alerts": AlertsSection,
     "commands": CommandsSection,
+    "drift": DriftSection,
+    "inference": InferenceSection,
     "kiosk": KioskSection,
     "security": SecuritySection,
+    "validation": ValidationReport,
 }
 
 

@@ -31,6 +31,9 @@ def to_dict(obj: Any) -> Any:
             value = getattr(obj, f.name)
             if value is None and f.metadata.get("omit_none"):
                 continue
+            omit_if = f.metadata.get("omit_if")  # a key absent when the record says so
+            if omit_if is not None and omit_if(obj):
+                continue
             out[f.name] = to_dict(value)
         return out
     if isinstance(obj, enum.Enum):

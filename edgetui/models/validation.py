@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
+
+
+class ValidationPhase(enum.StrEnum):
+    """When a validation run ran: by hand, or on either side of an update."""
+
+    MANUAL = "manual"  # `edgetui validate`
+    BEFORE = "before"  # the running slot, before an update
+    AFTER = "after"  # the trial slot, in its health check
 
 
 @dataclass
@@ -60,7 +69,7 @@ class ValidationReport:
 
     ok: bool
     at: str
-    phase: str
+    phase: ValidationPhase
     version: str | None
     golden: GoldenScore
     golden_ok: bool | None

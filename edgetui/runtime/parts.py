@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from edgetui.models.serde import to_dict
+
 if TYPE_CHECKING:
     from edgetui.access import AccessPolicy
     from edgetui.agent_host import AgentSupervisor
@@ -157,7 +159,8 @@ class PartBuilders:
         from edgetui.ota import HealthHooks, OtaService
 
         hooks = HealthHooks(
-            agents=lambda: self.agents.section() if self.agents is not None else None,
+            # The health check reads the rows as JSON (the ota part's own vocabulary).
+            agents=lambda: to_dict(self.agents.section()) if self.agents is not None else None,
             enabled_agents=list(self.config.agents.enabled),
             inference=lambda: self.inference,
             validate=self._validate_slot,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.config import InferenceConfig
+from edgetui.models.inference_section import InferenceSection
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class ModelView:
         # What validation hands every engine (runtime/parts.py): no request ever completes
         # here, but the section extras (baseline, p95_ratio) still show what is recorded.
         self.listeners: list[Callable[[Any], None]] = []
-        self.extras: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
+        self.extras: list[Callable[[InferenceSection], dict[str, Any]]] = []
 
     async def start(self) -> None:
         self.unavailable_reason = await asyncio.to_thread(self._inspect)
@@ -68,28 +69,24 @@ class ModelView:
         self.model_name = str(meta.get("general.name") or choice.path.stem)
         return NOT_LOADED
 
-    def section(self) -> dict[str, Any]:
+    def section(self) -> InferenceSection:
         """The `inference` section, shaped like the engine's (no request, no worker)."""
+        from edgetui.inference.engine import with_extras
         from edgetui.inference.stats import LatencyStats
 
-        out: dict[str, Any] = {
-            "available": False,
-            "reason": self.unavailable_reason,
-            "model": self.model_name,
-            "model_path": str(self.model_path) if self.model_path else None,
-            "origin": self.origin,
-            "version": self.version,
-            "sha256": None,
-            "load_ms": None,
-            "queue_size": self.config.queue_size,
-            "queued": 0,
-            "prompt_format": None,
-            "last_decision": None,
-        }
-        out.update(LatencyStats().summary())
-        for extra in self.extras:
-            try:
-                out.update(extra(out))
-            except Exception:
-                log.exception("inference view: a section extra failed")
-        return out
+        out = InferenceSection(
+            available=False,
+            reason=self.unavailable_reason,
+            model=self.model_name,
+            model_path=str(self.model_path) if self.model_path else None,
+            origin=self.origin,
+            version=self.version,
+            sha256=None,
+            load_ms=None,
+            queue_size=self.config.queue_size,
+            queued=0,
+            prompt_format=None,
+            last_decision=None,
+            **LatencyStats().summary(),
+        )
+        return with_extras(out, self.extras)

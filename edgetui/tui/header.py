@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from edgetui.models import Snapshot
+from edgetui.models.alerts import AlertCounts, AlertsSection
 
 
 class StatusHeader(Static):
@@ -26,7 +27,7 @@ class StatusHeader(Static):
         self.version = ""
         self.clock = ""
         self.role: str | None = None  # the caller's [access] role, once the runtime said it
-        self.alerts: dict[str, Any] | None = None  # the `alerts` section's counts
+        self.alerts: AlertCounts | None = None  # the `alerts` section's counts
         self.metrics_down: str | None = None  # why /metrics is not served (the exporter retries)
 
     def set_snapshot(self, snap: Snapshot) -> None:
@@ -34,7 +35,7 @@ class StatusHeader(Static):
         self.mode = snap.mode
         self.version = snap.version
         section = snap.sections.get("alerts")
-        self.alerts = section.get("counts") if isinstance(section, dict) else None
+        self.alerts = section.counts if isinstance(section, AlertsSection) else None
         self.metrics_down = metrics_down(snap.sections.get("metrics"))
         self.refresh_line()
 
@@ -82,9 +83,9 @@ def metrics_down(section: Any) -> str | None:
     return f"/metrics {listen.get('state')} ({listen.get('error') or 'not bound'})"
 
 
-def alert_badge(counts: dict[str, Any]) -> Text:
+def alert_badge(counts: AlertCounts) -> Text:
     """ "▲ 1 crit 2 warn" in the colour of the worst, or a quiet "no alerts"."""
-    crit, warn = int(counts.get("critical") or 0), int(counts.get("warning") or 0)
+    crit, warn = int(counts.critical or 0), int(counts.warning or 0)
     if not crit and not warn:
         return Text("no alerts", style="green")
     t = Text("▲ ", style="bold red" if crit else "bold yellow")

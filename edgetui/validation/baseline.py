@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from edgetui.inference import percentile
 from edgetui.models.decision import Completion
+from edgetui.models.inference_section import BaselineRecording
 from edgetui.models.validation import Baseline
 
 
@@ -68,15 +69,15 @@ class BaselineRecorder:
         by_count = self.requests > 0 and self.samples >= self.requests
         return by_count or now - self.started >= self.window_s
 
-    def progress(self, now: float) -> dict[str, object]:
+    def progress(self, now: float) -> BaselineRecording:
         """What the `inference` section shows while the window runs."""
-        return {
-            "version": self.version,
-            "samples": self.samples,
-            "min_samples": self.min_samples,
-            "elapsed_s": round(now - self.started, 1),
-            "window_s": self.window_s,
-        }
+        return BaselineRecording(
+            version=self.version,
+            samples=self.samples,
+            min_samples=self.min_samples,
+            elapsed_s=round(now - self.started, 1),
+            window_s=self.window_s,
+        )
 
     def finish(self, now: float, usage: ProcessUsage, recorded_at: str) -> Baseline:
         """The baseline of the window that ends now."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections import Counter, OrderedDict, deque
@@ -24,6 +25,7 @@ from typing import Any
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import ValidationConfig
 from edgetui.models.clock import parse_rfc3339, rfc3339
+from edgetui.models.drift import DriftReference, DriftSection, PsiScores, ReferenceSource
 from edgetui.validation.db import ValidationDB
 from edgetui.validation.psi import FEATURES, band, bins, psi
 from edgetui.validation.retrain import RetrainSampler
@@ -149,7 +151,7 @@ class DriftService:
         self.version: str | None = None
         self.observed = 0  # DECISION events taken in since start
         self._causes: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._cache: dict[str, Any] | None = None
+        self._cache: DriftSection | None = None
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
 
@@ -249,15 +251,15 @@ class DriftService:
         timing the computation)."""
         self._cache = None
 
-    def section(self) -> dict[str, Any]:
+    def section(self) -> DriftSection:
         """The `drift` section."""
         if self._cache is None:
             self._cache = self._compute()
         if self.retrain is None:
             return self._cache
-        return {**self._cache, "retrain": self.retrain.section()}
+        return dataclasses.replace(self._cache, retrain=self.retrain.section())
 
-    def _compute(self) -> dict[str, Any]:
+    def _compute(self) -> DriftSection:
         ref = self.reference
         window = list(self.window)
         scores: dict[str, float | None] = dict.fromkeys(FEATURES)
@@ -273,29 +275,32 @@ class DriftService:
         if conf_ref is not None and conf_now is not None:
             drop = round(conf_ref - conf_now, 4)
         # "none": nothing recorded yet; "recording": the first window is filling up.
-        reference: dict[str, Any] = {
-            "source": "none",
-            "samples": 0,
-            "size": self.config.drift_reference_size,
-            "recorded_at": None,
-        }
+        reference = DriftReference(ReferenceSource.NONE, 0, self.config.drift_reference_size, None)
         if ref is not None:
-            reference = {
-                "source": ref.source if ref.complete else "recording",
-                "samples": ref.samples,
-                "size": ref.size if not ref.complete else ref.samples,
-                "recorded_at": ref.recorded_at,
-            }
-        return {
-            "version": self.version,
-            "psi_max": psi_max,
-            "psi": scores,
-            "band": band(psi_max),
-            "reference": reference,
-            "window_samples": len(window),
-            "window_size": self.config.drift_window,
-            "min_samples": self.config.drift_min_samples,
-            "confidence_mean": conf_now,
-            "confidence_reference": conf_ref,
-            "confidence_drop": drop,
-        }
+            reference = DriftReference(
+                source=_source(ref.source) if ref.complete else ReferenceSource.RECORDING,
+                samples=ref.samples,
+                size=ref.size if not ref.complete else ref.samples,
+                recorded_at=ref.recorded_at,
+            )
+        return DriftSection(
+            version=self.version,
+            psi_max=psi_max,
+            psi=PsiScores(**scores),
+            band=band(psi_max),
+            reference=reference,
+            window_samples=len(window),
+            window_size=self.config.drift_window,
+            min_samples=self.config.drift_min_samples,
+            confidence_mean=conf_now,
+            confidence_reference=conf_ref,
+            confidence_drop=drop,
+        )
+
+
+def _source(value: str) -> ReferenceSource | str:
+    """The reference's source as its enum; a stored one this version does not know as is."""
+    try:
+        return ReferenceSource(value)
+    except ValueError:
+        return value

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from edgetui.models.decision import reading
+from edgetui.models.drift import DriftBand
 
 EPSILON = 1e-4
 MODERATE, SIGNIFICANT = 0.1, 0.2
@@ -34,11 +35,11 @@ def psi(reference: Mapping[str, float], current: Mapping[str, float]) -> float |
     return round(total, 4)
 
 
-def band(value: float | None) -> str:
+def band(value: float | None) -> DriftBand:
     """ "none", "moderate" or "significant" (Evidently's bands); "none" when unknown."""
     if value is None or value < MODERATE:
-        return "none"
-    return "moderate" if value < SIGNIFICANT else "significant"
+        return DriftBand.NONE
+    return DriftBand.MODERATE if value < SIGNIFICANT else DriftBand.SIGNIFICANT
 
 
 def bins(event_type: str, data: Mapping[str, Any], hour: int, action: str) -> dict[str, str]:

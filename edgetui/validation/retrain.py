@@ -41,6 +41,7 @@ from edgetui.cancel import cancel_and_wait
 from edgetui.config import RetrainConfig
 from edgetui.durable import atomic_write
 from edgetui.models.clock import rfc3339
+from edgetui.models.drift import RetrainLast, RetrainSection
 from edgetui.models.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class RetrainSampler:
         self.sent_today = 0
         self.sent_total = 0  # since start
         self.capped = 0  # samples held back by max_per_day since start
-        self.last: dict[str, Any] | None = None
+        self.last: RetrainLast | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[int]] = set()
 
@@ -222,7 +223,7 @@ class RetrainSampler:
         self.shared.update(s["id"] for s in pending)
         self.sent_today += len(pending)
         self.sent_total += len(pending)
-        self.last = {"alert": alert, "at": fired_at, "samples": len(pending)}
+        self.last = RetrainLast(alert=alert, at=fired_at, samples=len(pending))
         await asyncio.to_thread(self._save_day)
         log.info("retrain: %s fired: %d samples queued for the fleet", alert, len(pending))
         return len(pending)
@@ -254,18 +255,18 @@ class RetrainSampler:
             log.warning("retrain: cannot write %s: %s", self.path, exc)
 
     # -- reporting and stopping -----------------------------------------------------------
-    def section(self) -> dict[str, Any]:
+    def section(self) -> RetrainSection:
         """`drift.retrain` in the status."""
-        return {
-            "share_inputs": self.config.share_inputs,
-            "kept": len(self.ring),
-            "max_samples": self.config.max_samples,
-            "sent_today": self.sent_today,
-            "max_per_day": self.config.max_per_day,
-            "sent": self.sent_total,
-            "held_back": self.capped,
-            "last": self.last,
-        }
+        return RetrainSection(
+            share_inputs=self.config.share_inputs,
+            kept=len(self.ring),
+            max_samples=self.config.max_samples,
+            sent_today=self.sent_today,
+            max_per_day=self.config.max_per_day,
+            sent=self.sent_total,
+            held_back=self.capped,
+            last=self.last,
+        )
 
     async def stop(self) -> None:
         for task in list(self._tasks):

@@ -21,8 +21,10 @@ from typing import Any
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import ValidationConfig
 from edgetui.durable import atomic_write
+from edgetui.models.agents import AgentRow
 from edgetui.models.clock import rfc3339
 from edgetui.models.decision import Completion
+from edgetui.models.inference_section import InferenceSection
 from edgetui.models.serde import from_dict, to_dict
 from edgetui.models.slot import SlotContent
 from edgetui.models.validation import Baseline, ValidationReport
@@ -45,7 +47,7 @@ class ValidationHooks:
     """What the runtime lends the validation part (parts never import each other)."""
 
     inference: Callable[[], Any] = lambda: None
-    agents: Callable[[], list[dict[str, Any]] | None] = lambda: None
+    agents: Callable[[], list[AgentRow] | None] = lambda: None
     enabled_agents: list[str] = field(default_factory=list)
     committed: Callable[[], bool] = lambda: True  # the booted slot is good (not on trial)
 
@@ -181,14 +183,14 @@ class ValidationService:
                 baseline.samples,
             )
 
-    def inference_extras(self, section: dict[str, Any]) -> dict[str, Any]:
+    def inference_extras(self, section: InferenceSection) -> dict[str, Any]:
         """`baseline`, `p95_ratio` and `baseline_recording` for the inference section."""
         b = self.baseline
-        p95 = section.get("p95_ms")
+        p95 = section.p95_ms
         ratio = round(p95 / b.p95_ms, 3) if b and b.p95_ms and p95 is not None else None
         rec = self.recorder
         return {
-            "baseline": to_dict(b) if b else None,
+            "baseline": b,
             "p95_ratio": ratio,
             "baseline_recording": rec.progress(self._clock()) if rec else None,
         }
@@ -243,15 +245,15 @@ class ValidationService:
         return to_dict(await self.run(phase, slot_dir))
 
     # -- reporting --------------------------------------------------------------------
-    def section(self) -> dict[str, Any] | None:
+    def section(self) -> ValidationReport | None:
         """The `validation` section: the last report (absent until one has run)."""
-        return to_dict(self.last) if self.last is not None else None
+        return self.last
 
     def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
         async def run(_: dict[str, Any]) -> dict[str, Any]:
             return to_dict(await self.run("manual"))
 
         async def last(_: dict[str, Any]) -> dict[str, Any] | None:
-            return self.section()
+            return to_dict(self.section())
 
         return {"validate.run": run, "validate.last": last}

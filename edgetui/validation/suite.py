@@ -12,16 +12,18 @@ from typing import Any
 
 from edgetui.file_digest import sha256_file
 from edgetui.inference import GoldenResult, load_golden, run_suite
+from edgetui.models.agents import AgentRow, AgentStatus
 from edgetui.models.clock import rfc3339
 from edgetui.models.validation import (
     Baseline,
     GoldenScore,
     LatencyScore,
     ValidationCheck,
+    ValidationPhase,
     ValidationReport,
 )
 
-UP = ("running", "idle")
+UP = (AgentStatus.RUNNING, AgentStatus.IDLE)
 
 
 async def check_golden(engine: Any, golden: Path | None) -> tuple[ValidationCheck, GoldenResult]:
@@ -59,7 +61,7 @@ def check_latency(
 
 
 async def check_agents(
-    agents: Callable[[], list[dict[str, Any]] | None], enabled: list[str], wait_s: float
+    agents: Callable[[], list[AgentRow] | None], enabled: list[str], wait_s: float
 ) -> ValidationCheck:
     """Every enabled agent is up (waiting up to `wait_s` for ones still starting)."""
     if agents() is None:
@@ -69,13 +71,13 @@ async def check_agents(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     while True:
-        rows = {r.get("name"): r for r in (agents() or [])}
-        down = [n for n in enabled if rows.get(n, {}).get("status") not in UP]
+        rows = {r.name: r for r in (agents() or [])}
+        down = [n for n in enabled if n not in rows or rows[n].status not in UP]
         if not down or loop.time() >= deadline:
             break
         await asyncio.sleep(0.1)
     if down:
-        why = ", ".join(f"{n} ({rows.get(n, {}).get('status', 'absent')})" for n in down)
+        why = ", ".join(f"{n} ({rows[n].status if n in rows else 'absent'})" for n in down)
         return ValidationCheck("agents", False, f"agent(s) not up: {why}")
     return ValidationCheck("agents", True, f"{len(enabled)} agent(s) up")
 
@@ -113,7 +115,7 @@ def make_report(
     return ValidationReport(
         ok=all(c.ok is not False for c in checks),
         at=rfc3339(),
-        phase=phase,
+        phase=ValidationPhase(phase),
         version=version,
         golden=GoldenScore(golden.passed, golden.total, golden.bar if golden.total else None),
         golden_ok=golden_ok,

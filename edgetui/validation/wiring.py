@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.config import RetrainConfig, ValidationConfig
+from edgetui.models.agents import AgentRow
 from edgetui.validation.drift import DriftHooks, DriftService
 from edgetui.validation.retrain import RetrainSampler
 from edgetui.validation.service import ValidationHooks, ValidationService, model_version
@@ -19,7 +20,7 @@ def build_validation(
     state_dir: Path,
     *,
     engine: Any,
-    agents: Callable[[], list[dict[str, Any]] | None],
+    agents: Callable[[], list[AgentRow] | None],
     enabled_agents: list[str],
     committed: Callable[[], bool],
 ) -> ValidationService | None:

@@ -45,7 +45,7 @@ async def test_motion_goes_through_the_model_to_an_action_event(
         assert got is not None, "the model chose IGNORE 30 times in a row"
         detail = sup.states["llm"].detail
         assert detail["last_decision"]["source"] == "model" and detail["mode"] == "model"
-        assert engine.section()["requests"] >= 1
+        assert engine.section().requests >= 1
     finally:
         await sup.stop()
         await bus.stop()

@@ -58,13 +58,13 @@ async def test_agent_raising_on_every_event_restarts_with_backoff_others_unaffec
             await wait_for(lambda before=last: states["crasher"].restarts > before)
             restart_times.append(time.monotonic())
             last = states["crasher"].restarts
-        crasher = {a["name"]: a for a in sup.section()}["crasher"]
-        assert crasher["restarts"] >= 4
-        assert "RuntimeError: boom on" in crasher["last_error"]
+        crasher = {a.name: a for a in sup.section()}["crasher"]
+        assert crasher.restarts >= 4
+        assert "RuntimeError: boom on" in crasher.last_error
         # Each event crashed it; the counter saw every single one and never restarted.
-        counter = {a["name"]: a for a in sup.section()}["counter"]
-        assert counter["restarts"] == 0 and counter["last_error"] is None
-        assert counter["status"] == "idle" and counter["detail"]["seen"] == n
+        counter = {a.name: a for a in sup.section()}["counter"]
+        assert counter.restarts == 0 and counter.last_error is None
+        assert counter.status == "idle" and counter.detail["seen"] == n
         assert "agent crasher crashed" in caplog.text
         # Backoff doubles: the delays logged grow 0.05, 0.10, 0.20, 0.40 (capped).
         delays = [
@@ -86,14 +86,14 @@ async def test_returning_or_unloadable_agents_are_errors_and_retried(
     await sup.start()
     try:
         await wait_for(lambda: all(s.restarts >= 1 for s in sup.states.values()))
-        by = {a["name"]: a for a in sup.section()}
-        assert "returned" in by["returner"]["last_error"]
-        assert "SyntaxError" in by["broken"]["last_error"]
-        assert "ModuleNotFoundError" in by["nosuch"]["last_error"]
+        by = {a.name: a for a in sup.section()}
+        assert "returned" in by["returner"].last_error
+        assert "SyntaxError" in by["broken"].last_error
+        assert "ModuleNotFoundError" in by["nosuch"].last_error
     finally:
         await sup.stop()
         await bus.stop()
-    assert all(s["status"] == "updating" for s in sup.section())
+    assert all(s.status == "updating" for s in sup.section())
 
 
 async def test_slot_agent_overrides_the_builtin_and_restart_method(
@@ -105,9 +105,9 @@ async def test_slot_agent_overrides_the_builtin_and_restart_method(
     await sup.start()
     try:
         await wait_for(lambda: sup.states["llm"].status == "idle")
-        by = {a["name"]: a for a in sup.section()}
-        assert by["speaker"]["origin"] == str(agents_dir / "speaker.py")
-        assert by["llm"]["origin"] == "built-in agents.llm"
+        by = {a.name: a for a in sup.section()}
+        assert by["speaker"].origin == str(agents_dir / "speaker.py")
+        assert by["llm"].origin == "built-in agents.llm"
         result = await sup.methods()["agents.restart"]({"name": "llm"})
         assert {a["name"]: a for a in result}["llm"]["restarts"] == 1
         await wait_for(lambda: sup.states["llm"].status == "idle")
@@ -143,8 +143,8 @@ async def test_agent_modules_and_the_slot_record_load_off_the_event_loop(
     sv.slot_agents = True
     await sv.start()
     try:
-        await wait_for(lambda: sv.section()[0]["status"] == "idle")
-        assert sv.section()[0]["origin"] == str(agents_dir / "counter.py")
+        await wait_for(lambda: sv.section()[0].status == "idle")
+        assert sv.section()[0].origin == str(agents_dir / "counter.py")
         loop_thread = threading.get_ident()
         assert set(threads) == {"load_agent", "slot_agents_dir"}
         assert loop_thread not in threads.values()

@@ -36,7 +36,7 @@ async def _decide(state_dir: Path, model: Path) -> tuple[object, str, int, dict]
 async def test_a_model_with_a_chat_template_gets_its_prompt_through_it(tmp_path: Path) -> None:
     model = make_tiny_model(tmp_path / "chat.gguf", chat_template=TEMPLATE)
     decision, prompt, n_tokens, section = await _decide(tmp_path / "s1", model)
-    assert decision.source == "model" and section["prompt_format"] == "chat_template"
+    assert decision.source == "model" and section.prompt_format == "chat_template"
     llm = llama_cpp.Llama(model_path=str(model), n_ctx=1024, verbose=False)
     try:
         assert llm.metadata["tokenizer.chat_template"] == TEMPLATE
@@ -51,7 +51,7 @@ async def test_a_model_with_a_chat_template_gets_its_prompt_through_it(tmp_path:
 async def test_a_model_without_one_gets_the_plain_prompt(tmp_path: Path) -> None:
     model = make_tiny_model(tmp_path / "plain.gguf")
     decision, prompt, n_tokens, section = await _decide(tmp_path / "s2", model)
-    assert decision.source == "model" and section["prompt_format"] == "plain"
+    assert decision.source == "model" and section.prompt_format == "plain"
     llm = llama_cpp.Llama(model_path=str(model), n_ctx=1024, verbose=False)
     try:
         assert n_tokens == len(llm.tokenize(prompt.encode()))

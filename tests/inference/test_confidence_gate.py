@@ -32,7 +32,7 @@ async def test_an_unsure_model_decision_goes_to_the_rule_policy(state_dir: Path)
                 rule = fallback_decision(case["event_type"], case["data"], case["context"], "")
                 assert d.action == rule.action
                 assert f"model confidence {d.confidence:.2f} < 0.90" in d.reason
-        assert engine.section()["last_decision"]["confidence"] == d.confidence
+        assert engine.section().last_decision.confidence == d.confidence
     finally:
         await engine.stop()
     assert gated, "no ambiguous probe fell under 0.90"

@@ -15,6 +15,7 @@ from edgetui.inference.golden import run_golden
 from edgetui.inference.stats import percentile
 from edgetui.models.decision import ACTIONS
 from edgetui.models.event import Event
+from edgetui.models.serde import to_dict
 from tests.inference.helpers import make_slot, started_engine
 
 CTX = {"time_of_day": "23:10 (night)", "hour": 23, "expected_visitors": []}
@@ -48,15 +49,15 @@ async def test_decisions_from_the_model_always_parse_to_an_allowed_action(
             assert json.loads(d.raw or "")["action"] == d.action
             assert d.event_type == "MOTION_DETECTED" and d.location == f"door{i}"
         s = engine.section()
-        assert set(s) >= SECTION_KEYS
-        assert s["requests"] == 15 and s["errors"] == 0 and s["timeouts"] == 0
-        assert 0 < s["p50_ms"] <= s["p95_ms"] <= s["p99_ms"]
-        assert s["ttft_ms"] is not None and s["ttft_ms"] <= s["p99_ms"]
-        assert s["tokens_per_s"] > 0
-        assert len(s["latency_history"]) == 15
-        assert s["last_decision"]["event_type"] == "MOTION_DETECTED"
-        assert s["model"] == "edgetui-tiny" and s["origin"] == "config"
-        json.dumps(s)  # JSON-ready
+        assert set(to_dict(s)) >= SECTION_KEYS
+        assert s.requests == 15 and s.errors == 0 and s.timeouts == 0
+        assert 0 < s.p50_ms <= s.p95_ms <= s.p99_ms
+        assert s.ttft_ms is not None and s.ttft_ms <= s.p99_ms
+        assert s.tokens_per_s > 0
+        assert len(s.latency_history) == 15
+        assert s.last_decision.event_type == "MOTION_DETECTED"
+        assert s.model == "edgetui-tiny" and s.origin == "config"
+        json.dumps(to_dict(s))  # JSON-ready
     finally:
         await engine.stop()
 
@@ -77,24 +78,24 @@ async def test_slot_model_with_matching_checksum_loads_with_the_slot_version(
     engine = await started_engine(state_dir)
     try:
         s = engine.section()
-        assert s["available"] and s["origin"] == "slot"
-        assert s["version"] == "2.0.1" and s["sha256"] == tiny_sha256
-        assert s["load_ms"] > 0
+        assert s.available and s.origin == "slot"
+        assert s.version == "2.0.1" and s.sha256 == tiny_sha256
+        assert s.load_ms > 0
     finally:
         await engine.stop()
 
 
 async def refused(engine, words: str) -> None:
     s = engine.section()
-    assert not engine.available and not s["available"]
-    assert words in s["reason"], s["reason"]
+    assert not engine.available and not s.available
+    assert words in s.reason, s.reason
     with pytest.raises(InferenceUnavailable):
         await engine.complete("hello")
     d = await engine.decide(motion(), CTX)
     assert d.source == "fallback"
     assert d.action == "SPEAK_WARNING"  # the rule for motion at night
     assert d.reason.startswith("model unavailable: ") and words in d.reason
-    assert engine.section()["last_decision"]["source"] == "fallback"
+    assert engine.section().last_decision.source == "fallback"
     await engine.stop()
 
 
@@ -181,7 +182,7 @@ async def test_timeout_is_counted_and_the_bus_keeps_flowing(
         with pytest.raises(InferenceTimeout, match="timeout_s"):
             await slow
         s = engine.section()
-        assert s["timeouts"] == 1 and s["requests"] == 1
+        assert s.timeouts == 1 and s.requests == 1
         # The timed-out job was cancelled, the worker is free again.
         engine.config.timeout_s = 30.0
         done = await engine.complete("hello", max_tokens=4)
@@ -190,7 +191,7 @@ async def test_timeout_is_counted_and_the_bus_keeps_flowing(
         engine.config.timeout_s = 0.0005
         d = await engine.decide(motion(), CTX)
         assert d.source == "fallback" and "inference failed" in d.reason
-        assert engine.section()["timeouts"] == 2
+        assert engine.section().timeouts == 2
     finally:
         sub.close()
         await bus.stop()
@@ -204,7 +205,7 @@ async def test_full_queue_rejects_and_counts(state_dir: Path, tiny_model: Path) 
         results = await asyncio.gather(*tasks, return_exceptions=True)
         busy = [r for r in results if isinstance(r, InferenceBusy)]
         assert busy, results
-        assert engine.section()["errors"] >= len(busy)
+        assert engine.section().errors >= len(busy)
     finally:
         await engine.stop()
 

@@ -8,6 +8,9 @@ from typing import Any
 from rich.console import Console
 from textual.pilot import Pilot
 
+from edgetui.models.drift import DriftSection
+from edgetui.models.inference_section import InferenceSection
+from edgetui.models.serde import convert
 from edgetui.tui.panels.agents import AgentsPanel
 from edgetui.tui.panels.inference import InferencePanel
 from tests.support.ui import make_app
@@ -276,13 +279,23 @@ def test_judgement_lines_say_what_is_not_measured_yet() -> None:
              "reference": {"source": "recording", "samples": 7, "size": 200},
              "confidence_mean": None}  # fmt: skip
     lines = judgement(
-        {"baseline": None, "p95_ratio": None, "baseline_recording": recording}, None, drift
+        convert(
+            InferenceSection,
+            {"baseline": None, "p95_ratio": None, "baseline_recording": recording},
+        ),
+        None,
+        convert(DriftSection, drift),
     )
     text = [line.plain for line in lines]
     assert text[0] == "Base    measuring: 3/20 requests, 12/300 s"
     assert text[1] == "Quality drift: reference 7/200"
     drift["reference"] = {"source": "none", "samples": 0, "size": 200}
-    lines = judgement({"baseline": None, "baseline_recording": None}, None, drift)
+    lines = judgement(
+        convert(InferenceSection, {"baseline": None, "baseline_recording": None}),
+        None,
+        convert(DriftSection, drift),
+    )
     assert lines[0].plain.startswith("Base    no baseline yet")
     assert lines[1].plain == "Quality drift: no reference yet"
-    assert judgement({"p95_ms": 3.0}, None, None) == []  # the part is not running
+    # the part is not running
+    assert judgement(convert(InferenceSection, {"p95_ms": 3.0}), None, None) == []

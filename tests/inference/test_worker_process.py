@@ -16,6 +16,7 @@ import pytest
 
 from edgetui.inference import InferenceEngine
 from edgetui.models.event import Event
+from edgetui.models.inference_section import WorkerSection
 from tests.inference.helpers import started_engine
 
 pytestmark = pytest.mark.timeout(120)
@@ -34,8 +35,8 @@ async def until(cond, timeout: float = 60.0) -> None:  # type: ignore[no-untyped
         await asyncio.sleep(0.02)
 
 
-def worker(engine: InferenceEngine) -> dict:  # type: ignore[type-arg]
-    section = engine.section()["worker"]
+def worker(engine: InferenceEngine) -> WorkerSection:
+    section = engine.section().worker
     assert section is not None
     return section
 
@@ -46,18 +47,18 @@ async def test_llama_runs_in_a_child_process_and_answers_as_before(
     engine = await started_engine(state_dir, model_path=str(tiny_model), temperature=0.0)
     try:
         w = worker(engine)
-        assert w["state"] == "running" and w["pid"] != os.getpid() and w["restarts"] == 0
+        assert w.state == "running" and w.pid != os.getpid() and w.restarts == 0
         import psutil
 
-        assert psutil.Process(w["pid"]).ppid() == os.getpid()
+        assert psutil.Process(w.pid).ppid() == os.getpid()
         d = await engine.decide(motion(), CTX)
         assert d.source == "model" and d.confidence is not None
         done = engine.stats.last
         assert done is not None and done.total_ms >= (done.ttft_ms or 0.0) >= done.queue_ms
-        assert engine.section()["isolation"] == "process"
+        assert engine.section().isolation == "process"
     finally:
         await engine.stop()
-    assert engine.section()["worker"] is None  # stopped: no worker, nothing made up
+    assert engine.section().worker is None  # stopped: no worker, nothing made up
 
 
 async def test_a_crash_in_flight_gets_the_rules_answer_and_the_worker_comes_back(
@@ -76,14 +77,14 @@ async def test_a_crash_in_flight_gets_the_rules_answer_and_the_worker_comes_back
         assert crashed.reason.startswith("model crashed (signal 11); rule: ")
         assert crashed.action == "SPEAK_WARNING"  # the rule policy's answer: motion at night
         w = worker(engine)
-        assert w["crashes"] == 1 and w["last_exit"]["cause"] == "signal 11"
-        assert w["last_exit"]["during"] == "decide"
+        assert w.crashes == 1 and w.last_exit.cause == "signal 11"
+        assert w.last_exit.during == "decide"
         await until(lambda: engine.available)
         again = await engine.decide(motion(), CTX)
         assert again.source == "model"
         w = worker(engine)
-        assert w["restarts"] == 1 and w["state"] == "running" and w["recovery_ms"] > 0
-        assert engine.section()["errors"] == 1
+        assert w.restarts == 1 and w.state == "running" and w.recovery_ms > 0
+        assert engine.section().errors == 1
     finally:
         await engine.stop()
 
@@ -96,12 +97,12 @@ async def test_a_worker_killed_from_outside_is_restarted(
         state_dir, model_path=str(tiny_model), temperature=0.0, restart_backoff_s=0.05
     )
     try:
-        pid = worker(engine)["pid"]
+        pid = worker(engine).pid
         os.kill(pid, sig)
-        await until(lambda: worker(engine)["crashes"] == 1)
-        assert worker(engine)["last_exit"]["cause"] == f"signal {int(sig)}"
+        await until(lambda: worker(engine).crashes == 1)
+        assert worker(engine).last_exit.cause == f"signal {int(sig)}"
         await until(lambda: engine.available)
-        assert worker(engine)["pid"] not in (None, pid)
+        assert worker(engine).pid not in (None, pid)
         assert (await engine.decide(motion(), CTX)).source == "model"
     finally:
         await engine.stop()
@@ -119,14 +120,14 @@ async def test_a_model_that_crashes_on_load_is_given_up_on_after_max_crashes(
         assert f"{tiny_model.name}: model worker crashed (signal 11) on load" in str(
             engine.unavailable_reason
         )
-        await until(lambda: worker(engine)["state"] == "failed")
+        await until(lambda: worker(engine).state == "failed")
         w = worker(engine)
-        assert w["crashes"] == 3 and w["restarts"] == 2 and w["pid"] is None
+        assert w.crashes == 3 and w.restarts == 2 and w.pid is None
         assert "3 crashes in 600 s: giving up" in str(engine.unavailable_reason)
         d = await engine.decide(motion(), CTX)
         assert d.source == "fallback" and "giving up" in d.reason
         await asyncio.sleep(0.3)  # long past the backoff: nothing is restarted any more
-        assert worker(engine)["restarts"] == 2
+        assert worker(engine).restarts == 2
     finally:
         await engine.stop()
 
@@ -141,7 +142,7 @@ async def test_the_backoff_grows_while_the_worker_never_answers(
     try:
         delays = []
         for n in (1, 2, 3):
-            await until(lambda n=n: worker(engine)["crashes"] == n)  # type: ignore[misc]
+            await until(lambda n=n: worker(engine).crashes == n)  # type: ignore[misc]
             delays.append(str(engine.unavailable_reason).rsplit("restarting in ", 1)[1])
         assert delays == ["0.1 s", "0.2 s", "0.4 s"]
     finally:
@@ -159,8 +160,8 @@ async def test_a_hung_worker_is_killed_and_its_request_gets_the_rules(
     try:
         d = await engine.decide(motion(), CTX)
         assert d.source == "fallback" and "timeout_s=0.3s" in d.reason
-        await until(lambda: worker(engine)["crashes"] == 1)
-        cause = worker(engine)["last_exit"]["cause"]
+        await until(lambda: worker(engine).crashes == 1)
+        cause = worker(engine).last_exit.cause
         assert cause.startswith("hung: no answer in ") and cause.endswith("killed")
         await until(lambda: engine.available)
     finally:
@@ -174,7 +175,7 @@ async def test_a_worker_over_max_rss_mb_is_killed_naming_the_file(
         state_dir, model_path=str(tiny_model), max_rss_mb=1, max_crashes=1
     )
     try:
-        await until(lambda: worker(engine)["state"] == "failed")
+        await until(lambda: worker(engine).state == "failed")
         reason = str(engine.unavailable_reason)
         assert reason.startswith(f"{tiny_model.name}: model worker crashed (memory ")
         assert "MB > max_rss_mb=1, killed) on load; 1 crash in 600 s: giving up" in reason
@@ -187,7 +188,7 @@ async def test_a_stopped_engine_leaves_no_worker_process(state_dir: Path, tiny_m
     import psutil
 
     engine = await started_engine(state_dir, model_path=str(tiny_model))
-    pid = worker(engine)["pid"]
+    pid = worker(engine).pid
     await engine.stop()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
@@ -205,7 +206,7 @@ async def test_a_q4_0_model_loads_and_decides(state_dir: Path) -> None:
         assert engine.available, engine.unavailable_reason
         d = await engine.decide(motion(), {"hour": 12})
         assert d.source == "model" and d.action in ("NOTIFY", "SPEAK_WARNING", "IGNORE")
-        assert worker(engine)["crashes"] == 0
+        assert worker(engine).crashes == 0
     finally:
         await engine.stop()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from edgetui.api import APIError, Disconnected, Notification
 from edgetui.models import ResourceHistory, ResourceSample, Snapshot
+from edgetui.models.sections import decode_section
 
 # The judgement sections every fixed snapshot carries (a test passes `"alerts": None`, say,
 # to show the dashboard without that part).
@@ -129,7 +130,8 @@ def fixed_snapshot(mode: str = "standalone", sections: dict[str, Any] | None = N
             net_rx_bps=[1000.0 * (i % 9) for i in range(120)],
             net_tx_bps=[200.0 * (i % 4) for i in range(120)],
         ),
-        sections={k: v for k, v in merged.items() if v is not None},
+        # Decoded as a face receives them: each registered section as its type.
+        sections={k: decode_section(k, v) for k, v in merged.items() if v is not None},
     )
 
 

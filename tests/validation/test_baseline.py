@@ -41,15 +41,15 @@ async def test_baseline_after_commit_kept_per_version(
         await svc.step()
         assert svc.recorder is None and svc.baseline is None
         section = engine.section()
-        assert section["baseline"] is None and section["p95_ratio"] is None
+        assert section.baseline is None and section.p95_ratio is None
 
         committed[0] = True
         await svc.step()  # the window opens
-        assert engine.section()["baseline_recording"]["samples"] == 0
+        assert engine.section().baseline_recording.samples == 0
         await decide(engine, 3)
         await svc.step()
         assert svc.baseline is None  # 3 of 4 requests: not yet
-        assert engine.section()["baseline_recording"]["samples"] == 3
+        assert engine.section().baseline_recording.samples == 3
         await decide(engine, 1)
         await svc.step()
         b = svc.baseline
@@ -59,9 +59,9 @@ async def test_baseline_after_commit_kept_per_version(
         assert 0 < b.p50_ms <= b.p95_ms and b.ttft_ms is not None and b.tokens_per_s > 0
         assert b.cpu_percent is not None and b.cpu_percent >= 0 and b.rss_mb > 10
         section = engine.section()
-        assert section["baseline"]["p95_ms"] == b.p95_ms
-        assert section["baseline_recording"] is None
-        assert section["p95_ratio"] == round(section["p95_ms"] / b.p95_ms, 3)
+        assert section.baseline.p95_ms == b.p95_ms
+        assert section.baseline_recording is None
+        assert section.p95_ratio == round(section.p95_ms / b.p95_ms, 3)
         assert db.baseline(version) == b
 
         # A restart finds it in the database and measures nothing again.
@@ -100,7 +100,7 @@ async def test_validate_checks_latency_against_the_baseline(
         assert latency.ok is False and not report.ok and report.golden_ok is True
         assert report.latency.baseline_p95_ms == svc.baseline.p95_ms
         assert report.latency.ratio == round(report.latency.p95_ms / svc.baseline.p95_ms, 3)
-        assert svc.section()["ok"] is False  # the section is the last report
+        assert svc.section().ok is False  # the section is the last report
     finally:
         await engine.stop()
         db.close()

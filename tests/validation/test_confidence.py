@@ -30,7 +30,7 @@ async def test_a_model_decision_carries_the_probability_of_its_action(
             assert abs(sum(probs.values()) - 1.0) < 1e-3
             assert decision.confidence == probs[decision.action]
             assert 0.0 < decision.confidence <= 1.0
-        assert engine.section()["last_decision"]["confidence"] == decision.confidence
+        assert engine.section().last_decision.confidence == decision.confidence
     finally:
         await engine.stop()
 

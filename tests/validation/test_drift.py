@@ -77,33 +77,33 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
 
 async def test_reference_then_psi_and_confidence(tmp_path: Path) -> None:
     async with Device(tmp_path) as dev:
-        assert dev.section()["psi_max"] is None
-        assert dev.section()["reference"]["source"] == "none"
+        assert dev.section().psi_max is None
+        assert dev.section().reference.source == "none"
         await dev.decide(10, "NOTIFY", 0.9)
         await dev.decide(10, "IGNORE", 0.8)
         s = dev.section()
-        assert s["reference"]["source"] == "first_window" and s["reference"]["samples"] == 20
-        assert s["psi_max"] is None  # the window is still empty
+        assert s.reference.source == "first_window" and s.reference.samples == 20
+        assert s.psi_max is None  # the window is still empty
         # The same mix again: no drift.
         await dev.decide(10, "NOTIFY", 0.9)
         await dev.decide(10, "IGNORE", 0.8)
         s = dev.section()
-        assert s["window_samples"] == 20 and s["psi_max"] == 0.0 and s["band"] == "none"
-        assert s["confidence_reference"] == s["confidence_mean"] == 0.85
-        assert s["confidence_drop"] == 0.0
+        assert s.window_samples == 20 and s.psi_max == 0.0 and s.band == "none"
+        assert s.confidence_reference == s.confidence_mean == 0.85
+        assert s.confidence_drop == 0.0
         # Loud at another level, all warned, the model unsure: the window fills with drift.
         await dev.decide(20, "SPEAK_WARNING", 0.4, db=105.0)
         s = dev.section()
-        assert s["band"] == "significant" and s["psi_max"] >= 0.2
-        assert s["psi"]["action"] >= 0.2 and s["psi"]["reading"] >= 0.2
-        assert s["psi"]["event_type"] == 0.0 and s["psi"]["location"] == 0.0
-        assert s["confidence_mean"] == 0.4 and s["confidence_drop"] == 0.45
+        assert s.band == "significant" and s.psi_max >= 0.2
+        assert s.psi.action >= 0.2 and s.psi.reading >= 0.2
+        assert s.psi.event_type == 0.0 and s.psi.location == 0.0
+        assert s.confidence_mean == 0.4 and s.confidence_drop == 0.45
     # A restart keeps the reference (the validation database), not the window.
     async with Device(tmp_path) as dev:
         await dev.decide(10, "SPEAK_WARNING", 0.4, db=105.0)
         s = dev.section()
-        assert s["reference"]["samples"] == 20 and s["window_samples"] == 10
-        assert s["band"] == "significant" and s["confidence_reference"] == 0.85
+        assert s.reference.samples == 20 and s.window_samples == 10
+        assert s.band == "significant" and s.confidence_reference == 0.85
 
 
 async def test_a_trial_slot_records_no_reference(tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ async def test_a_trial_slot_records_no_reference(tmp_path: Path) -> None:
         marker = dev.bus.publish("TEMPERATURE", {"celsius": 20}, source=SRC)
         await wait_for(lambda: marker.id in dev.drift._causes)  # every DECISION came first
         section = dev.section()
-        assert section["reference"]["source"] == "none" and section["window_samples"] == 0
+        assert section.reference.source == "none" and section.window_samples == 0
 
 
 async def test_a_shipped_reference_is_used(tmp_path: Path) -> None:
@@ -135,5 +135,5 @@ async def test_a_shipped_reference_is_used(tmp_path: Path) -> None:
     async with Device(tmp_path) as dev:
         await dev.decide(10, "IGNORE", 0.5)
         s = dev.section()
-        assert s["reference"]["source"] == "bundle" and s["reference"]["samples"] == 100
-        assert s["psi"]["action"] > 0.2 and s["confidence_drop"] == 0.4
+        assert s.reference.source == "bundle" and s.reference.samples == 100
+        assert s.psi.action > 0.2 and s.confidence_drop == 0.4

@@ -21,6 +21,7 @@ from edgetui.config import (
     StoreConfig,
     parse_config,
 )
+from edgetui.models.alerts import AlertsSection
 from edgetui.runtime import Runtime
 from edgetui.store import KINDS, TOPIC_SUFFIX, Outbox
 from edgetui.validation import RetrainSampler
@@ -74,8 +75,8 @@ async def run_device(rt: Runtime, decisions: int) -> dict[str, Any]:
     return snap.sections["alerts"]
 
 
-def firing(alerts: dict[str, Any]) -> set[str]:
-    return {a["name"] for a in alerts["alerts"] if a["state"] == "firing"}
+def firing(alerts: AlertsSection) -> set[str]:
+    return {a.name for a in alerts.alerts if a.state == "firing"}
 
 
 async def test_a_firing_drift_alert_sends_the_recent_inputs(
@@ -90,7 +91,7 @@ async def test_a_firing_drift_alert_sends_the_recent_inputs(
         await wait_for(lambda: rt.store.stats.by_class.get("retrain") == 1)
         rows = [r for r in await rt.store.fetch(1000) if r.kind == "retrain"]
         await rt._tick()  # still firing: no new transition, nothing more is sent
-        retrain = rt.drift.section()["retrain"]
+        retrain = rt.drift.section().retrain
         assert rt.store.stats.by_class["retrain"] == 1
     finally:
         await rt.stop()
@@ -110,8 +111,8 @@ async def test_a_firing_drift_alert_sends_the_recent_inputs(
         assert s["context"]["expected_visitors"] == VISITORS
         assert set(s["decision"]) == {"action", "message", "source", "confidence"}
         assert s["decision"]["source"] == "model" and s["model_version"].startswith("sha256:")
-    assert retrain["sent"] == 4 and retrain["sent_today"] == 4
-    assert retrain["last"]["alert"] == "drift_high"
+    assert retrain.sent == 4 and retrain.sent_today == 4
+    assert retrain.last.alert == "drift_high"
     # Sealed at rest (`[store] encrypt` is on by default): no clear text in the file.
     db = state_dir / "edgetui.db"
     with sqlite3.connect(db) as conn:
@@ -135,11 +136,11 @@ async def test_without_opt_in_nothing_leaves(
         alerts = await run_device(rt, 6)
         assert "drift_high" in firing(alerts)
         await asyncio.sleep(0.3)  # a share task would have run by now
-        retrain = rt.drift.section()["retrain"]
+        retrain = rt.drift.section().retrain
         assert rt.store.stats.by_class.get("retrain") == 0
     finally:
         await rt.stop()
-    assert retrain["share_inputs"] is False and retrain["kept"] == 4 and retrain["sent"] == 0
+    assert retrain.share_inputs is False and retrain.kept == 4 and retrain.sent == 0
     assert not (state_dir / "validation" / "retrain.json").exists()
 
 
@@ -204,7 +205,7 @@ async def test_the_ring_the_daily_cap_and_the_rules(tmp_path: Path) -> None:
         await fire(s, "confidence_drop")  # 5 new, room for 2 today
         sent = await samples_in(outbox)
         assert len(sent) == 7 and len({x["id"] for x in sent}) == 7
-        assert s.section()["held_back"] == 3
+        assert s.section().held_back == 3
         # What left: the documented fields only; no reason, raw text, nested data, or
         # context keys the prompt does not read.
         x = sent[-1]

@@ -37,7 +37,7 @@ async def test_decisions_feed_drift_and_the_baseline(
         await rt._tick()
         snap = await rt.status()
         assert "validation" not in snap.sections  # no validation has run yet
-        assert snap.sections["drift"]["psi_max"] is None
+        assert snap.sections["drift"].psi_max is None
         await wait_for(lambda: rt.validation.recorder is not None)  # the window is open
         for i in range(6):
             data = {"location": f"door{i % 2}"}
@@ -49,12 +49,12 @@ async def test_decisions_feed_drift_and_the_baseline(
     finally:
         await rt.stop()
     drift = sections["drift"]
-    assert drift["reference"]["source"] == "first_window" and drift["reference"]["samples"] == 3
-    assert drift["window_samples"] == 3 and drift["psi_max"] is not None
-    assert drift["psi"]["event_type"] == 0.0  # the same event type throughout
-    assert 0.0 < drift["confidence_mean"] <= 1.0 and drift["confidence_reference"] is not None
+    assert drift.reference.source == "first_window" and drift.reference.samples == 3
+    assert drift.window_samples == 3 and drift.psi_max is not None
+    assert drift.psi.event_type == 0.0  # the same event type throughout
+    assert 0.0 < drift.confidence_mean <= 1.0 and drift.confidence_reference is not None
     inference = sections["inference"]
-    assert inference["last_decision"]["confidence"] is not None
-    assert inference["baseline"]["samples"] == 6
-    assert inference["baseline"]["version"].startswith("sha256:")
-    assert inference["p95_ratio"] == round(inference["p95_ms"] / inference["baseline"]["p95_ms"], 3)
+    assert inference.last_decision.confidence is not None
+    assert inference.baseline.samples == 6
+    assert inference.baseline.version.startswith("sha256:")
+    assert inference.p95_ratio == round(inference.p95_ms / inference.baseline.p95_ms, 3)

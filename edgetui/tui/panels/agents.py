@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 
 from edgetui.models import Snapshot
+from edgetui.models.agents import AgentRow
 from edgetui.tui.panels.base import Panel
 
 STATUS_STYLE = {"running": "bold green", "idle": "green", "error": "bold red", "updating": "yellow"}
 
 
-def _summary(agent: dict[str, Any]) -> str:
+def _summary(agent: AgentRow) -> str:
     """One short line of what the agent last reported (its own detail dict)."""
-    d = agent.get("detail") or {}
+    d = agent.detail or {}
     last = d.get("last_decision")
     if isinstance(last, dict):
         return (
@@ -35,27 +34,25 @@ class AgentsPanel(Panel):
     DEFAULT_CSS = "AgentsPanel { min-height: 5; }"
 
     def show(self, snap: Snapshot) -> None:
-        self._last = snap
-        agents = self.section(snap) or []
-        self.update(self.render_text(agents, max(self.size.width - 2, 40)), layout=False)
+        self.show_rendered(snap, self.section(snap) or [])
 
     @staticmethod
-    def render_text(agents: list[dict[str, Any]], width: int) -> Text:
+    def render_text(agents: list[AgentRow], width: int) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")
         out.append(f"{'AGENT':<9}{'STATUS':<10}{'RESTARTS':>8}  {'SINCE':<9} INFO\n", style="dim")
         if not agents:
             out.append("no agents enabled", style="dim")
             return out
         for a in agents:
-            status = str(a.get("status", "?"))
-            since = str(a.get("started_at") or "")[11:19] or "-"
-            restarts = int(a.get("restarts", 0))
-            out.append(f"{a.get('name', '?'):<9}", style="bold")
+            status = str(a.status)
+            since = str(a.started_at or "")[11:19] or "-"
+            restarts = int(a.restarts)
+            out.append(f"{a.name:<9}", style="bold")
             out.append(f"{status:<10}", style=STATUS_STYLE.get(status, ""))
             out.append(f"{restarts:>8}", style="yellow" if restarts else "")
             out.append(f"  {since:<9} ")
-            if a.get("last_error"):
-                out.append(f"last error: {a['last_error']}", style="red")
+            if a.last_error:
+                out.append(f"last error: {a.last_error}", style="red")
             else:
                 out.append(_summary(a), style="dim")
             out.append("\n")

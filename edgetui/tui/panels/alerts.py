@@ -10,6 +10,7 @@ from typing import Any
 from rich.text import Text
 
 from edgetui.models import Snapshot
+from edgetui.models.alerts import AlertItem, AlertsSection
 from edgetui.models.clock import parse_rfc3339
 from edgetui.tui.panels.base import Panel, PanelAction
 
@@ -44,14 +45,14 @@ def _value(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def ordered(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def ordered(alerts: list[AlertItem]) -> list[AlertItem]:
     """Firing first, then pending, then the rest; critical before warning; then by name."""
     return sorted(
         alerts,
         key=lambda a: (
-            STATE_ORDER.get(str(a.get("state")), 2),
-            SEVERITY_ORDER.get(str(a.get("severity")), 2),
-            str(a.get("name")),
+            STATE_ORDER.get(str(a.state), 2),
+            SEVERITY_ORDER.get(str(a.severity), 2),
+            str(a.name),
         ),
     )
 
@@ -93,35 +94,35 @@ class AlertsPanel(Panel):
         super().on_resize()
 
     @staticmethod
-    def render_text(section: dict[str, Any] | None, now: str, width: int) -> Text:
+    def render_text(section: AlertsSection | None, now: str, width: int) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")
         if section is None:
             out.append("alerts not running", style="dim")
             return out
-        alerts = ordered(list(section.get("alerts") or []))
-        active = [a for a in alerts if a.get("state") in STATE_ORDER]
+        alerts = ordered(list(section.alerts or []))
+        active = [a for a in alerts if a.state in STATE_ORDER]
         if not active:
             out.append("✓ no alert firing or pending", style="green")
             return out
-        name_w = min(max(len(str(a.get("name", ""))) for a in active[:MAX_ROWS]), 28)
+        name_w = min(max(len(str(a.name)) for a in active[:MAX_ROWS]), 28)
         for a in active[:MAX_ROWS]:
-            sev = str(a.get("severity", "?"))
+            sev = str(a.severity)
             style = SEVERITY_STYLE.get(sev, "")
-            firing = a.get("state") == "firing"
+            firing = a.state == "firing"
             out.append("● " if firing else "○ ", style=style)
             out.append(f"{sev[:4].upper():<5}", style=style)
-            out.append(f"{a.get('name', '?')!s:<{name_w}} ", style="bold" if firing else "")
-            out.append(f"{a.get('state', '?')!s:<8}", style=style if firing else "dim")
-            since = str(a.get("since") or "")
+            out.append(f"{a.name!s:<{name_w}} ", style="bold" if firing else "")
+            out.append(f"{a.state!s:<8}", style=style if firing else "dim")
+            since = str(a.since or "")
             ago = _ago(since, now)
             out.append(f" since {since[11:19] or '-'}" + (f" ({ago})" if ago else ""), style="dim")
-            out.append(f"  = {_value(a.get('value'))}")
-            if a.get("acknowledged"):
+            out.append(f"  = {_value(a.value)}")
+            if a.acknowledged:
                 out.append("  ✓ack", style="cyan")
-            if a.get("silenced_until"):
-                out.append(f"  muted→{str(a['silenced_until'])[11:16]}", style="magenta")
-            if a.get("summary"):
-                out.append(f"  {a['summary']}", style="italic")
+            if a.silenced_until:
+                out.append(f"  muted→{str(a.silenced_until)[11:16]}", style="magenta")
+            if a.summary:
+                out.append(f"  {a.summary}", style="italic")
             out.append("\n")
         if len(active) > MAX_ROWS:
             out.append(f"… and {len(active) - MAX_ROWS} more (edgetui alerts)\n", style="dim")
@@ -132,15 +133,15 @@ class AlertsPanel(Panel):
         return Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
 
     # -- actions ----------------------------------------------------------------------
-    def _candidates(self, *, silence: bool) -> list[dict[str, Any]] | None:
+    def _candidates(self, *, silence: bool) -> list[AlertItem] | None:
         section = self._last.sections.get("alerts") if self._last else None
         if section is None:
             self.app.notify("alerts not running", severity="warning")
             return None
-        rows = ordered(list(section.get("alerts") or []))
-        rows = [a for a in rows if a.get("state") in STATE_ORDER]
+        rows = ordered(list(section.alerts or []))
+        rows = [a for a in rows if a.state in STATE_ORDER]
         if not silence:
-            rows = [a for a in rows if not a.get("acknowledged")]
+            rows = [a for a in rows if not a.acknowledged]
         if not rows:
             self.app.notify("no alert to " + ("silence" if silence else "acknowledge"))
             return None

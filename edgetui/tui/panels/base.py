@@ -66,6 +66,13 @@ class Panel(Static):
         """Render the snapshot; called once per snapshot while mounted."""
         raise NotImplementedError
 
+    def show_rendered(self, snap: Snapshot, section: Any) -> None:
+        """Keep `snap` (for a resize) and show `render_text(section, width)` in place: for
+        panels whose height does not depend on what they show."""
+        self._last = snap
+        render = getattr(self, "render_text")  # noqa: B009 (each panel defines its own)
+        self.update(render(section, max(self.size.width - 2, 40)), layout=False)
+
     def actions_ready(self) -> bool:
         """Whether the panel's keys are offered now (its part may come and go)."""
         return True

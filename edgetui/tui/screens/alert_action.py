@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from edgetui.models.alerts import AlertItem
 from edgetui.units import parse_duration
 
 
@@ -29,21 +30,18 @@ class AlertActionScreen(ModalScreen[dict[str, Any] | None]):
     AlertActionScreen #alert-error { color: $error; height: 1; }
     """
 
-    def __init__(self, alerts: list[dict[str, Any]], *, silence: bool) -> None:
+    def __init__(self, alerts: list[AlertItem], *, silence: bool) -> None:
         super().__init__()
         self.alerts = alerts
         self.silence = silence
-        self.choice: str | None = alerts[0]["name"] if alerts else None
+        self.choice: str | None = alerts[0].name if alerts else None
 
     def compose(self) -> ComposeResult:
         verb = "Silence" if self.silence else "Acknowledge"
         with Vertical():
             yield Label(f"[b]{verb}[/b] which alert? (enter picks, escape cancels)")
             yield OptionList(
-                *[
-                    Option(f"{a['name']}  {a.get('severity', '')} {a.get('state', '')}", a["name"])
-                    for a in self.alerts
-                ],
+                *[Option(f"{a.name}  {a.severity} {a.state}", a.name) for a in self.alerts],
                 id="alert-list",
             )
             if self.silence:

@@ -26,7 +26,8 @@ from typing import Any
 from edgetui.alerts import AlertEngine
 from edgetui.bench.harness import Comparison, Goal, run_rounds_async
 from edgetui.bench.report import add_bench, report
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
+from edgetui.cli.context import Context
+from edgetui.cli.exits import EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.config import AlertRuleConfig, AlertsConfig, Config
 
 # Paths the generated rules read (a mix of sections and depths, like real user rules).

@@ -20,7 +20,8 @@ from typing import Any
 from edgetui.audit import AuditLog, DeviceKey
 from edgetui.bench.harness import Comparison, run_rounds
 from edgetui.bench.report import report
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
+from edgetui.cli.context import Context, command
+from edgetui.cli.exits import EXIT_OK, EXIT_USAGE, CommandError
 
 WHO = {"uid": 1000, "user": "ann", "role": "operator", "via": "cli", "pid": 4242}
 WHAT = {"method": "ota.apply", "params": {"manifest": "https://ota.example/updates/manifest.json"}}
@@ -28,12 +29,10 @@ RESULT = {"ok": True, "result": "committed"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("audit", help="audit record append cost vs a bare fsynced append")
+    p = command(sub, "audit", cmd_bench, help="audit record append cost vs a bare fsynced append")
     p.add_argument("--records", type=int, default=500, help="records per round")
     p.add_argument("--rounds", type=int, default=5, help="rounds per variant (median reported)")
     p.add_argument("--dir", metavar="DIR", help="where to write (default: a temp dir)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench)
 
 
 def _bare(path: Path, line: bytes, n: int, fsync: bool = True) -> float:

@@ -24,7 +24,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edgetui.bench.broker import LocalBroker, find_mosquitto
 from edgetui.bench.harness import Comparison, Goal, run_rounds
 from edgetui.bench.report import add_bench, report
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
+from edgetui.cli.context import Context
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK
 from edgetui.config import StoreConfig, UplinkConfig
 from edgetui.store import Outbox
 from edgetui.telemetry.publisher import build_telemetry

@@ -14,7 +14,8 @@ from typing import Any
 from edgetui.bench.harness import Comparison, run_rounds_async
 from edgetui.bench.report import add_bench, report
 from edgetui.bus import EventBus
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context
+from edgetui.cli.context import Context
+from edgetui.cli.exits import EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.config import BusConfig
 from edgetui.inference import percentile
 from edgetui.models.event import Event

@@ -31,7 +31,8 @@ from edgetui.bench.broker import LocalBroker, find_mosquitto, stop_process
 from edgetui.bench.harness import Goal, Load, compare, load_average
 from edgetui.bench.pty_proc import measure
 from edgetui.bench.report import report
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
+from edgetui.cli.context import Context, command
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK
 
 GOAL_CPU = 25.0  # % of one core for the ingest of the whole fleet
 GOAL_REDRAW_MS = 50.0
@@ -43,7 +44,9 @@ BROKER_CONF = ("max_queued_messages 0",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("fleet", help="fleet ingest CPU/RSS vs a bare paho subscriber")
+    p = command(
+        sub, "fleet", cmd_bench_fleet, help="fleet ingest CPU/RSS vs a bare paho subscriber"
+    )
     p.add_argument("--devices", type=int, default=10_000)
     p.add_argument("--interval", type=float, default=10.0, help="telemetry interval, s")
     p.add_argument("--seconds", type=float, default=60.0, help="measurement window")
@@ -55,8 +58,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--health-window", type=float, default=5.0, metavar="S")
     p.add_argument("--rollout-timeout", type=float, default=300.0, metavar="S")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_fleet)
 
 
 class _Lines(threading.Thread):

@@ -23,7 +23,8 @@ from edgetui.bench.bare_llama import BareProcess
 from edgetui.bench.harness import Comparison, Goal, Rounds, all_met, run_rounds_async
 from edgetui.bench.model_choice import model_or_tiny
 from edgetui.bench.report import report
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context
+from edgetui.cli.context import Context, command
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, CommandError
 from edgetui.inference import percentile
 
 WARMUP = 3
@@ -37,16 +38,17 @@ BLOCK = 5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "inference", help="decision latency: worker process vs in-thread vs bare llama call"
+    p = command(
+        sub,
+        "inference",
+        cmd_bench_inference,
+        help="decision latency: worker process vs in-thread vs bare llama call",
     )
     p.add_argument("--model", metavar="PATH", help="GGUF to use (default: the tiny model)")
     p.add_argument("--runs", type=int, default=30, metavar="N")
     p.add_argument(
         "--repack", action="store_true", help="also time bare calls with weight repacking on"
     )
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_inference)
 
 
 async def cmd_bench_inference(ctx: Context) -> int:

@@ -18,16 +18,17 @@ from typing import Any
 
 from edgetui.bench.harness import compare
 from edgetui.bench.report import report as show
-from edgetui.cli.context import EXIT_OK, CommandError, Context
+from edgetui.cli.context import Context, command
+from edgetui.cli.exits import EXIT_OK, CommandError
 from edgetui.inference import SHIPPED_MODEL, percentile
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("model", help="shipped model f16/q8_0/q4_0 against the rule policy")
+    p = command(
+        sub, "model", cmd_bench_model, help="shipped model f16/q8_0/q4_0 against the rule policy"
+    )
     p.add_argument("--cases", metavar="FILE.jsonl", help="default: the seed-0 test split")
     p.add_argument("--limit", type=int, default=0, metavar="N", help="first N cases only")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_model)
 
 
 def _rss_mb() -> float:

@@ -7,14 +7,13 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from edgetui.cli.context import EXIT_USAGE, CommandError
+from edgetui.cli.exits import EXIT_USAGE, CommandError
 
 
 def add_model_options(p: argparse.ArgumentParser, runs: int) -> None:
-    """--model PATH, --runs N (default `runs`) and --json."""
+    """--model PATH and --runs N (default `runs`); `--json` comes with `command(...)`."""
     p.add_argument("--model", metavar="PATH", help="GGUF to use (default: the tiny model)")
     p.add_argument("--runs", type=int, default=runs, metavar="N")
-    p.add_argument("--json", action="store_true")
 
 
 def check_runs(args: argparse.Namespace) -> None:

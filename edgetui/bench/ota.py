@@ -26,7 +26,8 @@ from typing import Any
 
 from edgetui.bench.harness import Goal, run_rounds
 from edgetui.bench.report import add_bench, report
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context
+from edgetui.cli.context import Context
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK
 from edgetui.keys import generate_keypair
 from edgetui.ota.bundle import build_bundle
 from edgetui.ota.errors import OtaError

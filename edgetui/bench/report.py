@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from edgetui.bench.harness import Comparison, Load
-from edgetui.cli.context import print_json
+from edgetui.cli.context import command, print_json
 
 SHOWN_ROUNDS = 12  # per-round ratios printed one by one up to this many rounds
 
@@ -25,7 +25,7 @@ def add_bench(
     """`edgetui bench NAME`, its options given one a line as `--flag DEFAULT help text`
     (the type is the default's: an int, a float, or `off` for a flag), and --json, which
     every bench has."""
-    p = sub.add_parser(name, help=help)
+    p = command(sub, name, func, help=help)
     for line in options.strip().splitlines():
         flag, default, text = line.split(maxsplit=2)
         if default == "off":
@@ -33,8 +33,6 @@ def add_bench(
             continue
         value: int | float = float(default) if "." in default else int(default)
         p.add_argument(flag, type=type(value), default=value, help=text)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=func)
     return p
 
 

@@ -38,7 +38,8 @@ from edgetui.bench.harness import (
     run_rounds_async,
 )
 from edgetui.bench.report import add_bench, report
-from edgetui.cli.context import EXIT_OK, Context
+from edgetui.cli.context import Context
+from edgetui.cli.exits import EXIT_OK
 from edgetui.config import StoreConfig, UplinkConfig
 from edgetui.sealing import DataKeyring, OutboxCipher
 from edgetui.store import Outbox

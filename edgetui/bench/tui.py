@@ -9,17 +9,16 @@ import time
 from pathlib import Path
 
 from edgetui.bench.pty_proc import ProcFigures, PtyProcess, measure, which
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, print_json
+from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK
 from edgetui.control import socket_answers, socket_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tui", help="dashboard and daemon CPU/RSS vs glances -t 1")
+    p = command(sub, "tui", cmd_bench_tui, help="dashboard and daemon CPU/RSS vs glances -t 1")
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--cols", type=int, default=160)
     p.add_argument("--rows", type=int, default=48)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_bench_tui)
 
 
 def _wait_socket(path: Path, timeout: float = 30.0) -> bool:

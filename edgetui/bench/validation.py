@@ -19,16 +19,21 @@ from typing import Any
 from edgetui.bench.harness import Comparison, run_rounds_async, stat_of
 from edgetui.bench.model_choice import add_model_options, check_runs, model_or_tiny
 from edgetui.bench.report import report
-from edgetui.cli.context import EXIT_OK, CommandError, Context
+from edgetui.cli.context import Context, command
+from edgetui.cli.exits import EXIT_OK, CommandError
 
 WARMUP = 3
 CHUNKS = 10  # the drift's decisions are taken in, in turns with the bare Counter, in chunks
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validation", help="cost of confidence scoring and drift tracking")
+    p = command(
+        sub,
+        "validation",
+        cmd_bench_validation,
+        help="cost of confidence scoring and drift tracking",
+    )
     add_model_options(p, runs=40)
-    p.set_defaults(func=cmd_bench_validation)
 
 
 async def cmd_bench_validation(ctx: Context) -> int:

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from edgetui import __version__
-from edgetui.cli.context import EXIT_ERROR, EXIT_USAGE, CommandError, Context
+from edgetui.cli.context import Context, command
+from edgetui.cli.exits import EXIT_CODES_HELP, EXIT_USAGE, exit_code
 from edgetui.config import ConfigError, load_config, resolve_state_dir
 
 # Each module has register(subparsers); add a part's commands by adding its module here.
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="edgetui",
         description="On-device operations console for an edge AI agent. "
         "With no command, opens the dashboard.",
+        epilog=EXIT_CODES_HELP,
     )
     parser.add_argument("--config", metavar="FILE", help="config file (TOML)")
     parser.add_argument("--state-dir", metavar="DIR", help="state directory")
@@ -65,8 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"edgetui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    p = sub.add_parser("dashboard", help="open the dashboard (the default)")
-    p.set_defaults(func=None)
+    command(sub, "dashboard", None, help="open the dashboard (the default)", json=False)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
@@ -106,13 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except CommandError as exc:
-        print(f"edgetui: {exc}", file=sys.stderr)
-        return exc.code
-    except ConfigError as exc:  # found once the runtime starts (an alert rule's metric path)
-        print(f"edgetui: config error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return EXIT_ERROR
+    except (Exception, KeyboardInterrupt) as exc:
+        code, line = exit_code(exc)
+        if line is not None:
+            print(f"edgetui: {line}", file=sys.stderr)
+        return code

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, call_part, print_json
+from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK
 from edgetui.models.agents import AgentRow, AgentStatus
 from edgetui.models.serde import convert
 
@@ -13,13 +14,15 @@ from edgetui.models.serde import convert
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("agents", help="status of the supervised agents")
     asub = p.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
-    q = asub.add_parser("status", help="status, restarts and last error per agent")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_status, needs="inspect")
-    q = asub.add_parser("restart", help="restart one agent now")
+    q = command(
+        asub,
+        "status",
+        cmd_status,
+        help="status, restarts and last error per agent",
+        needs="inspect",
+    )
+    q = command(asub, "restart", cmd_restart, help="restart one agent now", needs="slot")
     q.add_argument("name")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_restart, needs="slot")
 
 
 def render(agents: list[AgentRow]) -> str:

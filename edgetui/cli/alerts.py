@@ -6,15 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from edgetui.cli.context import (
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_USAGE,
-    CommandError,
-    Context,
-    call_part,
-    print_json,
-)
+from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.models.alerts import AlertItem, SilenceItem
 from edgetui.models.serde import convert
 from edgetui.units import parse_duration
@@ -24,34 +17,48 @@ DRILLS = ("agent-crash", "uplink-offline", "cpu-burn", "slow-model", "disk-full"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("alerts", help="pending and firing alerts; ack, silence")
-    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p = command(
+        sub, "alerts", cmd_list, help="pending and firing alerts; ack, silence", needs="inspect"
+    )
     p.add_argument("--all", action="store_true", help="add the history of transitions")
-    p.set_defaults(func=cmd_list, needs="inspect")
     asub = p.add_subparsers(dest="alerts_command", metavar="ACTION")
-    q = asub.add_parser("ack", help="mark an alert as seen (it keeps firing)")
+    q = command(
+        asub,
+        "ack",
+        cmd_ack,
+        help="mark an alert as seen (it keeps firing)",
+        needs="inspect",
+        json="action",
+    )
     q.add_argument("name")
-    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    q.set_defaults(func=cmd_ack, needs="inspect")
-    q = asub.add_parser("silence", help="silence an alert by name for a while")
+    q = command(
+        asub,
+        "silence",
+        cmd_silence,
+        help="silence an alert by name for a while",
+        needs="inspect",
+        json="action",
+    )
     q.add_argument("name")
     q.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="e.g. 1h")
     q.add_argument("--comment", default="", metavar="TEXT")
-    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    q.set_defaults(func=cmd_silence, needs="inspect")
-    q = asub.add_parser("unsilence", help="remove a silence")
+    q = command(
+        asub, "unsilence", cmd_unsilence, help="remove a silence", needs="inspect", json="action"
+    )
     q.add_argument("name")
-    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    q.set_defaults(func=cmd_unsilence, needs="inspect")
 
-    p = sub.add_parser("drill", help="fire drill: cause a failure, prove its alert fires")
+    p = command(
+        sub,
+        "drill",
+        cmd_drill,
+        help="fire drill: cause a failure, prove its alert fires",
+        needs="drill",
+    )
     p.add_argument("drill", choices=DRILLS, metavar="NAME", help=" | ".join(DRILLS))
     p.add_argument("--agent", default="", help="agent-crash: the agent to kill (default: first)")
     p.add_argument(
         "--delay", type=float, default=1.0, metavar="S", help="slow-model: seconds added"
     )
-    p.add_argument("--json", action="store_true", help="the report as JSON")
-    p.set_defaults(func=cmd_drill, needs="drill")
 
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:

@@ -23,37 +23,38 @@ from edgetui.audit import (
     select_records,
     verify_log,
 )
-from edgetui.cli.context import (
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_USAGE,
-    CommandError,
-    Context,
-    call_part,
-    print_json,
-)
+from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.units import parse_since
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("audit", help="the audit trail: who did what, when, with what result")
-    p.add_argument("--json", action="store_true", help="one record per line (NDJSON)")
+    p = command(
+        sub, "audit", cmd_list, help="the audit trail: who did what, when, with what result"
+    )
     p.add_argument("--since", metavar="T", help="from a time (2026-05-06T14:30Z) or age (2h)")
     p.add_argument("-n", type=int, default=0, metavar="N", help="only the last N records")
     p.add_argument("--file", metavar="PATH", help="another log (default: [audit] path)")
-    p.set_defaults(func=cmd_list)
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION")
-    q = asub.add_parser("verify", help="check the hash chain and the signed head; exit 1 if broken")
-    q.add_argument("--json", action="store_true")
+    q = command(
+        asub,
+        "verify",
+        cmd_verify,
+        help="check the hash chain and the signed head; exit 1 if broken",
+        json="action",
+    )
     q.add_argument("--file", metavar="PATH", help="another log (default: [audit] path)")
     q.add_argument(
         "--key", metavar="PUB", help="the device's public key (default: keys/device.pub)"
     )
-    q.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("whoami", help="your user, role and what the role may call")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_whoami, needs="inspect")
+    p = command(
+        sub,
+        "whoami",
+        cmd_whoami,
+        help="your user, role and what the role may call",
+        needs="inspect",
+    )
 
 
 def _log_path(ctx: Context) -> Path:

@@ -6,15 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import (
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_USAGE,
-    CommandError,
-    Context,
-    call_part,
-    print_json,
-)
+from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.units import human_bytes
 
 
@@ -22,16 +15,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("buffer", help="store-and-forward buffer: stats, flush, export")
     bsub = p.add_subparsers(dest="buffer_command", metavar="ACTION", required=True)
 
-    q = bsub.add_parser("stats", help="queued messages, connection, counters")
-    q.add_argument("--json", action="store_true", help="machine-readable JSON")
-    q.set_defaults(func=cmd_stats, needs="inspect")
+    q = command(
+        bsub, "stats", cmd_stats, help="queued messages, connection, counters", needs="inspect"
+    )
 
-    q = bsub.add_parser("flush", help="drain now and wait until empty (exit 1 if not)")
+    q = command(
+        bsub,
+        "flush",
+        cmd_flush,
+        help="drain now and wait until empty (exit 1 if not)",
+        needs="buffer_send",
+    )
     q.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds to wait")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_flush, needs="buffer_send")
 
-    q = bsub.add_parser("export", help="write the backlog to a file (NDJSON)")
+    q = command(
+        bsub, "export", cmd_export, help="write the backlog to a file (NDJSON)", needs="buffer_send"
+    )
     q.add_argument("--out", required=True, metavar="FILE", help="NDJSON file to write")
     q.add_argument("--remove", action="store_true", help="remove exported messages from the queue")
     q.add_argument(
@@ -39,12 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write sealed messages decrypted (default: ciphertext, as stored)",
     )
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_export, needs="buffer_send")
 
-    q = bsub.add_parser("rotate-key", help="seal new messages under a new data key")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_rotate_key, needs="buffer_send")
+    q = command(
+        bsub,
+        "rotate-key",
+        cmd_rotate_key,
+        help="seal new messages under a new data key",
+        needs="buffer_send",
+    )
 
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:

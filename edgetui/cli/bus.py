@@ -8,14 +8,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from edgetui.api import APIError, Disconnected
-from edgetui.cli.context import (
-    EXIT_OK,
-    EXIT_USAGE,
-    METHOD_NOT_FOUND,
-    CommandError,
-    Context,
-    print_json,
-)
+from edgetui.cli.context import METHOD_NOT_FOUND, Context, command, print_json
+from edgetui.cli.exits import EXIT_OK, EXIT_USAGE, CommandError
 
 INVALID_PARAMS = -32602
 SWITCH_MARGIN = 256  # bus tail: events the history read covers beyond those it prints
@@ -25,9 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bus", help="tail or publish events on the local agent bus")
     bsub = p.add_subparsers(dest="bus_command", metavar="ACTION", required=True)
 
-    t = bsub.add_parser("tail", help="recent events, then live ones (NDJSON with --json)")
+    t = command(
+        bsub,
+        "tail",
+        cmd_tail,
+        help="recent events, then live ones (NDJSON with --json)",
+        needs="inspect",
+    )
     t.add_argument("--type", default="*", metavar="T", help="fnmatch pattern, e.g. 'MOTION_*'")
-    t.add_argument("--json", action="store_true", help="one CloudEvents JSON object per line")
     t.add_argument("--count", type=int, default=0, metavar="N", help="stop after N events")
     t.add_argument(
         "-n",
@@ -37,14 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="recent events to print first (default 10, 0 for live only)",
     )
-    t.set_defaults(func=cmd_tail, needs="inspect")
 
-    pub = bsub.add_parser("publish", help="publish one event onto the bus")
+    pub = command(
+        bsub, "publish", cmd_publish, help="publish one event onto the bus", needs="bus_publish"
+    )
     pub.add_argument("type", metavar="TYPE", help="event type, e.g. MOTION_DETECTED")
     pub.add_argument("--data", metavar="JSON", help='event data object, e.g. \'{"location":"x"}\'')
     pub.add_argument("--source", help="CloudEvents source (default edgetui://<device>/cli)")
-    pub.add_argument("--json", action="store_true", help="print the published event as JSON")
-    pub.set_defaults(func=cmd_publish, needs="bus_publish")
 
 
 def _api_error(exc: APIError) -> CommandError:

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from edgetui.api import APIError
-from edgetui.cli.context import Context, needs_of
+from edgetui.cli.context import Context, command, needs_of
 from edgetui.models import Snapshot
 from edgetui.models.alerts import AlertCounts, AlertsSection, AlertState
 from edgetui.models.inference_section import InferenceSection
@@ -24,9 +24,15 @@ STATES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="Nagios/Icinga plugin: one line, perfdata, exit 0/1/2/3")
+    p = command(
+        sub,
+        "check",
+        cmd_check,
+        help="Nagios/Icinga plugin: one line, perfdata, exit 0/1/2/3",
+        needs="inspect",
+        json=False,
+    )
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="give up (UNKNOWN)")
-    p.set_defaults(func=cmd_check, needs="inspect")
 
 
 def _range(rule: dict[str, Any] | None, key: str) -> str:

@@ -16,7 +16,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.models.vocabulary import JobState
 from edgetui.units import parse_duration
 
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("command", help="signed remote commands: sign, send")
     csub = p.add_subparsers(dest="command_action", metavar="ACTION", required=True)
 
-    q = csub.add_parser("sign", help="print a signed command document (JSON)")
+    q = command(csub, "sign", cmd_sign, help="print a signed command document (JSON)", json=False)
     q.add_argument("name", metavar="COMMAND", help="ota.check, ota.apply, buffer.flush, ...")
     q.add_argument("--key", required=True, metavar="K.key", help="Ed25519 signing key")
     add_repeated(
@@ -41,9 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--expires-in", default="1h", metavar="DURATION", help="30m, 1h, 2d (1h)")
     q.add_argument("--id", metavar="ID", help="the command id (default: a fresh one)")
     q.add_argument("--out", metavar="FILE", help="write the document here, not to stdout")
-    q.set_defaults(func=cmd_sign)
 
-    q = csub.add_parser("send", help="publish a signed command and wait for its result")
+    q = command(csub, "send", cmd_send, help="publish a signed command and wait for its result")
     q.add_argument("file", metavar="FILE", help="the signed document (- for stdin)")
     q.add_argument("--broker", required=True, metavar="URL", help="mqtt://host:1883 or mqtts://")
     add_repeated(
@@ -58,8 +58,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--key-file", metavar="PEM", help="client key (mTLS)")
     q.add_argument("--username", help="MQTT user name")
     q.add_argument("--password-file", metavar="FILE", help="MQTT password, in a file")
-    q.add_argument("--json", action="store_true", help="each result as a JSON line")
-    q.set_defaults(func=cmd_send)
 
 
 def parse_param(text: str) -> tuple[str, Any]:

@@ -6,38 +6,57 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgetui.api import APIError, RuntimeAPI
+from edgetui.cli.exits import CommandError
 from edgetui.config import Config
 from edgetui.models.serde import to_dict
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 METHOD_NOT_FOUND = -32601  # JSON-RPC: the part is not running in this runtime
 
 
-def _json_parent() -> argparse.ArgumentParser:
+def _json_parent(default: object = False) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
-        "--json", action="store_true", help="print JSON, one document per line, for scripts"
+        "--json",
+        action="store_true",
+        default=default,
+        help="print JSON, one document per line, for scripts",
     )
     return parent
 
 
-# The parent parser every command with a machine-readable output takes:
-# `sub.add_parser(name, parents=[JSON_PARENT], ...)` gives it the one `--json` flag.
+# The parent parser every command with a machine-readable output takes (through
+# `command(...)`): the one `--json` flag.
 JSON_PARENT = _json_parent()
+# For an action under a command that has `--json` itself (`alerts ack`, `audit verify`):
+# the flag is left unset unless given here, so `alerts --json ack` and `alerts ack --json`
+# both work (a subparser's default would otherwise overwrite what the parent parsed).
+JSON_ACTION_PARENT = _json_parent(argparse.SUPPRESS)
 
 
-class CommandError(Exception):
-    """A command failed in a way the user should read; `code` is the exit status."""
-
-    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
-        super().__init__(message)
-        self.code = code
+def command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    func: Callable[[Context], Any] | None,
+    *,
+    help: str,
+    needs: str | None = None,
+    json: bool | str = True,
+    **parser_kw: Any,
+) -> argparse.ArgumentParser:
+    """One command's parser: the shared `--json` flag (`json="action"` for an action of a
+    command that has the flag too; `json=False`: none), the function it runs, and the parts
+    its standalone runtime starts (`needs`, a profile of edgetui.runtime.needs; none:
+    "inspect"). The caller adds the command's own options."""
+    parents = {True: [JSON_PARENT], "action": [JSON_ACTION_PARENT], False: []}[json]
+    p = sub.add_parser(name, help=help, parents=parents, **parser_kw)
+    p.set_defaults(func=func, **({"needs": needs} if needs is not None else {}))
+    return p
 
 
 async def call_part(

@@ -8,7 +8,8 @@ import logging
 
 from edgetui import __version__
 from edgetui.api import Disconnected
-from edgetui.cli.context import EXIT_OK, CommandError, Context, print_json
+from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.exits import EXIT_OK, CommandError
 from edgetui.cli.render import render_status
 from edgetui.models import Snapshot
 
@@ -16,13 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("status", help="print one snapshot of the device")
-    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p = command(sub, "status", cmd_status, help="print one snapshot of the device", needs="inspect")
     p.add_argument("--history", action="store_true", help="include sparkline history in JSON")
-    p.set_defaults(func=cmd_status, needs="inspect")
 
-    p = sub.add_parser("watch", help="stream snapshots (NDJSON with --json)")
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p = command(
+        sub, "watch", cmd_watch, help="stream snapshots (NDJSON with --json)", needs="inspect"
+    )
     p.add_argument(
         "--interval",
         type=float,
@@ -31,14 +31,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seconds between lines (default: the telemetry interval)",
     )
     p.add_argument("--count", type=int, default=0, metavar="N", help="stop after N lines")
-    p.set_defaults(func=cmd_watch, needs="inspect")
 
-    p = sub.add_parser("version", help="print the software version")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_version)
+    p = command(sub, "version", cmd_version, help="print the software version")
 
-    p = sub.add_parser("daemon", help="run the runtime as a service with a control socket")
-    p.set_defaults(func=cmd_daemon)
+    p = command(
+        sub,
+        "daemon",
+        cmd_daemon,
+        help="run the runtime as a service with a control socket",
+        json=False,
+    )
 
 
 async def cmd_status(ctx: Context) -> int:

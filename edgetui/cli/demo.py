@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from edgetui.cli.context import EXIT_OK, CommandError, Context, print_json
+from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.exits import EXIT_OK, CommandError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the embedded demo device")
     dsub = p.add_subparsers(dest="demo_command", metavar="SUBCOMMAND", required=True)
-    d = dsub.add_parser("init", help="prepare the demo device in the state directory")
-    d.add_argument("--json", action="store_true")
-    d.set_defaults(func=cmd_init)
-    d = dsub.add_parser("publish", help="publish another signed release into the demo repository")
+    d = command(dsub, "init", cmd_init, help="prepare the demo device in the state directory")
+    d = command(
+        dsub, "publish", cmd_publish, help="publish another signed release into the demo repository"
+    )
     d.add_argument("--version", required=True, metavar="V", help="release version, e.g. 1.2.0")
     d.add_argument(
         "--broken", action="store_true", help="a release whose health check fails (rollback demo)"
@@ -23,8 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="a release whose model gets night motion wrong (golden accuracy rollback demo)",
     )
-    d.add_argument("--json", action="store_true")
-    d.set_defaults(func=cmd_publish)
 
 
 def cmd_init(ctx: Context) -> int:

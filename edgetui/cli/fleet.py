@@ -18,7 +18,8 @@ import threading
 import time
 from typing import Any
 
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, add_repeated, print_json
+from edgetui.cli.context import Context, add_repeated, command, print_json
+from edgetui.cli.exits import EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.cli.fleet_options import fleet_session
 
 
@@ -39,43 +40,39 @@ def _common(p: argparse.ArgumentParser, broker: bool = True) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "fleet",
+        cmd_console,
         help="the fleet: console, devices, ingest, simulator",
+        json=False,
         description="The operator side. With no ACTION: the fleet console, which ingests from "
         "--broker while it runs (without a broker it shows the store others fill).",
     )
     _common(p)
-    p.set_defaults(func=cmd_console)
     fsub = p.add_subparsers(dest="fleet_command", metavar="ACTION")
 
-    q = fsub.add_parser("status", help="counts over the whole fleet")
+    q = command(fsub, "status", cmd_status, help="counts over the whole fleet")
     _common(q, broker=False)
-    q.add_argument("--json", action="store_true", help="machine-readable JSON")
-    q.set_defaults(func=cmd_status)
 
-    q = fsub.add_parser("devices", help="every device heard from")
+    q = command(fsub, "devices", cmd_devices, help="every device heard from")
     _common(q, broker=False)
-    q.add_argument("--json", action="store_true")
     q.add_argument("--filter", metavar="EXPR", default="", help="e.g. 'type=camera cpu>80'")
     q.add_argument("--sort", metavar="COL", default="id", help="id, type, cpu, p95, seen, ...")
     q.add_argument("--reverse", action="store_true", help="largest first")
-    q.set_defaults(func=cmd_devices)
 
-    q = fsub.add_parser("device", help="one device: state, alerts, commands, telemetry")
+    q = command(fsub, "device", cmd_device, help="one device: state, alerts, commands, telemetry")
     _common(q, broker=False)
     q.add_argument("device_id", metavar="ID")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_device)
 
-    q = fsub.add_parser("ingest", help="ingest into the fleet store until stopped")
+    q = command(fsub, "ingest", cmd_ingest, help="ingest into the fleet store until stopped")
     _common(q)
     q.add_argument("--name", default="", help="this process's name (default host-pid)")
     q.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: never)")
-    q.add_argument("--json", action="store_true", help="print the ingest counters when done")
-    q.set_defaults(func=cmd_ingest)
 
-    q = fsub.add_parser("simulate", help="simulated devices on the broker until stopped")
+    q = command(
+        fsub, "simulate", cmd_simulate, help="simulated devices on the broker until stopped"
+    )
     _common(q)
     q.add_argument("--devices", type=int, required=True, metavar="N")
     q.add_argument("--types", default="camera", help="comma-separated device types")
@@ -94,8 +91,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--install-s", type=float, default=0.5, metavar="S", help="update install")
     q.add_argument("--health-s", type=float, default=2.0, metavar="S", help="trial health check")
     q.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: never)")
-    q.add_argument("--json", action="store_true", help="a progress line every 5 s, NDJSON")
-    q.set_defaults(func=cmd_simulate)
 
     from edgetui.cli.fleet_rollout import register_rollout
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_USAGE, CommandError, Context
+from edgetui.cli.context import Context
+from edgetui.cli.exits import EXIT_ERROR, EXIT_USAGE, CommandError
 
 
 @contextmanager

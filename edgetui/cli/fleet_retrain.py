@@ -17,15 +17,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.units import parse_since
 
 DATASET_FILES = ("train.jsonl", "val.jsonl")
 
 
 def register_retrain(fsub: argparse._SubParsersAction, common: Any) -> None:
-    q = fsub.add_parser(
+    q = command(
+        fsub,
         "retrain-set",
+        cmd_retrain_set,
         help="write a training set from the inputs devices sent when drift alerts fired",
         description="Label the decision inputs devices sent (opt-in, [retrain]) with the rule "
         "policy and write train.jsonl/val.jsonl for `edgetui model train --data DIR`.",
@@ -49,8 +52,6 @@ def register_retrain(fsub: argparse._SubParsersAction, common: Any) -> None:
     q.add_argument("--version", default=None, metavar="V", help="only samples of model V")
     q.add_argument("--val-fraction", type=float, default=0.1, metavar="F")
     q.add_argument("--force", action="store_true", help="replace a dataset already in DIR")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_retrain_set)
 
 
 def cmd_retrain_set(ctx: Context) -> int:

@@ -17,7 +17,8 @@ import threading
 import time
 from typing import Any
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.cli.fleet_options import fleet_session
 
 
@@ -25,7 +26,7 @@ def register_rollout(fsub: argparse._SubParsersAction, common: Any) -> None:
     p = fsub.add_parser("rollout", help="phased rollouts: create, run, pause, resume, abort")
     rsub = p.add_subparsers(dest="rollout_command", metavar="ACTION", required=True)
 
-    q = rsub.add_parser("create", help="a rollout of a signed release in waves")
+    q = command(rsub, "create", cmd_create, help="a rollout of a signed release in waves")
     common(q, broker=False)
     q.add_argument("--manifest", required=True, metavar="URL", help="the release's manifest")
     q.add_argument("--key", required=True, metavar="K.key", help="operator command key")
@@ -45,35 +46,28 @@ def register_rollout(fsub: argparse._SubParsersAction, common: Any) -> None:
     )
     q.add_argument("--auto-rollback", action="store_true")
     q.add_argument("--id", default="", help="the rollout's id (default: generated)")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_create)
 
-    q = rsub.add_parser("run", help="run a rollout until it is over (the runner)")
+    q = command(rsub, "run", cmd_run, help="run a rollout until it is over (the runner)")
     common(q)
     q.add_argument("rollout_id", metavar="ID")
     q.add_argument("--ingest", action="store_true", help="also ingest in this process")
     q.add_argument("--tick", type=float, default=1.0, metavar="S")
     q.add_argument("--lease", type=float, default=15.0, metavar="S")
     q.add_argument("--name", default="", help="this runner's name (default host-pid)")
-    q.add_argument("--json", action="store_true", help="print the final status")
-    q.set_defaults(func=cmd_run)
 
     for action, helptext in (
         ("pause", "stop starting new devices"),
         ("resume", "go on"),
         ("abort", "end the rollout now"),
     ):
-        q = rsub.add_parser(action, help=helptext)
+        q = command(rsub, action, cmd_state, help=helptext)
+        q.set_defaults(action=action)
         common(q, broker=False)
         q.add_argument("rollout_id", metavar="ID")
-        q.add_argument("--json", action="store_true")
-        q.set_defaults(func=cmd_state, action=action)
 
-    q = rsub.add_parser("status", help="a rollout's waves, counts and reasons")
+    q = command(rsub, "status", cmd_status, help="a rollout's waves, counts and reasons")
     common(q, broker=False)
     q.add_argument("rollout_id", metavar="ID", nargs="?")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_status)
 
 
 # create's options, by the names `spec_from_options` takes them (argparse's dests).

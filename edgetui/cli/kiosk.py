@@ -7,7 +7,8 @@ import asyncio
 import getpass
 import sys
 
-from edgetui.cli.context import EXIT_OK, EXIT_USAGE, CommandError, Context, call_part, print_json
+from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.exits import EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.models.kiosk import KioskSection, PinSource
 
 MISSING = "the kiosk PIN service is not running in this runtime"
@@ -16,17 +17,21 @@ MISSING = "the kiosk PIN service is not running in this runtime"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("kiosk", help="the kiosk PIN (hash, backoff, lockout)")
     ksub = p.add_subparsers(dest="kiosk_command", metavar="ACTION", required=True)
-    q = ksub.add_parser("set-pin", help="store a new kiosk PIN as a scrypt hash")
+    q = command(
+        ksub, "set-pin", cmd_set_pin, help="store a new kiosk PIN as a scrypt hash", needs="inspect"
+    )
     q.add_argument(
         "--pin-stdin",
         action="store_true",
         help="read the PIN from the first line of stdin (scripts) instead of asking twice",
     )
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_set_pin, needs="inspect")
-    q = ksub.add_parser("status", help="where the PIN comes from, failures, lockout")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_status, needs="inspect")
+    q = command(
+        ksub,
+        "status",
+        cmd_status,
+        help="where the PIN comes from, failures, lockout",
+        needs="inspect",
+    )
 
 
 def _read_pin(from_stdin: bool) -> str:

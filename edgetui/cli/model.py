@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, print_json
+from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, CommandError
 from edgetui.file_digest import sha256_file
 from edgetui.inference import ModelFileError, check_model, gguf_metadata
 
@@ -18,22 +19,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     model_kit.register(msub)
 
-    q = msub.add_parser("make-tiny", help="write the tiny random-weight llama GGUF")
+    q = command(msub, "make-tiny", cmd_make_tiny, help="write the tiny random-weight llama GGUF")
     q.add_argument("--out", required=True, metavar="PATH")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_make_tiny)
 
-    q = msub.add_parser("info", help="print a GGUF file's metadata")
+    q = command(msub, "info", cmd_info, help="print a GGUF file's metadata")
     q.add_argument("path", metavar="PATH")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_info)
 
-    q = msub.add_parser("verify", help="check a model's sha256 and GGUF structure")
+    q = command(msub, "verify", cmd_verify, help="check a model's sha256 and GGUF structure")
     q.add_argument("path", metavar="PATH")
     q.add_argument("--sha256", required=True, metavar="HEX")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_verify)
 
 
 def cmd_make_tiny(ctx: Context) -> int:

@@ -7,19 +7,18 @@ import asyncio
 import json
 from pathlib import Path
 
-from edgetui.cli.context import EXIT_OK, CommandError, Context, print_json
+from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.exits import EXIT_OK, CommandError
 
 
 def register(msub: argparse._SubParsersAction) -> None:
     """Add the kit's actions to `edgetui model`."""
-    q = msub.add_parser("dataset", help="write train/val/test JSONL and the golden set")
+    q = command(msub, "dataset", cmd_dataset, help="write train/val/test JSONL and the golden set")
     q.add_argument("--out", required=True, metavar="DIR")
     q.add_argument("--n", type=int, default=20000, metavar="N", help="training cases")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_dataset)
 
-    q = msub.add_parser("train", help="train the decision model (needs edgetui[train])")
+    q = command(msub, "train", cmd_train, help="train the decision model (needs edgetui[train])")
     q.add_argument("--data", required=True, metavar="DIR")
     q.add_argument("--out", required=True, metavar="MODEL.gguf")
     q.add_argument("--steps", type=int, default=3000)
@@ -30,22 +29,16 @@ def register(msub: argparse._SubParsersAction) -> None:
     q.add_argument("--train-limit", type=int, default=0, metavar="N")
     q.add_argument("--init-from", default=None, metavar="WEIGHTS.npz")
     q.add_argument("--regress", choices=["motion-at-night"], default=None)
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_train)
 
-    q = msub.add_parser("eval", help="score models on cases through the device's path")
+    q = command(msub, "eval", cmd_eval, help="score models on cases through the device's path")
     q.add_argument("models", nargs="+", metavar="MODEL")
     q.add_argument("--cases", required=True, metavar="FILE.jsonl")
     q.add_argument("--limit", type=int, default=0, metavar="N")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_eval)
 
-    q = msub.add_parser("quantize", help="quantize a GGUF with llama.cpp's quantizer")
+    q = command(msub, "quantize", cmd_quantize, help="quantize a GGUF with llama.cpp's quantizer")
     q.add_argument("src", metavar="IN")
     q.add_argument("dst", metavar="OUT")
     q.add_argument("--type", required=True, choices=["q8_0", "q4_0"], dest="qtype")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_quantize)
 
 
 def cmd_dataset(ctx: Context) -> int:

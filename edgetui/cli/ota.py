@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.api import RuntimeAPI
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, CommandError, Context, call_part, print_json
+from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, CommandError
 
 TERMINAL = {
     "done": EXIT_OK,
@@ -28,14 +29,24 @@ TERMINAL = {
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ota", help="A/B slot updates: status, check, apply, rollback, commit")
     osub = p.add_subparsers(dest="ota_command", metavar="SUBCOMMAND", required=True)
-    s = osub.add_parser("status", help="booted/primary slot and per-slot state")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_status, needs="inspect")
-    s = osub.add_parser("check", help="fetch the manifest and say whether an update is available")
+    s = command(
+        osub, "status", cmd_status, help="booted/primary slot and per-slot state", needs="inspect"
+    )
+    s = command(
+        osub,
+        "check",
+        cmd_check,
+        help="fetch the manifest and say whether an update is available",
+        needs="inspect",
+    )
     s.add_argument("--manifest", metavar="URL|PATH", help="instead of [ota] manifest_url")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_check, needs="inspect")
-    s = osub.add_parser("apply", help="install the update into the inactive slot and boot it")
+    s = command(
+        osub,
+        "apply",
+        cmd_apply,
+        help="install the update into the inactive slot and boot it",
+        needs="slot",
+    )
     s.add_argument("--manifest", metavar="URL|PATH", help="instead of [ota] manifest_url")
     s.add_argument(
         "--allow-downgrade",
@@ -43,7 +54,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="accept an older version (an explicit rollback by release)",
     )
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    s.add_argument("--json", action="store_true", help="progress as NDJSON")
     s.add_argument(
         "--timeout",
         type=float,
@@ -51,17 +61,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="give up waiting for the outcome after S seconds",
     )
-    s.set_defaults(func=cmd_apply, needs="slot")
-    s = osub.add_parser("rollback", help="switch to the other slot when it is good")
+    s = command(
+        osub,
+        "rollback",
+        cmd_rollback,
+        help="switch to the other slot when it is good",
+        needs="slot",
+    )
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_rollback, needs="slot")
-    s = osub.add_parser("commit", help="mark the booted trial slot good")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_commit, needs="slot")
-    s = osub.add_parser("history", help="every update, commit and rollback with its reason")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_history, needs="inspect")
+    s = command(osub, "commit", cmd_commit, help="mark the booted trial slot good", needs="slot")
+    s = command(
+        osub,
+        "history",
+        cmd_history,
+        help="every update, commit and rollback with its reason",
+        needs="inspect",
+    )
 
 
 def _manifest(arg: str | None) -> str | None:

@@ -6,21 +6,25 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, Context, print_json
+from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.ota.errors import OtaError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("keys", help="manage Ed25519 release signing keys")
     ksub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    g = ksub.add_parser("generate", help="write PREFIX.key (0600) and PREFIX.pub")
+    g = command(ksub, "generate", cmd_keys_generate, help="write PREFIX.key (0600) and PREFIX.pub")
     g.add_argument("--out", required=True, metavar="PREFIX", help="path prefix of the key pair")
-    g.add_argument("--json", action="store_true")
-    g.set_defaults(func=cmd_keys_generate)
 
     p = sub.add_parser("bundle", help="build, verify and inspect signed OTA bundles")
     bsub = p.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
-    b = bsub.add_parser("build", help="pack a slot directory and write a signed manifest.json")
+    b = command(
+        bsub,
+        "build",
+        cmd_bundle_build,
+        help="pack a slot directory and write a signed manifest.json",
+    )
     b.add_argument("--source", required=True, metavar="DIR", help="slot content to pack")
     b.add_argument("--version", required=True, metavar="V", help="semantic version")
     b.add_argument("--key", required=True, metavar="PREFIX.key", help="Ed25519 private key")
@@ -46,10 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="MB",
         help="free disk a device needs (signed)",
     )
-    b.add_argument("--json", action="store_true")
-    b.set_defaults(func=cmd_bundle_build)
 
-    v = bsub.add_parser("verify", help="check a manifest's signature and its package")
+    v = command(
+        bsub, "verify", cmd_bundle_verify, help="check a manifest's signature and its package"
+    )
     v.add_argument("--manifest", required=True, metavar="M")
     v.add_argument("--package", default=None, metavar="P", help="default: next to the manifest")
     v.add_argument(
@@ -66,14 +70,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ID|K.pub",
         help="revoked key id or .pub (repeatable; default: [ota] revoked_keys)",
     )
-    v.add_argument("--json", action="store_true")
-    v.set_defaults(func=cmd_bundle_verify)
 
-    i = bsub.add_parser("inspect", help="show a manifest or package (no trust decision)")
+    i = command(
+        bsub, "inspect", cmd_bundle_inspect, help="show a manifest or package (no trust decision)"
+    )
     i.add_argument("path", metavar="MANIFEST_OR_PACKAGE")
     i.add_argument("--members", action="store_true", help="list every archive member")
-    i.add_argument("--json", action="store_true")
-    i.set_defaults(func=cmd_bundle_inspect)
 
 
 def _fail(ctx: Context, exc: Exception, prefix: str) -> int:

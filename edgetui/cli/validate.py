@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from edgetui.cli.context import EXIT_ERROR, EXIT_OK, Context, call_part, print_json
+from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.exits import EXIT_ERROR, EXIT_OK
 from edgetui.models.serde import convert
 from edgetui.models.validation import ValidationReport
 
@@ -16,11 +17,13 @@ MARK = {True: "ok  ", False: "FAIL", None: "skip"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "validate", help="run the on-device regression suite (golden, latency, agents, model)"
+    command(
+        sub,
+        "validate",
+        cmd_validate,
+        help="run the on-device regression suite (golden, latency, agents, model)",
+        needs="slot",
     )
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_validate, needs="slot")
 
 
 def render(report: ValidationReport) -> str:

@@ -32,7 +32,9 @@ class Snapshot:
     def __post_init__(self) -> None:
         # A section given in its JSON form (a test's literal, an older caller) becomes its
         # registered type here, so the faces always read attributes; a typed one is kept.
-        self.sections = {k: decode_section(k, v) for k, v in self.sections.items()}
+        # In place: the runtime adds the alerts to the dict it handed in, after the fact.
+        for name, value in self.sections.items():
+            self.sections[name] = decode_section(name, value)
 
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
         """JSON form: sections are flattened beside `resources` (agents, inference, ota...)."""

@@ -27,12 +27,8 @@ CHUNKS = 10  # the drift's decisions are taken in, in turns with the bare Counte
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = command(
-        sub,
-        "validation",
-        cmd_bench_validation,
-        help="cost of confidence scoring and drift tracking",
-    )
+    p = command(sub, "validation", cmd_bench_validation,
+                help="cost of confidence scoring and drift tracking")  # fmt: skip
     add_model_options(p, runs=40)
 
 

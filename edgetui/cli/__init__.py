@@ -60,11 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="dashboard fullscreen, no quit key, actions behind the PIN",
     )
     parser.add_argument("--readonly", action="store_true", help="dashboard without actions")
-    parser.add_argument(
-        "--standalone",
-        action="store_true",
-        help="run the runtime in-process even when a daemon answers",
-    )
+    parser.add_argument("--standalone", action="store_true",
+                        help="run the runtime in-process even when a daemon answers")  # fmt: skip
     parser.add_argument("--version", action="version", version=f"edgetui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     command(sub, "dashboard", None, help="open the dashboard (the default)", json=False)

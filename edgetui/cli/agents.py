@@ -14,13 +14,8 @@ from edgetui.models.serde import convert
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("agents", help="status of the supervised agents")
     asub = p.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
-    q = command(
-        asub,
-        "status",
-        cmd_status,
-        help="status, restarts and last error per agent",
-        needs="inspect",
-    )
+    q = command(asub, "status", cmd_status,
+                help="status, restarts and last error per agent", needs="inspect")  # fmt: skip
     q = command(asub, "restart", cmd_restart, help="restart one agent now", needs="slot")
     q.add_argument("name")
 

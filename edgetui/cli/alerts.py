@@ -22,23 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--all", action="store_true", help="add the history of transitions")
     asub = p.add_subparsers(dest="alerts_command", metavar="ACTION")
-    q = command(
-        asub,
-        "ack",
-        cmd_ack,
-        help="mark an alert as seen (it keeps firing)",
-        needs="inspect",
-        json="action",
-    )
+    q = command(asub, "ack", cmd_ack, help="mark an alert as seen (it keeps firing)",
+                needs="inspect", json="action")  # fmt: skip
     q.add_argument("name")
-    q = command(
-        asub,
-        "silence",
-        cmd_silence,
-        help="silence an alert by name for a while",
-        needs="inspect",
-        json="action",
-    )
+    q = command(asub, "silence", cmd_silence,
+                help="silence an alert by name for a while", needs="inspect",
+                json="action")  # fmt: skip
     q.add_argument("name")
     q.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="e.g. 1h")
     q.add_argument("--comment", default="", metavar="TEXT")
@@ -47,13 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.add_argument("name")
 
-    p = command(
-        sub,
-        "drill",
-        cmd_drill,
-        help="fire drill: cause a failure, prove its alert fires",
-        needs="drill",
-    )
+    p = command(sub, "drill", cmd_drill,
+                help="fire drill: cause a failure, prove its alert fires",
+                needs="drill")  # fmt: skip
     p.add_argument("drill", choices=DRILLS, metavar="NAME", help=" | ".join(DRILLS))
     p.add_argument("--agent", default="", help="agent-crash: the agent to kill (default: first)")
     p.add_argument(

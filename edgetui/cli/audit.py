@@ -36,25 +36,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-n", type=int, default=0, metavar="N", help="only the last N records")
     p.add_argument("--file", metavar="PATH", help="another log (default: [audit] path)")
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION")
-    q = command(
-        asub,
-        "verify",
-        cmd_verify,
-        help="check the hash chain and the signed head; exit 1 if broken",
-        json="action",
-    )
+    q = command(asub, "verify", cmd_verify,
+                help="check the hash chain and the signed head; exit 1 if broken",
+                json="action")  # fmt: skip
     q.add_argument("--file", metavar="PATH", help="another log (default: [audit] path)")
     q.add_argument(
         "--key", metavar="PUB", help="the device's public key (default: keys/device.pub)"
     )
 
-    p = command(
-        sub,
-        "whoami",
-        cmd_whoami,
-        help="your user, role and what the role may call",
-        needs="inspect",
-    )
+    p = command(sub, "whoami", cmd_whoami,
+                help="your user, role and what the role may call", needs="inspect")  # fmt: skip
 
 
 def _log_path(ctx: Context) -> Path:

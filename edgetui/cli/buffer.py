@@ -19,13 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         bsub, "stats", cmd_stats, help="queued messages, connection, counters", needs="inspect"
     )
 
-    q = command(
-        bsub,
-        "flush",
-        cmd_flush,
-        help="drain now and wait until empty (exit 1 if not)",
-        needs="buffer_send",
-    )
+    q = command(bsub, "flush", cmd_flush,
+                help="drain now and wait until empty (exit 1 if not)",
+                needs="buffer_send")  # fmt: skip
     q.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds to wait")
 
     q = command(
@@ -39,13 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write sealed messages decrypted (default: ciphertext, as stored)",
     )
 
-    q = command(
-        bsub,
-        "rotate-key",
-        cmd_rotate_key,
-        help="seal new messages under a new data key",
-        needs="buffer_send",
-    )
+    q = command(bsub, "rotate-key", cmd_rotate_key,
+                help="seal new messages under a new data key", needs="buffer_send")  # fmt: skip
 
 
 async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None) -> Any:

@@ -19,23 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bus", help="tail or publish events on the local agent bus")
     bsub = p.add_subparsers(dest="bus_command", metavar="ACTION", required=True)
 
-    t = command(
-        bsub,
-        "tail",
-        cmd_tail,
-        help="recent events, then live ones (NDJSON with --json)",
-        needs="inspect",
-    )
+    t = command(bsub, "tail", cmd_tail,
+                help="recent events, then live ones (NDJSON with --json)",
+                needs="inspect")  # fmt: skip
     t.add_argument("--type", default="*", metavar="T", help="fnmatch pattern, e.g. 'MOTION_*'")
     t.add_argument("--count", type=int, default=0, metavar="N", help="stop after N events")
-    t.add_argument(
-        "-n",
-        "--history",
-        type=int,
-        default=10,
-        metavar="N",
-        help="recent events to print first (default 10, 0 for live only)",
-    )
+    t.add_argument("-n", "--history", type=int, default=10, metavar="N",
+                   help="recent events to print first (default 10, 0 for live only)")  # fmt: skip
 
     pub = command(
         bsub, "publish", cmd_publish, help="publish one event onto the bus", needs="bus_publish"

@@ -24,14 +24,9 @@ STATES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = command(
-        sub,
-        "check",
-        cmd_check,
-        help="Nagios/Icinga plugin: one line, perfdata, exit 0/1/2/3",
-        needs="inspect",
-        json=False,
-    )
+    p = command(sub, "check", cmd_check,
+                help="Nagios/Icinga plugin: one line, perfdata, exit 0/1/2/3",
+                needs="inspect", json=False)  # fmt: skip
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="give up (UNKNOWN)")
 
 

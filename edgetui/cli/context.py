@@ -21,12 +21,8 @@ METHOD_NOT_FOUND = -32601  # JSON-RPC: the part is not running in this runtime
 
 def _json_parent(default: object = False) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument(
-        "--json",
-        action="store_true",
-        default=default,
-        help="print JSON, one document per line, for scripts",
-    )
+    parent.add_argument("--json", action="store_true", default=default,
+                        help="print JSON, one document per line, for scripts")  # fmt: skip
     return parent
 
 
@@ -119,11 +115,5 @@ def add_repeated(
     p: argparse.ArgumentParser, flag: str, *, metavar: str, help: str, required: bool = False
 ) -> None:
     """A repeatable option (`action="append"`): a list of every value given, [] for none."""
-    p.add_argument(
-        flag,
-        action="append",
-        default=None if required else [],
-        required=required,
-        metavar=metavar,
-        help=help,
-    )
+    p.add_argument(flag, action="append", default=None if required else [],
+                   required=required, metavar=metavar, help=help)  # fmt: skip

@@ -23,24 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command(
         sub, "watch", cmd_watch, help="stream snapshots (NDJSON with --json)", needs="inspect"
     )
-    p.add_argument(
-        "--interval",
-        type=float,
-        default=None,
-        metavar="S",
-        help="seconds between lines (default: the telemetry interval)",
-    )
+    p.add_argument("--interval", type=float, default=None, metavar="S",
+                   help="seconds between lines (default: the telemetry interval)")  # fmt: skip
     p.add_argument("--count", type=int, default=0, metavar="N", help="stop after N lines")
 
     p = command(sub, "version", cmd_version, help="print the software version")
 
-    p = command(
-        sub,
-        "daemon",
-        cmd_daemon,
-        help="run the runtime as a service with a control socket",
-        json=False,
-    )
+    p = command(sub, "daemon", cmd_daemon,
+                help="run the runtime as a service with a control socket", json=False)  # fmt: skip
 
 
 async def cmd_status(ctx: Context) -> int:

@@ -41,14 +41,9 @@ def register_retrain(fsub: argparse._SubParsersAction, common: Any) -> None:
         metavar="T",
         help="samples decided since T: RFC 3339 time, or an age such as 7d, 12h",
     )
-    q.add_argument(
-        "--filter",
-        "--device-filter",
-        dest="filter",
-        default="",
-        metavar="EXPR",
-        help="only devices that match (as fleet devices --filter)",
-    )
+    q.add_argument("--filter", "--device-filter", dest="filter", default="",
+                   metavar="EXPR",
+                   help="only devices that match (as fleet devices --filter)")  # fmt: skip
     q.add_argument("--version", default=None, metavar="V", help="only samples of model V")
     q.add_argument("--val-fraction", type=float, default=0.1, metavar="F")
     q.add_argument("--force", action="store_true", help="replace a dataset already in DIR")

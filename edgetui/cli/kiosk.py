@@ -25,13 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="read the PIN from the first line of stdin (scripts) instead of asking twice",
     )
-    q = command(
-        ksub,
-        "status",
-        cmd_status,
-        help="where the PIN comes from, failures, lockout",
-        needs="inspect",
-    )
+    q = command(ksub, "status", cmd_status,
+                help="where the PIN comes from, failures, lockout", needs="inspect")  # fmt: skip
 
 
 def _read_pin(from_stdin: bool) -> str:

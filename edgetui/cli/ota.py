@@ -32,51 +32,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = command(
         osub, "status", cmd_status, help="booted/primary slot and per-slot state", needs="inspect"
     )
-    s = command(
-        osub,
-        "check",
-        cmd_check,
-        help="fetch the manifest and say whether an update is available",
-        needs="inspect",
-    )
+    s = command(osub, "check", cmd_check,
+                help="fetch the manifest and say whether an update is available",
+                needs="inspect")  # fmt: skip
     s.add_argument("--manifest", metavar="URL|PATH", help="instead of [ota] manifest_url")
-    s = command(
-        osub,
-        "apply",
-        cmd_apply,
-        help="install the update into the inactive slot and boot it",
-        needs="slot",
-    )
+    s = command(osub, "apply", cmd_apply,
+                help="install the update into the inactive slot and boot it",
+                needs="slot")  # fmt: skip
     s.add_argument("--manifest", metavar="URL|PATH", help="instead of [ota] manifest_url")
-    s.add_argument(
-        "--allow-downgrade",
-        action="store_true",
-        help="accept an older version (an explicit rollback by release)",
-    )
+    s.add_argument("--allow-downgrade", action="store_true",
+                   help="accept an older version (an explicit rollback by release)")  # fmt: skip
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    s.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="give up waiting for the outcome after S seconds",
-    )
-    s = command(
-        osub,
-        "rollback",
-        cmd_rollback,
-        help="switch to the other slot when it is good",
-        needs="slot",
-    )
+    s.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="give up waiting for the outcome after S seconds")  # fmt: skip
+    s = command(osub, "rollback", cmd_rollback,
+                help="switch to the other slot when it is good", needs="slot")  # fmt: skip
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s = command(osub, "commit", cmd_commit, help="mark the booted trial slot good", needs="slot")
-    s = command(
-        osub,
-        "history",
-        cmd_history,
-        help="every update, commit and rollback with its reason",
-        needs="inspect",
-    )
+    s = command(osub, "history", cmd_history,
+                help="every update, commit and rollback with its reason",
+                needs="inspect")  # fmt: skip
 
 
 def _manifest(arg: str | None) -> str | None:

@@ -19,50 +19,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("bundle", help="build, verify and inspect signed OTA bundles")
     bsub = p.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
-    b = command(
-        bsub,
-        "build",
-        cmd_bundle_build,
-        help="pack a slot directory and write a signed manifest.json",
-    )
+    b = command(bsub, "build", cmd_bundle_build,
+                help="pack a slot directory and write a signed manifest.json")  # fmt: skip
     b.add_argument("--source", required=True, metavar="DIR", help="slot content to pack")
     b.add_argument("--version", required=True, metavar="V", help="semantic version")
     b.add_argument("--key", required=True, metavar="PREFIX.key", help="Ed25519 private key")
     b.add_argument("--out", required=True, metavar="OUTDIR")
     b.add_argument("--rollback-version", metavar="V", default=None)
-    b.add_argument(
-        "--target",
-        nargs="+",
-        action="extend",
-        metavar="all|TYPE|ID",
-        help="devices this release is for (default: all)",
-    )
+    b.add_argument("--target", nargs="+", action="extend", metavar="all|TYPE|ID",
+                   help="devices this release is for (default: all)")  # fmt: skip
     b.add_argument("--expires-days", type=float, default=30.0, metavar="N")
     b.add_argument("--changes", default="", metavar="TEXT")
     b.add_argument("--url-base", default=None, metavar="URL", help="where the package is served")
     b.add_argument(
         "--min-ram-mb", type=int, default=None, metavar="MB", help="RAM a device needs (signed)"
     )
-    b.add_argument(
-        "--min-disk-mb",
-        type=int,
-        default=None,
-        metavar="MB",
-        help="free disk a device needs (signed)",
-    )
+    b.add_argument("--min-disk-mb", type=int, default=None, metavar="MB",
+                   help="free disk a device needs (signed)")  # fmt: skip
 
     v = command(
         bsub, "verify", cmd_bundle_verify, help="check a manifest's signature and its package"
     )
     v.add_argument("--manifest", required=True, metavar="M")
     v.add_argument("--package", default=None, metavar="P", help="default: next to the manifest")
-    v.add_argument(
-        "--trusted-key",
-        action="append",
-        default=[],
-        metavar="K.pub",
-        help="trusted public key (repeatable; default: [ota] trusted_keys)",
-    )
+    v.add_argument("--trusted-key", action="append", default=[], metavar="K.pub",
+                   help="trusted public key (repeatable; default: [ota] trusted_keys)")  # fmt: skip
     v.add_argument(
         "--revoked-key",
         action="append",

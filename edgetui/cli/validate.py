@@ -17,13 +17,9 @@ MARK = {True: "ok  ", False: "FAIL", None: "skip"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    command(
-        sub,
-        "validate",
-        cmd_validate,
-        help="run the on-device regression suite (golden, latency, agents, model)",
-        needs="slot",
-    )
+    command(sub, "validate", cmd_validate,
+            help="run the on-device regression suite (golden, latency, agents, model)",
+            needs="slot")  # fmt: skip
 
 
 def render(report: ValidationReport) -> str:

@@ -40,8 +40,17 @@ DEVICE_COLUMNS = (
 # What a telemetry message sets on the device row (newest device timestamp wins): every
 # column but the key, the status, the alert counts and the bookkeeping, in the same order.
 NOT_TELEMETRY = frozenset(
-    {"device_id", "status", "status_at", "alerts_critical", "alerts_warning", "last_seen",
-     "last_telemetry", "ingested_by", "updated_at"}
+    {
+        "device_id",
+        "status",
+        "status_at",
+        "alerts_critical",
+        "alerts_warning",
+        "last_seen",
+        "last_telemetry",
+        "ingested_by",
+        "updated_at",
+    }
 )
 TELEMETRY_STATE = tuple(c for c in DEVICE_COLUMNS if c not in NOT_TELEMETRY)
 

@@ -32,9 +32,10 @@ from edgetui.fleet.rollouts import (
     tally,
 )
 from edgetui.fleet.store import FleetStore
-from edgetui.fleet.ui.forms import ConfirmScreen, CreateRolloutScreen
+from edgetui.fleet.ui.forms import CreateRolloutScreen
 from edgetui.fleet.ui.runs import ConsoleRuns, lease_text
 from edgetui.models.vocabulary import RolloutState
+from edgetui.widgets.confirm import ConfirmScreen
 
 COLOUR = {
     RolloutState.RUNNING: "green",
@@ -298,7 +299,7 @@ class RolloutsScreen(Screen[None]):
             f"Abort rollout [b]{rid}[/b]?\n\nIt ends now (ABORTED): devices not yet sent are "
             "CANCELED. Updates already sent are not undone."
         )
-        if await self.app.push_screen_wait(ConfirmScreen(question)):
+        if await self.app.push_screen_wait(ConfirmScreen(question, tone="error")):
             await self._transition(rid, "abort")
         else:
             self.say(f"rollout {rid}: not aborted")

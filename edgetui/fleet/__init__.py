@@ -9,7 +9,13 @@ control socket or its parts; it meets devices only through the broker.
 - `messages`, `records`: what devices publish, parsed, and what the store keeps;
 - `filter`: the filter expressions of `fleet devices --filter` and the console's `/`;
 - `simulator`: many simulated devices in one process (`fleet simulate`);
-- `ui`: the fleet console (the only fleet module that imports Textual).
+- `ui`: the fleet console (the only fleet module that imports Textual);
+- `session`: `FleetSession`, the store, broker, spool, ingest, rollout runners and MQTT
+  clients (with the `[fleet]` TLS) of one operator process, which every fleet command,
+  `command send` (`command_send`) and the console use (imported from there: it loads the
+  rollouts and the signing code);
+- `rollouts`: phased rollouts, one slice (records, the `RolloutStore` protocol, spec,
+  judge, runner).
 
 Offers `Ingest`, `Spool`, `SpoolError`, `FleetStore`, `open_store`, `StoreError`,
 `DownsamplePolicy`, `DeviceFilter`, `FilterError`, `DeviceState`; and, for the faces' sake,

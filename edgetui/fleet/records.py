@@ -18,6 +18,14 @@ def iso(ts: float | None) -> str | None:
     return None if ts is None else rfc3339(ts)
 
 
+def json_with_times(record: Any, *times: str) -> dict[str, Any]:
+    """A record's JSON form (`to_dict`) with the epoch seconds `times` as RFC 3339."""
+    d = to_dict(record)
+    for key in times:
+        d[key] = iso(d[key])
+    return d
+
+
 @dataclass
 class DeviceState:
     """One device's last known state, merged from its status, telemetry and alerts."""
@@ -53,9 +61,7 @@ class DeviceState:
 
     def to_json(self) -> dict[str, Any]:
         """The `fleet devices --json` form of one device."""
-        d = to_dict(self)
-        for key in ("status_at", "last_seen", "last_telemetry", "updated_at"):
-            d[key] = iso(d[key])
+        d = json_with_times(self, "status_at", "last_seen", "last_telemetry", "updated_at")
         d["memory_percent"] = self.memory_percent
         d["alerts"] = {"critical": d.pop("alerts_critical"), "warning": d.pop("alerts_warning")}
         return d
@@ -77,9 +83,7 @@ class AlertRecord:
     at: float | None = None  # the transition's time on the device
 
     def to_json(self) -> dict[str, Any]:
-        d = to_dict(self)
-        d["since"], d["at"] = iso(self.since), iso(self.at)
-        return d
+        return json_with_times(self, "since", "at")
 
 
 @dataclass
@@ -114,9 +118,7 @@ class CommandRecord:
     updated_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        d = to_dict(self)
-        d["issued_at"], d["updated_at"] = iso(self.issued_at), iso(self.updated_at)
-        return d
+        return json_with_times(self, "issued_at", "updated_at")
 
 
 @dataclass
@@ -156,6 +158,4 @@ class FleetSummary:
     last_seen: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        d = to_dict(self)
-        d["last_seen"] = iso(self.last_seen)
-        return d
+        return json_with_times(self, "last_seen")

@@ -165,12 +165,12 @@ class FleetSession:
     # -- the end ----------------------------------------------------------------------------
     def close(self) -> None:
         """Stop the ingest (it writes into the store), then close the store."""
-        if self._ingest is not None:
-            self._ingest.stop()
-            self._ingest = None
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        ingest, self._ingest = self._ingest, None
+        if ingest is not None:
+            ingest.stop()
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
     def __enter__(self) -> FleetSession:
         return self

@@ -17,8 +17,9 @@ from edgetui.fleet.rollouts.records import Execution, RolloutRecord, RolloutSpec
 from edgetui.fleet.store import FleetStore
 from edgetui.fleet.ui import FleetApp
 from edgetui.fleet.ui.device import DeviceScreen
-from edgetui.fleet.ui.forms import ConfirmScreen, CreateRolloutScreen
+from edgetui.fleet.ui.forms import CreateRolloutScreen
 from edgetui.fleet.ui.rollouts import RolloutsScreen
+from edgetui.widgets.confirm import ConfirmScreen
 from tests.fleet.fixed_fleet import NOW, T0, fixed_fleet
 from tests.fleet.rollout_support import VERSION, make_release
 

@@ -25,7 +25,7 @@ The rules (README "Phased rollouts"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from edgetui.fleet.records import DeviceState
@@ -46,6 +46,10 @@ from edgetui.models.vocabulary import (
 COMMITTED = ("good", "committed")  # a real device says good; older simulators said committed
 # Reasons a device gives when it cannot take the release at all.
 CANNOT_TAKE = ("insufficient_ram", "insufficient_disk", "wrong_target", "downgrade")
+
+
+# Moves one open execution on (`_follow` over one turn's facts).
+Follow = Callable[[Execution], None]
 
 
 @dataclass
@@ -158,19 +162,12 @@ def _follow(
             )
 
 
-def _roll_back(
-    r: RolloutRecord,
-    execs: list[Execution],
-    devices: dict[str, DeviceState],
-    results: dict[str, tuple[str | None, str | None]],
-    now: float,
-    turn: Turn,
-) -> None:
+def _roll_back(rid: str, execs: list[Execution], follow: Follow, now: float, turn: Turn) -> None:
     """After a halt: every device that took the release gets `ota.rollback`, including one
     whose update was still under way at the halt (followed until it answers)."""
     for e in execs:
         if e.state == ExecutionState.SENT:
-            _follow(r, e, devices.get(e.device_id), results, now, turn)
+            follow(e)
             if e.state == ExecutionState.PENDING:  # it never got the update: nothing to roll back
                 _finish(e, ExecutionState.CANCELED, "rollout halted", now, turn)
         if (
@@ -178,7 +175,7 @@ def _roll_back(
             and e.rollback_id is None
         ):
             e.rollback_id, e.rollback_state = (
-                rollback_id(r.rollout_id, e.device_id),
+                rollback_id(rid, e.device_id),
                 CommandMark.SENT,
             )
             turn.rollbacks.append(e)
@@ -302,22 +299,26 @@ def judge(
 ) -> Turn:
     """One turn of rollout `r` (modified in place, as are the executions in the Turn)."""
     turn = Turn()
+
+    def follow(e: Execution) -> None:
+        _follow(r, e, devices.get(e.device_id), results, now, turn)
+
     _follow_rollbacks(execs, results, turn)
     if r.state in ROLLOUT_FINAL:
         if r.state == RolloutState.ABORTED:
             _cancel_pending(execs, "rollout aborted", now, turn)
         elif r.state == RolloutState.HALTED and r.spec.auto_rollback:
-            _roll_back(r, execs, devices, results, now, turn)
+            _roll_back(r.rollout_id, execs, follow, now, turn)
         return turn
     if now >= r.created_at + r.spec.timeout_s:
         _time_out(r, execs, now, turn)
         return turn
     for e in execs:
         if e.state in (ExecutionState.SENT, ExecutionState.INSTALLED):
-            _follow(r, e, devices.get(e.device_id), results, now, turn)
+            follow(e)
     if _halt_if_failing(r, execs, now, turn):
         if r.spec.auto_rollback:
-            _roll_back(r, execs, devices, results, now, turn)
+            _roll_back(r.rollout_id, execs, follow, now, turn)
         return turn
     if r.state == RolloutState.RUNNING:
         _advance(r, execs, devices, now, turn)

@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from edgetui.fleet.records import iso
+from edgetui.fleet.records import json_with_times
 from edgetui.models.vocabulary import ExecutionState, RolloutState
 
 # The rollout's and the executions' states are `RolloutState` and `ExecutionState`
@@ -87,7 +87,4 @@ class Execution:
     rollback_state: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k in ("sent_at", "installed_at", "committed_at", "finished_at"):
-            d[k] = iso(d[k])
-        return d
+        return json_with_times(self, "sent_at", "installed_at", "committed_at", "finished_at")

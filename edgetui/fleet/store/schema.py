@@ -39,19 +39,8 @@ DEVICE_COLUMNS = (
 
 # What a telemetry message sets on the device row (newest device timestamp wins): every
 # column but the key, the status, the alert counts and the bookkeeping, in the same order.
-NOT_TELEMETRY = frozenset(
-    {
-        "device_id",
-        "status",
-        "status_at",
-        "alerts_critical",
-        "alerts_warning",
-        "last_seen",
-        "last_telemetry",
-        "ingested_by",
-        "updated_at",
-    }
-)
+_COUNTED_ON = DEVICE_COLUMNS.index("alerts_critical")  # the counts, then the bookkeeping
+NOT_TELEMETRY = frozenset({"device_id", "status", "status_at", *DEVICE_COLUMNS[_COUNTED_ON:]})
 TELEMETRY_STATE = tuple(c for c in DEVICE_COLUMNS if c not in NOT_TELEMETRY)
 
 # Averaged into coarser buckets as telemetry ages.

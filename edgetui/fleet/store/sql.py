@@ -10,6 +10,7 @@ deadlock.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -237,16 +238,8 @@ def _counts(cur: Any, sql: str) -> dict[str, int]:
 
 
 def _command_row(c: CommandRecord) -> tuple[Any, ...]:
-    return (
-        c.command_id,
-        c.device_id,
-        c.command,
-        c.state,
-        c.detail,
-        c.rollout_id,
-        c.issued_at,
-        c.updated_at,
-    )
+    """A command record as COMMAND's parameters: its fields, in their order."""
+    return dataclasses.astuple(c)
 
 
 @dataclass

@@ -246,9 +246,7 @@ class FleetApp(App[None]):
         if isinstance(self.screen, RolloutsScreen):
             return
         docs = await asyncio.to_thread(load_rollouts, self.store)
-        await self.push_screen(
-            RolloutsScreen(self.store, docs, self.runs, clock=self.clock, readonly=self.readonly)
-        )
+        await self.push_screen(RolloutsScreen(self, docs))
 
     async def action_quit(self) -> None:
         """Stop this console's rollout runners first (each releases its lease), then quit."""

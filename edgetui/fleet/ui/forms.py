@@ -1,7 +1,7 @@
-"""The fleet console's modal screens: a yes/no confirmation (abort) and the form that creates
-a rollout. The form checks nothing itself: it hands its fields to `spec_from_options`, the
-same parsing `fleet rollout create` uses, so both refuse the same options with the same
-words."""
+"""The fleet console's form that creates a rollout (its yes/no confirmation is the shared
+`edgetui.widgets.confirm`). The form checks nothing itself: it hands its fields to
+`spec_from_options`, the same parsing `fleet rollout create` uses, so both refuse the same
+options with the same words."""
 
 from __future__ import annotations
 
@@ -16,46 +16,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from edgetui.fleet.rollouts import RolloutSpec, SpecError, one_line, spec_from_options
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A question answered with `y` (or the button) or `n`/`escape`."""
-
-    BINDINGS = [
-        Binding("y", "answer(True)", "yes"),
-        Binding("n", "answer(False)", "no"),
-        Binding("escape", "answer(False)", "cancel", show=False),
-    ]
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical {
-        width: 64; height: auto; border: thick $error; background: $surface; padding: 1 2;
-    }
-    ConfirmScreen Horizontal { height: auto; margin-top: 1; }
-    ConfirmScreen Button { margin-right: 2; }
-    """
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.question, id="question")
-            with Horizontal():
-                yield Button("Yes (y)", variant="error", id="yes")
-                yield Button("No (n)", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()  # enter alone never aborts a rollout
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
 
 # (field id, label, placeholder or default) in the order of `fleet rollout create`'s options.
 FIELDS = (

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -32,9 +32,10 @@ from edgetui.fleet.rollouts import (
     tally,
 )
 from edgetui.fleet.store import FleetStore
-from edgetui.fleet.ui.forms import ConfirmScreen, CreateRolloutScreen
+from edgetui.fleet.ui.forms import CreateRolloutScreen
 from edgetui.fleet.ui.runs import ConsoleRuns, lease_text
 from edgetui.models.vocabulary import RolloutState
+from edgetui.widgets.confirm import ConfirmScreen
 
 COLOUR = {
     RolloutState.RUNNING: "green",
@@ -131,6 +132,15 @@ def rollout_text(doc: dict[str, Any], now: float) -> str:
     return "\n".join(lines)
 
 
+class Console(Protocol):
+    """What the rollouts view reads of the console that opens it (the FleetApp)."""
+
+    store: FleetStore
+    runs: ConsoleRuns
+    clock: Callable[[], float]
+    readonly: bool
+
+
 class RolloutsScreen(Screen[None]):
     """Every rollout in the store and the keys that drive them; `escape` back."""
 
@@ -150,21 +160,10 @@ class RolloutsScreen(Screen[None]):
     RolloutsScreen #rollout-box { height: 1fr; border-top: solid $primary; }
     """
 
-    def __init__(
-        self,
-        store: FleetStore,
-        docs: list[dict[str, Any]],
-        runs: ConsoleRuns,
-        *,
-        clock: Callable[[], float],
-        readonly: bool = False,
-    ) -> None:
+    def __init__(self, console: Console, docs: list[dict[str, Any]]) -> None:
         super().__init__()
-        self.store = store
+        self.console = console
         self.docs = docs
-        self.runs = runs
-        self.clock = clock
-        self.readonly = readonly
         self.selected: str | None = docs[0]["rollout_id"] if docs else None
         self._ids: list[str] = []
         self._cells: list[tuple[str, ...]] = []
@@ -191,14 +190,14 @@ class RolloutsScreen(Screen[None]):
     # -- drawing -------------------------------------------------------------------------
     async def reload(self) -> None:
         """One tick (called by the app's refresh timer, and after each action)."""
-        self.docs = await asyncio.to_thread(load_rollouts, self.store)
+        self.docs = await asyncio.to_thread(load_rollouts, self.console.store)
         self.redraw()
 
     def redraw(self) -> None:
         if not self._ready or not self.is_attached:  # not mounted yet, or already popped
             return
         table = self.query_one(DataTable)
-        rows = [(d["rollout_id"], row_cells(d, self.runs)) for d in self.docs]
+        rows = [(d["rollout_id"], row_cells(d, self.console.runs)) for d in self.docs]
         ids = [rid for rid, _ in rows]
         if ids != self._ids:  # new or removed rollouts: rebuild, the cursor stays on its row
             keep = self.selected if self.selected in ids else (ids[0] if ids else None)
@@ -222,17 +221,17 @@ class RolloutsScreen(Screen[None]):
     def _draw_selected(self) -> None:
         doc = self._doc()
         if doc is None:
-            hint = "" if self.readonly else "n: a new rollout, or "
+            hint = "" if self.console.readonly else "n: a new rollout, or "
             text = f"no rollouts ({hint}edgetui fleet rollout create ...)"
         else:
-            text = rollout_text(doc, self.clock())
+            text = rollout_text(doc, self.console.clock())
         # A new height needs a layout pass; the same height (most ticks) does not.
         lines = text.count("\n") + 1
         self.query_one("#rollout-detail", Static).update(text, layout=lines != self._lines)
         self._lines = lines
-        run = self.runs.get(self.selected) if self.selected else None
+        run = self.console.runs.get(self.selected) if self.selected else None
         self.query_one("#rollout-run", Static).update(run.line() if run else "", layout=False)
-        keys = (self.selected, self.runs.active(self.selected or ""))
+        keys = (self.selected, self.console.runs.active(self.selected or ""))
         if keys != self._keys:  # run/stop follow the selected rollout and its runner
             self._keys = keys
             self.refresh_bindings()
@@ -254,19 +253,24 @@ class RolloutsScreen(Screen[None]):
 
     # -- keys ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in MUTATING and self.readonly:
+        if action in MUTATING and self.console.readonly:
             return False
         if action == "run":
-            return self.runs.broker is not None and not self.runs.active(self.selected or "")
+            runs = self.console.runs
+            return runs.broker is not None and not runs.active(self.selected or "")
         if action == "stop":
-            return self.runs.active(self.selected or "")
+            return self.console.runs.active(self.selected or "")
         return True
 
     async def _transition(self, rid: str, action: str) -> None:
         to, only_from = TRANSITIONS[action]
         try:
             ok = await asyncio.to_thread(
-                self.store.set_rollout_state, rid, to, now=self.clock(), only_from=only_from
+                self.console.store.set_rollout_state,
+                rid,
+                to,
+                now=self.console.clock(),
+                only_from=only_from,
             )
         except Exception as exc:  # the store is away: one line, the console goes on
             self.say(f"{action} {rid}: {one_line(exc)}", error=True)
@@ -295,7 +299,7 @@ class RolloutsScreen(Screen[None]):
             f"Abort rollout [b]{rid}[/b]?\n\nIt ends now (ABORTED): devices not yet sent are "
             "CANCELED. Updates already sent are not undone."
         )
-        if await self.app.push_screen_wait(ConfirmScreen(question)):
+        if await self.app.push_screen_wait(ConfirmScreen(question, tone="error")):
             await self._transition(rid, "abort")
         else:
             self.say(f"rollout {rid}: not aborted")
@@ -307,7 +311,7 @@ class RolloutsScreen(Screen[None]):
         if rid is None or not self.check_action("run", ()):
             return
         try:
-            run = await asyncio.to_thread(self.runs.prepare, rid)
+            run = await asyncio.to_thread(self.console.runs.prepare, rid)
         except Exception as exc:
             text = str(exc) if isinstance(exc, RuntimeError) else f"run {rid}: {one_line(exc)}"
             self.say(text, error=True)
@@ -321,10 +325,10 @@ class RolloutsScreen(Screen[None]):
 
     async def action_stop(self) -> None:
         rid = self.selected
-        if rid is None or not self.runs.active(rid):
+        if rid is None or not self.console.runs.active(rid):
             return
         self.say(f"rollout {rid}: stopping the runner ...")
-        ended = await asyncio.to_thread(self.runs.stop, rid)
+        ended = await asyncio.to_thread(self.console.runs.stop, rid)
         if ended:
             self.say(f"rollout {rid}: runner stopped, lease released")
         else:
@@ -333,7 +337,7 @@ class RolloutsScreen(Screen[None]):
 
     def action_create(self) -> None:
         def create(spec: RolloutSpec, rollout_id: str) -> str:
-            return create_rollout(self.store, spec, rollout_id=rollout_id).rollout_id
+            return create_rollout(self.console.store, spec, rollout_id=rollout_id).rollout_id
 
         self.app.push_screen(CreateRolloutScreen(create), self._created)
 

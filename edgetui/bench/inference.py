@@ -38,12 +38,8 @@ BLOCK = 5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = command(
-        sub,
-        "inference",
-        cmd_bench_inference,
-        help="decision latency: worker process vs in-thread vs bare llama call",
-    )
+    p = command(sub, "inference", cmd_bench_inference,
+                help="decision latency: worker process vs in-thread vs bare llama")  # fmt: skip
     p.add_argument("--model", metavar="PATH", help="GGUF to use (default: the tiny model)")
     p.add_argument("--runs", type=int, default=30, metavar="N")
     p.add_argument(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.api import APIError, RuntimeAPI
-from edgetui.cli.exits import CommandError
+from edgetui.cli.exits import EXIT_OK, CommandError
 from edgetui.config import Config
 from edgetui.models.serde import to_dict
 
@@ -102,6 +102,16 @@ class Context:
             yield api
         finally:
             await api.close()
+
+
+def emit(ctx: Context, doc: Any, text: str | list[str]) -> int:
+    """A command's answer: `doc` as JSON with `--json`, else `text` (lines) for a person;
+    EXIT_OK, for `return emit(...)`."""
+    if getattr(ctx.args, "json", False):
+        print_json(doc)
+    else:
+        print(text if isinstance(text, str) else "\n".join(text))
+    return EXIT_OK
 
 
 def print_json(obj: Any) -> None:

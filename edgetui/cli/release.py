@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.context import Context, command, emit, print_json
 from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.ota.errors import OtaError
 
@@ -75,13 +75,12 @@ def cmd_keys_generate(ctx: Context) -> int:
     except (OSError, ValueError) as exc:
         return _fail(ctx, exc, "keys generate")
     kid = key_id(load_public_key(pub))
-    if ctx.args.json:
-        print_json({"ok": True, "private_key": str(key), "public_key": str(pub), "key_id": kid})
-    else:
-        print(f"private key {key} (mode 0600, keep it off devices)")
-        print(f"public key  {pub} (add to [ota] trusted_keys on devices)")
-        print(f"key id      {kid}")
-    return EXIT_OK
+    doc = {"ok": True, "private_key": str(key), "public_key": str(pub), "key_id": kid}
+    return emit(ctx, doc, [
+        f"private key {key} (mode 0600, keep it off devices)",
+        f"public key  {pub} (add to [ota] trusted_keys on devices)",
+        f"key id      {kid}",
+    ])  # fmt: skip
 
 
 def cmd_bundle_build(ctx: Context) -> int:
@@ -100,28 +99,20 @@ def cmd_bundle_build(ctx: Context) -> int:
             raise CommandError(f"{label} {mb}: expected a number of MB >= 0", EXIT_USAGE)
     try:
         m = build_bundle(
-            Path(a.source),
-            a.version,
-            Path(a.key),
-            Path(a.out),
-            rollback_version=a.rollback_version,
-            targets=a.target or ["all"],
-            expires_days=a.expires_days,
-            changes=a.changes,
-            url_base=a.url_base,
-            min_ram_mb=a.min_ram_mb,
-            min_disk_mb=a.min_disk_mb,
-        )
+            Path(a.source), a.version, Path(a.key), Path(a.out),
+            rollback_version=a.rollback_version, targets=a.target or ["all"],
+            expires_days=a.expires_days, changes=a.changes, url_base=a.url_base,
+            min_ram_mb=a.min_ram_mb, min_disk_mb=a.min_disk_mb,
+        )  # fmt: skip
     except (OtaError, OSError, ValueError) as exc:
         return _fail(ctx, exc, "bundle build")
     out = Path(a.out)
-    if a.json:
-        print_json({"ok": True, "manifest_path": str(out / MANIFEST_NAME), "manifest": m.to_dict()})
-    else:
-        print(f"built {out / package_name(m.version)} ({m.size} bytes, {m.checksum})")
-        print(f"wrote {out / MANIFEST_NAME}: version {m.version}, key {m.key_id}")
-        print(f"targets {', '.join(m.target_devices)}; expires {m.expires}")
-    return EXIT_OK
+    doc = {"ok": True, "manifest_path": str(out / MANIFEST_NAME), "manifest": m.to_dict()}
+    return emit(ctx, doc, [
+        f"built {out / package_name(m.version)} ({m.size} bytes, {m.checksum})",
+        f"wrote {out / MANIFEST_NAME}: version {m.version}, key {m.key_id}",
+        f"targets {', '.join(m.target_devices)}; expires {m.expires}",
+    ])  # fmt: skip
 
 
 def cmd_bundle_verify(ctx: Context) -> int:
@@ -138,14 +129,10 @@ def cmd_bundle_verify(ctx: Context) -> int:
         )
     except (OtaError, OSError, ValueError) as exc:
         return _fail(ctx, exc, "bundle rejected")
-    if a.json:
-        print_json({"ok": True, "manifest": m.to_dict()})
-    else:
-        print(
-            f"OK: version {m.version} signed by trusted key {m.key_id}, expires {m.expires}; "
-            f"package {m.size} bytes matches {m.checksum[:23]}…"
-        )
-    return EXIT_OK
+    return emit(ctx, {"ok": True, "manifest": m.to_dict()}, (
+        f"OK: version {m.version} signed by trusted key {m.key_id}, expires {m.expires}; "
+        f"package {m.size} bytes matches {m.checksum[:23]}…"
+    ))  # fmt: skip
 
 
 def _render_inspect(info: dict[str, Any], members: bool) -> str:

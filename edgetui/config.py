@@ -437,6 +437,46 @@ def _build_section(cls: type, name: str, table: Any, where: str) -> Any:
     return cls(**kwargs)
 
 
+# The numeric bounds of the config, as data: (section, keys, lowest allowed, whether the
+# lowest itself is refused, the words of the error). Checked in this order.
+_BOUNDS: tuple[tuple[str, tuple[str, ...], float, bool, str], ...] = (
+    ("telemetry", ("interval_s", "publish_interval_s"), 0, True, "a number above 0"),
+    ("inference", ("timeout_s", "load_timeout_s", "restart_backoff_s", "crash_window_s"), 0,
+     True, "a number above 0"),
+    ("inference", ("max_crashes",), 1, False, "1 or more"),
+    ("inference", ("max_rss_mb",), 0, False, "0 (no limit) or more"),
+    ("ui", ("kiosk_max_attempts",), 1, False, "1 or more"),
+    ("ui", ("kiosk_backoff_s", "kiosk_lockout_s"), 0, False, "0 or more seconds"),
+    ("bus", ("max_event_bytes", "history_max_bytes"), 0, True, "a number of bytes above 0"),
+    ("remote", ("max_validity_s", "command_timeout_s", "replay_window", "max_queued"), 0, True,
+     "a number above 0"),
+    ("remote", ("clock_skew_s",), 0, False, "0 or more"),
+    ("validation", ("latency_ratio_max", "baseline_window_s"), 0, True, "a number above 0"),
+    ("validation", ("baseline_min_samples", "drift_reference_size", "drift_window"), 1, False,
+     "an integer of 1 or more"),
+    ("validation", ("baseline_requests", "agents_wait_s", "drift_min_samples"), 0, False,
+     "0 or more"),
+    ("retrain", ("max_samples",), 1, False, "an integer of 1 or more"),
+    ("retrain", ("max_per_day",), 0, False, "0 or more"),
+    ("fleet", ("batch_s", "raw_s", "mid_bucket_s", "mid_s", "old_bucket_s"), 0, True,
+     "a number above 0"),
+    ("fleet", ("keep_s",), 0, False, "0 (forever) or more"),
+    ("fleet", ("session_expiry_s", "spool_max_mb"), 0, False, "0 (off) or more"),
+    ("ota", ("download_min_bytes_per_s", "download_slow_s"), 0, False, "0 (off) or more"),
+    ("audit", ("sign_interval_s", "verify_interval_s"), 0, False, "0 (off) or more"),
+    ("security", ("slot_check_interval_s",), 0, False, "0 (off) or more"),
+    ("security", ("events_kept",), 1, False, "1 or more"),
+)  # fmt: skip
+
+
+def _check_bounds(cfg: Config, where: str) -> None:
+    for section, keys, lowest, strict, words in _BOUNDS:
+        for key in keys:
+            value = getattr(getattr(cfg, section), key)
+            if value < lowest or (strict and value == lowest):
+                raise ConfigError(f"{where}: [{section}] {key}: expected {words}")
+
+
 def _validate_values(cfg: Config, where: str) -> None:
     if cfg.store.on_full not in ("drop_oldest", "reject_new"):
         raise ConfigError(
@@ -447,9 +487,6 @@ def _validate_values(cfg: Config, where: str) -> None:
         raise ConfigError(
             f"{where}: [uplink] mqtt_version: expected 3 or 5, got {cfg.uplink.mqtt_version!r}"
         )
-    for section, key in (("telemetry", "interval_s"), ("telemetry", "publish_interval_s")):
-        if getattr(getattr(cfg, section), key) <= 0:
-            raise ConfigError(f"{where}: [{section}] {key}: expected a number above 0")
     if cfg.metrics.listen:
         host, _, port = cfg.metrics.listen.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -459,77 +496,19 @@ def _validate_values(cfg: Config, where: str) -> None:
             )
     if not 0.0 <= cfg.inference.min_confidence <= 1.0:
         raise ConfigError(f"{where}: [inference] min_confidence: expected a number in [0, 1]")
-    inf = cfg.inference
-    for key in ("timeout_s", "load_timeout_s", "restart_backoff_s", "crash_window_s"):
-        if getattr(inf, key) <= 0:
-            raise ConfigError(f"{where}: [inference] {key}: expected a number above 0")
-    if inf.restart_backoff_max_s < inf.restart_backoff_s:
+    _check_bounds(cfg, where)
+    if cfg.inference.restart_backoff_max_s < cfg.inference.restart_backoff_s:
         raise ConfigError(
             f"{where}: [inference] restart_backoff_max_s: expected at least restart_backoff_s"
         )
-    if inf.max_crashes < 1:
-        raise ConfigError(f"{where}: [inference] max_crashes: expected 1 or more")
-    if inf.max_rss_mb < 0:
-        raise ConfigError(f"{where}: [inference] max_rss_mb: expected 0 (no limit) or more")
-    if cfg.ui.kiosk_max_attempts < 1:
-        raise ConfigError(f"{where}: [ui] kiosk_max_attempts: expected 1 or more")
-    for key in ("kiosk_backoff_s", "kiosk_lockout_s"):
-        if getattr(cfg.ui, key) < 0:
-            raise ConfigError(f"{where}: [ui] {key}: expected 0 or more seconds")
-    for key in ("max_event_bytes", "history_max_bytes"):
-        if getattr(cfg.bus, key) <= 0:
-            raise ConfigError(f"{where}: [bus] {key}: expected a number of bytes above 0")
-    for key in ("max_validity_s", "command_timeout_s", "replay_window", "max_queued"):
-        if getattr(cfg.remote, key) <= 0:
-            raise ConfigError(f"{where}: [remote] {key}: expected a number above 0")
-    if cfg.remote.clock_skew_s < 0:
-        raise ConfigError(f"{where}: [remote] clock_skew_s: expected 0 or more")
-    v = cfg.validation
-    for key in ("latency_ratio_max", "baseline_window_s"):
-        if getattr(v, key) <= 0:
-            raise ConfigError(f"{where}: [validation] {key}: expected a number above 0")
-    for key in ("baseline_min_samples", "drift_reference_size", "drift_window"):
-        if getattr(v, key) < 1:
-            raise ConfigError(f"{where}: [validation] {key}: expected an integer of 1 or more")
-    for key in ("baseline_requests", "agents_wait_s", "drift_min_samples"):
-        if getattr(v, key) < 0:
-            raise ConfigError(f"{where}: [validation] {key}: expected 0 or more")
-    if cfg.retrain.max_samples < 1:
-        raise ConfigError(f"{where}: [retrain] max_samples: expected an integer of 1 or more")
-    if cfg.retrain.max_per_day < 0:
-        raise ConfigError(f"{where}: [retrain] max_per_day: expected 0 or more")
-    for key in ("batch_s", "raw_s", "mid_bucket_s", "mid_s", "old_bucket_s"):
-        if getattr(cfg.fleet, key) <= 0:
-            raise ConfigError(f"{where}: [fleet] {key}: expected a number above 0")
-    if cfg.fleet.keep_s < 0:
-        raise ConfigError(f"{where}: [fleet] keep_s: expected 0 (forever) or more")
-    for key in ("session_expiry_s", "spool_max_mb"):
-        if getattr(cfg.fleet, key) < 0:
-            raise ConfigError(f"{where}: [fleet] {key}: expected 0 (off) or more")
     if not cfg.fleet.group or any(c in cfg.fleet.group for c in "/+#"):
         raise ConfigError(f"{where}: [fleet] group: expected a name without / + or #")
-    for key in ("download_min_bytes_per_s", "download_slow_s"):
-        if getattr(cfg.ota, key) < 0:
-            raise ConfigError(f"{where}: [ota] {key}: expected 0 (off) or more")
-    _validate_security(cfg, where)
-
-
-def _validate_security(cfg: Config, where: str) -> None:
     roles = ("none", "viewer", "operator", "admin")
     if cfg.access.default_role not in roles:
         raise ConfigError(
             f"{where}: [access] default_role: expected one of {', '.join(roles)}, "
             f"got {cfg.access.default_role!r}"
         )
-    for section, key in (
-        ("audit", "sign_interval_s"),
-        ("audit", "verify_interval_s"),
-        ("security", "slot_check_interval_s"),
-    ):
-        if getattr(getattr(cfg, section), key) < 0:
-            raise ConfigError(f"{where}: [{section}] {key}: expected 0 (off) or more")
-    if cfg.security.events_kept < 1:
-        raise ConfigError(f"{where}: [security] events_kept: expected 1 or more")
 
 
 def parse_config(data: dict[str, Any], where: str = "<defaults>") -> Config:

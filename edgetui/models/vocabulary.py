@@ -65,14 +65,7 @@ class JobState(_Named):
 
 
 # What a device reports, and which of those end a command.
-REPORTED = (
-    JobState.QUEUED,
-    JobState.IN_PROGRESS,
-    JobState.SUCCEEDED,
-    JobState.FAILED,
-    JobState.REJECTED,
-    JobState.TIMED_OUT,
-)
+REPORTED = tuple(s for s in JobState if s is not JobState.CANCELED)
 TERMINAL = (JobState.SUCCEEDED, JobState.FAILED, JobState.REJECTED, JobState.TIMED_OUT)
 ANSWERING = (JobState.QUEUED, JobState.IN_PROGRESS)  # answered, not finished
 
@@ -102,13 +95,7 @@ class ExecutionState(_Named):
 
 
 EXEC_OPEN = (ExecutionState.PENDING, ExecutionState.SENT, ExecutionState.INSTALLED)
-EXEC_FINAL = (
-    ExecutionState.SUCCEEDED,
-    ExecutionState.FAILED,
-    ExecutionState.REJECTED,
-    ExecutionState.TIMED_OUT,
-    ExecutionState.CANCELED,
-)
+EXEC_FINAL = tuple(s for s in ExecutionState if s not in EXEC_OPEN)
 
 
 class RolloutState(_Named):
@@ -122,11 +109,8 @@ class RolloutState(_Named):
     TIMED_OUT = auto()
 
 
-ROLLOUT_FINAL = (
-    RolloutState.SUCCEEDED,
-    RolloutState.HALTED,
-    RolloutState.ABORTED,
-    RolloutState.TIMED_OUT,
+ROLLOUT_FINAL = tuple(
+    s for s in RolloutState if s not in (RolloutState.RUNNING, RolloutState.PAUSED)
 )
 
 

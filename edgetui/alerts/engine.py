@@ -64,6 +64,7 @@ class AlertEngine:
         self.judge = judge
         self.where = where
         self.rules: dict[str, Rule] = {r.name: r for r in compile_rules(config, where)}
+        self.runbooks: dict[str, str] = {}  # rule -> its runbook's file (set by the runtime)
         self.db = AlertDB(db_path)
         self.device_id = device_id
         self.publish = publish
@@ -245,7 +246,9 @@ class AlertEngine:
             self.active.values(),
             key=lambda a: (a.state != FIRING, a.severity != "critical", a.since, a.key),
         )
-        return [a.public(self.silenced_until(a.name, now)) for a in ordered]
+        return [
+            a.public(self.silenced_until(a.name, now), self.runbooks.get(a.name)) for a in ordered
+        ]
 
     def silence_list(self, now: float | None = None) -> list[SilenceItem]:
         now = self.clock() if now is None else now

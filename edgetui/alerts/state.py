@@ -98,7 +98,7 @@ class Alert:
         self.fired_at = now
         return FIRING
 
-    def public(self, silenced_until: float | None) -> AlertItem:
+    def public(self, silenced_until: float | None, runbook: str | None = None) -> AlertItem:
         """The documented list item of `alerts --json` and the status `alerts` section."""
         return AlertItem(
             name=self.name,
@@ -110,4 +110,5 @@ class Alert:
             labels=dict(self.labels),
             acknowledged=self.acknowledged,
             silenced_until=iso(silenced_until),
+            runbook=runbook,
         )

@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "edgetui.cli.agents",
     "edgetui.cli.alerts",
     "edgetui.cli.check",
+    "edgetui.cli.doctor",
     "edgetui.cli.kiosk",
     "edgetui.cli.audit",
     "edgetui.cli.command",

@@ -29,6 +29,8 @@ class AlertItem:
     labels: dict[str, Any] = field(default_factory=dict)
     acknowledged: bool = False
     silenced_until: str | None = None
+    # Where its runbook is (Prometheus's `runbook_url`): `edgetui doctor` reads it.
+    runbook: str | None = None
 
 
 @dataclass

@@ -329,6 +329,7 @@ class PartBuilders:
         Asked for as "alerts.inspect" only, it shows the alerts as alerts.db last recorded
         them and judges nothing (a one-shot's partial snapshot must not resolve or fire)."""
         from edgetui.alerts import build_engine, drill_hooks
+        from edgetui.doctor import runbook_files
 
         parts = {"agents": self.agents, "uplink": self.uplink, "inference": self.inference}
         hooks = drill_hooks(self.config, sampler=self.sampler, **parts)
@@ -336,6 +337,8 @@ class PartBuilders:
             self.config, self.state_dir, bus=self.bus, store=self.store, hooks=hooks,
             judge="alerts" in self.needs,
         )  # fmt: skip
+        if self.alerts is not None:
+            self.alerts.runbooks = runbook_files(self.config, self.state_dir)
         if self.alerts is not None and self.drift is not None:
             # The retraining trigger: a firing drift/confidence alert sends the drift part's
             # recent inputs (when `[retrain]` opts in; the sampler decides).

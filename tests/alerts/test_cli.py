@@ -16,6 +16,7 @@ from edgetui.bench.broker import free_port
 from tests.support.cli import run_cli, run_json, start_daemon
 
 ITEM_KEYS = {
+    "runbook",
     "name",
     "severity",
     "state",

@@ -42,6 +42,7 @@ METHOD_ROLES: tuple[tuple[str, str], ...] = (
     ("alerts.history", "viewer"),
     ("alerts.rules", "viewer"),
     ("validate.last", "viewer"),
+    ("doctor.report", "viewer"),
     ("ota.check", "operator"),
     ("ota.apply", "operator"),
     ("ota.rollback", "operator"),

@@ -32,6 +32,7 @@ REAL = frozenset(
         "alerts",
         "metrics",
         "kiosk",
+        "doctor",
     }
 )
 # Read-only views: OTA slots from the slot state without booting, the outbox's counts from
@@ -53,6 +54,7 @@ INSPECT = frozenset(
         "drift",
         "alerts.inspect",
         "kiosk",
+        "doctor",
     }
 )
 # Running the booted slot's content (the model, the agents): ota apply/rollback/commit,

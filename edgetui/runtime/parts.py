@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from edgetui.audit import SecurityService
     from edgetui.bus import EventBus
     from edgetui.config import Config
+    from edgetui.doctor import DoctorService
     from edgetui.inference import InferenceEngine
     from edgetui.kiosk import KioskPin
     from edgetui.metrics import MetricsExporter
@@ -51,6 +52,7 @@ PARTS = (
     "alerts",
     "metrics",
     "kiosk",
+    "doctor",
 )
 
 
@@ -90,6 +92,7 @@ class PartBuilders:
         self.drift: DriftService | None = None
         self.alerts: AlertEngine | None = None
         self.metrics: MetricsExporter | None = None
+        self.doctor: DoctorService | None = None
         self.kiosk: KioskPin | None = None  # the kiosk PIN check (edgetui.kiosk)
         # Read-only views a one-shot command starts instead of a part (needs "*.inspect"):
         # they report what the files say in the part's section; they are not the part.
@@ -134,6 +137,7 @@ class PartBuilders:
             (on("alerts", "alerts.inspect"), self._build_alerts),
             (on("metrics"), self._build_metrics),
             (on("kiosk"), self._build_kiosk),
+            (on("doctor"), self._build_doctor),
         ]
 
     def _build_security(self) -> SecurityService:
@@ -362,6 +366,17 @@ class PartBuilders:
             lambda: self._latest.to_dict(with_history=False) if self._latest else None,
         )
         return self.metrics
+
+    def _build_doctor(self) -> DoctorService:
+        """`doctor.report`: the latest snapshot diagnosed with the device's runbooks."""
+        from edgetui.doctor import DoctorService
+
+        def latest() -> dict[str, Any] | None:
+            snap = self._latest
+            return None if snap is None else snap.to_dict(with_history=False)
+
+        self.doctor = DoctorService(self.config, self.state_dir, latest)
+        return self.doctor
 
     def _build_kiosk(self) -> KioskPin:
         """The kiosk PIN check (hash, backoff, lockout) for the dashboard's kiosk mode."""

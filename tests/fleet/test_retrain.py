@@ -245,11 +245,11 @@ def test_a_device_drift_alert_reaches_the_retraining_set(
                     await asyncio.sleep(0.02)
             await rt._tick()
             for _ in range(1500):  # until the samples are queued and the uplink sent them
-                queued = rt.drift.section()["retrain"]["sent"] == 5
+                queued = rt.drift.section().retrain.sent == 5
                 if queued and rt.store.stats.by_class.get("retrain") == 0:
                     break
                 await asyncio.sleep(0.02)
-            assert rt.drift.section()["retrain"]["sent"] == 5
+            assert rt.drift.section().retrain.sent == 5
         finally:
             await rt.stop()
 

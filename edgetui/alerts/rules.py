@@ -12,6 +12,7 @@ import dataclasses
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgetui.config import AlertRuleConfig, AlertsConfig, ConfigError
 
@@ -122,21 +123,14 @@ _BUILTIN: tuple[_Row, ...] = (
 _TEMPERATURE_AFTER = "disk_low"  # where the temperature rule stands in the list
 
 
+_COLUMNS = ("name", "reads", "op", "warning", "critical", "clear", "for_s", "window_s", "summary")
+
+
 def _builtin(row: _Row) -> Rule:
-    name, reads, op, warning, critical, clear, for_s, window_s, summary = row
+    values: dict[str, Any] = dict(zip(_COLUMNS, row, strict=True))
+    reads = values.pop("reads")
     metric, check = (reads, "") if "." in reads else ("", reads)
-    return Rule(
-        name,
-        metric=metric,
-        check=check,
-        op=op,
-        warning=warning,
-        critical=critical,
-        clear=clear,
-        for_s=for_s,
-        window_s=window_s,
-        summary=summary,
-    )
+    return Rule(**values, metric=metric, check=check)
 
 
 def builtin_rules(config: AlertsConfig) -> list[Rule]:

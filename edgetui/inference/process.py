@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from edgetui.cancel import cancel_and_wait
-from edgetui.inference.worker import JobOptions, WorkerBusy, WorkerCancelled
+from edgetui.inference.worker import JobOptions, WorkerBusy, WorkerCancelled, settle
 from edgetui.models.clock import rfc3339
 from edgetui.models.decision import Completion
 
@@ -92,12 +92,7 @@ class ProcJob:
         self._worker._send_cancel(self.id)
 
     def settle(self, result: Completion | None, error: BaseException | None) -> None:
-        if self.future.done():
-            return
-        if error is not None:
-            self.future.set_exception(error)
-        else:
-            self.future.set_result(result)  # type: ignore[arg-type]
+        settle(self.future, result, error)
 
 
 def _error_of(kind: str, message: str) -> BaseException:

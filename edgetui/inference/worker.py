@@ -31,6 +31,18 @@ class WorkerCancelled(Exception):
     """The job was cancelled (timed out or the engine stopped)."""
 
 
+def settle(
+    future: asyncio.Future[Completion], result: Completion | None, error: BaseException | None
+) -> None:
+    """Give a job's future its answer or its error (once: a cancelled one stays so)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
+
+
 class JobOptions(TypedDict, total=False):
     """What a completion request carries beside its prompt (`submit(prompt, **options)`)."""
 
@@ -78,16 +90,8 @@ class Job(CancellableJob):
         super().__init__()
 
     def resolve(self, result: Completion | None, error: BaseException | None) -> None:
-        def settle() -> None:
-            if self.future.done():
-                return
-            if error is not None:
-                self.future.set_exception(error)
-            else:
-                self.future.set_result(result)  # type: ignore[arg-type]
-
         with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
-            self.loop.call_soon_threadsafe(settle)
+            self.loop.call_soon_threadsafe(settle, self.future, result, error)
 
 
 class ModelWorker:

@@ -14,7 +14,7 @@ import importlib.util
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,29 +31,14 @@ AgentRun = Callable[[AgentContext], Awaitable[None]]
 
 
 @dataclass
-class AgentState:
-    """What the supervisor knows about one agent."""
+class AgentState(AgentRow):
+    """What the supervisor knows about one agent: its row of the section, and its task."""
 
-    name: str
-    status: AgentStatus = AgentStatus.UPDATING
-    restarts: int = 0
-    last_error: str | None = None
-    started_at: str | None = None
-    origin: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
-    task: asyncio.Task[None] | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def row(self) -> AgentRow:
-        """This agent's row of the `agents` section."""
-        return AgentRow(
-            name=self.name,
-            status=self.status,
-            restarts=self.restarts,
-            last_error=self.last_error,
-            started_at=self.started_at,
-            origin=self.origin,
-            detail=self.detail,
-        )
+        """This agent's row of the `agents` section (without the task)."""
+        return AgentRow(**{f.name: getattr(self, f.name) for f in fields(AgentRow)})
 
 
 def slot_agents_dir(state_dir: Path) -> Path | None:

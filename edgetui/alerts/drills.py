@@ -225,6 +225,31 @@ async def run_drill(
     rule waits), fired within for_s plus LEAD_TICKS ticks, and resolved after the restore."""
     params = params or {}
     plan = _plan(name, hooks, params)
+    rule = _drillable_rule(name, plan, engine)
+    lead = LEAD_TICKS * hooks.tick_s
+    fire_within = rule.for_s + lead + plan.fire_extra_s
+    resolve_within = (
+        rule.keep_firing_for_s
+        + lead
+        + plan.resolve_extra_s
+        + (rule.window_s if rule.check == "agent_restarts" else 0)
+    )
+    started = time.monotonic()
+    run = await _run_plan(name, plan, engine, hooks, fire_within, resolve_within)
+    steps = _steps(run, rule, plan, fire_within + hooks.tick_s, fire_within, resolve_within)
+    return {
+        "drill": name,
+        "rule": plan.rule,
+        "labels": {**plan.labels, "drill": True},
+        "cause": plan.detail,
+        "ok": all(s["ok"] for s in steps),
+        "steps": steps,
+        "total_s": round(time.monotonic() - started, 2),
+    }
+
+
+def _drillable_rule(name: str, plan: _Plan, engine: DrilledEngine) -> Rule:
+    """The rule the drill proves; DrillError when its alert could not fire or is active."""
     rule = engine.rules.get(plan.rule)
     if rule is None:
         raise DrillError(f"{name}: rule {plan.rule} is disabled in [[alerts.rules]]")
@@ -240,14 +265,28 @@ async def run_drill(
         )
     if any(_matches(a, plan.rule, plan.labels) for a in engine.active.values()):
         raise DrillError(f"{name}: alert {plan.rule} is already active; nothing to prove")
-    lead = LEAD_TICKS * hooks.tick_s
-    fire_within = rule.for_s + lead + plan.fire_extra_s
-    resolve_within = (
-        rule.keep_firing_for_s
-        + lead
-        + plan.resolve_extra_s
-        + (rule.window_s if rule.check == "agent_restarts" else 0)
-    )
+    return rule
+
+
+@dataclass
+class _Run:
+    """When each transition was seen (monotonic), from the cause and from the restore."""
+
+    seen: dict[str, float]
+    caused: float
+    restored_at: float
+
+
+async def _run_plan(
+    name: str,
+    plan: _Plan,
+    engine: DrilledEngine,
+    hooks: DrillHooks,
+    fire_within: float,
+    resolve_within: float,
+) -> _Run:
+    """Cause the failure, wait for the alert to fire, restore, wait for it to resolve; the
+    restore runs whatever happens."""
     seen: dict[str, float] = {}
     got = {s: asyncio.Event() for s in (PENDING, FIRING, RESOLVED)}
 
@@ -259,7 +298,6 @@ async def run_drill(
     engine.listeners.append(listener)
     engine.drilling.add(plan.rule)
     restored = False
-    started = time.monotonic()
     background: asyncio.Task[None] | None = None
     try:
         await plan.cause()
@@ -282,21 +320,29 @@ async def run_drill(
             await plan.restore()
         engine.listeners.remove(listener)
         engine.drilling.discard(plan.rule)
+    return _Run(seen, caused, restored_at)
+
+
+def _steps(
+    run: _Run, rule: Rule, plan: _Plan, fire_limit: float, fire_within: float, resolve_within: float
+) -> list[dict[str, Any]]:
+    """The report's three steps: pending, firing (within `fire_limit`), resolved."""
+    seen = run.seen
 
     def after(state: str, since: float) -> float | None:
         return round(seen[state] - since, 2) if state in seen else None
 
-    steps = [
+    return [
         {
             "step": PENDING,
             "ok": PENDING in seen or (rule.for_s <= 0 and FIRING in seen),
-            "after_s": after(PENDING, caused),
+            "after_s": after(PENDING, run.caused),
             "expected": "as soon as the failure shows" if rule.for_s > 0 else "skipped (for_s 0)",
         },
         {
             "step": FIRING,
-            "ok": FIRING in seen and seen[FIRING] - caused <= fire_within + hooks.tick_s,
-            "after_s": after(FIRING, caused),
+            "ok": FIRING in seen and seen[FIRING] - run.caused <= fire_limit,
+            "after_s": after(FIRING, run.caused),
             "expected": f"within {fire_within:g} s (for_s {rule.for_s:g} + {LEAD_TICKS} ticks"
             + (f" + {plan.fire_extra_s:g} s" if plan.fire_extra_s else "")
             + ")",
@@ -304,16 +350,7 @@ async def run_drill(
         {
             "step": RESOLVED,
             "ok": RESOLVED in seen,
-            "after_s": after(RESOLVED, restored_at),
+            "after_s": after(RESOLVED, run.restored_at),
             "expected": f"within {resolve_within:g} s of the restore",
         },
     ]
-    return {
-        "drill": name,
-        "rule": plan.rule,
-        "labels": {**plan.labels, "drill": True},
-        "cause": plan.detail,
-        "ok": all(s["ok"] for s in steps),
-        "steps": steps,
-        "total_s": round(time.monotonic() - started, 2),
-    }

@@ -12,6 +12,7 @@ import dataclasses
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgetui.config import AlertRuleConfig, AlertsConfig, ConfigError
 
@@ -80,155 +81,79 @@ class Rule:
         return ", ".join(parts)
 
 
+# The built-in rules, one a row: name, what it reads (a dotted metric path, or a check
+# name: no dot), op, warning, critical, clear, for_s, window_s, summary. The temperature
+# rule's levels follow the device's limit, so builtin_rules() adds it.
+_Row = tuple[str, str, str, float | None, float | None, float | None, float, float, str]
+_BUILTIN: tuple[_Row, ...] = (
+    ("cpu_high", "resources.cpu_percent", ">", 90.0, None, 80.0, 300.0, 0.0,
+     "CPU above 90% for 5 minutes"),
+    ("memory_low", "memory_available_percent", "<", 10.0, 5.0, None, 60.0, 0.0,
+     "memory available below 10%"),
+    ("disk_low", "disk_free_percent", "<", 10.0, 5.0, None, 60.0, 0.0,
+     "disk free below 10% (critical below 5%)"),
+    ("agent_down", "agent_down", "==", None, 1.0, None, 30.0, 0.0,
+     "an agent is not running"),
+    ("agent_crashloop", "agent_restarts", ">=", None, 3.0, None, 0.0, 600.0,
+     "an agent restarted 3 times or more in 10 minutes"),
+    ("uplink_offline", "uplink_offline", "==", 1.0, None, None, 300.0, 0.0,
+     "uplink to the broker offline for 5 minutes"),
+    ("buffer_full", "buffer.fill_percent", ">", 80.0, 95.0, 75.0, 0.0, 0.0,
+     "store-and-forward buffer above 80% full"),
+    ("buffer_stale", "buffer_oldest_ttl_ratio", ">", 0.5, 0.9, None, 0.0, 0.0,
+     "oldest buffered message older than half its TTL"),
+    ("inference_errors", "inference_error_percent", ">", 5.0, 25.0, None, 0.0, 300.0,
+     "inference errors or timeouts above 5%"),
+    ("inference_crashed", "inference_worker_crashes", ">=", 1.0, 3.0, None, 0.0, 600.0,
+     "the model worker crashed: the rules decide until it is back; look at "
+     "inference.worker.last_exit (edgetui status --json), then validate the model"),
+    ("inference_slow", "inference.p95_ratio", ">", 1.5, None, None, 300.0, 0.0,
+     "inference p95 above 1.5x the baseline for 5 minutes"),
+    ("golden_failed", "validation.golden_ok", "==", None, 0.0, None, 0.0, 0.0,
+     "golden accuracy below the slot's bar"),
+    ("drift_high", "drift.psi_max", ">=", 0.2, None, None, 600.0, 0.0,
+     "input/output drift: PSI at or above 0.2 for 10 minutes"),
+    ("confidence_drop", "drift.confidence_drop", ">=", 0.15, None, None, 600.0, 0.0,
+     "model confidence fell by 0.15 or more for 10 minutes"),
+    ("ota_rolled_back", "ota_rolled_back", "==", None, 1.0, None, 0.0, 0.0,
+     "the last update was rolled back"),
+    ("metrics_listen_failed", "metrics_listen_failed", "==", 1.0, None, None, 30.0, 0.0,
+     "/metrics not served: cannot listen on [metrics] listen (retrying)"),
+)  # fmt: skip
+_TEMPERATURE_AFTER = "disk_low"  # where the temperature rule stands in the list
+
+
+_COLUMNS = ("name", "reads", "op", "warning", "critical", "clear", "for_s", "window_s", "summary")
+
+
+def _builtin(row: _Row) -> Rule:
+    values: dict[str, Any] = dict(zip(_COLUMNS, row, strict=True))
+    reads = values.pop("reads")
+    metric, check = (reads, "") if "." in reads else ("", reads)
+    return Rule(**values, metric=metric, check=check)
+
+
 def builtin_rules(config: AlertsConfig) -> list[Rule]:
     """The rules on by default (README "Alerts" lists them); each may be overridden or
     disabled by name in `[[alerts.rules]]`."""
     limit = config.temperature_limit_c
-    return [
-        Rule(
-            "cpu_high",
-            metric="resources.cpu_percent",
-            op=">",
-            warning=90.0,
-            clear=80.0,
-            for_s=300.0,
-            summary="CPU above 90% for 5 minutes",
-        ),
-        Rule(
-            "memory_low",
-            check="memory_available_percent",
-            op="<",
-            warning=10.0,
-            critical=5.0,
-            for_s=60.0,
-            summary="memory available below 10%",
-        ),
-        Rule(
-            "disk_low",
-            check="disk_free_percent",
-            op="<",
-            warning=10.0,
-            critical=5.0,
-            for_s=60.0,
-            summary="disk free below 10% (critical below 5%)",
-        ),
-        Rule(
-            "temperature_high",
-            metric="resources.temperature_c",
-            op=">",
-            warning=limit - 5.0,
-            critical=limit,
-            clear=limit - 8.0,
-            for_s=30.0,
-            summary=f"temperature over the device limit ({limit:g} °C)",
-        ),
-        Rule(
-            "agent_down",
-            check="agent_down",
-            op="==",
-            critical=1.0,
-            for_s=30.0,
-            summary="an agent is not running",
-        ),
-        Rule(
-            "agent_crashloop",
-            check="agent_restarts",
-            op=">=",
-            critical=3.0,
-            window_s=600.0,
-            summary="an agent restarted 3 times or more in 10 minutes",
-        ),
-        Rule(
-            "uplink_offline",
-            check="uplink_offline",
-            op="==",
-            warning=1.0,
-            for_s=300.0,
-            summary="uplink to the broker offline for 5 minutes",
-        ),
-        Rule(
-            "buffer_full",
-            metric="buffer.fill_percent",
-            op=">",
-            warning=80.0,
-            critical=95.0,
-            clear=75.0,
-            summary="store-and-forward buffer above 80% full",
-        ),
-        Rule(
-            "buffer_stale",
-            check="buffer_oldest_ttl_ratio",
-            op=">",
-            warning=0.5,
-            critical=0.9,
-            summary="oldest buffered message older than half its TTL",
-        ),
-        Rule(
-            "inference_errors",
-            check="inference_error_percent",
-            op=">",
-            warning=5.0,
-            critical=25.0,
-            window_s=300.0,
-            summary="inference errors or timeouts above 5%",
-        ),
-        Rule(
-            "inference_crashed",
-            check="inference_worker_crashes",
-            op=">=",
-            warning=1.0,
-            critical=3.0,
-            window_s=600.0,
-            summary="the model worker crashed: the rules decide until it is back; look at "
-            "inference.worker.last_exit (edgetui status --json), then validate the model",
-        ),
-        Rule(
-            "inference_slow",
-            metric="inference.p95_ratio",
-            op=">",
-            warning=1.5,
-            for_s=300.0,
-            summary="inference p95 above 1.5x the baseline for 5 minutes",
-        ),
-        Rule(
-            "golden_failed",
-            metric="validation.golden_ok",
-            op="==",
-            critical=0.0,
-            summary="golden accuracy below the slot's bar",
-        ),
-        Rule(
-            "drift_high",
-            metric="drift.psi_max",
-            op=">=",
-            warning=0.2,
-            for_s=600.0,
-            summary="input/output drift: PSI at or above 0.2 for 10 minutes",
-        ),
-        Rule(
-            "confidence_drop",
-            metric="drift.confidence_drop",
-            op=">=",
-            warning=0.15,
-            for_s=600.0,
-            summary="model confidence fell by 0.15 or more for 10 minutes",
-        ),
-        Rule(
-            "ota_rolled_back",
-            check="ota_rolled_back",
-            op="==",
-            critical=1.0,
-            summary="the last update was rolled back",
-        ),
-        Rule(
-            "metrics_listen_failed",
-            check="metrics_listen_failed",
-            op="==",
-            warning=1.0,
-            for_s=30.0,
-            summary="/metrics not served: cannot listen on [metrics] listen (retrying)",
-        ),
-    ]
+    rules: list[Rule] = []
+    for row in _BUILTIN:
+        rules.append(_builtin(row))
+        if row[0] == _TEMPERATURE_AFTER:
+            rules.append(
+                Rule(
+                    "temperature_high",
+                    metric="resources.temperature_c",
+                    op=">",
+                    warning=limit - 5.0,
+                    critical=limit,
+                    clear=limit - 8.0,
+                    for_s=30.0,
+                    summary=f"temperature over the device limit ({limit:g} °C)",
+                )
+            )
+    return rules
 
 
 def _override(rule: Rule, cfg: AlertRuleConfig) -> Rule:

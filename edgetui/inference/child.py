@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.faults import fault_point
-from edgetui.inference.worker import ModelWorker, WorkerBusy, WorkerCancelled
+from edgetui.inference.worker import CancellableJob, ModelWorker, WorkerBusy, WorkerCancelled
 from edgetui.models.decision import Completion
 
 
@@ -63,7 +63,7 @@ def _failure(job_id: int, exc: BaseException) -> dict[str, Any]:
     return {"op": "failed", "id": job_id, "kind": kind, "message": str(exc) or type(exc).__name__}
 
 
-class ChildJob:
+class ChildJob(CancellableJob):
     """A request from the parent; the worker thread resolves it by answering on the socket."""
 
     def __init__(self, msg: dict[str, Any], channel: Channel, jobs: dict[int, ChildJob]) -> None:
@@ -74,15 +74,8 @@ class ChildJob:
         self.temperature = float(msg["temperature"])
         self.score_actions = bool(msg.get("score_actions"))
         self.enqueued = float(msg.get("enqueued") or time.perf_counter())
-        self._cancel = threading.Event()
+        super().__init__()
         self._channel, self._jobs = channel, jobs
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
 
     def resolve(self, result: Completion | None, error: BaseException | None) -> None:
         self._jobs.pop(self.id, None)

@@ -22,10 +22,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from edgetui.cancel import cancel_and_wait
-from edgetui.inference.worker import WorkerBusy, WorkerCancelled
+from edgetui.inference.worker import JobOptions, WorkerBusy, WorkerCancelled, settle
 from edgetui.models.clock import rfc3339
 from edgetui.models.decision import Completion
 
@@ -92,12 +92,7 @@ class ProcJob:
         self._worker._send_cancel(self.id)
 
     def settle(self, result: Completion | None, error: BaseException | None) -> None:
-        if self.future.done():
-            return
-        if error is not None:
-            self.future.set_exception(error)
-        else:
-            self.future.set_result(result)  # type: ignore[arg-type]
+        settle(self.future, result, error)
 
 
 def _error_of(kind: str, message: str) -> BaseException:
@@ -231,16 +226,9 @@ class ProcessWorker:
             self._writer = None
 
     # -- requests ---------------------------------------------------------------------
-    def submit(
-        self,
-        prompt: str,
-        *,
-        grammar: str | None,
-        max_tokens: int,
-        temperature: float,
-        score_actions: bool = False,
-    ) -> ProcJob:
-        """Send one request; raises WorkerBusy when `queue_size` already wait."""
+    def submit(self, prompt: str, **options: Unpack[JobOptions]) -> ProcJob:
+        """Send one request (the options `ModelWorker.submit` takes); raises WorkerBusy when
+        `queue_size` already wait."""
         if not self.alive or self._writer is None:
             raise WorkerCrashed("model worker not running")
         if self.pending >= self.queue_size and self._jobs:
@@ -251,13 +239,7 @@ class ProcessWorker:
         if not self._jobs:
             self._busy_since = time.monotonic()
         self._jobs[job.id] = job
-        self._write(
-            {
-                "op": "job", "id": job.id, "prompt": prompt, "grammar": grammar,
-                "max_tokens": max_tokens, "temperature": temperature,
-                "score_actions": score_actions, "enqueued": now,
-            }
-        )  # fmt: skip
+        self._write({"op": "job", "id": job.id, "prompt": prompt, **options, "enqueued": now})
         return job
 
     def _send_cancel(self, job_id: int) -> None:

@@ -7,11 +7,12 @@ its decisions are arbitrary, but the decision grammar keeps them valid.
 
 from __future__ import annotations
 
-import os
 import string
 from pathlib import Path
 
 import numpy as np
+
+from edgetui.durable import finish_gguf
 
 ARCH = "llama"
 NAME = "edgetui-tiny"
@@ -115,11 +116,4 @@ def make_tiny_model(out: Path, *, seed: int = 0, chat_template: str | None = Non
         writer.add_tensor(p + "ffn_down.weight", _weights(rng, (N_EMBD, N_FF), 1 / np.sqrt(N_FF)))
     writer.add_tensor("output_norm.weight", ones)
     writer.add_tensor("output.weight", _weights(rng, (n_vocab, N_EMBD), s))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
-    return out
+    return finish_gguf(writer, tmp, out)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict
 
 from edgetui.inference.confidence import ActionScorer, crosses_prefix
 from edgetui.models.decision import Completion
@@ -31,7 +31,43 @@ class WorkerCancelled(Exception):
     """The job was cancelled (timed out or the engine stopped)."""
 
 
-class Job:
+def settle(
+    future: asyncio.Future[Completion], result: Completion | None, error: BaseException | None
+) -> None:
+    """Give a job's future its answer or its error (once: a cancelled one stays so)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
+
+
+class JobOptions(TypedDict, total=False):
+    """What a completion request carries beside its prompt (`submit(prompt, **options)`)."""
+
+    grammar: str | None
+    max_tokens: Required[int]
+    temperature: Required[float]
+    score_actions: bool
+
+
+class CancellableJob:
+    """A job the worker may be told to drop: skipped if queued, stopped at the next token."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the worker to drop this job (skipped if queued, stopped at the next token)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+
+class Job(CancellableJob):
     """One completion request travelling to the worker thread and back."""
 
     def __init__(
@@ -51,27 +87,11 @@ class Job:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.enqueued = time.perf_counter()
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        """Ask the worker to drop this job (skipped if queued, stopped at the next token)."""
-        self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        super().__init__()
 
     def resolve(self, result: Completion | None, error: BaseException | None) -> None:
-        def settle() -> None:
-            if self.future.done():
-                return
-            if error is not None:
-                self.future.set_exception(error)
-            else:
-                self.future.set_result(result)  # type: ignore[arg-type]
-
         with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
-            self.loop.call_soon_threadsafe(settle)
+            self.loop.call_soon_threadsafe(settle, self.future, result, error)
 
 
 class ModelWorker:

@@ -19,6 +19,10 @@ from prometheus_client.core import (
 )
 
 from edgetui.metrics.latency import LatencyHistogram
+from edgetui.models.agents import AgentRow, AgentStatus
+from edgetui.models.alerts import AlertsSection
+from edgetui.models.inference_section import InferenceSection, WorkerSection, WorkerState
+from edgetui.models.serde import convert
 
 MB, GB = 2**20, 1e9
 
@@ -124,16 +128,15 @@ class SnapshotCollector:
             r.get("process_uptime_seconds"),
         )
 
-    def _inference(self, inf: dict[str, Any]) -> Iterator[Metric]:
+    def _inference(self, raw: dict[str, Any]) -> Iterator[Metric]:
+        inf = convert(InferenceSection, raw)  # the snapshot's JSON, read as its type
         yield from _gauge(
-            "edgetui_inference_model_available", "1 when a model is loaded", inf.get("available")
+            "edgetui_inference_model_available", "1 when a model is loaded", inf.available
         )
-        yield from _counter("edgetui_inference_requests", "inference requests", inf.get("requests"))
+        yield from _counter("edgetui_inference_requests", "inference requests", inf.requests)
+        yield from _counter("edgetui_inference_errors", "failed inference requests", inf.errors)
         yield from _counter(
-            "edgetui_inference_errors", "failed inference requests", inf.get("errors")
-        )
-        yield from _counter(
-            "edgetui_inference_timeouts", "timed-out inference requests", inf.get("timeouts")
+            "edgetui_inference_timeouts", "timed-out inference requests", inf.timeouts
         )
         buckets, total, count = self.latency.export()
         yield HistogramMetricFamily(
@@ -146,38 +149,37 @@ class SnapshotCollector:
         yield from _gauge(
             "edgetui_inference_time_to_first_token_seconds",
             "median time to first token",
-            inf.get("ttft_ms"),
+            inf.ttft_ms,
             0.001,
         )
         yield from _gauge(
-            "edgetui_inference_tokens_per_second", "mean generation speed", inf.get("tokens_per_s")
+            "edgetui_inference_tokens_per_second", "mean generation speed", inf.tokens_per_s
         )
         yield from _counter(
             "edgetui_inference_completion_tokens", "tokens generated", self.latency.tokens
         )
-        worker = inf.get("worker")
-        if isinstance(worker, dict):
-            yield from self._inference_worker(worker)
+        if inf.worker is not None:
+            yield from self._inference_worker(inf.worker)
 
-    def _inference_worker(self, w: dict[str, Any]) -> Iterator[Metric]:
+    def _inference_worker(self, w: WorkerSection) -> Iterator[Metric]:
         yield from _gauge(
             "edgetui_inference_worker_up", "1 while the model worker process serves",
-            w.get("state") == "running",
+            w.state == WorkerState.RUNNING,
         )  # fmt: skip
         yield from _counter(
-            "edgetui_inference_worker_restarts", "model worker process restarts", w.get("restarts")
+            "edgetui_inference_worker_restarts", "model worker process restarts", w.restarts
         )
         yield from _counter(
-            "edgetui_inference_worker_crashes", "model worker process crashes", w.get("crashes")
+            "edgetui_inference_worker_crashes", "model worker process crashes", w.crashes
         )
         yield from _gauge(
             "edgetui_inference_worker_resident_bytes", "model worker resident memory",
-            w.get("rss_mb"), 2**20,
+            w.rss_mb, 2**20,
         )  # fmt: skip
         yield from _gauge(
             "edgetui_inference_worker_recovery_seconds",
             "last crash to the first model answer after it",
-            w.get("recovery_ms"), 0.001,
+            w.recovery_ms, 0.001,
         )  # fmt: skip
 
     def _bus(self, bus: dict[str, Any]) -> Iterator[Metric]:
@@ -217,11 +219,12 @@ class SnapshotCollector:
     def _agents(self, agents: list[Any]) -> Iterator[Metric]:
         up = GaugeMetricFamily("edgetui_agent_up", "1 while the agent runs", labels=["agent"])
         restarts = CounterMetricFamily("edgetui_agent_restarts", "agent restarts", labels=["agent"])
-        for a in agents:
-            if isinstance(a, dict):
-                name = str(a.get("name"))
-                up.add_metric([name], 1.0 if a.get("status") in ("running", "idle") else 0.0)
-                restarts.add_metric([name], float(a.get("restarts") or 0))
+        for a in convert(list[AgentRow], [a for a in agents if isinstance(a, dict)]):
+            name = str(a.name)
+            up.add_metric(
+                [name], 1.0 if a.status in (AgentStatus.RUNNING, AgentStatus.IDLE) else 0.0
+            )
+            restarts.add_metric([name], float(a.restarts or 0))
         yield up
         yield restarts
 
@@ -240,13 +243,13 @@ class SnapshotCollector:
                 )
         yield info
 
-    def _alerts(self, section: dict[str, Any]) -> Iterator[Metric]:
+    def _alerts(self, raw: dict[str, Any]) -> Iterator[Metric]:
         fam = GaugeMetricFamily(
             "edgetui_alert", "pending and firing alerts", labels=["alertname", "severity", "state"]
         )
         seen: set[tuple[str, str, str]] = set()
-        for a in section.get("alerts") or []:
-            key = (str(a.get("name")), str(a.get("severity")), str(a.get("state")))
+        for a in convert(AlertsSection, raw).alerts:
+            key = (str(a.name), str(a.severity), str(a.state))
             if key not in seen:  # several instances of one rule: one series
                 seen.add(key)
                 fam.add_metric(list(key), 1.0)

@@ -178,19 +178,10 @@ class Generator:
             data: dict[str, Any] = {}
             if r.random() < 0.7:
                 data["confidence"] = round(r.uniform(0.5, 1.0), 2)
-            if r.random() < 0.96:
-                data["location"] = where
-            if sim:
-                data["simulated"] = True
-            return kind, data
+            return kind, self._mostly_at(data, where, sim)
         if kind == "SOUND_LEVEL":
             key = "db" if r.random() < 0.9 else "value"
-            data = {key: self.value(25, 110, 80.0)}
-            if r.random() < 0.96:
-                data["location"] = where
-            if sim:
-                data["simulated"] = True
-            return kind, data
+            return kind, self._mostly_at({key: self.value(25, 110, 80.0)}, where, sim)
         if kind == "TEMPERATURE":
             key = "celsius" if r.random() < 0.9 else "value"
             if r.random() < 0.25:  # the CPU sensor: no location
@@ -205,6 +196,14 @@ class Generator:
         if r.random() < 0.5:
             data["value"] = round(r.uniform(0, 120), 1)
         return r.choice(OTHER_TYPES), data
+
+    def _mostly_at(self, data: dict[str, Any], where: str, sim: bool) -> dict[str, Any]:
+        """`data` with the location (left out 4% of the time) and the simulated flag."""
+        if self.rng.random() < 0.96:
+            data["location"] = where
+        if sim:
+            data["simulated"] = True
+        return data
 
     def case(self) -> dict[str, Any]:
         hour, minute = self.hour_minute()

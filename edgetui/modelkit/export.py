@@ -4,11 +4,11 @@ USER_DEFINED whole pieces and add_space_prefix = false)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from edgetui.durable import finish_gguf
 from edgetui.modelkit.config import ModelConfig
 from edgetui.modelkit.vocab import BOS, EOS, UNK, Vocab
 
@@ -84,14 +84,7 @@ def write_gguf(
     for name in tensor_names(cfg):
         arr = np.asarray(params[name], dtype=np.float32)
         w.add_tensor(name, arr if arr.ndim == 1 else arr.astype(np.float16))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
-    return out
+    return finish_gguf(w, tmp, out)
 
 
 def random_params(cfg: ModelConfig, seed: int = 0) -> dict[str, np.ndarray]:

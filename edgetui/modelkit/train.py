@@ -18,7 +18,8 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -140,9 +141,8 @@ def train(
     """Train from scratch; returns (numpy params in GGUF layout, training stats)."""
     import jax
     import jax.numpy as jnp
-    import optax
 
-    from edgetui.modelkit.model import forward, init_params
+    from edgetui.modelkit.model import init_params
 
     vocab = build_vocab()
     t0 = time.perf_counter()
@@ -153,14 +153,52 @@ def train(
 
     start = init if init is not None else init_params(cfg, seed)
     params = {k: jnp.asarray(v) for k, v in start.items()}
+    opt = _optimizer(params, steps, lr)
+    step, evaluate = _compiled_steps(cfg, opt, action_weight)
+    run = _Run(params=params, opt_state=opt.init(params))
+    plan = batches(data, batch, steps, np.random.default_rng(seed))
+    _loop(run, plan, data, step, lambda p: _run_eval(evaluate, p, val), steps, log_every)
+    stats = {
+        "train_sequences": n_seq,
+        "skipped_too_long": len(train_cases) - n_seq,
+        "encode_s": round(encode_s, 2),
+        "train_s": round(run.train_s, 1),
+        "train_cpu_s": round(run.train_cpu_s, 1),  # all threads; ~2x wall when the 2 cores are ours
+        "compile_s": round(run.compile_s, 1),  # of train_s: XLA compiles, one per bucket shape
+        "eval_s": round(run.eval_s, 1),  # of train_s: the validation passes (incl. their compiles)
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+        "steps": steps,
+        "batch": batch,
+        "lr": lr,
+        "seed": seed,
+        "action_weight": action_weight,
+        "final": run.history[-1] if run.history else {},
+        "history": run.history,
+        "jax": jax.__version__,
+    }
+    return {k: np.asarray(v, np.float32) for k, v in run.params.items()}, stats
+
+
+def _optimizer(params: dict[str, Any], steps: int, lr: float) -> Any:
+    """AdamW under a warmup-cosine schedule, gradients clipped; no weight decay on norms."""
+    import optax
+
     warmup = max(1, steps // 20)
     schedule = optax.warmup_cosine_decay_schedule(0.0, lr, warmup, steps, lr * 0.05)
     decay_mask = {k: v.ndim == 2 for k, v in params.items()}  # no weight decay on norms
-    opt = optax.chain(
+    return optax.chain(
         optax.clip_by_global_norm(1.0),
         optax.adamw(schedule, b1=0.9, b2=0.98, weight_decay=0.01, mask=decay_mask),
     )
-    opt_state = opt.init(params)
+
+
+def _compiled_steps(cfg: ModelConfig, opt: Any, action_weight: float) -> tuple[Any, Any]:
+    """The jitted training step (loss, gradients, update) and the jitted evaluation."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from edgetui.modelkit.model import forward
 
     # slot 0 is the action token: weigh it more, it is what the agent acts on
     slot_w = jnp.ones((ANSWER_SLOTS,)).at[0].set(action_weight)
@@ -190,43 +228,67 @@ def train(
         act_ok = (pred[:, 0] == tgt[:, 0]) * real
         return jnp.sum(tok_ok), jnp.sum(mask), jnp.sum(act_ok), jnp.sum(seq_ok)
 
-    def run_eval(p) -> dict[str, float]:
-        ok = tot = act = seqs = 0.0
-        n = 0
-        for d in val.values():
-            for i in range(0, len(d.ids), 256):
-                sl = slice(i, i + 256)
-                pad = 256 - len(d.ids[sl])  # one shape per bucket: no recompiles
+    return step, evaluate
 
-                def fill(x: np.ndarray, pad: int = pad) -> np.ndarray:
-                    return np.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1))
 
-                a, b, c, e = evaluate(
-                    p, fill(d.ids[sl]), fill(d.positions[sl]), fill(d.targets[sl]), fill(d.mask[sl])
-                )
-                ok, tot, act, seqs = ok + float(a), tot + float(b), act + float(c), seqs + float(e)
-                n += len(d.ids[sl])
-        return {"val_token_acc": ok / tot, "val_action_acc": act / n, "val_exact": seqs / n}
+def _run_eval(evaluate: Any, p: Any, val: dict[int, Encoded]) -> dict[str, float]:
+    """Token, action and exact-answer accuracy over the validation set."""
+    ok = tot = act = seqs = 0.0
+    n = 0
+    for d in val.values():
+        for i in range(0, len(d.ids), 256):
+            sl = slice(i, i + 256)
+            pad = 256 - len(d.ids[sl])  # one shape per bucket: no recompiles
 
-    rng = np.random.default_rng(seed)
-    plan = batches(data, batch, steps, rng)
-    history = []
+            def fill(x: np.ndarray, pad: int = pad) -> np.ndarray:
+                return np.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1))
+
+            a, b, c, e = evaluate(
+                p, fill(d.ids[sl]), fill(d.positions[sl]), fill(d.targets[sl]), fill(d.mask[sl])
+            )
+            ok, tot, act, seqs = ok + float(a), tot + float(b), act + float(c), seqs + float(e)
+            n += len(d.ids[sl])
+    return {"val_token_acc": ok / tot, "val_action_acc": act / n, "val_exact": seqs / n}
+
+
+@dataclass
+class _Run:
+    """The training loop's state and what it measured."""
+
+    params: Any
+    opt_state: Any
+    history: list[dict[str, Any]] = field(default_factory=list)
+    compile_s: float = 0.0
+    eval_s: float = 0.0
+    train_s: float = 0.0
+    train_cpu_s: float = 0.0
+
+
+def _loop(
+    run: _Run,
+    plan: list[tuple[int, np.ndarray]],
+    data: dict[int, Encoded],
+    step: Any,
+    run_eval: Callable[[Any], dict[str, float]],
+    steps: int,
+    log_every: int,
+) -> None:
+    """The steps of `plan`, a loss line every `log_every` and a validation every fifth."""
     t_train = time.perf_counter()
     cpu_train = time.process_time()
     losses = []
     # Compiled ahead of time once per batch shape (one per bucket), so that the compile time
     # is measured apart from the steps.
     compiled: dict[tuple[int, ...], Any] = {}
-    compile_s = eval_s = 0.0
     for it, (k, rows) in enumerate(plan, 1):
         d = data[k]
         args = (d.ids[rows], d.positions[rows], d.targets[rows], d.mask[rows])
         fn = compiled.get(args[0].shape)
         if fn is None:
             t_c = time.perf_counter()
-            fn = compiled[args[0].shape] = step.lower(params, opt_state, *args).compile()
-            compile_s += time.perf_counter() - t_c
-        params, opt_state, loss = fn(params, opt_state, *args)
+            fn = compiled[args[0].shape] = step.lower(run.params, run.opt_state, *args).compile()
+            run.compile_s += time.perf_counter() - t_c
+        run.params, run.opt_state, loss = fn(run.params, run.opt_state, *args)
         losses.append(loss)
         if it % log_every == 0 or it == steps:
             mean_loss = float(np.mean([float(x) for x in losses]))
@@ -238,31 +300,12 @@ def train(
             }
             if it % (log_every * 5) == 0 or it == steps:
                 t_e = time.perf_counter()
-                row |= {k2: round(v, 4) for k2, v in run_eval(params).items()}
-                eval_s += time.perf_counter() - t_e
-            history.append(row)
+                row |= {k2: round(v, 4) for k2, v in run_eval(run.params).items()}
+                run.eval_s += time.perf_counter() - t_e
+            run.history.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)  # stdout: the result
-    train_s = time.perf_counter() - t_train
-    train_cpu_s = time.process_time() - cpu_train
-    stats = {
-        "train_sequences": n_seq,
-        "skipped_too_long": len(train_cases) - n_seq,
-        "encode_s": round(encode_s, 2),
-        "train_s": round(train_s, 1),
-        "train_cpu_s": round(train_cpu_s, 1),  # all threads; ~2x wall when the 2 cores are ours
-        "compile_s": round(compile_s, 1),  # of train_s: XLA compiles, one per bucket shape
-        "eval_s": round(eval_s, 1),  # of train_s: the validation passes (incl. their compiles)
-        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
-        "steps": steps,
-        "batch": batch,
-        "lr": lr,
-        "seed": seed,
-        "action_weight": action_weight,
-        "final": history[-1] if history else {},
-        "history": history,
-        "jax": jax.__version__,
-    }
-    return {k: np.asarray(v, np.float32) for k, v in params.items()}, stats
+    run.train_s = time.perf_counter() - t_train
+    run.train_cpu_s = time.process_time() - cpu_train
 
 
 # Architectures: "full" is the shipped model's, "small" the CI-sized proof's.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edgetui.models.serde import to_dict
 from tests.alerts.helpers import make_engine, snap
 
 CPU = {"name": "cpu_high", "for_s": 10.0}
@@ -17,17 +18,17 @@ async def test_pending_then_firing_after_for_s_then_resolved(tmp_path: Path) -> 
     await engine.start()
     try:
         section = await engine.evaluate(snap(resources={"cpu_percent": 95.0}))
-        assert [(a["name"], a["state"]) for a in section["alerts"]] == [("cpu_high", "pending")]
-        assert section["counts"] == {"critical": 0, "warning": 0} and section["pending"] == 1
+        assert [(a.name, a.state) for a in section.alerts] == [("cpu_high", "pending")]
+        assert to_dict(section.counts) == {"critical": 0, "warning": 0} and section.pending == 1
         clock.advance(9.0)
         await engine.evaluate(snap(resources={"cpu_percent": 96.0}))
-        assert engine.section()["alerts"][0]["state"] == "pending"
+        assert engine.section().alerts[0].state == "pending"
         clock.advance(1.0)
         section = await engine.evaluate(snap(resources={"cpu_percent": 97.5}))
-        (alert,) = section["alerts"]
-        assert alert["state"] == "firing" and alert["severity"] == "warning"
-        assert alert["value"] == 97.5 and section["counts"]["warning"] == 1
-        assert set(alert) == {
+        (alert,) = section.alerts
+        assert alert.state == "firing" and alert.severity == "warning"
+        assert alert.value == 97.5 and section.counts.warning == 1
+        assert set(to_dict(alert)) == {
             "name",
             "severity",
             "state",
@@ -40,7 +41,7 @@ async def test_pending_then_firing_after_for_s_then_resolved(tmp_path: Path) -> 
         }
         clock.advance(1.0)
         section = await engine.evaluate(snap(resources={"cpu_percent": 20.0}))
-        assert section["alerts"] == []
+        assert section.alerts == []
         assert rec.types() == ["ALERT_PENDING", "ALERT_FIRING", "ALERT_RESOLVED"]
         # Uplink: what fired and resolved (pending stays on the device: bus and history).
         assert [(k, p["state"]) for k, p in rec.outbox] == [
@@ -67,7 +68,7 @@ async def test_pending_that_clears_early_never_fires(tmp_path: Path) -> None:
         await engine.evaluate(snap(resources={"cpu_percent": 50.0}))
         assert rec.types() == ["ALERT_PENDING"]
         assert [h["state"] for h in await engine.history({})] == ["inactive", "pending"]
-        assert engine.section()["alerts"] == []
+        assert engine.section().alerts == []
     finally:
         await engine.stop()
 
@@ -83,15 +84,15 @@ async def test_hysteresis_clear_level_and_keep_firing_for(tmp_path: Path) -> Non
         await engine.evaluate(snap(resources={"cpu_percent": 85.0}))  # under 90, over 80
         clock.advance(100.0)
         await engine.evaluate(snap(resources={"cpu_percent": 85.0}))
-        assert engine.section()["alerts"][0]["state"] == "firing"
+        assert engine.section().alerts[0].state == "firing"
         clock.advance(1.0)
         await engine.evaluate(snap(resources={"cpu_percent": 70.0}))  # cleared: keep firing
         clock.advance(28.0)  # 29 s since it last held
         await engine.evaluate(snap(resources={"cpu_percent": 70.0}))
-        assert engine.section()["alerts"][0]["state"] == "firing"
+        assert engine.section().alerts[0].state == "firing"
         clock.advance(1.0)
         await engine.evaluate(snap(resources={"cpu_percent": 70.0}))
-        assert engine.section()["alerts"] == []
+        assert engine.section().alerts == []
         assert rec.types() == ["ALERT_FIRING", "ALERT_RESOLVED"]
     finally:
         await engine.stop()
@@ -106,8 +107,8 @@ async def test_escalation_to_critical_is_announced_as_firing(tmp_path: Path) -> 
         await engine.evaluate(snap(resources={"disk_free_gb": 8.0}))
         clock.advance(1.0)
         section = await engine.evaluate(snap(resources={"disk_free_gb": 3.0}))  # 3 %
-        assert section["alerts"][0]["severity"] == "critical"
-        assert section["counts"] == {"critical": 1, "warning": 0}
+        assert section.alerts[0].severity == "critical"
+        assert to_dict(section.counts) == {"critical": 1, "warning": 0}
         assert [(t, d["severity"]) for t, d in rec.events] == [
             ("ALERT_PENDING", "warning"),
             ("ALERT_FIRING", "warning"),
@@ -134,7 +135,7 @@ async def test_missing_sections_keep_other_halfs_rules_inactive(tmp_path: Path) 
                 drift={"psi_max": 0.25, "confidence_drop": 0.2},
             )
         )
-        names = {(a["name"], a["severity"]) for a in section["alerts"]}
+        names = {(a.name, a.severity) for a in section.alerts}
         assert names == {
             ("inference_slow", "warning"),
             ("golden_failed", "critical"),
@@ -143,7 +144,7 @@ async def test_missing_sections_keep_other_halfs_rules_inactive(tmp_path: Path) 
         }
         clock.advance(1.0)
         await engine.evaluate(snap())  # the sections went away: no data resolves them
-        assert engine.section()["alerts"] == []
+        assert engine.section().alerts == []
     finally:
         await engine.stop()
 
@@ -162,16 +163,16 @@ async def test_agent_down_and_crashloop_over_a_window(tmp_path: Path) -> None:
             clock.advance(10.0)
         assert rec.events == []
         section = await engine.evaluate(snap(agents=_agents(3, "error")))
-        by_name = {a["name"]: a for a in section["alerts"]}
-        assert by_name["agent_crashloop"]["state"] == "firing"
-        assert by_name["agent_crashloop"]["labels"] == {"agent": "sensor"}
-        assert by_name["agent_down"]["state"] == "pending"
+        by_name = {a.name: a for a in section.alerts}
+        assert by_name["agent_crashloop"].state == "firing"
+        assert by_name["agent_crashloop"].labels == {"agent": "sensor"}
+        assert by_name["agent_down"].state == "pending"
         clock.advance(5.0)
         section = await engine.evaluate(snap(agents=_agents(3, "error")))
-        assert {a["name"]: a["state"] for a in section["alerts"]}["agent_down"] == "firing"
+        assert {a.name: a.state for a in section.alerts}["agent_down"] == "firing"
         clock.advance(60.0)  # three restarts now older than the window; the agent is back
         section = await engine.evaluate(snap(agents=_agents(3)))
-        assert section["alerts"] == []
+        assert section.alerts == []
     finally:
         await engine.stop()
 
@@ -199,7 +200,7 @@ async def test_uplink_buffer_inference_and_ota_checks(tmp_path: Path) -> None:
         await engine.evaluate(
             snap(buffer=buffer, inference={"requests": 10, "errors": 2, "timeouts": 1}, ota=ota)
         )
-        names = {a["name"] for a in engine.section()["alerts"]}
+        names = {a.name for a in engine.section().alerts}
         assert names == {
             "uplink_offline",
             "buffer_full",
@@ -207,12 +208,12 @@ async def test_uplink_buffer_inference_and_ota_checks(tmp_path: Path) -> None:
             "inference_errors",
             "ota_rolled_back",
         }
-        inference = next(a for a in engine.section()["alerts"] if a["name"] == "inference_errors")
-        assert inference["value"] == 30.0  # 3 failed of 10 requests
+        inference = next(a for a in engine.section().alerts if a.name == "inference_errors")
+        assert inference.value == 30.0  # 3 failed of 10 requests
         clock.advance(1.0)
         ota["history"].insert(0, {"action": "commit", "result": "ok"})
         await engine.evaluate(snap(buffer=buffer, ota=ota))
-        assert "ota_rolled_back" not in {a["name"] for a in engine.section()["alerts"]}
+        assert "ota_rolled_back" not in {a.name for a in engine.section().alerts}
     finally:
         await engine.stop()
 
@@ -223,7 +224,7 @@ async def test_no_data_never_fires(tmp_path: Path, value: object) -> None:
     await engine.start()
     try:
         await engine.evaluate(snap(resources={"temperature_c": value}))
-        assert rec.events == [] and engine.section()["alerts"] == []
+        assert rec.events == [] and engine.section().alerts == []
     finally:
         await engine.stop()
 
@@ -242,8 +243,8 @@ async def test_tick_jitter_does_not_cost_a_whole_tick(tmp_path: Path) -> None:
         hot = snap(resources={"cpu_percent": 95.0})
         await engine.evaluate(hot)
         clock.advance(9.4)  # more than half a tick short: still pending
-        assert (await engine.evaluate(hot))["alerts"][0]["state"] == "pending"
+        assert (await engine.evaluate(hot)).alerts[0].state == "pending"
         clock.advance(0.58)  # 9.98 s: the tick of the 10th second, 20 ms early
-        assert (await engine.evaluate(hot))["alerts"][0]["state"] == "firing"
+        assert (await engine.evaluate(hot)).alerts[0].state == "firing"
     finally:
         await engine.stop()

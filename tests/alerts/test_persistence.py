@@ -26,8 +26,8 @@ async def test_firing_alert_survives_a_restart_and_is_not_fired_twice(tmp_path: 
     again, rec2, _ = make_engine(tmp_path, [RULE], clock=clock)
     await again.start()
     try:
-        (alert,) = again.section()["alerts"]
-        assert alert["state"] == "firing" and alert["acknowledged"] is True
+        (alert,) = again.section().alerts
+        assert alert.state == "firing" and alert.acknowledged is True
         clock.advance(1.0)
         await again.evaluate(snap(resources=HOT))
         assert rec2.events == [] and rec2.outbox == []  # still firing, not fired again
@@ -51,18 +51,18 @@ async def test_silence_is_kept_and_keeps_alerts_off_the_uplink(tmp_path: Path) -
     await again.start()
     try:
         section = await again.evaluate(snap(resources=HOT))
-        (alert,) = section["alerts"]
-        assert alert["state"] == "firing" and alert["silenced_until"] is not None
-        assert section["counts"]["warning"] == 0  # silenced: not counted
+        (alert,) = section.alerts
+        assert alert.state == "firing" and alert.silenced_until is not None
+        assert section.counts.warning == 0  # silenced: not counted
         assert rec.types() == ["ALERT_FIRING"]  # still on the local bus...
         assert rec.events[0][1]["silenced"] is True
         assert rec.outbox == []  # ...but nobody uplink is paged
         clock.advance(3601.0)
         section = await again.evaluate(snap(resources=HOT))
-        assert section["alerts"][0]["silenced_until"] is None and section["silences"] == []
+        assert section.alerts[0].silenced_until is None and section.silences == []
         await again.silence({"name": "cpu_high", "for_s": 60})
         await again.unsilence({"name": "cpu_high"})
-        assert again.section()["silences"] == []
+        assert again.section().silences == []
     finally:
         await again.stop()
 
@@ -94,7 +94,7 @@ async def test_a_removed_rule_resolves_its_restored_alert(tmp_path: Path) -> Non
     await again.start()
     try:
         assert [(t, d["alertname"]) for t, d in rec.events] == [("ALERT_RESOLVED", "mine")]
-        assert "mine" not in {a["name"] for a in again.section()["alerts"]}
+        assert "mine" not in {a.name for a in again.section().alerts}
     finally:
         await again.stop()
 

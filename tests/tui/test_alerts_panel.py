@@ -76,7 +76,7 @@ async def test_ack_picks_an_unacknowledged_alert() -> None:
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AlertActionScreen))
         # disk_free_low is already acknowledged: only the two others are offered.
-        assert [a["name"] for a in app.screen.alerts] == [
+        assert [a.name for a in app.screen.alerts] == [
             "agent_crash_loop",
             "inference_p95_regression",
         ]

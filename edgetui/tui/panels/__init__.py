@@ -9,11 +9,9 @@ from edgetui.tui.panels.inference import InferencePanel
 from edgetui.tui.panels.ota import OtaPanel
 from edgetui.tui.panels.resources import ResourcesPanel
 from edgetui.tui.panels.security import SecurityPanel
-from edgetui.tui.panels.wrong import WhatsWrongPanel
 
 PANELS: list[type[Panel]] = [
     AlertsPanel,
-    WhatsWrongPanel,
     ResourcesPanel,
     BusPanel,
     InferencePanel,

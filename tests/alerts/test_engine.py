@@ -38,6 +38,7 @@ async def test_pending_then_firing_after_for_s_then_resolved(tmp_path: Path) -> 
             "labels",
             "acknowledged",
             "silenced_until",
+            "runbook",
         }
         clock.advance(1.0)
         section = await engine.evaluate(snap(resources={"cpu_percent": 20.0}))

@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.context import Context, call_part, command, emit, print_json
 from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
+from edgetui.models.buffer_section import BufferSection, Encryption
+from edgetui.models.serde import convert
 from edgetui.units import human_bytes
 
 
@@ -44,49 +46,46 @@ async def _call(ctx: Context, method: str, params: dict[str, Any] | None = None)
         return await call_part(api, method, params, "the buffer is not running in this runtime")
 
 
-def render_stats(s: dict[str, Any]) -> str:
+def _sealed(enc: Encryption | None) -> str:
+    if enc is None:
+        return "no (payloads in clear)"
+    how = enc.alg if enc.enabled else "old rows only"
+    lost = f"; {enc.unreadable} cannot be opened" if enc.unreadable else ""
+    return f"{how}, data key {enc.key_id} ({enc.keys} in {enc.key_file}){lost}"
+
+
+def render_stats(s: BufferSection) -> str:
     """Aligned lines for `buffer stats` (the JSON form is the stable contract)."""
-    age = s.get("oldest_age_s")
-    classes = " ".join(f"{k} {v}" for k, v in (s.get("by_class") or {}).items())
+    age = s.oldest_age_s
+    classes = " ".join(f"{k} {v}" for k, v in s.by_class.items())
     lines = [
-        f"uplink     {s.get('state_text')}",
-        f"broker     {s.get('broker') or 'none'}",
-        f"queued     {s.get('queued')} messages, {human_bytes(s.get('queued_bytes'))} "
-        f"({s.get('fill_percent')}% full; bounds {s.get('max_messages')} messages / "
-        f"{human_bytes(s.get('max_bytes'))}, on_full {s.get('on_full')})",
+        f"uplink     {s.state_text}",
+        f"broker     {s.broker or 'none'}",
+        f"queued     {s.queued} messages, {human_bytes(s.queued_bytes)} "
+        f"({s.fill_percent}% full; bounds {s.max_messages} messages / "
+        f"{human_bytes(s.max_bytes)}, on_full {s.on_full})",
         f"classes    {classes}",
         f"oldest     {'n/a' if age is None else f'{age:.0f} s ago'}",
-        f"sending    {s.get('send_rate')} msg/s, {s.get('inflight')} in flight "
-        f"(window {s.get('window')}), {s.get('sent')} sent",
-        f"lost       dropped {s.get('dropped')}, rejected {s.get('rejected')}, "
-        f"expired {s.get('expired')}, rolled up {s.get('rolled_up')}",
-        f"seq        {s.get('seq')} (last assigned)",
-        f"database   {s.get('path')}",
+        f"sending    {s.send_rate} msg/s, {s.inflight} in flight "
+        f"(window {s.window}), {s.sent} sent",
+        f"lost       dropped {s.dropped}, rejected {s.rejected}, "
+        f"expired {s.expired}, rolled up {s.rolled_up}",
+        f"seq        {s.seq} (last assigned)",
+        f"database   {s.path}",
+        f"sealed     {_sealed(s.encryption)}",
     ]
-    enc = s.get("encryption")
-    lines.append(
-        "sealed     no (payloads in clear)"
-        if not enc
-        else f"sealed     {enc['alg'] if enc['enabled'] else 'old rows only'}, data key "
-        f"{enc['key_id']} ({enc['keys']} in {enc['key_file']})"
-        + (f"; {enc['unreadable']} cannot be opened" if enc["unreadable"] else "")
-    )
-    if s.get("last_error"):
-        lines.append(f"last error {s['last_error']} (at {s.get('last_error_at')})")
-    if s.get("last_store_error"):
-        lines.append(f"store      {s['last_store_error']}")
-    if s.get("moved_aside"):
-        lines.append(f"corrupt db moved aside to {s['moved_aside']}")
+    if s.last_error:
+        lines.append(f"last error {s.last_error} (at {s.last_error_at})")
+    if s.last_store_error:
+        lines.append(f"store      {s.last_store_error}")
+    if s.moved_aside:
+        lines.append(f"corrupt db moved aside to {s.moved_aside}")
     return "\n".join(lines)
 
 
 async def cmd_stats(ctx: Context) -> int:
-    stats = await _call(ctx, "buffer.stats")
-    if ctx.args.json:
-        print_json(stats)
-    else:
-        print(render_stats(stats))
-    return EXIT_OK
+    stats = convert(BufferSection, await _call(ctx, "buffer.stats"))
+    return emit(ctx, stats, render_stats(stats))
 
 
 async def cmd_flush(ctx: Context) -> int:

@@ -15,14 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.api import RuntimeAPI
-from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.context import Context, call_part, command, emit, print_json
 from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, CommandError
+from edgetui.models.ota import HistoryEntry
+from edgetui.models.ota_section import OtaSection, Phase, Progress, SlotRow, UpdateOffer
+from edgetui.models.serde import convert
 
+# The exit code of `ota apply` for each final phase (models/ota_section FINAL_PHASES).
 TERMINAL = {
-    "done": EXIT_OK,
-    "awaiting_commit": EXIT_OK,
-    "rolled_back": EXIT_ERROR,
-    "failed": EXIT_ERROR,
+    Phase.DONE: EXIT_OK,
+    Phase.AWAITING_COMMIT: EXIT_OK,
+    Phase.ROLLED_BACK: EXIT_ERROR,
+    Phase.FAILED: EXIT_ERROR,
 }
 
 
@@ -77,100 +81,100 @@ def _short(sha: str | None) -> str:
     return sha.removeprefix("sha256:")[:16] if sha else "-"
 
 
-def render_status(st: dict[str, Any]) -> str:
+def _slot_rows(s: SlotRow, max_attempts: int) -> list[tuple[str, str]]:
+    rows = [
+        ("status", str(s.status)),
+        ("version", s.version or "-"),
+        ("sha256", s.sha256 or "-"),
+        ("content", _short(s.content_sha256)),
+        ("installed", s.installed_at or "-"),
+        ("activated", s.activated_at or "-"),
+        ("boot attempts", f"{s.boot_attempts}/{max_attempts}"),
+        ("last error", s.last_error or "-"),
+    ]
+    if s.installing:
+        rows.insert(1, ("installing", s.installing))
+    return rows
+
+
+def render_status(st: OtaSection) -> str:
     """Text in the manner of `rauc status --detailed`."""
-    booted, primary = st.get("booted"), st.get("primary")
-    slots = st.get("slots", {})
-    bv = slots.get(booted, {}).get("version") if booted else None
-    upd = st.get("update") or {}
+    bv = st.booted_version
     lines = [
         "=== System Info ===",
-        f"Booted from:   {booted or '-'}" + (f" ({bv})" if bv else ""),
-        f"Primary:       {primary or '-'}",
-        f"Update:        {upd.get('message') or upd.get('state') or '-'}",
+        f"Booted from:   {st.booted or '-'}" + (f" ({bv})" if bv else ""),
+        f"Primary:       {st.primary or '-'}",
+        f"Update:        {st.update.message or st.update.state}",
     ]
-    if st.get("progress") and st["progress"].get("active"):
-        p = st["progress"]
-        pct = "" if p.get("percent") is None else f" {p['percent']:.0f}%"
-        lines.append(f"In progress:   {p['phase']}{pct}: {p['message']}")
-    if st.get("health"):
-        lines.append(
-            f"Health check:  {st['health'].get('state')} (slot {st['health'].get('slot')})"
-        )
-    lines.append(f"Last rollback: {st.get('last_rollback_reason') or '-'}")
-    v = st.get("validation") or {}
+    p = st.progress
+    if p is not None and p.active:
+        pct = "" if p.percent is None else f" {p.percent:.0f}%"
+        lines.append(f"In progress:   {p.phase}{pct}: {p.message}")
+    if st.health:
+        lines.append(f"Health check:  {st.health.state} (slot {st.health.slot})")
+    lines.append(f"Last rollback: {st.last_rollback_reason or '-'}")
+    v = st.validation or {}
     if v.get("summary"):
         versions = f" ({v.get('from_version') or '?'} -> {v.get('to_version') or '?'})"
         lines.append(f"Validation:    {v['summary']}{versions}")
     lines += ["", "=== Slot States ==="]
-    for name in sorted(slots):
-        s = slots[name]
-        marks = [m for m, on in (("booted", name == booted), ("primary", name == primary)) if on]
+    for name, s in sorted(st.slots.items()):
+        on = (("booted", name == st.booted), ("primary", name == st.primary))
+        marks = ", ".join(m for m, yes in on if yes)
         lines.append(
-            f"{'x' if name == booted else 'o'} [{name}] ({s.get('path', '')})"
-            + (f" {', '.join(marks)}" if marks else "")
+            f"{'x' if name == st.booted else 'o'} [{name}] ({s.path})"
+            + (f" {marks}" if marks else "")
         )
-        rows = [
-            ("status", s.get("status")),
-            ("version", s.get("version") or "-"),
-            ("sha256", s.get("sha256") or "-"),
-            ("content", _short(s.get("content_sha256"))),
-            ("installed", s.get("installed_at") or "-"),
-            ("activated", s.get("activated_at") or "-"),
-            ("boot attempts", f"{s.get('boot_attempts', 0)}/{st.get('max_boot_attempts', '?')}"),
-            ("last error", s.get("last_error") or "-"),
-        ]
-        if s.get("installing"):
-            rows.insert(1, ("installing", s["installing"]))
-        lines += [f"      {k + ':':<15}{v}" for k, v in rows]
+        lines += [f"      {k + ':':<15}{v}" for k, v in _slot_rows(s, st.max_boot_attempts)]
     return "\n".join(lines)
+
+
+async def _status(api: RuntimeAPI) -> OtaSection:
+    return convert(OtaSection, await _call(api, "ota.status"))
+
+
+async def _offer(api: RuntimeAPI, manifest: str | None) -> UpdateOffer:
+    return convert(UpdateOffer, await _call(api, "ota.check", {"manifest": manifest}))
 
 
 async def cmd_status(ctx: Context) -> int:
     async with ctx.api() as api:
-        st = await _call(api, "ota.status")
-    if ctx.args.json:
-        print_json(st)
-    else:
-        print(render_status(st))
-    return EXIT_OK
+        st = await _status(api)
+    return emit(ctx, st, render_status(st))
+
+
+def _offer_lines(offer: UpdateOffer) -> list[str]:
+    if not offer.available:
+        return [f"up to date: {offer.message}"]
+    installed = offer.installed_version or "nothing"
+    lines = [f"update available: {offer.version} (installed: {installed})"]
+    return lines + ([f"changes: {offer.changes}"] if offer.changes else [])
 
 
 async def cmd_check(ctx: Context) -> int:
     async with ctx.api() as api:
-        offer = await _call(api, "ota.check", {"manifest": _manifest(ctx.args.manifest)})
-    if ctx.args.json:
-        print_json(offer)
-    elif offer["available"]:
-        print(
-            f"update available: {offer['version']} (installed: "
-            f"{offer['installed_version'] or 'nothing'})"
-        )
-        if offer.get("changes"):
-            print(f"changes: {offer['changes']}")
-    else:
-        print(f"up to date: {offer['message']}")
-    return EXIT_OK
+        offer = await _offer(api, _manifest(ctx.args.manifest))
+    return emit(ctx, offer, _offer_lines(offer))
 
 
-def _say_progress(ctx: Context, note: dict[str, Any]) -> None:
+def _say_progress(ctx: Context, note: Progress) -> None:
     if ctx.args.json:
         print_json({"progress": note})
         return
-    pct = "" if note.get("percent") is None else f" {note['percent']:3.0f}%"
-    print(f"{note['phase']:<15}{pct:>5} {note['message']}", flush=True)
+    pct = "" if note.percent is None else f" {note.percent:3.0f}%"
+    print(f"{note.phase:<15}{pct:>5} {note.message}", flush=True)
 
 
 async def _follow(
     ctx: Context, api: RuntimeAPI, start: Callable[[], Awaitable[Any]]
-) -> tuple[dict[str, Any], Any]:
+) -> tuple[Progress, Any]:
     """Print progress until the update reaches a terminal phase; returns (note, result)."""
     sub = api.subscribe(["ota.progress"])
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    queue: asyncio.Queue[Progress] = asyncio.Queue()
 
     async def pump() -> None:
         async for note in sub:
-            queue.put_nowait(note.data)
+            queue.put_nowait(convert(Progress, note.data))
 
     pump_task = asyncio.create_task(pump())
     await asyncio.sleep(0.05)  # subscribed before the update starts
@@ -190,13 +194,13 @@ async def _follow(
                 get.cancel()
                 continue
             note = get.result()
-            if note["phase"] in ("download", "extract") and not ctx.args.json:
-                pct = note.get("percent") or 0
+            if note.phase in (Phase.DOWNLOAD, Phase.EXTRACT) and not ctx.args.json:
+                pct = note.percent or 0
                 if pct - last_download < 10 and pct < 100:
                     continue  # a line per 10% is plenty on a terminal
                 last_download = pct
             _say_progress(ctx, note)
-            if note["phase"] in TERMINAL and start_task.done():
+            if note.phase in TERMINAL and start_task.done():
                 return note, start_task.result()
     finally:
         pump_task.cancel()
@@ -208,21 +212,21 @@ async def cmd_apply(ctx: Context) -> int:
     manifest = _manifest(ctx.args.manifest)
     async with ctx.api() as api:
         if not ctx.args.yes and sys.stdin.isatty():
-            offer = await _call(api, "ota.check", {"manifest": manifest})
-            if not offer["available"] and not ctx.args.allow_downgrade:
-                print(f"up to date: {offer['message']}")
+            offer = await _offer(api, manifest)
+            if not offer.available and not ctx.args.allow_downgrade:
+                print(f"up to date: {offer.message}")
                 return EXIT_OK
             await _confirm(
                 ctx,
-                f"Install {offer['version']} (installed: "
-                f"{offer['installed_version'] or 'nothing'}) and restart into it?",
+                f"Install {offer.version} (installed: "
+                f"{offer.installed_version or 'nothing'}) and restart into it?",
             )
         params = {"manifest": manifest, "allow_downgrade": ctx.args.allow_downgrade}
         ota = ctx.config.ota
         timeout = ctx.args.timeout or (
             120 + ota.health_window_s + 3 * ota.health_timeout_s + 10 * ota.download_timeout_s
         )
-        before = await _call(api, "ota.status")
+        before = await _status(api)
         try:
             note, result = await asyncio.wait_for(
                 _follow(ctx, api, lambda: _call(api, "ota.apply", params)),
@@ -232,14 +236,12 @@ async def cmd_apply(ctx: Context) -> int:
             raise CommandError(
                 f"no outcome after {timeout:.0f} s; see `edgetui ota status`"
             ) from None
-        phase = note["phase"]
-        if phase == "rolled_back" and before.get("booted"):
-            await _wait_booted(api, before["booted"])  # let the rollback restart finish
-        st = await _call(api, "ota.status")
-    if ctx.args.json:
-        print_json({"result": phase, "message": note["message"], "apply": result, "ota": st})
-    else:
-        print(f"result: {phase.replace('_', ' ')}: {note['message']}")
+        phase = note.phase
+        if phase == Phase.ROLLED_BACK and before.booted:
+            await _wait_booted(api, before.booted)  # let the rollback restart finish
+        st = await _status(api)
+    doc = {"result": phase, "message": note.message, "apply": result, "ota": st}
+    emit(ctx, doc, f"result: {phase.replace('_', ' ')}: {note.message}")
     return TERMINAL[phase]
 
 
@@ -248,53 +250,38 @@ async def _wait_booted(api: RuntimeAPI, slot: str, timeout: float = 120) -> bool
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(timeout):
             async for note in api.subscribe(["snapshot"]):
-                if (note.data.get("ota") or {}).get("booted") == slot:
+                if convert(OtaSection, note.data.get("ota") or {}).booted == slot:
                     return True
     return False
 
 
 async def cmd_rollback(ctx: Context) -> int:
     async with ctx.api() as api:
-        st = await _call(api, "ota.status")
-        other = "b" if st.get("booted") == "a" else "a"
-        target = st["slots"].get(other, {})
+        st = await _status(api)
+        other = "b" if st.booted == "a" else "a"
+        target = st.slot(other) or SlotRow(other)
         await _confirm(
             ctx,
-            f"Roll back to {target.get('version') or other} (slot {other}, "
-            f"{target.get('status')}) and restart?",
+            f"Roll back to {target.version or other} (slot {other}, {target.status}) and restart?",
         )
         out = await _call(api, "ota.rollback")
         restarted = await _wait_booted(api, out["slot"])
-    if ctx.args.json:
-        print_json(out)
-    else:
-        done = "runtime restarted" if restarted else "restart not confirmed yet"
-        print(f"rolled back to {out['version']} (slot {out['slot']}); {done}")
-    return EXIT_OK
+    done = "runtime restarted" if restarted else "restart not confirmed yet"
+    return emit(ctx, out, f"rolled back to {out['version']} (slot {out['slot']}); {done}")
 
 
 async def cmd_commit(ctx: Context) -> int:
     async with ctx.api() as api:
         out = await _call(api, "ota.commit")
-    if ctx.args.json:
-        print_json(out)
-    else:
-        print(out["message"])
-    return EXIT_OK
+    return emit(ctx, out, out["message"])
 
 
 async def cmd_history(ctx: Context) -> int:
     async with ctx.api() as api:
-        rows = await _call(api, "ota.history")
-    if ctx.args.json:
-        print_json(rows)
-        return EXIT_OK
-    if not rows:
-        print("no updates yet")
-    for h in rows:
-        versions = f"{h.get('from_version') or '-'} -> {h.get('to_version') or '-'}"
-        print(
-            f"{h['time']}  {h['action']:<8} {h['result']:<11} slot {h.get('slot') or '-'}  "
-            f"{versions:<18} {h['reason']}"
-        )
-    return EXIT_OK
+        rows = convert(list[HistoryEntry], await _call(api, "ota.history"))
+    return emit(ctx, rows, [_history_line(h) for h in rows] or ["no updates yet"])
+
+
+def _history_line(h: HistoryEntry) -> str:
+    versions = f"{h.from_version or '-'} -> {h.to_version or '-'}"
+    return f"{h.time}  {h.action:<8} {h.result:<11} slot {h.slot or '-'}  {versions:<18} {h.reason}"

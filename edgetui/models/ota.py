@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 SLOT_NAMES = ("a", "b")
-SLOT_STATUSES = ("good", "bad", "trial", "empty")
+
+
+class SlotStatus(enum.StrEnum):
+    """A slot's state, as RAUC names it: good, bad, on trial, or with nothing installed."""
+
+    GOOD = "good"
+    BAD = "bad"
+    TRIAL = "trial"
+    EMPTY = "empty"
+
+
+SLOT_STATUSES = tuple(SlotStatus)
 
 
 @dataclass
@@ -13,7 +25,7 @@ class SlotState:
     """One slot, the way `rauc status --detailed` describes it."""
 
     name: str
-    status: str = "empty"  # good | bad | trial | empty
+    status: SlotStatus = SlotStatus.EMPTY
     version: str | None = None
     sha256: str | None = None  # "sha256:<hex>" of the bundle installed here
     content_sha256: str | None = None  # digest of the slot's files, checked on every boot

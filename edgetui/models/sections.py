@@ -15,9 +15,11 @@ from typing import Any
 
 from edgetui.models.agents import AgentRow
 from edgetui.models.alerts import AlertsSection
+from edgetui.models.buffer_section import BufferSection
 from edgetui.models.drift import DriftSection
 from edgetui.models.inference_section import InferenceSection
 from edgetui.models.kiosk import KioskSection
+from edgetui.models.ota_section import OtaSection
 from edgetui.models.remote import CommandsSection
 from edgetui.models.security import SecuritySection
 from edgetui.models.serde import convert
@@ -28,10 +30,12 @@ from edgetui.models.validation import ValidationReport
 SECTION_TYPES: dict[str, Any] = {
     "agents": list[AgentRow],
     "alerts": AlertsSection,
+    "buffer": BufferSection,
     "commands": CommandsSection,
     "drift": DriftSection,
     "inference": InferenceSection,
     "kiosk": KioskSection,
+    "ota": OtaSection,
     "security": SecuritySection,
     "validation": ValidationReport,
 }

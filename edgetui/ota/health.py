@@ -17,18 +17,10 @@ from typing import Any
 
 from edgetui.config import OtaConfig
 from edgetui.file_digest import sha256_file
+from edgetui.models.ota_section import HealthCheck
 from edgetui.models.slot import SlotContent
 
 UP = ("running", "idle")
-
-
-@dataclass
-class HealthCheck:
-    """One check: ok True/False, or None when skipped; detail is one line."""
-
-    name: str
-    ok: bool | None
-    detail: str
 
 
 @dataclass

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,18 @@ from edgetui.api import APIError
 from edgetui.config import Config
 from edgetui.faults import fault_point
 from edgetui.models.ota import OtaState
+from edgetui.models.ota_section import (
+    FINAL_PHASES,
+    CheckNote,
+    HealthRun,
+    HealthState,
+    OtaSection,
+    Phase,
+    Progress,
+    SlotRow,
+    UpdateState,
+    UpdateStatus,
+)
 from edgetui.models.serde import to_dict
 from edgetui.ota.boot import boot
 from edgetui.ota.compare import Comparison
@@ -34,7 +47,6 @@ log = logging.getLogger(__name__)
 RETRY_MIN_S = 30.0  # first retry after a failed periodic check; doubles up to the interval
 HISTORY_IN_SECTION = 10
 FIRST_CHECK_DELAY_S = 3.0
-TERMINAL = ("done", "awaiting_commit", "rolled_back", "failed")
 # Restart tasks outlive the service that asked for them (the restart stops that service).
 _RESTARTS: set[asyncio.Task[None]] = set()
 
@@ -89,10 +101,10 @@ class OtaService(TrialMixin):
         self._restarting = False
         self._stopped = False
         self._tasks: list[asyncio.Task[None]] = []
-        self.update: dict[str, Any] = {"state": "idle", "available": None, "message": None}
-        self.progress: dict[str, Any] | None = None
-        self.health: dict[str, Any] | None = None
-        self.last_check: dict[str, Any] | None = None
+        self.update = UpdateStatus()
+        self.progress: Progress | None = None
+        self.health: HealthRun | None = None
+        self.last_check: CheckNote | None = None
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -137,7 +149,7 @@ class OtaService(TrialMixin):
         if self._stopped or self.inspect:  # a restart overtook this start; a view runs none
             return
         if self.trial:
-            self.health = {"state": "pending", "slot": self.booted, "checks": []}
+            self.health = HealthRun(HealthState.PENDING, self.booted)
             self._spawn(self._health_run(), "ota-health")
         if self.ota.manifest_url:
             self._spawn(self._check_loop(), "ota-check")
@@ -178,39 +190,33 @@ class OtaService(TrialMixin):
         self._state = await asyncio.to_thread(self.store.load)
 
     def _progress(self, phase: str, percent: float | None, message: str) -> None:
-        self.progress = {
-            "phase": phase,
-            "percent": percent,
-            "message": message,
-            "time": now_rfc3339(),
-            "active": phase not in TERMINAL,
-        }
-        self._notify("ota.progress", dict(self.progress))
+        step = Phase(phase)
+        self.progress = Progress(step, percent, message, now_rfc3339(), step not in FINAL_PHASES)
+        self._notify("ota.progress", to_dict(self.progress))
 
     # -- section ----------------------------------------------------------------------
-    def section(self) -> dict[str, Any]:
-        """Shaped like `ota status --json`."""
+    def section(self) -> OtaSection:
+        """What `ota status --json` prints: both slots, the offer, progress and history."""
         st = self._state
-        slots = {}
-        for name, s in st.slots.items():
-            d = to_dict(s)
-            d["path"] = str(self.store.slot_dir(name))
-            slots[name] = d
-        return {
-            "booted": self.booted,
-            "primary": self.store.current(),
-            "slots": slots,
-            "max_boot_attempts": self.ota.max_boot_attempts,
-            "auto_commit": self.ota.auto_commit,
-            "manifest_url": self.ota.manifest_url or None,
-            "update": dict(self.update),
-            "progress": self.progress,
-            "health": self.health,
-            "last_check": self.last_check,
-            "last_rollback_reason": st.last_rollback_reason,
-            "validation": self.validation,
-            "history": [to_dict(h) for h in reversed(st.history[-HISTORY_IN_SECTION:])],
+        slots = {
+            name: SlotRow(**vars(s), path=str(self.store.slot_dir(name)))
+            for name, s in st.slots.items()
         }
+        return OtaSection(
+            booted=self.booted,
+            primary=self.store.current(),
+            slots=slots,
+            max_boot_attempts=self.ota.max_boot_attempts,
+            auto_commit=self.ota.auto_commit,
+            manifest_url=self.ota.manifest_url or None,
+            update=replace(self.update),
+            progress=self.progress,
+            health=self.health,
+            last_check=self.last_check,
+            last_rollback_reason=st.last_rollback_reason,
+            validation=self.validation,
+            history=list(reversed(st.history[-HISTORY_IN_SECTION:])),
+        )
 
     def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
         if self.inspect:  # acting on a slot needs the real boot (runtime/needs.py SLOT)
@@ -258,7 +264,7 @@ class OtaService(TrialMixin):
         }
 
     # -- methods ----------------------------------------------------------------------
-    async def m_status(self, _: dict[str, Any]) -> dict[str, Any]:
+    async def m_status(self, _: dict[str, Any]) -> OtaSection:
         await self._reload()
         return self.section()
 
@@ -271,7 +277,7 @@ class OtaService(TrialMixin):
             offer = await self._check(params.get("manifest"))
         except (OtaError, ValueError, OSError) as exc:
             raise _api_error(exc) from None
-        return offer.summary()
+        return to_dict(offer.summary())
 
     async def m_apply(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.apply(params.get("manifest"), bool(params.get("allow_downgrade")))
@@ -290,21 +296,21 @@ class OtaService(TrialMixin):
         url = manifest or self.ota.manifest_url
         if not url:
             raise OtaError("not_found", "no manifest: set [ota] manifest_url or pass --manifest")
-        self.update["state"] = "checking"
+        self.update.state = UpdateState.CHECKING
         try:
             offer = await asyncio.to_thread(
                 self.updater.fetch_offer, url, self._installed_version()
             )
         except Exception as exc:
-            self.update = {"state": "error", "available": None, "message": str(exc)}
-            self.last_check = {"time": now_rfc3339(), "ok": False, "message": str(exc)}
+            self.update = UpdateStatus(UpdateState.ERROR, None, str(exc))
+            self.last_check = CheckNote(now_rfc3339(), False, str(exc))
             raise
-        self.update = {
-            "state": "available" if offer.available else "up_to_date",
-            "available": offer.summary() if offer.available else None,
-            "message": offer.message,
-        }
-        self.last_check = {"time": now_rfc3339(), "ok": True, "message": offer.message}
+        self.update = UpdateStatus(
+            UpdateState.AVAILABLE if offer.available else UpdateState.UP_TO_DATE,
+            offer.summary() if offer.available else None,
+            offer.message,
+        )
+        self.last_check = CheckNote(now_rfc3339(), True, offer.message)
         return offer
 
     async def apply(self, manifest: str | None, allow_downgrade: bool = False) -> dict[str, Any]:
@@ -341,28 +347,24 @@ class OtaService(TrialMixin):
                 if not offer.available:
                     raise OtaError("downgrade", offer.message)
                 await self._validate_before(offer.manifest.version)
-                self.update = {
-                    "state": "applying",
-                    "available": offer.summary(),
-                    "message": f"installing {offer.manifest.version}",
-                }
+                self.update = UpdateStatus(
+                    UpdateState.APPLYING, offer.summary(), f"installing {offer.manifest.version}"
+                )
                 await asyncio.to_thread(self.updater.install, offer, target, progress)
             except Exception as exc:
                 await asyncio.sleep(0)  # let queued progress notes go out first
                 version = offer.manifest.version if offer else None
                 await asyncio.to_thread(self._record_failure, target, version, str(exc))
                 await self._reload()
-                self.update = {"state": "error", "available": None, "message": str(exc)}
+                self.update = UpdateStatus(UpdateState.ERROR, None, str(exc))
                 self._progress("failed", None, str(exc))
                 raise _api_error(exc) from None
             await asyncio.sleep(0)
             await self._reload()
             version = offer.manifest.version
-            self.update = {
-                "state": "restarting",
-                "available": None,
-                "message": f"{version} staged in slot {target}",
-            }
+            self.update = UpdateStatus(
+                UpdateState.RESTARTING, None, f"{version} staged in slot {target}"
+            )
             self._schedule_restart(f"trial boot of {version} in slot {target}")
             return {"version": version, "slot": target, "restarting": True}
 

@@ -14,7 +14,7 @@ from edgetui.api import APIError
 from edgetui.config import OtaConfig
 from edgetui.faults import fault_point
 from edgetui.models.ota import OtaState
-from edgetui.models.serde import to_dict
+from edgetui.models.ota_section import HealthRun, HealthState
 from edgetui.ota.boot import commit, roll_back, roll_back_to
 from edgetui.ota.compare import Comparison
 from edgetui.ota.errors import OTA_ERROR
@@ -33,7 +33,7 @@ class TrialMixin:
     validation: dict[str, Any] | None
     booted: str | None
     trial: bool
-    health: dict[str, Any] | None
+    health: HealthRun | None
     _state: OtaState
     _lock: asyncio.Lock
     _stopped: bool
@@ -83,8 +83,10 @@ class TrialMixin:
                     "committed": False,
                     "message": f"slot {self.booted} ({s.version}) is already good",
                 }
-            state = (self.health or {}).get("state")
-            if state in ("pending", "running"):
+            if self.health is not None and self.health.state in (
+                HealthState.PENDING,
+                HealthState.RUNNING,
+            ):
                 raise APIError(
                     "health check still running; commit once it passes",
                     OTA_ERROR,
@@ -102,27 +104,21 @@ class TrialMixin:
     async def _health_run(self) -> None:
         assert self.booted is not None
         s = self._state.slots[self.booted]
-        self.health = {
-            "state": "running",
-            "slot": self.booted,
-            "checks": [],
-            "started_at": now_rfc3339(),
-        }
+        self.health = HealthRun(HealthState.RUNNING, self.booted, started_at=now_rfc3339())
         self._progress("health", None, f"health check of {s.version} (slot {self.booted})")
         fault_point("ota.health_check")
         report = await run_health(self.store.slot_dir(self.booted), self.ota, self.hooks)
         if self._stopped:  # the parts it measured were stopped under it: no verdict
             return
-        checks = [to_dict(c) for c in report.checks]
         if report.validation is not None:
             await asyncio.to_thread(self.comparison.finish, report.validation, s.version)
             self.validation = await asyncio.to_thread(self.comparison.load)
-        self.health = {
-            "state": "passed" if report.ok else "failed",
-            "slot": self.booted,
-            "checks": checks,
-            "finished_at": now_rfc3339(),
-        }
+        self.health = HealthRun(
+            HealthState.PASSED if report.ok else HealthState.FAILED,
+            self.booted,
+            list(report.checks),
+            finished_at=now_rfc3339(),
+        )
         async with self._lock:
             if report.ok and self.ota.auto_commit:
                 await self._commit("health check passed")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from edgetui.config import OtaConfig
 from edgetui.faults import fault_point
 from edgetui.models.ota import OtaState
+from edgetui.models.ota_section import UpdateOffer
 from edgetui.models.slot import SlotContent
 from edgetui.ota.errors import OtaError
 from edgetui.ota.slots import SlotStore, listing_digest, now_rfc3339
@@ -44,18 +45,19 @@ class Offer:
     available: bool
     message: str
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> UpdateOffer:
+        """The offer as the `ota` section and `ota.check` show it."""
         m = self.manifest
-        return {
-            "version": m.version,
-            "release_date": m.release_date,
-            "changes": m.changes,
-            "size": m.size,
-            "rollback_version": m.rollback_version,
-            "installed_version": self.installed_version,
-            "available": self.available,
-            "message": self.message,
-        }
+        return UpdateOffer(
+            version=m.version,
+            release_date=m.release_date,
+            changes=m.changes,
+            size=m.size,
+            rollback_version=m.rollback_version,
+            installed_version=self.installed_version,
+            available=self.available,
+            message=self.message,
+        )
 
 
 class Updater:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from edgetui.models.buffer import OutboxRow
+from edgetui.models.buffer_section import Encryption
 from edgetui.store.schema import StoreError, transaction
 from edgetui.store.sealed import row_aad, wire_of
 
@@ -111,21 +112,15 @@ class OutboxKeys:
         s.keys = len(self.cipher.key_ids())
         s.unreadable = len(self._unreadable)
 
-    def encryption_section(self) -> dict[str, Any] | None:
+    def encryption_section(self) -> Encryption | None:
         """The `encryption` part of the buffer section (None: no data key, rows in clear)."""
         s = self.stats
         if s.key_id is None:
             return None
-        return {
-            "enabled": s.encrypt,
-            "alg": "AES-256-GCM",
-            "key_id": s.key_id,
-            "key_file": s.key_file,
-            "keys": s.keys,
-            "unreadable": s.unreadable,
-            "last_unreadable": s.last_unreadable,
-            "migrated": s.migrated,
-        }
+        return Encryption(
+            s.encrypt, "AES-256-GCM", s.key_id, s.key_file, s.keys, s.unreadable,
+            s.last_unreadable, s.migrated,
+        )  # fmt: skip
 
     # -- reading (drain thread, export) ------------------------------------------------
     def open_rows(self, raw: Iterable[Any], *, keep_sealed: bool = False) -> list[OutboxRow]:

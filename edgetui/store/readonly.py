@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from edgetui.config import StoreConfig
 from edgetui.models.buffer import OutboxStats
+from edgetui.models.buffer_section import BufferSection, Connection, Drain, UplinkState
 from edgetui.store.schema import COUNTERS, KINDS
 
 log = logging.getLogger(__name__)
@@ -89,52 +89,18 @@ class OutboxReader:
             self.error = f"cannot read {self.path}: {exc}"
             log.warning("buffer: %s", self.error)
 
-    def section(self) -> dict[str, Any]:
+    def section(self) -> BufferSection:
         """The uplink's `buffer` section shape, from the file; nothing in flight."""
-        s = self.stats
-        oldest = s.oldest_created
-        return {
-            "state": "not_running" if self.broker_url else "no_broker",
-            "state_text": NOT_RUNNING if self.broker_url else "no broker configured",
-            "broker": None,
-            "client_id": None,
-            "mqtt_version": None,
-            "connected_since": None,
-            "retry_in_s": None,
-            "attempts": 0,
-            "error_kind": "read_error" if self.error else None,
-            "last_error": self.error,
-            "last_error_at": None,
-            "queued": s.queued,
-            "queued_bytes": s.queued_bytes,
-            "max_messages": s.max_messages,
-            "max_bytes": s.max_bytes,
-            "fill_percent": s.fill_percent,
-            "by_class": dict(s.by_class),
-            "oldest_age_s": (
-                round(max(0.0, time.time() - oldest), 1) if oldest is not None else None
-            ),
-            "inflight": 0,
-            "window": 0,
-            "send_rate": 0.0,
-            "sent": s.sent,
-            "dropped": s.dropped,
-            "rejected": s.rejected,
-            "expired": s.expired,
-            "rolled_up": s.rolled_up,
-            "store_errors": 0,
-            "last_store_error": None,
-            "seq": s.last_seq,
-            "on_full": s.on_full,
-            "ttl_s": s.ttl_s,
-            "path": s.path,
-            "moved_aside": None,
-            "encryption": None,
-            "read_only": True,
-        }
+        conn = Connection(
+            state=UplinkState.NOT_RUNNING if self.broker_url else UplinkState.NO_BROKER,
+            state_text=NOT_RUNNING if self.broker_url else "no broker configured",
+            error_kind="read_error" if self.error else None,
+            last_error=self.error,
+        )
+        return BufferSection.of(conn, self.stats, Drain(), read_only=True)
 
     def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
-        async def stats(_: dict[str, Any]) -> dict[str, Any]:
+        async def stats(_: dict[str, Any]) -> BufferSection:
             await self.refresh()
             return self.section()
 

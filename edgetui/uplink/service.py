@@ -26,6 +26,7 @@ from edgetui.api import APIError
 from edgetui.cancel import cancel_and_wait
 from edgetui.config import UplinkConfig
 from edgetui.models.broker import BrokerAddress, parse_broker
+from edgetui.models.buffer_section import BufferSection, Connection, Drain, UplinkState
 from edgetui.models.clock import rfc3339
 from edgetui.models.vocabulary import Topic, device_topic
 from edgetui.store import TOPIC_SUFFIX, Outbox, StoreError
@@ -306,47 +307,27 @@ class Uplink:
             out["last_error"] = self.store.stats.last_unreadable
         return out
 
-    def section(self) -> dict[str, Any]:
+    def section(self) -> BufferSection:
         """The `buffer` section: connection, queue figures, counters, last error."""
-        s = self.store.stats
         now = time.time()
-        oldest = s.oldest_created
-        return {
-            "state": self.state,
-            "state_text": self.state_text(),
-            "broker": str(self.address) if self.address else None,
-            "client_id": self.client_id,
-            "mqtt_version": self.config.mqtt_version,
-            "connected_since": _iso(self.connected_since),
-            "retry_in_s": round(max(0.0, self.retry_at - now), 1) if self.retry_at else None,
-            "attempts": self.attempts,
-            "error_kind": self.error.kind if self.error else None,
-            "last_error": self.error.message if self.error else None,
-            "last_error_at": _iso(self.error_at),
-            "queued": s.queued,
-            "queued_bytes": s.queued_bytes,
-            "max_messages": s.max_messages,
-            "max_bytes": s.max_bytes,
-            "fill_percent": s.fill_percent,
-            "by_class": dict(s.by_class),
-            "oldest_age_s": round(max(0.0, now - oldest), 1) if oldest is not None else None,
-            "inflight": self.drainer.inflight,
-            "window": self.drainer.window,
-            "send_rate": self.drainer.send_rate(),
-            "sent": s.sent,
-            "dropped": s.dropped,
-            "rejected": s.rejected,
-            "expired": s.expired,
-            "rolled_up": s.rolled_up,
-            "store_errors": s.store_errors,
-            "last_store_error": s.last_store_error,
-            "seq": s.last_seq,
-            "on_full": s.on_full,
-            "ttl_s": s.ttl_s,
-            "path": s.path,
-            "moved_aside": s.moved_aside,
-            "encryption": self.store.encryption_section(),
-        }
+        conn = Connection(
+            state=UplinkState(self.state),
+            state_text=self.state_text(),
+            broker=str(self.address) if self.address else None,
+            client_id=self.client_id,
+            mqtt_version=self.config.mqtt_version,
+            connected_since=_iso(self.connected_since),
+            retry_in_s=round(max(0.0, self.retry_at - now), 1) if self.retry_at else None,
+            attempts=self.attempts,
+            error_kind=self.error.kind if self.error else None,
+            last_error=self.error.message if self.error else None,
+            last_error_at=_iso(self.error_at),
+        )
+        d = self.drainer
+        drain = Drain(d.inflight, d.window, d.send_rate())
+        return BufferSection.of(
+            conn, self.store.stats, drain, self.store.encryption_section(), now=now
+        )
 
     def state_text(self) -> str:
         if self.state == "no_broker":
@@ -363,7 +344,7 @@ class Uplink:
         return self.state
 
     def methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
-        async def stats(_: dict[str, Any]) -> dict[str, Any]:
+        async def stats(_: dict[str, Any]) -> BufferSection:
             await self.store.refresh_oldest()
             return self.section()
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from edgetui.config import Config
+from edgetui.models.serde import to_dict
 from edgetui.ota.health import HealthHooks
 from edgetui.ota.service import OtaService
 from edgetui.runtime import Runtime
@@ -71,7 +72,7 @@ async def status_when(rt: Runtime, cond: Callable[[], bool], what: str) -> dict[
 
     def take() -> bool:
         if not seen and cond():
-            seen.update(rt.ota.section())
+            seen.update(to_dict(rt.ota.section()))
         return bool(seen)
 
     await until(take, what)
@@ -167,7 +168,7 @@ async def test_failing_check_backs_off_and_the_device_keeps_running(
     assert st["slots"]["b"]["status"] == "empty" and st["slots"]["b"]["version"] is None
     assert not [n for n in notes if n["phase"] in ("verify", "download", "restarting")]
     assert rt.restarts == 0
-    assert snapshot.sections["ota"]["booted"] == "a"
+    assert snapshot.sections["ota"].booted == "a"
     slot = {"status": "good", "version": "1.0.0", "attempts": 0}
     assert ota_device.verified_boot_slot() == ("a", slot)
 
@@ -204,7 +205,7 @@ async def test_without_auto_apply_the_check_only_reports(
         # is over once the state has left "checking".
         st = await status_when(
             rt,
-            lambda: manifest_requests() >= 3 and rt.ota.update["state"] != "checking",
+            lambda: manifest_requests() >= 3 and rt.ota.update.state != "checking",
             "three periodic checks",
         )
     assert st["update"]["state"] == "available"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgetui.config import Config
+from edgetui.models.serde import to_dict
 from edgetui.runtime import Runtime
 from edgetui.sealing import DataKeyring
 
@@ -24,7 +25,7 @@ async def test_new_device_seals_and_a_replaced_key_file_is_refused(
         assert rt.store is not None and rt.store.seal_new
         await rt.store.enqueue_many([("event", {"n": i}) for i in range(5)])
         await rt._tick()
-        enc = (await rt.status()).sections["buffer"]["encryption"]
+        enc = to_dict((await rt.status()).sections["buffer"])["encryption"]
         assert enc["enabled"] and enc["key_file"] == str(state_dir / "keys" / "outbox.key")
     finally:
         await rt.stop()

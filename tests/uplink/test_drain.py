@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 
 from edgetui.config import StoreConfig
+from edgetui.models.serde import to_dict
 from edgetui.store.outbox import Outbox
 from tests.support.mosquitto import free_port, start_mosquitto
 from tests.support.mqtt_sub import Collector
@@ -38,7 +39,7 @@ async def test_drains_by_class_then_seq_with_id_seq_topics_and_status(
         assert r["_topic"] == f"devices/dev-1/{TOPIC[kind]}"
     await wait_until(lambda: ob.queued() == 0, what="rows deleted after PUBACK")
     assert b"online" in sub.statuses()
-    section = up.section()
+    section = to_dict(up.section())
     assert section["state"] == "connected" and section["broker"] == mosquitto.url
     assert section["sent"] == 12 and section["queued"] == 0
     await close_pair(ob, up)
@@ -51,7 +52,7 @@ async def test_no_broker_configured_buffers_within_bounds(tmp_path: Path) -> Non
     await up.start()
     for i in range(8):
         await ob.enqueue("telemetry", {"i": i})
-    s = up.section()
+    s = to_dict(up.section())
     assert s["state"] == "no_broker" and s["state_text"] == "no broker configured"
     assert s["queued"] == 5 and s["dropped"] == 3 and s["fill_percent"] == 100.0
     result = await up.flush(0.2)
@@ -143,7 +144,7 @@ async def test_flush_and_commands_go_to_the_verifier(tmp_path: Path, mosquitto) 
     unsigned = json.dumps({"command": "flush"}).encode()
     sub.client.publish("devices/dev-1/commands", unsigned, qos=1)
     await wait_until(lambda: got == [unsigned], what="command handed on")
-    assert "commands" not in up.section()
+    assert "commands" not in to_dict(up.section())
     sub.close()
     await close_pair(ob, up)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from edgetui.models.serde import to_dict
 from tests.support.mosquitto import free_port
 from tests.support.mqtt_tls import (
     make_tls_files,
@@ -30,7 +31,7 @@ async def expect_failure(tmp_path: Path, url: str, kind: str, words: str, **kw) 
     try:
         await up.start()
         await wait_until(lambda: up.attempts >= 3, timeout=30, what="three attempts")
-        s = up.section()
+        s = to_dict(up.section())
         assert s["state"] in ("backoff", "connecting")
         assert s["error_kind"] == kind, s["last_error"]
         assert words in s["last_error"], s["last_error"]
@@ -48,8 +49,8 @@ async def test_broker_down_at_start_then_up(tmp_path: Path) -> None:
     await ob.enqueue("alert", {"n": 1})
     await up.start()
     await wait_until(lambda: up.attempts >= 2, what="retries")
-    assert up.section()["error_kind"] == "connection_refused"
-    assert up.section()["retry_in_s"] is not None or up.state == "connecting"
+    assert to_dict(up.section())["error_kind"] == "connection_refused"
+    assert to_dict(up.section())["retry_in_s"] is not None or up.state == "connecting"
     broker = start_mosquitto(tmp_path, port=port)
     try:
         await wait_until(lambda: ob.queued() == 0, what="drained once the broker is up")
@@ -154,7 +155,7 @@ async def test_mtls_and_password_connect(tmp_path: Path, tls, version: int) -> N
         await up.start()
         result = await up.flush(20)
         assert result["ok"], result
-        assert up.section()["state"] == "connected"
+        assert to_dict(up.section())["state"] == "connected"
     finally:
         await close_pair(ob, up)
         broker.stop()
@@ -169,7 +170,7 @@ async def test_retry_now_skips_the_backoff(tmp_path: Path) -> None:
     )
     await up.start()
     await wait_until(lambda: up.state == "backoff", what="backoff")
-    assert up.section()["retry_in_s"] > 20
+    assert to_dict(up.section())["retry_in_s"] > 20
     broker = start_mosquitto(tmp_path, port=port)
     try:
         up.retry_now()

@@ -9,6 +9,7 @@ from typing import Any
 from rich.text import Text
 
 from edgetui.models import Snapshot
+from edgetui.models.buffer_section import BufferSection
 from edgetui.tui.glyphs import bar
 from edgetui.tui.panels.base import Panel, PanelAction, hhmmss
 from edgetui.units import human_bytes, human_duration
@@ -42,8 +43,8 @@ class BufferPanel(Panel):
     def show(self, snap: Snapshot) -> None:
         self._last = snap
         section = self.section(snap)
-        if isinstance(section, dict):
-            self.update(self.render_text(section, max(self.size.width - 2, 40)), layout=False)
+        if isinstance(section, BufferSection):
+            self.update(render_text(section, max(self.size.width - 2, 40)), layout=False)
 
     async def do_retry(self) -> None:
         if self.api is None:
@@ -66,61 +67,71 @@ class BufferPanel(Panel):
                 timeout=8,
             )
 
-    @staticmethod
-    def render_text(b: dict[str, Any], width: int) -> Text:
-        out = Text(no_wrap=True, overflow="ellipsis")
 
-        def label(name: str) -> None:
-            out.append(f"{name:<{LABEL}}", style="bold")
+def _link(out: Text, b: BufferSection) -> None:
+    style = STATE_STYLE.get(b.state, "")
+    out.append("● ", style=style)
+    out.append(b.state_text or b.state, style=style)
+    if b.connected_since:
+        out.append(f"  since {hhmmss(b.connected_since)}", style="dim")
+    if b.retry_in_s is not None:
+        out.append(f"  next try in {b.retry_in_s:.0f} s", style="yellow")
 
-        state = str(b.get("state", "?"))
-        label("Link")
-        out.append("● ", style=STATE_STYLE.get(state, ""))
-        out.append(str(b.get("state_text") or state), style=STATE_STYLE.get(state, ""))
-        if b.get("connected_since"):
-            out.append(f"  since {hhmmss(b['connected_since'])}", style="dim")
-        if b.get("retry_in_s") is not None:
-            out.append(f"  next try in {b['retry_in_s']:.0f} s", style="yellow")
-        out.append("\n")
 
-        fill = b.get("fill_percent")
-        gauge_w = max(10, min(24, width // 4))
-        label("Queue")
-        out.append_text(bar(fill, gauge_w, warn=70.0, crit=90.0))
-        out.append(f" {fill if fill is not None else '-':>5}%  ")
-        out.append(f"{_n(b.get('queued'))} msgs  {human_bytes(b.get('queued_bytes') or 0)}")
-        age = b.get("oldest_age_s")
-        out.append("  oldest ", style="dim")
-        out.append(human_duration(age) if age is not None else "-")
-        out.append("\n")
+def _queue(out: Text, b: BufferSection, width: int) -> None:
+    gauge_w = max(10, min(24, width // 4))
+    out.append_text(bar(b.fill_percent, gauge_w, warn=70.0, crit=90.0))
+    out.append(f" {b.fill_percent:>5}%  ")
+    out.append(f"{_n(b.queued)} msgs  {human_bytes(b.queued_bytes)}")
+    out.append("  oldest ", style="dim")
+    out.append(human_duration(b.oldest_age_s) if b.oldest_age_s is not None else "-")
 
-        label("Send")
-        out.append(f"{b.get('send_rate', 0):.1f} msg/s  ")
-        out.append(f"in flight {b.get('inflight', 0)}/{b.get('window', '-')}  ")
-        out.append(f"sent {_n(b.get('sent'))}  ", style="")
-        out.append(f"seq {_n(b.get('seq'))}", style="dim")
-        out.append("\n")
 
-        label("Lost")
-        for name in ("dropped", "rejected", "expired"):
-            value = b.get(name) or 0
-            out.append(f"{name} ", style="dim")
-            out.append(f"{_n(value)}  ", style="bold red" if value else "")
-        out.append("rolled up ", style="dim")
-        out.append(f"{_n(b.get('rolled_up') or 0)}\n")
+def _send(out: Text, b: BufferSection) -> None:
+    out.append(f"{b.send_rate:.1f} msg/s  ")
+    out.append(f"in flight {b.inflight}/{b.window}  ")
+    out.append(f"sent {_n(b.sent)}  ")
+    out.append(f"seq {_n(b.seq)}", style="dim")
 
-        label("Class")
-        for name, value in (b.get("by_class") or {}).items():
-            out.append(f"{name} ", style="dim")
-            out.append(f"{_n(value)}  ")
-        out.append("\n")
 
-        label("Error")
-        err = b.get("last_error") or b.get("last_store_error")
-        if err:
-            out.append(str(err), style="red")
-            if b.get("last_error_at"):
-                out.append(f"  ({hhmmss(b['last_error_at'])})", style="dim")
-        else:
-            out.append("none", style="dim")
-        return out
+def _lost(out: Text, b: BufferSection) -> None:
+    for name, value in (("dropped", b.dropped), ("rejected", b.rejected), ("expired", b.expired)):
+        out.append(f"{name} ", style="dim")
+        out.append(f"{_n(value)}  ", style="bold red" if value else "")
+    out.append("rolled up ", style="dim")
+    out.append(_n(b.rolled_up))
+
+
+def _classes(out: Text, b: BufferSection) -> None:
+    for name, value in b.by_class.items():
+        out.append(f"{name} ", style="dim")
+        out.append(f"{_n(value)}  ")
+
+
+def _error(out: Text, b: BufferSection) -> None:
+    err = b.last_error or b.last_store_error
+    if not err:
+        out.append("none", style="dim")
+        return
+    out.append(err, style="red")
+    if b.last_error_at:
+        out.append(f"  ({hhmmss(b.last_error_at)})", style="dim")
+
+
+def render_text(b: BufferSection, width: int) -> Text:
+    """The panel's six rows: link, queue, send, lost, classes, error."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    rows = (
+        ("Link", lambda: _link(out, b)),
+        ("Queue", lambda: _queue(out, b, width)),
+        ("Send", lambda: _send(out, b)),
+        ("Lost", lambda: _lost(out, b)),
+        ("Class", lambda: _classes(out, b)),
+        ("Error", lambda: _error(out, b)),
+    )
+    for i, (name, draw) in enumerate(rows):
+        out.append(f"{name:<{LABEL}}", style="bold")
+        draw()
+        if i < len(rows) - 1:
+            out.append("\n")
+    return out

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.context import Context, call_part, command, command_group, print_json
 from edgetui.cli.exits import EXIT_ERROR, EXIT_OK
 from edgetui.models.agents import AgentRow, AgentStatus
 from edgetui.models.serde import convert
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("agents", help="status of the supervised agents")
-    asub = p.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
+    asub = command_group(sub, "agents", help="status of the supervised agents")
     q = command(asub, "status", cmd_status,
                 help="status, restarts and last error per agent", needs="inspect")  # fmt: skip
     q = command(asub, "restart", cmd_restart, help="restart one agent now", needs="slot")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from edgetui.cli.context import command_group
+
 BENCH_MODULES = [
     "edgetui.bench.buffer",
     "edgetui.bench.tui",
@@ -22,7 +24,6 @@ BENCH_MODULES = [
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="measure against a same-run baseline")
-    bsub = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
+    bsub = command_group(sub, "bench", help="measure against a same-run baseline", metavar="BENCH")
     for name in BENCH_MODULES:
         importlib.import_module(name).register(bsub)

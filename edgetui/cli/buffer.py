@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from edgetui.cli.context import Context, call_part, command, emit, print_json
+from edgetui.cli.context import Context, call_part, command, command_group, emit, print_json
 from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.models.buffer_section import BufferSection, Encryption
 from edgetui.models.serde import convert
@@ -14,13 +14,8 @@ from edgetui.units import human_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("buffer", help="store-and-forward buffer: stats, flush, export")
-    bsub = p.add_subparsers(dest="buffer_command", metavar="ACTION", required=True)
-
-    q = command(
-        bsub, "stats", cmd_stats, help="queued messages, connection, counters", needs="inspect"
-    )
-
+    bsub = command_group(sub, "buffer", help="store-and-forward buffer: stats, flush, export")
+    command(bsub, "stats", cmd_stats, help="queued messages, connection, counters", needs="inspect")
     q = command(bsub, "flush", cmd_flush,
                 help="drain now and wait until empty (exit 1 if not)",
                 needs="buffer_send")  # fmt: skip
@@ -37,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write sealed messages decrypted (default: ciphertext, as stored)",
     )
 
-    q = command(bsub, "rotate-key", cmd_rotate_key,
+    command(bsub, "rotate-key", cmd_rotate_key,
                 help="seal new messages under a new data key", needs="buffer_send")  # fmt: skip
 
 
@@ -74,13 +69,12 @@ def render_stats(s: BufferSection) -> str:
         f"database   {s.path}",
         f"sealed     {_sealed(s.encryption)}",
     ]
-    if s.last_error:
-        lines.append(f"last error {s.last_error} (at {s.last_error_at})")
-    if s.last_store_error:
-        lines.append(f"store      {s.last_store_error}")
-    if s.moved_aside:
-        lines.append(f"corrupt db moved aside to {s.moved_aside}")
-    return "\n".join(lines)
+    problems = (  # each line only when there is something to say
+        (s.last_error, f"last error {s.last_error} (at {s.last_error_at})"),
+        (s.last_store_error, f"store      {s.last_store_error}"),
+        (s.moved_aside, f"corrupt db moved aside to {s.moved_aside}"),
+    )
+    return "\n".join(lines + [line for present, line in problems if present])
 
 
 async def cmd_stats(ctx: Context) -> int:

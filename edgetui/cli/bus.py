@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from edgetui.api import APIError, Disconnected
-from edgetui.cli.context import METHOD_NOT_FOUND, Context, command, print_json
+from edgetui.cli.context import METHOD_NOT_FOUND, Context, command, command_group, print_json
 from edgetui.cli.exits import EXIT_OK, EXIT_USAGE, CommandError
 
 INVALID_PARAMS = -32602
@@ -16,8 +16,7 @@ SWITCH_MARGIN = 256  # bus tail: events the history read covers beyond those it 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bus", help="tail or publish events on the local agent bus")
-    bsub = p.add_subparsers(dest="bus_command", metavar="ACTION", required=True)
+    bsub = command_group(sub, "bus", help="tail or publish events on the local agent bus")
 
     t = command(bsub, "tail", cmd_tail,
                 help="recent events, then live ones (NDJSON with --json)",

@@ -68,6 +68,15 @@ async def call_part(
         raise CommandError(str(exc)) from None
 
 
+def command_group(
+    sub: argparse._SubParsersAction, name: str, *, help: str, metavar: str = "ACTION"
+) -> argparse._SubParsersAction:
+    """`edgetui NAME ACTION ...`: the parser of a command that only holds actions (one of
+    them is required); returns where its actions are added with `command()`."""
+    p = sub.add_parser(name, help=help)
+    return p.add_subparsers(dest=f"{name}_command", metavar=metavar, required=True)
+
+
 def needs_of(args: argparse.Namespace) -> frozenset[str]:
     """The parts a command's standalone runtime starts: what its registration declared
     with `set_defaults(needs=...)` (a profile's name in edgetui.runtime.needs, say "slot",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.context import Context, command, command_group, print_json
 from edgetui.cli.exits import EXIT_OK, CommandError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the embedded demo device")
-    dsub = p.add_subparsers(dest="demo_command", metavar="SUBCOMMAND", required=True)
+    dsub = command_group(sub, "demo", help="the embedded demo device", metavar="SUBCOMMAND")
     d = command(dsub, "init", cmd_init, help="prepare the demo device in the state directory")
     d = command(
         dsub, "publish", cmd_publish, help="publish another signed release into the demo repository"

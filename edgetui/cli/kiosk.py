@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import sys
 
-from edgetui.cli.context import Context, call_part, command, print_json
+from edgetui.cli.context import Context, call_part, command, command_group, print_json
 from edgetui.cli.exits import EXIT_OK, EXIT_USAGE, CommandError
 from edgetui.models.kiosk import KioskSection, PinSource
 
@@ -15,8 +15,7 @@ MISSING = "the kiosk PIN service is not running in this runtime"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("kiosk", help="the kiosk PIN (hash, backoff, lockout)")
-    ksub = p.add_subparsers(dest="kiosk_command", metavar="ACTION", required=True)
+    ksub = command_group(sub, "kiosk", help="the kiosk PIN (hash, backoff, lockout)")
     q = command(
         ksub, "set-pin", cmd_set_pin, help="store a new kiosk PIN as a scrypt hash", needs="inspect"
     )

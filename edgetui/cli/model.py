@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edgetui.cli.context import Context, command, print_json
+from edgetui.cli.context import Context, command, command_group, print_json
 from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, CommandError
 from edgetui.file_digest import sha256_file
 from edgetui.inference import ModelFileError, check_model, gguf_metadata
@@ -15,8 +15,7 @@ from edgetui.inference import ModelFileError, check_model, gguf_metadata
 def register(sub: argparse._SubParsersAction) -> None:
     from edgetui.cli import model_kit
 
-    p = sub.add_parser("model", help="make, inspect, verify, train and evaluate GGUF models")
-    msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    msub = command_group(sub, "model", help="make, inspect, verify, train and evaluate GGUF models")
     model_kit.register(msub)
 
     q = command(msub, "make-tiny", cmd_make_tiny, help="write the tiny random-weight llama GGUF")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgetui.api import RuntimeAPI
-from edgetui.cli.context import Context, call_part, command, emit, print_json
+from edgetui.cli.context import Context, call_part, command, command_group, emit, print_json
 from edgetui.cli.exits import EXIT_ERROR, EXIT_OK, CommandError
 from edgetui.models.ota import HistoryEntry
 from edgetui.models.ota_section import OtaSection, Phase, Progress, SlotRow, UpdateOffer
@@ -31,8 +31,12 @@ TERMINAL = {
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ota", help="A/B slot updates: status, check, apply, rollback, commit")
-    osub = p.add_subparsers(dest="ota_command", metavar="SUBCOMMAND", required=True)
+    osub = command_group(
+        sub,
+        "ota",
+        help="A/B slot updates: status, check, apply, rollback, commit",
+        metavar="SUBCOMMAND",
+    )
     s = command(
         osub, "status", cmd_status, help="booted/primary slot and per-slot state", needs="inspect"
     )

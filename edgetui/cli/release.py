@@ -75,12 +75,14 @@ def cmd_keys_generate(ctx: Context) -> int:
     except (OSError, ValueError) as exc:
         return _fail(ctx, exc, "keys generate")
     kid = key_id(load_public_key(pub))
-    doc = {"ok": True, "private_key": str(key), "public_key": str(pub), "key_id": kid}
-    return emit(ctx, doc, [
-        f"private key {key} (mode 0600, keep it off devices)",
-        f"public key  {pub} (add to [ota] trusted_keys on devices)",
-        f"key id      {kid}",
-    ])  # fmt: skip
+    said = (
+        f"private key {key} (mode 0600, keep it off devices)\n"
+        f"public key  {pub} (add to [ota] trusted_keys on devices)\n"
+        f"key id      {kid}"
+    )
+    return emit(
+        ctx, {"ok": True, "private_key": str(key), "public_key": str(pub), "key_id": kid}, said
+    )
 
 
 def cmd_bundle_build(ctx: Context) -> int:

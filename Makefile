@@ -1,6 +1,6 @@
 # Two commands from a fresh clone:
 #   make run   - set up, prepare the demo device, open the dashboard (standalone runtime)
-#   make test  - set up (venv, Debian's mosquitto and postgresql), lint, run the whole suite
+#   make test  - set up (venv, Debian's mosquitto and postgresql), lint, build the docs, run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -31,7 +31,7 @@ LOCK_CHECK_PYTHONS   := 3.11 3.12 3.13 3.14
 BUILD_REQUIREMENTS := 'setuptools>=68' wheel 'scikit-build-core[pyproject]>=0.9.2' \
   'cmake>=3.21' 'ninja>=1.5'
 
-.PHONY: run test setup lock mosquitto postgresql lint format screenshots clean
+.PHONY: run test setup lock mosquitto postgresql lint docs format screenshots clean
 
 # The third-party packages come from the lock, each one checked against its hashes; then the
 # project itself (it has no hash), resolving nothing. The builds (the project's, and
@@ -110,7 +110,11 @@ lint: setup
 	$(BIN)/ruff format --check edgetui agents tests
 	$(BIN)/lint-imports
 
-test: setup mosquitto postgresql lint
+# The manual (mkdocs.yml, docs/): --strict, so a broken link or a missing page fails.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+
+test: setup mosquitto postgresql lint docs
 	$(BIN)/pytest -q
 
 format: setup
@@ -121,4 +125,4 @@ screenshots: setup
 	$(BIN)/python -m edgetui.tui.screenshots --out screenshots
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) $(STATE) .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) $(STATE) .pytest_cache site

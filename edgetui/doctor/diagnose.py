@@ -4,62 +4,14 @@ of `status --json`) and the runbooks in, a `DoctorReport` out; nothing here meas
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from edgetui.doctor.runbooks import Cause, Condition, Runbook
+from edgetui.models.doctor import DoctorReport, Evidence, Finding, RankedCause
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3  # the Nagios codes, as `edgetui check`
 STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 MISSING = object()
-
-
-@dataclass
-class Evidence:
-    """A value the doctor read: the path into the status document and what it held."""
-
-    path: str
-    value: Any
-
-
-@dataclass
-class RankedCause:
-    """A runbook cause judged against the snapshot: `holds` True (its conditions hold),
-    False (ruled out) or None (the snapshot lacks what it needs)."""
-
-    title: str
-    holds: bool | None
-    evidence: list[Evidence] = field(default_factory=list)
-    next: str = ""
-    key: str = ""
-
-
-@dataclass
-class Finding:
-    """One thing that is wrong: an alert (firing or pending) or a failing check."""
-
-    kind: str  # "alert" | "check"
-    name: str
-    state: str  # firing | pending | failed
-    severity: str  # critical | warning
-    summary: str
-    since: str | None = None
-    value: Any = None
-    silenced: bool = False
-    runbook: str | None = None
-    causes: list[RankedCause] = field(default_factory=list)
-
-
-@dataclass
-class DoctorReport:
-    """The verdict (`code`, a Nagios code, and its `state`), the findings, and the runbook
-    files that could not be loaded."""
-
-    code: int
-    state: str
-    line: str
-    findings: list[Finding] = field(default_factory=list)
-    runbook_errors: list[str] = field(default_factory=list)
 
 
 def values_at(doc: Any, path: str) -> list[Any]:

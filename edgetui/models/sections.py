@@ -16,6 +16,7 @@ from typing import Any
 from edgetui.models.agents import AgentRow
 from edgetui.models.alerts import AlertsSection
 from edgetui.models.buffer_section import BufferSection
+from edgetui.models.doctor import DoctorReport
 from edgetui.models.drift import DriftSection
 from edgetui.models.inference_section import InferenceSection
 from edgetui.models.kiosk import KioskSection
@@ -32,6 +33,7 @@ SECTION_TYPES: dict[str, Any] = {
     "alerts": AlertsSection,
     "buffer": BufferSection,
     "commands": CommandsSection,
+    "doctor": DoctorReport,
     "drift": DriftSection,
     "inference": InferenceSection,
     "kiosk": KioskSection,

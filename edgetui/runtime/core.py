@@ -291,9 +291,18 @@ class Runtime(PartBuilders):
             history=self.history.export(last=120),
             sections=sections,
         )
+        doc = snap.to_dict(with_history=False)
         if self.alerts is not None:
             # The alerts judge this very snapshot, and their section joins it.
-            sections["alerts"] = await self.alerts.evaluate(snap.to_dict(with_history=False))
+            sections["alerts"] = await self.alerts.evaluate(doc)
+        if self.doctor is not None:
+            # The doctor reads what the alerts just decided: the same tick, never one behind.
+            if "alerts" in sections:
+                doc["alerts"] = to_dict(sections["alerts"])
+            try:
+                sections["doctor"] = await self.doctor.judge(doc)
+            except Exception:
+                log.exception("the doctor failed to diagnose the snapshot")
         self._latest = snap
         if self.metrics is not None:
             await self.metrics.on_snapshot()

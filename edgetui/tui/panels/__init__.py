@@ -5,6 +5,7 @@ from edgetui.tui.panels.alerts import AlertsPanel
 from edgetui.tui.panels.base import Panel, PanelAction
 from edgetui.tui.panels.buffer import BufferPanel
 from edgetui.tui.panels.bus import BusPanel
+from edgetui.tui.panels.doctor import DoctorPanel
 from edgetui.tui.panels.inference import InferencePanel
 from edgetui.tui.panels.ota import OtaPanel
 from edgetui.tui.panels.resources import ResourcesPanel
@@ -12,6 +13,7 @@ from edgetui.tui.panels.security import SecurityPanel
 
 PANELS: list[type[Panel]] = [
     AlertsPanel,
+    DoctorPanel,
     ResourcesPanel,
     BusPanel,
     InferencePanel,

@@ -20,6 +20,7 @@ from edgetui.api import APIError, Disconnected, Notification, RuntimeAPI
 from edgetui.models import Snapshot
 from edgetui.models.kiosk import KioskSection
 from edgetui.tui.header import Banner, StatusHeader
+from edgetui.tui.kiosk_board import KioskBoard
 from edgetui.tui.panels import PANELS, Panel, PanelAction
 from edgetui.tui.screens.confirm import ConfirmScreen
 from edgetui.tui.screens.help import HelpScreen
@@ -96,6 +97,8 @@ class EdgeApp(App[None]):
         yield StatusHeader(kiosk=self.kiosk, readonly=self.readonly)
         yield Banner(id="banner")
         with VerticalScroll(id="main"):
+            if self.kiosk:
+                yield KioskBoard(id="kiosk-board")
             yield Vertical(id="top")  # full-width panels, above the grid
             yield PanelGrid(id="panels")
         yield Footer()
@@ -191,6 +194,8 @@ class EdgeApp(App[None]):
         """Show a snapshot: mount panels whose section appeared, then update every panel."""
         self.snapshot = snap
         self.query_one(StatusHeader).set_snapshot(snap)
+        if self.kiosk:
+            self.query_one(KioskBoard).show(snap)
         self._warn_kiosk_pin(snap)
         mounted = {type(p): p for p in self.query_one("#main").query(Panel)}
         for cls in PANELS:

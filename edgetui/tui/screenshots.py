@@ -41,6 +41,7 @@ SHOTS = [
     ("help.svg", (100, 40), ["question_mark"], False),
     ("ota-apply-confirm.svg", (160, 48), ["i"], False),
     ("kiosk-pin.svg", (100, 30), ["m"], True),
+    ("kiosk.svg", (120, 40), [], True),  # the kiosk theme: big digits, high contrast
 ]
 FLEET_SHOT = ("fleet-rollouts.svg", (140, 36), ["o"])
 

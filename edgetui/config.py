@@ -45,6 +45,15 @@ class UIConfig:
 
 
 @dataclass
+class TuiConfig:
+    """How the dashboard draws: for a slow line (a serial console), slower and leaner."""
+
+    low_bandwidth: bool = False  # also on by itself on a serial tty at 115200 baud or less
+    low_bandwidth_refresh_s: float = 5.0  # how often a low-bandwidth dashboard redraws
+    ascii: bool = False  # ASCII gauges, sparklines and borders (a terminal without Unicode)
+
+
+@dataclass
 class StoreConfig:
     path: str = ""  # default: <state dir>/edgetui.db
     max_bytes: int = 64 * 1024 * 1024
@@ -280,6 +289,7 @@ class Config:
     device: DeviceConfig = field(default_factory=DeviceConfig)
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     ui: UIConfig = field(default_factory=UIConfig)
+    tui: TuiConfig = field(default_factory=TuiConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     uplink: UplinkConfig = field(default_factory=UplinkConfig)
     ota: OtaConfig = field(default_factory=OtaConfig)
@@ -446,6 +456,7 @@ _BOUNDS: tuple[tuple[str, tuple[str, ...], float, bool, str], ...] = (
     ("inference", ("max_crashes",), 1, False, "1 or more"),
     ("inference", ("max_rss_mb",), 0, False, "0 (no limit) or more"),
     ("ui", ("kiosk_max_attempts",), 1, False, "1 or more"),
+    ("tui", ("low_bandwidth_refresh_s",), 0, True, "a number of seconds above 0"),
     ("ui", ("kiosk_backoff_s", "kiosk_lockout_s"), 0, False, "0 or more seconds"),
     ("bus", ("max_event_bytes", "history_max_bytes"), 0, True, "a number of bytes above 0"),
     ("remote", ("max_validity_s", "command_timeout_s", "replay_window", "max_queued"), 0, True,

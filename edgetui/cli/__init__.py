@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="dashboard fullscreen, no quit key, actions behind the PIN",
     )
     parser.add_argument("--readonly", action="store_true", help="dashboard without actions")
+    parser.add_argument("--low-bandwidth", action=argparse.BooleanOptionalAction, default=None,
+                        help="dashboard for a slow line: redraw every [tui] "
+                        "low_bandwidth_refresh_s, no animation (default: on by itself on a "
+                        "serial console at 115200 baud or less)")  # fmt: skip
     parser.add_argument("--standalone", action="store_true",
                         help="run the runtime in-process even when a daemon answers")  # fmt: skip
     parser.add_argument("--version", action="version", version=f"edgetui {__version__}")

@@ -14,11 +14,12 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from edgetui.api import APIError, Disconnected, Notification, RuntimeAPI
 from edgetui.models import Snapshot
 from edgetui.models.kiosk import KioskSection
+from edgetui.tui import glyphs
 from edgetui.tui.header import Banner, StatusHeader
 from edgetui.tui.kiosk_board import KioskBoard
 from edgetui.tui.panels import PANELS, Panel, PanelAction
@@ -29,6 +30,9 @@ from edgetui.tui.screens.pin import PinScreen
 Connector = Callable[[], Awaitable[RuntimeAPI]]
 UNLOCK_SECONDS = 120.0  # a kiosk PIN unlocks actions for this long
 WIDE = 140  # columns from which panels sit side by side
+# Below this a low-bandwidth dashboard says so in one line instead of drawing garbage.
+MIN_SIZE = (60, 16)
+PENDING_NOTES = 200  # notes a low-bandwidth dashboard holds between two redraws
 
 
 class PanelGrid(Container):
@@ -63,6 +67,9 @@ class EdgeApp(App[None]):
         kiosk: bool = False,
         clock: Callable[[], str] | None = None,
         retry_s: float = 1.0,
+        low_bandwidth: str | None = None,
+        refresh_s: float = 5.0,
+        ascii: bool = False,
     ) -> None:
         if kiosk:
             self.ENABLE_COMMAND_PALETTE = False  # the palette could reach quit
@@ -71,6 +78,15 @@ class EdgeApp(App[None]):
         self._reconnect = reconnect
         self.readonly = readonly
         self.kiosk = kiosk
+        # Low-bandwidth (`low_bandwidth` says why it is on): redraw every `refresh_s` with
+        # what came meanwhile, no animation. Only what changed is repainted in any mode.
+        self.low_bandwidth = low_bandwidth
+        self.refresh_s = refresh_s
+        self.ascii = ascii
+        self._pending: dict[str, Any] | None = None  # the newest snapshot not yet shown
+        self._pending_notes: list[Notification] = []
+        if low_bandwidth:
+            self.animation_level = "none"
         self._clock = clock or (lambda: time.strftime("%H:%M:%S"))
         self.retry_s = retry_s
         self.api: RuntimeAPI | None = None
@@ -94,7 +110,10 @@ class EdgeApp(App[None]):
 
     # -- layout -----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield StatusHeader(kiosk=self.kiosk, readonly=self.readonly)
+        yield StatusHeader(
+            kiosk=self.kiosk, readonly=self.readonly, low_bandwidth=self.low_bandwidth
+        )
+        yield Static("", id="too-small")
         yield Banner(id="banner")
         with VerticalScroll(id="main"):
             if self.kiosk:
@@ -106,9 +125,39 @@ class EdgeApp(App[None]):
     def on_mount(self) -> None:
         if self.kiosk:
             self.screen.add_class("-kiosk")
+        glyphs.set_ascii(self.ascii)
+        self.screen.set_class(self.ascii, "-ascii")
         self._tick_clock()
-        self.set_interval(1.0, self._tick_clock)
+        if self.low_bandwidth:
+            # One timer: the clock and everything that came since the last redraw.
+            self.set_interval(self.refresh_s, self._redraw_slow_line)
+        else:
+            self.set_interval(1.0, self._tick_clock)
         self._feed()
+
+    def _redraw_slow_line(self) -> None:
+        self._tick_clock()
+        self.flush_pending()
+
+    def flush_pending(self) -> None:
+        """Low-bandwidth: show the newest snapshot and the notes held since the last redraw."""
+        notes, self._pending_notes = self._pending_notes, []
+        if self._pending is not None:
+            data, self._pending = self._pending, None
+            self.apply_snapshot(Snapshot.from_dict(data))
+        for note in notes:
+            self._deliver(note)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if not self.low_bandwidth:
+            return
+        w, h = event.size.width, event.size.height
+        small = w < MIN_SIZE[0] or h < MIN_SIZE[1]
+        self.screen.set_class(small, "-too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"edgetui needs at least {MIN_SIZE[0]}x{MIN_SIZE[1]}; this terminal is {w}x{h}"
+            )
 
     def _tick_clock(self) -> None:
         # The timer may fire once more while the app shuts down, the header already gone.
@@ -180,9 +229,21 @@ class EdgeApp(App[None]):
             header.refresh_line()
 
     def _route(self, note: Notification) -> None:
+        # Low-bandwidth: held until the next redraw (only the newest snapshot counts), but
+        # the first is shown at once so the dashboard never starts empty.
+        held = note.kind != "subscribed" and (note.kind != "snapshot" or self.snapshot)
+        if self.low_bandwidth and held:
+            if note.kind == "snapshot":
+                self._pending = note.data
+            else:
+                self._pending_notes = [*self._pending_notes, note][-PENDING_NOTES:]
+            return
         if note.kind == "snapshot":
             self.apply_snapshot(Snapshot.from_dict(note.data))
             return
+        self._deliver(note)
+
+    def _deliver(self, note: Notification) -> None:
         panels = self._note_panels.get(note.kind)
         if panels is None:
             panels = [p for p in self.query(Panel) if note.kind in p.KINDS]

@@ -18,10 +18,11 @@ class StatusHeader(Static):
     StatusHeader { dock: top; height: 1; background: $primary; color: $text; padding: 0 1; }
     """
 
-    def __init__(self, *, kiosk: bool, readonly: bool) -> None:
+    def __init__(self, *, kiosk: bool, readonly: bool, low_bandwidth: str | None = None) -> None:
         super().__init__(id="status-header")
         self.kiosk = kiosk
         self.readonly = readonly
+        self.low_bandwidth = low_bandwidth  # why the dashboard draws for a slow line
         self.device = "…"
         self.mode = "connecting"
         self.version = ""
@@ -55,6 +56,8 @@ class StatusHeader(Static):
             t.append("  kiosk", style="bold yellow")
         if self.readonly:
             t.append("  read-only", style="bold yellow")
+        if self.low_bandwidth:
+            t.append(f"  low-bandwidth ({self.low_bandwidth})", style="bold yellow")
         if self.alerts is not None:
             t.append("  │  ")
             t.append_text(alert_badge(self.alerts))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Protocol
 
@@ -11,6 +12,9 @@ from edgetui.api import RuntimeAPI
 from edgetui.config import Config
 from edgetui.session import attach, open_api
 from edgetui.tui.app import EdgeApp
+from edgetui.tui.line_speed import decide, serial_baud
+
+log = logging.getLogger(__name__)
 
 
 class Context(Protocol):
@@ -49,11 +53,18 @@ def build_app(ctx: Context) -> EdgeApp:
             raise ConnectionError("daemon not answering")
         return client
 
+    tui = ctx.config.tui
+    line = decide(ctx.args.low_bandwidth, tui.low_bandwidth, serial_baud(sys.stdout.fileno()))
+    if line.on:
+        log.info("dashboard in low-bandwidth mode: %s", line.why)
     return EdgeApp(
         connect,
         reconnect,
         readonly=ctx.args.readonly,
         kiosk=ctx.args.kiosk,
+        low_bandwidth=line.why if line.on else None,
+        refresh_s=tui.low_bandwidth_refresh_s,
+        ascii=tui.ascii,
     )
 
 
